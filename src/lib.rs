@@ -1,0 +1,7 @@
+//! evpnd: a BGP EVPN speaker and route reflector for Linux VXLAN.
+//!
+//! The core (wire codec, RIB, EVPN semantics, desired kernel state) is pure
+//! and synchronous; the I/O shells (sessions, netlink, control socket) are
+//! thin tokio tasks around it. See README.md for the module map.
+
+pub mod wire;

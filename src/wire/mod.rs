@@ -1,0 +1,13 @@
+//! The BGP wire codec: every message, attribute and NLRI evpnd speaks.
+//!
+//! Pure and synchronous: bytes in, typed values out, and back. See
+//! DESIGN.md "Wire codec conventions": one file per wire object, each with a
+//! `decode` and an `encode`, its RFC diagram and section, and a round-trip test.
+
+pub mod error;
+pub mod family;
+pub mod reader;
+
+pub use error::{DecodeError, DecodeErrorKind, DecodeResult};
+pub use family::{Afi, Family, Safi};
+pub use reader::Reader;
