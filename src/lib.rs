@@ -5,3 +5,4 @@
 //! thin tokio tasks around it. See README.md for the module map.
 
 pub mod wire;
+pub mod rib;

@@ -1,0 +1,399 @@
+//! The Loc-RIB: for every route key, the paths received for it (together
+//! they are the Adj-RIBs-In, RFC 4271 3.2) with the best one first.
+//!
+//! A path is an `Arc` to its shared attribute set plus its own NLRI bytes;
+//! there is no other per-route copy. Every mutation reports whether the best
+//! path changed, which is all Adj-RIB-Out generation needs: what a peer has
+//! been sent is a pure function of the best path and the reflection policy,
+//! so no per-peer copy of the table is kept.
+
+use super::attrs::AttrSet;
+use super::best::{Candidate, compare};
+use super::peer::{PeerIdx, PeerTable};
+use smallvec::SmallVec;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Arc;
+
+/// One NLRI as received (route type, length, value), inline when small:
+/// 40 bytes hold an EVPN type-2 MAC/IPv4 route (39) and a type-3 (19).
+pub type NlriBytes = SmallVec<[u8; 40]>;
+
+/// One path: the attributes it shares with the routes that came with it and
+/// its own NLRI (which carries the non-key fields: labels, ESI).
+#[derive(Debug, Clone)]
+pub struct Path {
+    pub attrs: Arc<AttrSet>,
+    pub nlri: NlriBytes,
+}
+
+impl Path {
+    pub fn source(&self) -> PeerIdx {
+        self.attrs.source
+    }
+
+    /// Same source, same attributes, same NLRI: re-announcing it is a no-op.
+    pub fn same_as(&self, other: &Path) -> bool {
+        Arc::ptr_eq(&self.attrs, &other.attrs) && self.nlri == other.nlri
+    }
+}
+
+/// The best path for `key` went from `old` to `new` (either may be absent).
+#[derive(Debug, Clone)]
+pub struct BestChange<K> {
+    pub key: K,
+    pub old: Option<Path>,
+    pub new: Option<Path>,
+}
+
+/// The paths for one key, best first.
+type Paths = SmallVec<[Path; 1]>;
+
+#[derive(Debug)]
+pub struct LocRib<K> {
+    dests: HashMap<K, Paths>,
+    /// Paths held per source peer ("prefixes received").
+    received: Vec<u32>,
+}
+
+impl<K> Default for LocRib<K> {
+    fn default() -> Self {
+        Self {
+            dests: HashMap::new(),
+            received: Vec::new(),
+        }
+    }
+}
+
+impl<K: Eq + Hash + Clone> LocRib<K> {
+    pub fn len(&self) -> usize {
+        self.dests.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.dests.is_empty()
+    }
+
+    /// Paths held from `peer`.
+    pub fn received_from(&self, peer: PeerIdx) -> u32 {
+        self.received.get(usize::from(peer.0)).copied().unwrap_or(0)
+    }
+
+    fn count(&mut self, peer: PeerIdx, added: bool) {
+        let i = usize::from(peer.0);
+        if self.received.len() <= i {
+            self.received.resize(i + 1, 0);
+        }
+        if added {
+            self.received[i] += 1;
+        } else {
+            self.received[i] = self.received[i].saturating_sub(1);
+        }
+    }
+
+    /// Add or replace (implicit withdraw, RFC 4271 3.1) the path from
+    /// `path.source()` for `key`.
+    pub fn announce(&mut self, key: K, path: Path, peers: &PeerTable) -> Option<BestChange<K>> {
+        let source = path.source();
+        let paths = self.dests.entry(key.clone()).or_default();
+        let old_best = paths.first().cloned();
+        match paths.iter_mut().find(|p| p.source() == source) {
+            Some(existing) if existing.same_as(&path) => return None,
+            Some(existing) => *existing = path,
+            None => {
+                paths.push(path);
+                self.count(source, true);
+            }
+        }
+        let paths = self.dests.get_mut(&key)?;
+        select_best(paths, peers);
+        changed(key, old_best, paths.first())
+    }
+
+    /// Remove the path from `source` for `key`, if any.
+    pub fn withdraw(
+        &mut self,
+        key: &K,
+        source: PeerIdx,
+        peers: &PeerTable,
+    ) -> Option<BestChange<K>> {
+        let paths = self.dests.get_mut(key)?;
+        let pos = paths.iter().position(|p| p.source() == source)?;
+        let old_best = paths.first().cloned();
+        paths.remove(pos);
+        self.count(source, false);
+        let paths = self.dests.get_mut(key)?;
+        if paths.is_empty() {
+            self.dests.remove(key);
+            return changed(key.clone(), old_best, None);
+        }
+        if pos == 0 {
+            select_best(paths, peers);
+        }
+        changed(key.clone(), old_best, paths.first())
+    }
+
+    /// Remove every path from `source` (its session went down), reporting
+    /// each best-path change.
+    pub fn withdraw_peer(&mut self, source: PeerIdx, peers: &PeerTable) -> Vec<BestChange<K>> {
+        let mut changes = Vec::new();
+        self.dests.retain(|key, paths| {
+            let Some(pos) = paths.iter().position(|p| p.source() == source) else {
+                return true;
+            };
+            let removed = paths.remove(pos);
+            if pos == 0 {
+                select_best(paths, peers);
+                changes.push(BestChange {
+                    key: key.clone(),
+                    old: Some(removed),
+                    new: paths.first().cloned(),
+                });
+            }
+            !paths.is_empty()
+        });
+        if let Some(n) = self.received.get_mut(usize::from(source.0)) {
+            *n = 0;
+        }
+        changes
+    }
+
+    /// The best path for `key`.
+    pub fn best(&self, key: &K) -> Option<&Path> {
+        self.dests.get(key).and_then(|paths| paths.first())
+    }
+
+    /// Every key with all its paths, best first.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &[Path])> {
+        self.dests.iter().map(|(k, paths)| (k, paths.as_slice()))
+    }
+}
+
+fn changed<K>(key: K, old: Option<Path>, new: Option<&Path>) -> Option<BestChange<K>> {
+    let unchanged = match (&old, new) {
+        (Some(old), Some(new)) => old.same_as(new),
+        (None, None) => true,
+        _ => false,
+    };
+    (!unchanged).then(|| BestChange {
+        key,
+        old,
+        new: new.cloned(),
+    })
+}
+
+/// Move the best path to the front. Paths from peers that are gone (not in
+/// the table) lose to every other path.
+fn select_best(paths: &mut Paths, peers: &PeerTable) {
+    if paths.is_empty() {
+        return;
+    }
+    let mut best = 0;
+    for i in 1..paths.len() {
+        if prefer(&paths[i], &paths[best], peers) == Ordering::Less {
+            best = i;
+        }
+    }
+    paths.swap(0, best);
+}
+
+fn prefer(a: &Path, b: &Path, peers: &PeerTable) -> Ordering {
+    match (peers.get(a.source()), peers.get(b.source())) {
+        (Some(pa), Some(pb)) => {
+            compare(
+                Candidate {
+                    summary: &a.attrs.summary,
+                    peer: pa,
+                },
+                Candidate {
+                    summary: &b.attrs.summary,
+                    peer: pb,
+                },
+            )
+            .0
+        }
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rib::attrs::{AttrInterner, PathSummary};
+    use crate::rib::peer::{PeerInfo, PeerKind};
+    use proptest::prelude::*;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    struct Fixture {
+        peers: PeerTable,
+        interner: AttrInterner,
+    }
+
+    fn info(last: u8, kind: PeerKind) -> PeerInfo {
+        PeerInfo {
+            address: IpAddr::V4(Ipv4Addr::new(198, 19, 0, last)),
+            kind,
+            remote_as: 65000,
+            router_id: Ipv4Addr::new(198, 19, 0, last),
+        }
+    }
+
+    impl Fixture {
+        fn new(n_peers: u8) -> Self {
+            let mut peers = PeerTable::new(info(100, PeerKind::Local));
+            for i in 1..=n_peers {
+                peers.add(info(i, PeerKind::IbgpClient));
+            }
+            Self {
+                peers,
+                interner: AttrInterner::default(),
+            }
+        }
+
+        fn path(&mut self, source: u16, local_pref: u32, label: u8) -> Path {
+            let encoded = local_pref.to_be_bytes();
+            let attrs = self
+                .interner
+                .intern(PeerIdx(source), &encoded, &[], || PathSummary {
+                    local_pref: Some(local_pref),
+                    ..Default::default()
+                });
+            Path {
+                attrs,
+                nlri: NlriBytes::from_slice(&[3, 1, label]),
+            }
+        }
+    }
+
+    #[test]
+    fn better_path_takes_over_and_withdrawal_falls_back() {
+        let mut f = Fixture::new(2);
+        let mut rib = LocRib::default();
+        let low = f.path(1, 100, 0);
+        let high = f.path(2, 200, 0);
+        let c = rib
+            .announce("k", low.clone(), &f.peers)
+            .expect("first path is best");
+        assert!(c.old.is_none() && c.new.as_ref().unwrap().same_as(&low));
+        let c = rib
+            .announce("k", high.clone(), &f.peers)
+            .expect("higher local-pref wins");
+        assert!(c.old.unwrap().same_as(&low) && c.new.unwrap().same_as(&high));
+        assert!(
+            rib.announce("k", high.clone(), &f.peers).is_none(),
+            "duplicate is a no-op"
+        );
+        assert_eq!(rib.received_from(PeerIdx(1)), 1);
+        assert!(
+            rib.withdraw(&"k", PeerIdx(1), &f.peers).is_none(),
+            "non-best withdrawal changes nothing"
+        );
+        let c = rib.withdraw(&"k", PeerIdx(2), &f.peers).unwrap();
+        assert!(c.new.is_none());
+        assert!(rib.is_empty());
+    }
+
+    #[test]
+    fn implicit_withdraw_replaces_the_path_from_the_same_peer() {
+        let mut f = Fixture::new(1);
+        let mut rib = LocRib::default();
+        rib.announce("k", f.path(1, 100, 10), &f.peers);
+        let c = rib
+            .announce("k", f.path(1, 100, 11), &f.peers)
+            .expect("new label is a change");
+        assert_eq!(c.new.unwrap().nlri.as_slice(), &[3, 1, 11]);
+        assert_eq!(rib.iter().next().unwrap().1.len(), 1);
+        assert_eq!(rib.received_from(PeerIdx(1)), 1);
+    }
+
+    #[test]
+    fn session_down_withdraws_only_that_peers_paths() {
+        let mut f = Fixture::new(2);
+        let mut rib = LocRib::default();
+        rib.announce(1, f.path(1, 100, 0), &f.peers);
+        rib.announce(2, f.path(1, 300, 0), &f.peers);
+        rib.announce(2, f.path(2, 200, 0), &f.peers);
+        rib.announce(3, f.path(2, 200, 0), &f.peers);
+        let mut changes = rib.withdraw_peer(PeerIdx(1), &f.peers);
+        changes.sort_by_key(|c| c.key);
+        assert_eq!(changes.len(), 2);
+        assert!(changes[0].new.is_none(), "key 1 is gone");
+        assert_eq!(
+            changes[1].new.as_ref().unwrap().source(),
+            PeerIdx(2),
+            "key 2 falls back"
+        );
+        assert_eq!(rib.len(), 2);
+        assert_eq!(rib.received_from(PeerIdx(1)), 0);
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Announce {
+            key: u8,
+            peer: u16,
+            lp: u32,
+            label: u8,
+        },
+        Withdraw {
+            key: u8,
+            peer: u16,
+        },
+        PeerDown {
+            peer: u16,
+        },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0u8..6, 1u16..4, 0u32..3, 0u8..3)
+                .prop_map(|(key, peer, lp, label)| Op::Announce { key, peer, lp, label }),
+            2 => (0u8..6, 1u16..4).prop_map(|(key, peer)| Op::Withdraw { key, peer }),
+            1 => (1u16..4).prop_map(|peer| Op::PeerDown { peer }),
+        ]
+    }
+
+    proptest! {
+        /// Following the reported changes reproduces the RIB's best paths
+        /// exactly, and the best path is never beaten by another path.
+        #[test]
+        fn change_stream_tracks_best_paths(ops in prop::collection::vec(op(), 1..60)) {
+            let mut f = Fixture::new(3);
+            let mut rib = LocRib::default();
+            let mut mirror: HashMap<u8, Path> = HashMap::new();
+            for op in ops {
+                let changes: Vec<_> = match op {
+                    Op::Announce { key, peer, lp, label } => {
+                        let p = f.path(peer, lp, label);
+                        rib.announce(key, p, &f.peers).into_iter().collect()
+                    }
+                    Op::Withdraw { key, peer } => rib.withdraw(&key, PeerIdx(peer), &f.peers).into_iter().collect(),
+                    Op::PeerDown { peer } => rib.withdraw_peer(PeerIdx(peer), &f.peers),
+                };
+                for c in changes {
+                    match (&c.old, mirror.get(&c.key)) {
+                        (Some(old), Some(m)) => prop_assert!(old.same_as(m)),
+                        (None, None) => {}
+                        _ => prop_assert!(false, "old best disagrees with what was reported before"),
+                    }
+                    match c.new { Some(n) => { mirror.insert(c.key, n); } None => { mirror.remove(&c.key); } }
+                }
+                prop_assert_eq!(mirror.len(), rib.len());
+                for (key, paths) in rib.iter() {
+                    prop_assert!(paths[0].same_as(&mirror[key]));
+                    for other in &paths[1..] {
+                        prop_assert_ne!(prefer(other, &paths[0], &f.peers), Ordering::Less);
+                    }
+                    let mut sources: Vec<_> = paths.iter().map(Path::source).collect();
+                    sources.dedup();
+                    prop_assert_eq!(sources.len(), paths.len(), "one path per source");
+                }
+                let total: u32 = (1..4).map(|p| rib.received_from(PeerIdx(p))).sum();
+                prop_assert_eq!(total as usize, rib.iter().map(|(_, p)| p.len()).sum::<usize>());
+            }
+        }
+    }
+}
