@@ -54,11 +54,10 @@ pub struct PeerInfo {
 ///
 /// The source peer itself is excluded separately (split horizon).
 pub fn may_advertise(from: PeerKind, to: PeerKind) -> bool {
-    match (from, to) {
-        (_, PeerKind::Local) => false,
-        (PeerKind::IbgpNonClient, PeerKind::IbgpNonClient) => false,
-        _ => true,
-    }
+    !matches!(
+        (from, to),
+        (_, PeerKind::Local) | (PeerKind::IbgpNonClient, PeerKind::IbgpNonClient)
+    )
 }
 
 #[cfg(test)]
