@@ -1,6 +1,7 @@
 //! Routing information: Adj-RIB-In (as paths per source peer), Loc-RIB with
 //! best-path selection, and the reflection policy that drives Adj-RIB-Out.
 
+pub mod adj_out;
 pub mod attrs;
 pub mod best;
 pub mod loc_rib;
