@@ -4,5 +4,6 @@
 //! and synchronous; the I/O shells (sessions, netlink, control socket) are
 //! thin tokio tasks around it. See README.md for the module map.
 
+pub mod config;
 pub mod wire;
 pub mod rib;
