@@ -6,3 +6,4 @@ pub mod attrs;
 pub mod best;
 pub mod loc_rib;
 pub mod peer;
+pub mod reflect;
