@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# scripts/test.sh - the project's one "run all tests" command (CI runs it via .ci/run).
+#
+# usage: scripts/test.sh [--quick]
+#   steps, in order (all run; the exit code is non-zero if any failed):
+#     1. scripts/install-deps.sh   (installs + verifies tools; its failure aborts at once)
+#     2. cargo fmt --all -- --check
+#     3. cargo clippy --all-targets -- -D warnings
+#     4. cargo test --all-targets
+#     5. cargo build --bins        (EVPND_BIN for the scenarios)
+#     6. every executable proto-tests/*.sh scenario, one after another (needs root)
+#   --quick: steps 1-4 only (no proto-tests, no VM).
+#
+# Scenario convention (see proto-tests/README.md): a scenario prints one line per
+# check, "PASS <name>: detail" or "FAIL <name>: detail", and exits non-zero if any
+# check failed. A scenario that exits non-zero without a FAIL line, or times out
+# (PROTO_TIMEOUT, default 900 s), counts as one extra failure. Logs and artifacts
+# go to target/proto-tests/<scenario>/. The last line printed is
+# "proto-tests: N passed, N failed" (N = checks over all scenarios).
+# env: PROTO_FILTER=REGEX   only run scenarios whose file name matches
+#      PROTO_TIMEOUT=S      per-scenario timeout
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/common.sh
+export REPO_ROOT=$PWD
+
+quick=0
+for a in "$@"; do
+	case $a in
+	--quick) quick=1 ;;
+	-h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+	*) die "scripts/test.sh: unknown argument '$a' (usage: scripts/test.sh [--quick])" ;;
+	esac
+done
+
+T_ALL=$(now)
+declare -a SUMMARY=()
+FAILED_STEPS=0
+
+# step NAME CMD...: run one step with a progress line and its duration
+step() {
+	local name=$1; shift
+	local t; t=$(now)
+	say test "==> $name: $*"
+	if "$@"; then
+		SUMMARY+=("ok    $name ($(since "$t")s)")
+		say test "<== $name ok ($(since "$t")s)"
+	else
+		local rc=$?
+		SUMMARY+=("FAIL  $name rc=$rc ($(since "$t")s)")
+		say test "<== $name FAILED rc=$rc ($(since "$t")s)"
+		FAILED_STEPS=$((FAILED_STEPS + 1))
+		return $rc
+	fi
+}
+
+# 1. dependencies: without them the results would be meaningless, so stop here
+step install-deps scripts/install-deps.sh || { say test "dependencies missing: aborting"; exit 1; }
+
+step cargo-fmt cargo fmt --all -- --check
+step cargo-clippy cargo clippy --all-targets -- -D warnings
+step cargo-test cargo test --all-targets
+
+print_summary() {
+	say test "summary:"
+	local l; for l in "${SUMMARY[@]}"; do echo "  $l" >&2; done
+	say test "total $(since "$T_ALL")s"
+}
+
+if [ $quick = 1 ]; then
+	print_summary
+	[ $FAILED_STEPS = 0 ] || { say test "FAILED ($FAILED_STEPS step(s))"; exit 1; }
+	say test "all steps passed (--quick: proto-tests and VM tests skipped)"
+	exit 0
+fi
+
+[ "$(id -u)" = 0 ] || die "proto-tests need root (network namespaces, FRR, the VM); run as root or use --quick"
+
+step cargo-build cargo build --bins
+export EVPND_BIN=$REPO_ROOT/target/debug/evpnd
+
+# 6. proto-tests
+PT_OUT=$REPO_ROOT/target/proto-tests
+mkdir -p "$PT_OUT"
+np=0 nf=0
+for sc in proto-tests/*.sh; do
+	[ -f "$sc" ] && [ -x "$sc" ] || continue
+	name=$(basename "$sc" .sh)
+	[ -n "${PROTO_FILTER:-}" ] && ! [[ $name =~ $PROTO_FILTER ]] && continue
+	mkdir -p "$PT_OUT/$name"
+	log=$PT_OUT/$name/output.log
+	t=$(now)
+	say test "==> proto-test $name (log: ${log#$REPO_ROOT/})"
+	# own process group via plain timeout: a hung scenario's children die with it
+	PT_OUT_DIR=$PT_OUT/$name timeout -k 20 "${PROTO_TIMEOUT:-900}" "$sc" </dev/null 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	p=$(grep -c '^PASS ' "$log") f=$(grep -c '^FAIL ' "$log")
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		f=1
+		echo "FAIL $name: scenario exited rc=$rc$([ "$rc" = 124 ] && echo " (timeout ${PROTO_TIMEOUT:-900}s)") without a FAIL line"
+	fi
+	if [ "$rc" = 0 ] && [ "$f" != 0 ]; then
+		echo "FAIL $name: scenario printed FAIL lines but exited 0 (counted as failed)"
+	fi
+	if [ "$rc" = 0 ] && [ "$p" = 0 ]; then
+		f=$((f + 1))
+		echo "FAIL $name: scenario exited 0 without any PASS line (a scenario must check something)"
+	fi
+	np=$((np + p)) nf=$((nf + f))
+	if [ "$f" = 0 ]; then
+		SUMMARY+=("ok    proto-test $name: $p passed ($(since "$t")s)")
+	else
+		SUMMARY+=("FAIL  proto-test $name: $p passed, $f failed, rc=$rc ($(since "$t")s)")
+		FAILED_STEPS=$((FAILED_STEPS + 1))
+	fi
+	say test "<== proto-test $name: $p passed, $f failed, rc=$rc ($(since "$t")s)"
+done
+
+print_summary
+echo "proto-tests: $np passed, $nf failed"
+[ $FAILED_STEPS = 0 ] && [ $nf = 0 ]
