@@ -72,30 +72,39 @@ fn put_attribute(out: &mut BytesMut, flags: u8, type_code: u8, value: &[u8]) {
     out.put_slice(value);
 }
 
-/// The attributes of a path as reflected to iBGP peers.
+/// A reflector's identity when it reflects an iBGP-learnt route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reflection {
+    /// The BGP Identifier of the peer the route came from: the ORIGINATOR_ID
+    /// when the route has none yet.
+    pub originator_id: Ipv4Addr,
+    pub cluster_id: Ipv4Addr,
+}
+
+/// The attributes of a path as sent to iBGP peers.
 ///
-/// - ORIGINATOR_ID: kept if present, else set to the BGP Identifier of the
-///   peer the route came from (RFC 4456 section 8);
-/// - CLUSTER_LIST: `cluster_id` prepended, created if absent (section 8);
-/// - LOCAL_PREF: added with `default_local_pref` when absent, since it MUST be
-///   sent to internal peers (RFC 4271 5.1.5) and eBGP-learnt or local routes
-///   lack it.
+/// With `reflection` (the route was learnt over iBGP, RFC 4456 section 8):
+/// - ORIGINATOR_ID: kept if present, else the source peer's BGP Identifier;
+/// - CLUSTER_LIST: the cluster id prepended, created if absent.
 ///
-/// New attributes go in ascending type order (RFC 4271 5: SHOULD).
-pub fn reflect_to_ibgp(
+/// Always: LOCAL_PREF added with `default_local_pref` when absent, since it
+/// MUST be sent to internal peers (RFC 4271 5.1.5) and eBGP-learnt or local
+/// routes lack it. New attributes go in ascending type order (RFC 4271 5:
+/// SHOULD).
+pub fn to_ibgp(
     encoded: &[u8],
-    originator_id: Ipv4Addr,
-    cluster_id: Ipv4Addr,
+    reflection: Option<Reflection>,
     default_local_pref: u32,
 ) -> DecodeResult<Bytes> {
     let present = |code: u8| raw_attributes(encoded).any(|a| a.is_ok_and(|a| a.type_code == code));
     let missing = [
-        (LOCAL_PREF, 0x40, default_local_pref.to_be_bytes()),
-        (ORIGINATOR_ID, FLAG_OPTIONAL, originator_id.octets()),
-        (CLUSTER_LIST, FLAG_OPTIONAL, cluster_id.octets()),
+        Some((LOCAL_PREF, 0x40, default_local_pref.to_be_bytes())),
+        reflection.map(|r| (ORIGINATOR_ID, FLAG_OPTIONAL, r.originator_id.octets())),
+        reflection.map(|r| (CLUSTER_LIST, FLAG_OPTIONAL, r.cluster_id.octets())),
     ];
     let mut missing = missing
         .into_iter()
+        .flatten()
         .filter(|(code, ..)| !present(*code))
         .peekable();
     let mut out = BytesMut::with_capacity(encoded.len() + 3 * 7);
@@ -105,9 +114,9 @@ pub fn reflect_to_ibgp(
         {
             put_attribute(&mut out, flags, code, &value);
         }
-        if attr.type_code == CLUSTER_LIST {
+        if let (CLUSTER_LIST, Some(r)) = (attr.type_code, reflection) {
             let mut list = Vec::with_capacity(attr.value.len() + 4);
-            list.extend_from_slice(&cluster_id.octets());
+            list.extend_from_slice(&r.cluster_id.octets());
             list.extend_from_slice(attr.value);
             put_attribute(&mut out, attr.flags, CLUSTER_LIST, &list);
         } else {
@@ -133,6 +142,22 @@ mod tests {
 
     const VTEP: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 3);
     const RR: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 4);
+
+    fn reflect_to_ibgp(
+        encoded: &[u8],
+        originator_id: Ipv4Addr,
+        cluster_id: Ipv4Addr,
+        lp: u32,
+    ) -> DecodeResult<Bytes> {
+        to_ibgp(
+            encoded,
+            Some(Reflection {
+                originator_id,
+                cluster_id,
+            }),
+            lp,
+        )
+    }
 
     #[test]
     fn reflects_frr_type3_attributes_as_frr_does_minus_med() {
@@ -181,6 +206,16 @@ mod tests {
             "6063020102"
         ));
         assert_eq!(out.as_ref(), expected.as_slice());
+    }
+
+    #[test]
+    fn non_reflected_routes_only_gain_local_pref() {
+        let from_ebgp = hex("400101005002000602010000fde9");
+        let out = to_ibgp(&from_ebgp, None, 100).unwrap();
+        let expected = hex("400101005002000602010000fde940050400000064");
+        assert_eq!(out.as_ref(), expected.as_slice());
+        let already = to_ibgp(&expected, None, 100).unwrap();
+        assert_eq!(already.as_ref(), expected.as_slice(), "idempotent");
     }
 
     #[test]
