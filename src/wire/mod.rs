@@ -5,10 +5,12 @@
 //! `decode` and an `encode`, its RFC diagram and section, and a round-trip test.
 
 pub mod error;
+pub mod evpn;
 pub mod extcomm;
 pub mod family;
 pub mod mac;
 pub mod pmsi;
+pub mod rd;
 pub mod reader;
 
 pub use error::{DecodeError, DecodeErrorKind, DecodeResult};
