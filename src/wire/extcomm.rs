@@ -283,7 +283,7 @@ impl ExtendedCommunity {
     /// communities (RFC 4360 section 2). The length must be a multiple of 8.
     pub fn decode_all(value: &[u8], base_offset: usize) -> DecodeResult<Vec<Self>> {
         let mut r = Reader::with_base(value, base_offset);
-        if value.len() % EXTENDED_COMMUNITY_LEN != 0 {
+        if !value.len().is_multiple_of(EXTENDED_COMMUNITY_LEN) {
             return Err(r.error(
                 "extended communities length",
                 DecodeErrorKind::BadLength(value.len()),

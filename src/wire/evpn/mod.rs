@@ -401,7 +401,7 @@ mod tests {
             31..36,
             [128u8]
                 .into_iter()
-                .chain([0x20, 0x01, 0x0d, 0xb8].into_iter())
+                .chain([0x20, 0x01, 0x0d, 0xb8])
                 .chain([0; 12]),
         );
         v6[1] = 49;
