@@ -7,3 +7,4 @@
 pub mod config;
 pub mod wire;
 pub mod rib;
+pub mod session;

@@ -1,0 +1,74 @@
+//! BGP sessions: the pure per-peer FSM (RFC 4271 section 8), connection
+//! collision resolution (section 6.8), and (later) the tokio TCP shell.
+
+pub mod collision;
+pub mod fsm;
+
+pub use collision::{CollisionDecision, Initiator};
+pub use fsm::{
+    Action, AfiSafi, Backoff, DownReason, Event, Fsm, FsmConfig, GracefulRestart,
+    NegotiatedSession, Notification, PeerOpen, State, Timer,
+};
+
+use crate::config::{BgpConfig, NeighborConfig};
+use std::time::Duration;
+
+/// RFC 4271 section 10: suggested ConnectRetryTime, used as the backoff cap.
+const CONNECT_RETRY_CAP: Duration = Duration::from_secs(120);
+/// First automatic restart after a failure; doubles per consecutive failure.
+const IDLE_HOLD_BASE: Duration = Duration::from_secs(1);
+/// Longest wait before restarting a peer that keeps failing.
+const IDLE_HOLD_CAP: Duration = Duration::from_secs(120);
+/// A session that stays Established this long is considered healthy again.
+const STABLE_AFTER: Duration = Duration::from_secs(60);
+
+impl FsmConfig {
+    /// FSM parameters for one configured neighbor.
+    pub fn from_config(bgp: &BgpConfig, neighbor: &NeighborConfig) -> FsmConfig {
+        FsmConfig {
+            local_asn: bgp.asn,
+            local_bgp_id: bgp.router_id,
+            peer_asn: neighbor.remote_as,
+            hold_time: neighbor.hold_time,
+            keepalive: neighbor.keepalive,
+            passive: neighbor.passive,
+            families: neighbor
+                .families
+                .iter()
+                .map(|f| (f.afi.0, f.safi.0))
+                .collect(),
+            extended_message: bgp.extended_message,
+            enhanced_route_refresh: false,
+            connect_backoff: Backoff {
+                base: bgp.connect_retry,
+                cap: CONNECT_RETRY_CAP.max(bgp.connect_retry),
+            },
+            idle_backoff: Backoff {
+                base: IDLE_HOLD_BASE,
+                cap: IDLE_HOLD_CAP,
+            },
+            stable_after: STABLE_AFTER,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn fsm_config_from_neighbor() {
+        let c = Config::from_toml_str(
+            "[bgp]\nasn = 65000\nrouter_id = \"198.19.0.4\"\nconnect_retry = 2\n\
+             [[neighbors]]\naddress = \"198.19.0.1\"\nremote_as = 65000\npassive = true\nhold_time = 9\n",
+        )
+        .unwrap();
+        let f = FsmConfig::from_config(&c.bgp, &c.neighbors[0]);
+        assert_eq!(f.families, vec![(25, 70)]);
+        assert_eq!((f.hold_time, f.keepalive), (9, 3));
+        assert!(f.passive && f.is_internal());
+        assert_eq!(f.connect_backoff.base, Duration::from_secs(2));
+        assert_eq!(f.connect_backoff.cap, Duration::from_secs(120));
+    }
+}
