@@ -8,3 +8,4 @@ pub mod config;
 pub mod wire;
 pub mod rib;
 pub mod session;
+pub mod api;

@@ -587,7 +587,7 @@ impl Fsm {
     }
 
     /// The common "release resources, drop TCP, go to Idle" exit.
-    fn to_idle(
+    fn enter_idle(
         &mut self,
         out: &mut Vec<Action>,
         reason: DownReason,
@@ -634,7 +634,7 @@ impl Fsm {
 
     /// Send a NOTIFICATION and go to Idle, recording what we sent.
     fn notify_and_idle(&mut self, out: &mut Vec<Action>, n: Notification) {
-        self.to_idle(out, DownReason::NotificationSent(n.clone()), Some(n), true);
+        self.enter_idle(out, DownReason::NotificationSent(n.clone()), Some(n), true);
     }
 
     /// RFC 6608: FSM Error with the subcode of the current state.
@@ -648,7 +648,7 @@ impl Fsm {
             state: self.state,
             event: event.name(),
         };
-        self.to_idle(
+        self.enter_idle(
             out,
             reason,
             Some(Notification::new(codes::FSM_ERROR, subcode)),
@@ -692,7 +692,7 @@ impl Fsm {
             | Event::AutomaticStart
             | Event::ManualStartWithPassiveTcpEstablishment
             | Event::AutomaticStartWithPassiveTcpEstablishment => {}
-            Event::ManualStop => self.to_idle(out, DownReason::ManualStop, None, false),
+            Event::ManualStop => self.enter_idle(out, DownReason::ManualStop, None, false),
             Event::ConnectRetryTimerExpires => {
                 // Connect: drop the attempt and retry. Active: initiate. Both
                 // end in Connect (RFC 4271 8.2.2), with a longer wait each time.
@@ -713,27 +713,29 @@ impl Fsm {
                 self.state = State::OpenSent;
             }
             Event::TcpConnectionFails => {
-                self.to_idle(out, DownReason::TcpConnectionFailed, None, true)
+                self.enter_idle(out, DownReason::TcpConnectionFailed, None, true)
             }
             // RFC 4271 8.2.2 Connect/Active, Events 21-22: we send the
             // NOTIFICATION even without an OPEN (SendNOTIFICATIONwithoutOPEN).
             Event::BgpHeaderErr(n) | Event::BgpOpenMsgErr(n) => self.notify_and_idle(out, n),
-            Event::NotifMsgVerErr => self.to_idle(
+            Event::NotifMsgVerErr => self.enter_idle(
                 out,
                 DownReason::NotificationReceived(Notification::new(codes::OPEN_MESSAGE_ERROR, 1)),
                 None,
                 false,
             ),
             Event::NotifMsg(n) => {
-                self.to_idle(out, DownReason::NotificationReceived(n), None, true)
+                self.enter_idle(out, DownReason::NotificationReceived(n), None, true)
             }
-            Event::AutomaticStop { .. } => self.to_idle(out, DownReason::AutomaticStop, None, true),
+            Event::AutomaticStop { .. } => {
+                self.enter_idle(out, DownReason::AutomaticStop, None, true)
+            }
             other => {
                 let reason = DownReason::UnexpectedEvent {
                     state: self.state,
                     event: other.name(),
                 };
-                self.to_idle(out, reason, None, true)
+                self.enter_idle(out, reason, None, true)
             }
         }
     }
@@ -746,19 +748,19 @@ impl Fsm {
             | Event::AutomaticStart
             | Event::ManualStartWithPassiveTcpEstablishment
             | Event::AutomaticStartWithPassiveTcpEstablishment => {}
-            Event::ManualStop => self.to_idle(
+            Event::ManualStop => self.enter_idle(
                 out,
                 DownReason::ManualStop,
                 Some(Notification::cease(codes::CEASE_ADMINISTRATIVE_SHUTDOWN)),
                 false,
             ),
-            Event::AutomaticStop { cease_subcode } => self.to_idle(
+            Event::AutomaticStop { cease_subcode } => self.enter_idle(
                 out,
                 DownReason::AutomaticStop,
                 Some(Notification::cease(cease_subcode)),
                 true,
             ),
-            Event::HoldTimerExpires => self.to_idle(
+            Event::HoldTimerExpires => self.enter_idle(
                 out,
                 DownReason::HoldTimerExpired,
                 Some(Notification::new(codes::HOLD_TIMER_EXPIRED, 0)),
@@ -768,7 +770,7 @@ impl Fsm {
             // collision (RFC 4271 section 6.8) and may send OpenCollisionDump.
             Event::TcpConnectionValid | Event::TcpCrAcked | Event::TcpConnectionConfirmed => {}
             Event::TcpCrInvalid => {}
-            Event::OpenCollisionDump => self.to_idle(
+            Event::OpenCollisionDump => self.enter_idle(
                 out,
                 DownReason::ConnectionCollision,
                 Some(Notification::cease(
@@ -776,14 +778,14 @@ impl Fsm {
                 )),
                 true,
             ),
-            Event::NotifMsgVerErr => self.to_idle(
+            Event::NotifMsgVerErr => self.enter_idle(
                 out,
                 DownReason::NotificationReceived(Notification::new(codes::OPEN_MESSAGE_ERROR, 1)),
                 None,
                 true,
             ),
             Event::NotifMsg(n) => {
-                self.to_idle(out, DownReason::NotificationReceived(n), None, true)
+                self.enter_idle(out, DownReason::NotificationReceived(n), None, true)
             }
             Event::BgpHeaderErr(n) => self.notify_and_idle(out, n),
             other => return Some(other),
@@ -860,7 +862,7 @@ impl Fsm {
         match event {
             Event::KeepaliveTimerExpires => self.restart_keepalive(out),
             Event::TcpConnectionFails => {
-                self.to_idle(out, DownReason::TcpConnectionFailed, None, true)
+                self.enter_idle(out, DownReason::TcpConnectionFailed, None, true)
             }
             Event::BgpOpenMsgErr(n) => self.notify_and_idle(out, n),
             Event::KeepAliveMsg => match self.negotiated.clone() {
@@ -887,7 +889,7 @@ impl Fsm {
             Event::KeepAliveMsg | Event::UpdateMsg => self.restart_hold(out),
             Event::UpdateMsgErr(n) => self.notify_and_idle(out, n),
             Event::TcpConnectionFails => {
-                self.to_idle(out, DownReason::TcpConnectionFailed, None, true)
+                self.enter_idle(out, DownReason::TcpConnectionFailed, None, true)
             }
             Event::StabilityTimerExpires => {
                 self.failures = 0;

@@ -1,0 +1,244 @@
+//! Control socket protocol: JSON lines over a Unix stream socket.
+//!
+//! The client writes one [`Request`] as a single JSON line; the daemon answers
+//! with one [`Response`] line. A connection may carry several requests in
+//! sequence. The row types are also the stable output of `evpnd show ... --json`
+//! (the CLI prints the row array itself), so their field names are an
+//! interface: add fields, do not rename them.
+//!
+//! Request examples:
+//! ```text
+//! {"request":"show_routes","vni":10,"route_type":2,"rd":null}
+//! {"request":"show_neighbors"}
+//! {"request":"show_vnis"}
+//! {"request":"show_fdb","vni":null}
+//! ```
+//! Responses: `{"kind":"neighbors","data":[...]}`, or on failure
+//! `{"kind":"error","data":{"message":"..."}}`.
+
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv4Addr};
+
+/// Longest request line the server reads; a request is a few dozen bytes.
+pub const MAX_REQUEST_LINE: usize = 64 * 1024;
+
+/// A query from `evpnd show`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    /// Loc-RIB EVPN routes (every path, best marked), optionally filtered.
+    ShowRoutes {
+        #[serde(default)]
+        vni: Option<u32>,
+        /// EVPN route type (RFC 7432 section 7): 2 = MAC/IP, 3 = inclusive multicast.
+        #[serde(default)]
+        route_type: Option<u8>,
+        /// Route distinguisher in text form ("198.19.0.1:2").
+        #[serde(default)]
+        rd: Option<String>,
+    },
+    ShowNeighbors,
+    ShowVnis,
+    ShowFdb {
+        #[serde(default)]
+        vni: Option<u32>,
+    },
+}
+
+/// The daemon's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
+pub enum Response {
+    Routes(Vec<RouteRow>),
+    Neighbors(Vec<NeighborRow>),
+    Vnis(Vec<VniRow>),
+    Fdb(Vec<FdbRow>),
+    Error { message: String },
+}
+
+impl Response {
+    pub fn error(message: impl Into<String>) -> Self {
+        Response::Error {
+            message: message.into(),
+        }
+    }
+}
+
+/// MAC Mobility extended community (RFC 7432 section 7.7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MacMobility {
+    /// Sequence number: higher wins (RFC 7432 section 15).
+    pub sequence: u32,
+    /// Static (sticky) MAC: must not move.
+    pub sticky: bool,
+}
+
+/// PMSI Tunnel attribute (RFC 6514 section 5, used by RFC 7432 section 11.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pmsi {
+    /// Tunnel type as a name ("ingress-replication" for type 6) or "type-N".
+    pub tunnel_type: String,
+    /// The VNI (24-bit, RFC 8365 section 5.1.3).
+    pub label: u32,
+    /// Tunnel endpoint: the VTEP receiving BUM traffic.
+    pub endpoint: IpAddr,
+}
+
+/// One path of one EVPN route.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouteRow {
+    /// EVPN route type (RFC 7432 section 7): 2 MAC/IP Advertisement,
+    /// 3 Inclusive Multicast Ethernet Tag; other types are reflected opaquely.
+    pub route_type: u8,
+    /// Route distinguisher, text ("198.19.0.1:2", "65000:10").
+    pub rd: String,
+    /// Ethernet Segment Identifier, 10 octets as colon-separated hex (type 2).
+    pub esi: Option<String>,
+    /// Ethernet Tag ID (0 in VLAN-based service).
+    pub ethernet_tag: u32,
+    /// MAC address, lowercase "aa:bb:cc:dd:ee:ff" (type 2).
+    pub mac: Option<String>,
+    /// IP address of the MAC/IP route (type 2), when present.
+    pub ip: Option<IpAddr>,
+    /// Labels = VNIs, 24-bit (RFC 8365 section 5.1.3): L2 VNI, then L3 VNI if any.
+    pub labels: Vec<u32>,
+    /// BGP next hop (the advertising VTEP), from MP_REACH_NLRI.
+    pub next_hop: Option<IpAddr>,
+    /// Originating router's IP (type 3).
+    pub originator_ip: Option<IpAddr>,
+    /// The peer address this path came from, or "local" for our own routes.
+    pub peer: String,
+    /// iBGP-learned path (shown as "i" in the status column).
+    pub internal: bool,
+    /// Selected as best path.
+    pub best: bool,
+    /// ORIGIN: "igp", "egp" or "incomplete".
+    pub origin: String,
+    pub local_pref: Option<u32>,
+    /// MULTI_EXIT_DISC.
+    pub med: Option<u32>,
+    /// AS_PATH as text ("65001 65002 {65003}"), empty for iBGP-originated.
+    pub as_path: String,
+    /// ORIGINATOR_ID (RFC 4456 section 8), set by reflectors.
+    pub originator_id: Option<Ipv4Addr>,
+    /// CLUSTER_LIST (RFC 4456 section 8), nearest cluster first.
+    pub cluster_list: Vec<Ipv4Addr>,
+    /// Route targets as text ("65000:10").
+    pub route_targets: Vec<String>,
+    /// Encapsulation extended community tunnel type (RFC 9012 section 4.1;
+    /// 8 = VXLAN).
+    pub encapsulation: Option<u16>,
+    pub mac_mobility: Option<MacMobility>,
+    /// Default Gateway extended community (RFC 7432 section 7.8).
+    pub default_gateway: bool,
+    pub pmsi: Option<Pmsi>,
+}
+
+/// One configured BGP neighbor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NeighborRow {
+    pub address: IpAddr,
+    pub remote_as: u32,
+    pub description: Option<String>,
+    /// FSM state name (RFC 4271 section 8.2.2): Idle, Connect, Active,
+    /// OpenSent, OpenConfirm, Established.
+    pub state: String,
+    /// Seconds since the session entered Established, or (when not
+    /// Established) since it last went down; `None` if it never came up.
+    pub uptime_secs: Option<u64>,
+    /// Negotiated families ("l2vpn-evpn"); empty when not Established.
+    pub families: Vec<String>,
+    /// Paths in the Adj-RIB-In from this peer.
+    pub prefixes_received: u64,
+    /// Paths advertised to this peer.
+    pub prefixes_sent: u64,
+    /// BGP messages received / sent on the current and past sessions.
+    pub messages_in: u64,
+    pub messages_out: u64,
+    /// Why the last session went down or failed to come up.
+    pub last_error: Option<String>,
+    pub route_reflector_client: bool,
+    /// Negotiated hold time in seconds (when OpenConfirm or Established).
+    pub hold_time: Option<u16>,
+}
+
+/// One local VNI (VTEP role).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VniRow {
+    pub vni: u32,
+    pub vlan: u16,
+    /// RD in use for our routes in this VNI.
+    pub rd: String,
+    pub import_rts: Vec<String>,
+    pub export_rts: Vec<String>,
+    /// VTEPs that advertised a type-3 route for this VNI.
+    pub remote_vteps: Vec<IpAddr>,
+    /// MACs learned locally (advertised as type-2).
+    pub local_macs: u64,
+    /// MACs learned from remote VTEPs (installed in the FDB).
+    pub remote_macs: u64,
+    /// Problems found (e.g. kernel topology mismatch for this VLAN/VNI).
+    pub warnings: Vec<String>,
+}
+
+/// One bridge forwarding entry relevant to EVPN.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FdbRow {
+    pub vni: u32,
+    pub vlan: u16,
+    /// "aa:bb:cc:dd:ee:ff".
+    pub mac: String,
+    /// Known IP for this MAC (from a type-2 route or the neighbour table).
+    pub ip: Option<IpAddr>,
+    /// Local bridge port name, or the remote VTEP IP.
+    pub dest: String,
+    /// "learned" (by the local bridge) or "installed" (by evpnd from BGP).
+    pub origin: String,
+    /// Kernel state as text ("reachable", "permanent", "stale", ...), or
+    /// "pending" when evpnd has not installed it yet.
+    pub state: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_wire_form() {
+        let r: Request =
+            serde_json::from_str(r#"{"request":"show_routes","vni":10,"route_type":2}"#).unwrap();
+        assert_eq!(
+            r,
+            Request::ShowRoutes {
+                vni: Some(10),
+                route_type: Some(2),
+                rd: None
+            }
+        );
+        assert_eq!(
+            serde_json::to_string(&Request::ShowNeighbors).unwrap(),
+            r#"{"request":"show_neighbors"}"#
+        );
+        assert!(serde_json::from_str::<Request>(r#"{"request":"reboot"}"#).is_err());
+        assert!(serde_json::from_str::<Request>(r#"{"request":"show_fdb","vnii":1}"#).is_err());
+    }
+
+    #[test]
+    fn response_wire_form() {
+        assert_eq!(
+            serde_json::to_string(&Response::Neighbors(vec![])).unwrap(),
+            r#"{"kind":"neighbors","data":[]}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Response::error("nope")).unwrap(),
+            r#"{"kind":"error","data":{"message":"nope"}}"#
+        );
+        let back: Response =
+            serde_json::from_str(r#"{"kind":"fdb","data":[{"vni":10,"vlan":10,"mac":"02:00:00:00:00:01","ip":null,"dest":"198.19.0.2","origin":"installed","state":"reachable"}]}"#)
+                .unwrap();
+        let Response::Fdb(rows) = back else {
+            panic!("{back:?}")
+        };
+        assert_eq!(rows[0].dest, "198.19.0.2");
+    }
+}
