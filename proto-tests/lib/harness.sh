@@ -290,13 +290,14 @@ frr_vtep_setup() {
 
 # ------------------------------------------------------------------ GoBGP
 # gobgpd_start NS TOML: start gobgpd in NS (gRPC on 127.0.0.1:50051 inside NS, pprof
-# off, plain debug log to PT_RUN/NS/gobgpd.log); waits until the API answers.
+# off, plain debug log to PT_RUN/NS/gobgpd.log, hostname NS); waits until the API answers.
 gobgpd_start() {
 	local ns=$1 conf=$2
 	mkdir -p "$PT_RUN/$ns"
 	cp "$conf" "$PT_RUN/$ns/gobgpd.toml" 2>/dev/null
-	pt_bg ip netns exec "$ns" gobgpd -f "$conf" -t toml --api-hosts 127.0.0.1:50051 --pprof-disable -p -l debug \
-		>"$PT_RUN/$ns/gobgpd.log" 2>&1
+	# own UTS namespace: the FQDN capability (73) then carries NS, not this machine's name
+	pt_bg ip netns exec "$ns" unshare --uts sh -c "hostname $ns; exec gobgpd -f $conf -t toml \
+		--api-hosts 127.0.0.1:50051 --pprof-disable -p -l debug" >"$PT_RUN/$ns/gobgpd.log" 2>&1
 	wait_until 20 gobgp_cli "$ns" global || { fail "gobgpd-start-$ns" "API not answering (see gobgpd.log)"; return 1; }
 }
 # gobgp_cli NS ARGS...: the gobgp CLI against NS's gobgpd
@@ -308,7 +309,9 @@ gobgp_wait_established() { wait_until "$3" gobgp_established "$1" "$2"; }
 # ------------------------------------------------------------------ ExaBGP
 # exabgp_start NS CONF: start exabgp 4 in NS in the foreground (backgrounded by us): no
 # daemonizing, no privilege drop, no CLI pipes, log to PT_RUN/NS/exabgp.log with
-# packets/routes/rib/message logging on. Extra env: EXABGP_ENV="exabgp.x.y=z ..."
+# packets/routes/rib/message logging on. Extra env: EXABGP_ENV="exabgp.x.y=z ...";
+# EXABGP_CMD replaces the `exabgp` command (e.g. "/usr/bin/python3 proto-tests/lib/exabgp-evpn.py",
+# ExaBGP plus the "announce evpn ..." API commands)
 exabgp_start() {
 	local ns=$1 conf=$2
 	mkdir -p "$PT_RUN/$ns"
@@ -318,7 +321,7 @@ exabgp_start() {
 		exabgp.daemon.pid= exabgp.api.cli=false exabgp.log.destination="$PT_RUN/$ns/exabgp.log" \
 		exabgp.log.level=DEBUG exabgp.log.packets=true exabgp.log.routes=true exabgp.log.rib=true \
 		exabgp.log.message=true exabgp.log.parser=false ${EXABGP_ENV:-} \
-		exabgp "$conf" >"$PT_RUN/$ns/exabgp.stdout" 2>&1
+		${EXABGP_CMD:-exabgp} "$conf" >"$PT_RUN/$ns/exabgp.stdout" 2>&1
 	sleep 1
 	kill -0 "$PT_LAST_PID" 2>/dev/null || { fail "exabgp-start-$ns" "exited: $(tail -5 "$PT_RUN/$ns/exabgp.stdout")"; return 1; }
 }
