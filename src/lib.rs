@@ -9,3 +9,4 @@ pub mod wire;
 pub mod rib;
 pub mod session;
 pub mod api;
+pub mod cli;

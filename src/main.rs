@@ -1,3 +1,5 @@
-fn main() {
-    println!("evpnd: under construction");
+//! `evpnd` binary: see `evpnd --help` and `src/cli.rs`.
+
+fn main() -> std::process::ExitCode {
+    evpnd::cli::main()
 }

@@ -175,8 +175,8 @@ pub fn render_neighbors(rows: &[NeighborRow]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<16}{} {:>10} {:>9} {:>9} {:>8} {:>12} {:>8} Desc",
-        "Neighbor", "V", "AS", "MsgRcvd", "MsgSent", "Up/Down", "State/PfxRcd", "PfxSnt"
+        "{:<16}V {:>10} {:>9} {:>9} {:>8} {:>12} {:>8} Desc",
+        "Neighbor", "AS", "MsgRcvd", "MsgSent", "Up/Down", "State/PfxRcd", "PfxSnt"
     );
     for n in rows {
         let state = if n.state == "Established" {
