@@ -531,7 +531,7 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let parse_err = |e: config::ConfigError| ConfigError::Parse {
             file: file.to_string(),
-            message: e.to_string(),
+            message: dot_after_index(&e.to_string()),
         };
         let mut builder = config::Config::builder()
             .add_source(config::File::from_str(text, config::FileFormat::Toml));
@@ -645,6 +645,20 @@ impl Config {
             },
         })
     }
+}
+
+/// The `config` crate writes array element keys as `neighbors[0]remote_as`;
+/// print them as `neighbors[0].remote_as`, the form our own errors use.
+fn dot_after_index(message: &str) -> String {
+    let mut out = String::with_capacity(message.len() + 4);
+    let mut chars = message.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == ']' && chars.peek().is_some_and(|n| n.is_ascii_alphabetic()) {
+            out.push('.');
+        }
+    }
+    out
 }
 
 type Checked<T> = Result<T, (String, String)>;
@@ -1264,6 +1278,10 @@ mod tests {
             (
                 "[bgp]\nasn = \"many\"\nrouter_id = \"198.19.0.4\"\n",
                 "bgp.asn",
+            ),
+            (
+                &format!("{MINIMAL}[[neighbors]]\naddress = \"198.19.0.1\"\n"),
+                "neighbors[0].remote_as",
             ),
         ];
         for (text, expected) in cases {
