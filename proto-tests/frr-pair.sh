@@ -12,6 +12,8 @@
 # Checks: session Established both ways; each learns the other's type-3 routes (VNI 10,
 # 11); zebra installs the HER flood entry "00:00:00:00:00:00 dst <peer> self permanent";
 # h1 <-> h2 ping over VXLAN; type-2 MAC and MAC+IP routes and the remote MAC fdb entry.
+# FRR_VTEP_MODEL=vlan-aware (inside scripts/vm only) runs the same on one VLAN-aware br0
+# (LAB.md phase 2): scripts/vm --rwdir target/proto-tests -- env FRR_VTEP_MODEL=vlan-aware proto-tests/frr-pair.sh
 set -uo pipefail
 source "$(dirname "$0")/lib/harness.sh"
 pt_init frr-pair vcfp
@@ -25,11 +27,11 @@ underlay_attach vcfp-v1 $V1/24
 underlay_attach vcfp-v2 $V2/24
 frr_vtep_setup vcfp-v1 $V1 $V2 10 11 || pt_finish
 frr_vtep_setup vcfp-v2 $V2 $V1 10 11 || pt_finish
-# SVIs (the per-VNI bridge itself) with an address: zebra learns local MAC+IP from them
-ip -n vcfp-v1 addr add 198.18.10.101/24 dev br10
-ip -n vcfp-v2 addr add 198.18.10.102/24 dev br10
-host_attach vcfp-v1 br10 vcfp-h1 198.18.10.1/24 02:0a:00:00:00:01
-host_attach vcfp-v2 br10 vcfp-h2 198.18.10.2/24 02:0a:00:00:00:02
+# SVIs (the per-VNI bridge itself, or vlan10 when vlan-aware) with an address: zebra learns local MAC+IP from them
+ip -n vcfp-v1 addr add 198.18.10.101/24 dev "$(vtep_svi 10)"
+ip -n vcfp-v2 addr add 198.18.10.102/24 dev "$(vtep_svi 10)"
+host_attach vcfp-v1 "$(vtep_bridge 10)" vcfp-h1 198.18.10.1/24 02:0a:00:00:00:01 "$(vtep_vid 10)"
+host_attach vcfp-v2 "$(vtep_bridge 10)" vcfp-h2 198.18.10.2/24 02:0a:00:00:00:02 "$(vtep_vid 10)"
 pt_log "topology + FRR started in $(since "$t")s"
 
 t=$(now)

@@ -156,16 +156,27 @@ underlay_attach() {
 	ip -n "$PT_PREFIX-ul" link set "${port:0:15}" master ulsw
 }
 
-# host_attach VTEP_NS BRIDGE HOST_NS ADDR MAC: new namespace HOST_NS whose eth0 (ADDR, MAC)
-# is a veth into BRIDGE on VTEP_NS (the VTEP-side port is named after HOST_NS's suffix)
+# host_attach VTEP_NS BRIDGE HOST_NS ADDR MAC [VID]: new namespace HOST_NS whose eth0 (ADDR,
+# MAC) is a veth into BRIDGE on VTEP_NS (the VTEP-side port is named after HOST_NS's
+# suffix); with VID, that port is an access port of VLAN VID (pvid untagged)
 host_attach() {
-	local vns=$1 br=$2 hns=$3 addr=$4 mac=$5
+	local vns=$1 br=$2 hns=$3 addr=$4 mac=$5 vid=${6:-}
 	local port=${hns#"$PT_PREFIX"-}
+	port=${port:0:15}
 	ns_add "$hns"
-	link_pair "$vns" "${port:0:15}" - "$hns" eth0 "$addr"
+	link_pair "$vns" "$port" - "$hns" eth0 "$addr"
 	ip -n "$hns" link set eth0 address "$mac"
-	ip -n "$vns" link set "${port:0:15}" master "$br"
+	ip -n "$vns" link set "$port" master "$br"
+	[ -n "$vid" ] && bridge -n "$vns" vlan add dev "$port" vid "$vid" pvid untagged
+	return 0
 }
+
+# vtep_bridge VNI / vtep_svi VNI / vtep_vid VNI: names for the current FRR_VTEP_MODEL
+# (bridges: br<VNI>, br<VNI>, none; vlan-aware: br0, vlan<VNI>, <VNI>), so one scenario
+# runs on the host and, with FRR_VTEP_MODEL=vlan-aware, inside scripts/vm
+vtep_bridge() { [ "${FRR_VTEP_MODEL:-bridges}" = vlan-aware ] && echo br0 || echo "br$1"; }
+vtep_svi() { [ "${FRR_VTEP_MODEL:-bridges}" = vlan-aware ] && echo "vlan$1" || echo "br$1"; }
+vtep_vid() { [ "${FRR_VTEP_MODEL:-bridges}" = vlan-aware ] && echo "$1" || true; }
 
 # vxlan_per_vni_bridges NS VTEP_IP VNI...: the host-kernel VTEP model (no VLAN filtering
 # needed): per VNI a plain bridge br<VNI> (fixed MAC 02:b0:<VNI>:00:00:<last VTEP octet>)
