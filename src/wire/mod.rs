@@ -4,14 +4,26 @@
 //! DESIGN.md "Wire codec conventions": one file per wire object, each with a
 //! `decode` and an `encode`, its RFC diagram and section, and a round-trip test.
 
+pub mod as_path;
+pub mod attribute;
+pub mod capability;
 pub mod error;
 pub mod evpn;
 pub mod extcomm;
 pub mod family;
+pub mod header;
 pub mod mac;
+pub mod message;
+pub mod notification;
+pub mod open;
 pub mod pmsi;
+pub mod prefix;
 pub mod rd;
 pub mod reader;
+pub mod rfc7606;
+pub mod route_refresh;
+pub mod update;
+pub mod update_packer;
 
 pub use error::{DecodeError, DecodeErrorKind, DecodeResult};
 pub use family::{Afi, Family, Safi};
