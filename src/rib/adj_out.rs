@@ -200,7 +200,8 @@ pub fn full_table<K: Eq + Hash + Clone>(
     plan.finish()
 }
 
-fn advertisable(path: &Path, to: PeerKind, peers: &PeerTable) -> bool {
+/// May `path` be advertised to a peer of kind `to` (RFC 4456 section 6)?
+pub fn advertisable(path: &Path, to: PeerKind, peers: &PeerTable) -> bool {
     peers
         .get(path.source())
         .is_some_and(|src| may_advertise(src.kind, to))

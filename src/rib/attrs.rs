@@ -7,18 +7,11 @@
 //! best-path fields, its reflected encoding) is computed once per set.
 
 use super::peer::PeerIdx;
+use crate::wire::extcomm::MacMobility;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::sync::{Arc, OnceLock};
-
-/// RFC 7432 section 7.7: the MAC Mobility extended community of a type-2
-/// route. A route without one has sequence 0 (section 15.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
-pub struct MacMobility {
-    pub sequence: u32,
-    pub sticky: bool,
-}
 
 /// The attribute values the decision process (RFC 4271 9.1, RFC 4456 9,
 /// RFC 7432 15) looks at, extracted once per attribute set.
@@ -35,6 +28,8 @@ pub struct PathSummary {
     pub med: u32,
     pub originator_id: Option<Ipv4Addr>,
     pub cluster_list_len: u32,
+    /// RFC 7432 section 7.7; a type-2 route without one has sequence 0
+    /// (section 15.1).
     pub mac_mobility: Option<MacMobility>,
 }
 

@@ -4,6 +4,7 @@
 
 use super::attrs::PathSummary;
 use super::peer::{PeerInfo, PeerKind};
+use crate::wire::extcomm::MacMobility;
 use std::cmp::Ordering;
 use std::net::IpAddr;
 
@@ -60,10 +61,10 @@ pub fn compare(a: Candidate<'_>, b: Candidate<'_>) -> (Ordering, DecisionReason)
     use DecisionReason::*;
     let sa = a.summary;
     let sb = b.summary;
-    let mobility = |s: &PathSummary| s.mac_mobility.unwrap_or_default();
+    let mobility = |s: &PathSummary| s.mac_mobility.unwrap_or(MacMobility::new(false, 0));
     let steps: [(Ordering, DecisionReason); 7] = [
         // RFC 7432 15.2: a sticky (static) MAC is preferred.
-        (mobility(sb).sticky.cmp(&mobility(sa).sticky), StickyMac),
+        (mobility(sb).sticky().cmp(&mobility(sa).sticky()), StickyMac),
         // RFC 7432 15.1: the higher MAC Mobility sequence number wins.
         (
             mobility(sb).sequence.cmp(&mobility(sa).sequence),
@@ -119,7 +120,6 @@ pub fn compare(a: Candidate<'_>, b: Candidate<'_>) -> (Ordering, DecisionReason)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rib::attrs::MacMobility;
     use std::net::Ipv4Addr;
 
     fn peer(kind: PeerKind, last: u8) -> PeerInfo {
@@ -167,18 +167,12 @@ mod tests {
         let p1 = peer(PeerKind::IbgpClient, 1);
         let p2 = peer(PeerKind::IbgpClient, 2);
         let moved = PathSummary {
-            mac_mobility: Some(MacMobility {
-                sequence: 3,
-                sticky: false,
-            }),
+            mac_mobility: Some(MacMobility::new(false, 3)),
             local_pref: Some(50),
             ..Default::default()
         };
         let stale = PathSummary {
-            mac_mobility: Some(MacMobility {
-                sequence: 2,
-                sticky: false,
-            }),
+            mac_mobility: Some(MacMobility::new(false, 2)),
             local_pref: Some(200),
             ..Default::default()
         };
@@ -197,17 +191,11 @@ mod tests {
     fn sticky_mac_wins_over_any_sequence() {
         let p1 = peer(PeerKind::IbgpClient, 1);
         let sticky = PathSummary {
-            mac_mobility: Some(MacMobility {
-                sequence: 0,
-                sticky: true,
-            }),
+            mac_mobility: Some(MacMobility::new(true, 0)),
             ..Default::default()
         };
         let high_seq = PathSummary {
-            mac_mobility: Some(MacMobility {
-                sequence: 99,
-                sticky: false,
-            }),
+            mac_mobility: Some(MacMobility::new(false, 99)),
             ..Default::default()
         };
         assert_eq!(

@@ -4,6 +4,9 @@
 pub mod adj_out;
 pub mod attrs;
 pub mod best;
+pub mod encode;
+pub mod ingress;
 pub mod loc_rib;
 pub mod peer;
 pub mod reflect;
+pub mod task;

@@ -1,0 +1,298 @@
+//! The RIB task: owns the Loc-RIB, the attribute interner and the outbound
+//! groups; takes decoded UPDATEs from the peer tasks and hands each peer the
+//! encoded UPDATEs it must send. One owner, no locks: peer tasks and the
+//! control socket talk to it over channels.
+//!
+//! Inputs are processed in batches: everything already queued (up to a
+//! bound) is applied before the outbound side is computed, so routes that
+//! arrive in many small UPDATEs leave in few large ones, and a route that
+//! flaps within a batch costs its peers nothing.
+
+use super::adj_out::{ChangeSet, OutBatch, OutGroupKey, OutPeers, advertisable, full_table};
+use super::attrs::{AttrInterner, PathSummary};
+use super::encode::{OutboundEncoder, end_of_rib};
+use super::loc_rib::{LocRib, NlriBytes, Path};
+use super::peer::{PeerIdx, PeerInfo, PeerTable};
+use crate::wire::evpn::{EvpnRouteKey, evpn_route_key, split_evpn_nlri};
+use bytes::Bytes;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, warn};
+
+/// Encoded UPDATE messages for one peer, in order. Shared (`Arc`) between
+/// the members of a group: encoded once, sent to all.
+pub type OutChunk = Arc<[Bytes]>;
+
+/// Where a peer task receives what it must send. Unbounded so that one slow
+/// peer never stalls the RIB for the others; what queues is shared bytes.
+pub type PeerSink = mpsc::UnboundedSender<OutChunk>;
+
+/// The part of a received UPDATE the RIB needs, already decoded and
+/// validated by the peer task (RFC 7606 decided there).
+#[derive(Debug, Default)]
+pub struct IngressUpdate {
+    pub reach: Option<Reach>,
+    /// The EVPN NLRI field of MP_UNREACH_NLRI (RFC 4760 4), plus any NLRI
+    /// the peer task decided to treat as withdrawn (RFC 7606 2).
+    pub withdrawn: Vec<Bytes>,
+    /// RFC 4724 2: the peer finished its initial table.
+    pub end_of_rib: bool,
+}
+
+/// MP_REACH_NLRI for l2vpn-evpn (RFC 4760 3) with the path's attributes.
+#[derive(Debug)]
+pub struct Reach {
+    /// Path attributes other than MP_REACH/MP_UNREACH, as received.
+    pub attributes: Bytes,
+    pub next_hop: Bytes,
+    pub summary: PathSummary,
+    pub nlri: Bytes,
+}
+
+/// One row of `show routes`: a path and whether it is the best.
+#[derive(Debug, Clone)]
+pub struct RibPath {
+    pub key: EvpnRouteKey,
+    pub path: Path,
+    pub best: bool,
+    pub from: Option<PeerInfo>,
+}
+
+/// Per-peer counters for `show neighbors`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PeerCounters {
+    pub received: u32,
+    pub sent: u64,
+}
+
+pub enum RibInput {
+    /// A session reached Established: register it and send it the table.
+    PeerUp {
+        peer: PeerIdx,
+        info: PeerInfo,
+        group: OutGroupKey,
+        sink: PeerSink,
+    },
+    /// A session went down: withdraw its routes from everyone.
+    PeerDown { peer: PeerIdx },
+    Update {
+        peer: PeerIdx,
+        update: IngressUpdate,
+    },
+    /// RFC 2918: the peer asks for our whole Adj-RIB-Out again.
+    RouteRefresh { peer: PeerIdx },
+    /// Every path in the Loc-RIB, for `show routes`.
+    Dump {
+        reply: oneshot::Sender<Vec<RibPath>>,
+    },
+    Counters {
+        peer: PeerIdx,
+        reply: oneshot::Sender<PeerCounters>,
+    },
+}
+
+/// How many queued inputs are folded into one outbound computation.
+const MAX_BATCH: usize = 256;
+
+pub struct RibTask {
+    peers: PeerTable,
+    rib: LocRib<EvpnRouteKey>,
+    interner: AttrInterner,
+    out: OutPeers,
+    sinks: Vec<Option<PeerSink>>,
+    encoder: OutboundEncoder,
+    pending: ChangeSet<EvpnRouteKey>,
+}
+
+impl RibTask {
+    pub fn new(local: PeerInfo, encoder: OutboundEncoder) -> Self {
+        Self {
+            peers: PeerTable::new(local),
+            rib: LocRib::default(),
+            interner: AttrInterner::default(),
+            out: OutPeers::default(),
+            sinks: Vec::new(),
+            encoder,
+            pending: ChangeSet::default(),
+        }
+    }
+
+    /// Register a configured peer before its session comes up, so its index
+    /// is stable across reconnects.
+    pub fn add_peer(&mut self, info: PeerInfo) -> PeerIdx {
+        self.peers.add(info)
+    }
+
+    pub async fn run(mut self, mut rx: mpsc::Receiver<RibInput>) {
+        while let Some(first) = rx.recv().await {
+            self.handle(first);
+            for _ in 1..MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(input) => self.handle(input),
+                    Err(_) => break,
+                }
+            }
+            self.flush();
+        }
+    }
+
+    /// Apply one input to the Loc-RIB; outbound work waits for `flush`.
+    pub fn handle(&mut self, input: RibInput) {
+        match input {
+            RibInput::PeerUp {
+                peer,
+                info,
+                group,
+                sink,
+            } => {
+                // Changes queued so far were planned without this peer; send
+                // them first so the dump below is the peer's whole truth.
+                self.flush();
+                self.peers.set(peer, info);
+                self.out.join(peer, group);
+                let slot = usize::from(peer.0);
+                if self.sinks.len() <= slot {
+                    self.sinks.resize(slot + 1, None);
+                }
+                self.sinks[slot] = Some(sink);
+                self.send_full_table(peer);
+            }
+            RibInput::PeerDown { peer } => {
+                self.out.leave(peer);
+                if let Some(sink) = self.sinks.get_mut(usize::from(peer.0)) {
+                    *sink = None;
+                }
+                let changes = self.rib.withdraw_peer(peer, &self.peers);
+                debug!(?peer, withdrawn = changes.len(), "peer down");
+                self.pending.extend(changes);
+            }
+            RibInput::Update { peer, update } => self.apply_update(peer, update),
+            RibInput::RouteRefresh { peer } => {
+                self.flush();
+                self.send_full_table(peer);
+            }
+            RibInput::Dump { reply } => {
+                let rows = self
+                    .rib
+                    .iter()
+                    .flat_map(|(key, paths)| {
+                        paths.iter().enumerate().map(|(i, path)| RibPath {
+                            key: key.clone(),
+                            path: path.clone(),
+                            best: i == 0,
+                            from: self.peers.get(path.source()).cloned(),
+                        })
+                    })
+                    .collect();
+                let _ = reply.send(rows);
+            }
+            RibInput::Counters { peer, reply } => {
+                let _ = reply.send(PeerCounters {
+                    received: self.rib.received_from(peer),
+                    sent: self.advertised_to(peer),
+                });
+            }
+        }
+    }
+
+    /// Routes `peer` currently holds from us: derived from the Loc-RIB and
+    /// the policy (there is no per-peer table to count), so it costs a walk.
+    fn advertised_to(&self, peer: PeerIdx) -> u64 {
+        let Some(kind) = self
+            .out
+            .group_of(peer)
+            .and_then(|g| self.out.key(g))
+            .map(|k| k.kind)
+        else {
+            return 0;
+        };
+        self.rib
+            .iter()
+            .filter(|(_, paths)| {
+                paths[0].source() != peer && advertisable(&paths[0], kind, &self.peers)
+            })
+            .count() as u64
+    }
+
+    fn apply_update(&mut self, peer: PeerIdx, update: IngressUpdate) {
+        for field in &update.withdrawn {
+            for nlri in split_evpn_nlri(field) {
+                match nlri.and_then(evpn_route_key) {
+                    Ok(key) => self
+                        .pending
+                        .extend(self.rib.withdraw(&key, peer, &self.peers)),
+                    // The peer task validated the field; this is a bug, not
+                    // peer input, but it must not take the daemon down.
+                    Err(e) => warn!(?peer, error = %e, "undecodable withdrawn NLRI"),
+                }
+            }
+        }
+        if let Some(reach) = update.reach {
+            let summary = reach.summary;
+            let attrs = self
+                .interner
+                .intern(peer, &reach.attributes, &reach.next_hop, || summary);
+            for nlri in split_evpn_nlri(&reach.nlri) {
+                let parsed = nlri.and_then(|n| Ok((evpn_route_key(n)?, n)));
+                match parsed {
+                    Ok((key, bytes)) => {
+                        let path = Path {
+                            attrs: attrs.clone(),
+                            nlri: NlriBytes::from_slice(bytes),
+                        };
+                        self.pending
+                            .extend(self.rib.announce(key, path, &self.peers));
+                    }
+                    Err(e) => warn!(?peer, error = %e, "undecodable NLRI"),
+                }
+            }
+        }
+    }
+
+    /// Compute and send the outbound UPDATEs for everything applied since
+    /// the last flush.
+    pub fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let batches = std::mem::take(&mut self.pending).plan(&self.peers, &self.out);
+        self.deliver(batches, None);
+        self.interner.sweep();
+    }
+
+    fn send_full_table(&mut self, peer: PeerIdx) {
+        let batches = full_table(&self.rib, peer, &self.peers, &self.out);
+        let group = self.out.group_of(peer);
+        self.deliver(batches, Some(peer));
+        // RFC 4724 2: End-of-RIB marks the end of the initial table.
+        if let (Some(_), Some(sink)) = (
+            group,
+            self.sinks.get(usize::from(peer.0)).and_then(Option::as_ref),
+        ) {
+            let _ = sink.send(Arc::from([end_of_rib(self.encoder.family)]));
+        }
+    }
+
+    fn deliver(&mut self, batches: Vec<OutBatch>, only: Option<PeerIdx>) {
+        for batch in batches {
+            let Some(group) = self.out.key(batch.to.group()) else {
+                continue;
+            };
+            let messages: OutChunk = match self.encoder.encode(&batch, &group, &self.peers) {
+                Ok(messages) => messages.into(),
+                Err(e) => {
+                    warn!(error = %e, "cannot encode an outbound batch; skipped");
+                    continue;
+                }
+            };
+            for peer in self.out.members(batch.to) {
+                if only.is_some_and(|o| o != peer) {
+                    continue;
+                }
+                if let Some(Some(sink)) = self.sinks.get(usize::from(peer.0)) {
+                    let _ = sink.send(messages.clone());
+                }
+            }
+        }
+    }
+}
