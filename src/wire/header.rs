@@ -38,15 +38,16 @@ impl MessageType {
         })
     }
 
-    /// The smallest legal message of this type (RFC 4271 section 6.1: OPEN 29,
-    /// UPDATE 23, KEEPALIVE 19, NOTIFICATION 21; RFC 2918 ROUTE-REFRESH 23).
+    /// The smallest length the header check accepts (RFC 4271 section 6.1:
+    /// OPEN 29, UPDATE 23, KEEPALIVE 19, NOTIFICATION 21). ROUTE-REFRESH
+    /// length errors are answered with a ROUTE-REFRESH Message Error (RFC
+    /// 7313 section 5), so its body decoder checks the length instead.
     pub fn min_len(self) -> usize {
         match self {
             Self::Open => 29,
             Self::Update => 23,
             Self::Notification => 21,
-            Self::Keepalive => HEADER_LEN,
-            Self::RouteRefresh => 23,
+            Self::Keepalive | Self::RouteRefresh => HEADER_LEN,
         }
     }
 }

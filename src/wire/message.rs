@@ -319,6 +319,15 @@ mod tests {
             ErrorCode::RouteRefresh(RouteRefreshSubcode::InvalidMessageLength)
         );
         assert_eq!(&n.data[..], &rr[..]);
+        let short = hex("ffffffffffffffffffffffffffffffff001605001900");
+        let n = Message::decode(&short, &opts())
+            .unwrap_err()
+            .notification()
+            .unwrap();
+        assert_eq!(
+            n.code,
+            ErrorCode::RouteRefresh(RouteRefreshSubcode::InvalidMessageLength)
+        );
     }
 
     #[test]
