@@ -6,11 +6,13 @@
 use super::attrs::PathSummary;
 use super::task::{IngressUpdate, Reach};
 use crate::wire::Family;
+use crate::wire::evpn::{evpn_route_key, split_evpn_nlri};
 use crate::wire::extcomm::ExtendedCommunity;
 use crate::wire::message::DecodeOptions;
+use crate::wire::notification::{ErrorCode, Notification, UpdateSubcode};
 use crate::wire::rfc7606::ErrorAction;
 use crate::wire::update::Update;
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use std::net::Ipv4Addr;
 
 /// Who we are, for the loop checks.
@@ -36,8 +38,44 @@ pub enum Ignored {
 }
 
 /// The RIB's view of one UPDATE for `family`. `action` is the RFC 7606
-/// verdict on it (a session reset never gets here).
+/// verdict on the attributes (a session reset never gets here); the EVPN
+/// NLRI, which the UPDATE decoder carries unparsed, are checked here: a
+/// syntax error in them resets the session (RFC 7606 section 5.3, RFC 4760
+/// section 7: UPDATE Message Error / Optional Attribute Error).
 pub fn ingress_update(
+    update: &Update,
+    action: &ErrorAction,
+    opts: &DecodeOptions,
+    local: &LocalIdentity,
+    external: bool,
+    family: Family,
+) -> Result<(IngressUpdate, Option<Ignored>), Notification> {
+    for field in [
+        update
+            .mp_reach()
+            .filter(|m| m.family == family)
+            .map(|m| &m.nlri),
+        update
+            .mp_unreach()
+            .filter(|m| m.family == family)
+            .map(|m| &m.withdrawn),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if let Err(e) =
+            split_evpn_nlri(field).try_for_each(|n| n.and_then(evpn_route_key).map(drop))
+        {
+            return Err(Notification::new(
+                ErrorCode::Update(UpdateSubcode::OptionalAttributeError),
+                Bytes::from(e.to_string().into_bytes()),
+            ));
+        }
+    }
+    Ok(classify_nlri(update, action, opts, local, external, family))
+}
+
+fn classify_nlri(
     update: &Update,
     action: &ErrorAction,
     opts: &DecodeOptions,
@@ -156,7 +194,8 @@ mod tests {
             &RR,
             false,
             Family::L2VPN_EVPN,
-        );
+        )
+        .unwrap();
         assert_eq!(ignored, None);
         let reach = ingress.reach.expect("reach");
         assert_eq!(reach.next_hop.as_ref(), &[198, 19, 0, 3]);
@@ -164,7 +203,10 @@ mod tests {
         assert_eq!(reach.summary.local_pref, Some(100));
         assert_eq!(reach.summary.as_path_len, 0);
         // The shared attributes are the UPDATE's, minus MP_REACH_NLRI, as sent.
-        assert_eq!(reach.attributes.as_ref(), &hex(FROM_VTEP)[19 + 4 + 4 + 28..]);
+        assert_eq!(
+            reach.attributes.as_ref(),
+            &hex(FROM_VTEP)[19 + 4 + 4 + 28..]
+        );
         assert!(ingress.withdrawn.is_empty());
     }
 
@@ -177,7 +219,8 @@ mod tests {
             &RR,
             false,
             Family::L2VPN_EVPN,
-        );
+        )
+        .unwrap();
         assert_eq!(ignored, Some(Ignored::ClusterLoop));
         assert!(ingress.reach.is_none());
         assert_eq!(
@@ -197,11 +240,31 @@ mod tests {
             &vtep,
             false,
             Family::L2VPN_EVPN,
-        );
+        )
+        .unwrap();
         assert_eq!(
             ignored,
             Some(Ignored::OwnOriginatorId),
             "a client drops its own route reflected back"
+        );
+    }
+
+    #[test]
+    fn malformed_evpn_nlri_resets_the_session() {
+        // msg 6 with the type-3 NLRI's length octet (0x11) raised to 0x12.
+        let bad = FROM_VTEP.replacen("00031100", "00031200", 1);
+        let reset = ingress_update(
+            &update(&bad),
+            &ErrorAction::Accept,
+            &DecodeOptions::default(),
+            &RR,
+            false,
+            Family::L2VPN_EVPN,
+        )
+        .unwrap_err();
+        assert_eq!(
+            reset.code,
+            ErrorCode::Update(UpdateSubcode::OptionalAttributeError)
         );
     }
 
@@ -214,7 +277,8 @@ mod tests {
             &RR,
             false,
             Family::L2VPN_EVPN,
-        );
+        )
+        .unwrap();
         assert_eq!(ignored, Some(Ignored::TreatAsWithdraw));
         assert!(ingress.reach.is_none() && ingress.withdrawn.len() == 1);
         let (eor, _) = ingress_update(
@@ -224,7 +288,8 @@ mod tests {
             &RR,
             false,
             Family::L2VPN_EVPN,
-        );
+        )
+        .unwrap();
         assert!(eor.end_of_rib && eor.reach.is_none() && eor.withdrawn.is_empty());
     }
 }
