@@ -15,7 +15,8 @@
 # check, "PASS <name>: detail" or "FAIL <name>: detail", and exits non-zero if any
 # check failed. A scenario that exits non-zero without a FAIL line, or times out
 # (PROTO_TIMEOUT, default 900 s), counts as one extra failure. Logs and artifacts
-# go to target/proto-tests/<scenario>/. The last line printed is
+# go to target/proto-tests/<scenario>/, its output to target/proto-tests/<scenario>.log.
+# The last line printed is
 # "proto-tests: N passed, N failed" (N = checks over all scenarios).
 # env: PROTO_FILTER=REGEX   only run scenarios whose file name matches
 #      PROTO_TIMEOUT=S      per-scenario timeout
@@ -87,14 +88,16 @@ for sc in proto-tests/*.sh; do
 	[ -f "$sc" ] && [ -x "$sc" ] || continue
 	name=$(basename "$sc" .sh)
 	[ -n "${PROTO_FILTER:-}" ] && ! [[ $name =~ $PROTO_FILTER ]] && continue
-	mkdir -p "$PT_OUT/$name"
-	log=$PT_OUT/$name/output.log
+	# the log lives beside (not in) the scenario's directory: pt_init empties that one
+	log=$PT_OUT/$name.log
 	t=$(now)
 	say test "==> proto-test $name (log: ${log#$REPO_ROOT/})"
 	# own process group via plain timeout: a hung scenario's children die with it
 	PT_OUT_DIR=$PT_OUT/$name timeout -k 20 "${PROTO_TIMEOUT:-900}" "$sc" </dev/null 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
-	p=$(grep -c '^PASS ' "$log") f=$(grep -c '^FAIL ' "$log")
+	p=$(grep -c '^PASS ' "$log" 2>/dev/null) f=$(grep -c '^FAIL ' "$log" 2>/dev/null)
+	[[ $p =~ ^[0-9]+$ ]] || p=0
+	[[ $f =~ ^[0-9]+$ ]] || f=1
 	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
 		f=1
 		echo "FAIL $name: scenario exited rc=$rc$([ "$rc" = 124 ] && echo " (timeout ${PROTO_TIMEOUT:-900}s)") without a FAIL line"
