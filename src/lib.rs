@@ -10,3 +10,4 @@ pub mod rib;
 pub mod session;
 pub mod api;
 pub mod cli;
+pub mod dataplane;
