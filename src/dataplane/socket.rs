@@ -37,6 +37,10 @@ const NLM_F_CAPPED: u16 = 0x100;
 const NLM_F_ACK_TLVS: u16 = 0x200;
 /// `NLMSGERR_ATTR_MSG` (netlink.h): the extended-ACK error string.
 const NLMSGERR_ATTR_MSG: u16 = 1;
+/// `AF_BRIDGE` (socket.h): the FDB "neighbour" family.
+const AF_BRIDGE: u8 = 7;
+/// `NDA_IFINDEX` (neighbour.h), the ARP/ND dump filter.
+const NDA_IFINDEX: u16 = 8;
 /// `NLM_F_DUMP_INTR` (netlink.h): the dump raced with a change.
 const NLM_F_DUMP_INTR: u16 = 0x10;
 
@@ -325,17 +329,30 @@ impl RequestSocket {
         own: &Ownership,
     ) -> Result<Vec<NeighEvent>, SocketError> {
         let sequence = self.take_sequence();
-        let mut request = Vec::with_capacity(NLMSG_HDRLEN + 12);
-        let length = (NLMSG_HDRLEN + 12) as u32;
-        request.extend_from_slice(&length.to_ne_bytes());
+        // Strict dump filters (`valid_fdb_dump_strict`, `neigh_valid_dump_req`
+        // in the kernel): the FDB dump takes the bridge port in ndm_ifindex,
+        // the ARP/ND dump insists on ndm_ifindex == 0 and takes NDA_IFINDEX.
+        let (header_ifindex, attribute_ifindex) = if family == AF_BRIDGE {
+            (ifindex, 0)
+        } else {
+            (0, ifindex)
+        };
+        let length = NLMSG_HDRLEN + 12 + if attribute_ifindex != 0 { 8 } else { 0 };
+        let mut request = Vec::with_capacity(length);
+        request.extend_from_slice(&(length as u32).to_ne_bytes());
         request.extend_from_slice(&RTM_GETNEIGH.to_ne_bytes());
         request.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
         request.extend_from_slice(&sequence.to_ne_bytes());
         request.extend_from_slice(&0u32.to_ne_bytes());
         // struct ndmsg (neighbour.h): family, 3 pad, ifindex, state, flags, type
         request.extend_from_slice(&[family, 0, 0, 0]);
-        request.extend_from_slice(&ifindex.to_ne_bytes());
+        request.extend_from_slice(&header_ifindex.to_ne_bytes());
         request.extend_from_slice(&[0, 0, 0, 0]);
+        if attribute_ifindex != 0 {
+            request.extend_from_slice(&8u16.to_ne_bytes());
+            request.extend_from_slice(&NDA_IFINDEX.to_ne_bytes());
+            request.extend_from_slice(&attribute_ifindex.to_ne_bytes());
+        }
         self.socket.send(&request, 0)?;
         let mut rows = Vec::new();
         let mut interrupted = false;
@@ -355,6 +372,17 @@ impl RequestSocket {
                 interrupted |= header.flags & NLM_F_DUMP_INTR != 0;
                 match header.message_type {
                     NLMSG_DONE => {
+                        // A dump that fails after it started (e.g. a filter
+                        // the kernel rejects) ends with NLMSG_DONE carrying
+                        // the negative errno (netlink_dump).
+                        if let Some(code) = payload.get(0..4).and_then(|b| b.try_into().ok()) {
+                            let code = i32::from_ne_bytes(code);
+                            if code < 0 {
+                                return Err(SocketError::Dump(io::Error::from_raw_os_error(
+                                    code.saturating_neg(),
+                                )));
+                            }
+                        }
                         return if interrupted {
                             Err(SocketError::DumpInterrupted)
                         } else {

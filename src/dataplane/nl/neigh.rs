@@ -341,8 +341,9 @@ fn address(a: &NeighbourAddress) -> Option<IpAddr> {
 ///   NTF_STICKY with NUD_NOARP (FRR's sticky encoding; an operator's
 ///   `bridge fdb add … sticky static` on the vxlan device looks the same and
 ///   would be adopted, which is why evpnd expects to own the vxlan device).
-///   `self` rows with a zero MAC are flood entries; other `self` rows with a
-///   remote are remote MACs; `master` rows are the bridge half.
+///   `self` rows (NTF_SELF, from the vxlan driver) with a zero MAC are
+///   flood entries; other `self` rows with a remote are remote MACs; rows
+///   with NDA_MASTER = our bridge are the bridge half.
 /// - ARP/ND rows (AF_INET/AF_INET6) count only with NTF_EXT_LEARNED and
 ///   NDA_PROTOCOL == [`EVPND_PROTOCOL`] (FRR's rows carry zebra's 11).
 pub fn owned_row(msg: &NeighbourMessage, own: &Ownership) -> Option<OwnedRow> {
@@ -353,6 +354,7 @@ pub fn owned_row(msg: &NeighbourMessage, own: &Ownership) -> Option<OwnedRow> {
     let mut vlan = 0u16;
     let mut src_vni = None;
     let mut protocol = None;
+    let mut master = None;
     for attr in &msg.attributes {
         match attr {
             NeighbourAttribute::LinkLayerAddress(b) => {
@@ -362,6 +364,7 @@ pub fn owned_row(msg: &NeighbourMessage, own: &Ownership) -> Option<OwnedRow> {
             NeighbourAttribute::Vlan(v) => vlan = *v,
             NeighbourAttribute::SourceVni(v) => src_vni = Some(*v),
             NeighbourAttribute::Protocol(p) => protocol = Some(u8::from(*p)),
+            NeighbourAttribute::Controller(i) => master = Some(*i),
             _ => {}
         }
     }
@@ -390,7 +393,10 @@ pub fn owned_row(msg: &NeighbourMessage, own: &Ownership) -> Option<OwnedRow> {
                     vtep,
                     sticky: !ext_learned,
                 })
-            } else if flags & ntf::MASTER != 0 {
+            } else if master == Some(own.bridge_ifindex) {
+                // The bridge reports its rows without NTF_MASTER; they are
+                // recognised by NDA_MASTER (`br_fdb_fill_info`; iproute2
+                // prints "master br0" from the attribute too).
                 Some(OwnedRow::MacMaster {
                     vlan,
                     mac,
