@@ -86,18 +86,33 @@ pub enum Command {
 
 /// Arguments of `evpnd decode`.
 #[derive(Debug, Clone, Args)]
+#[command(after_help = "\
+Examples:
+  evpnd decode ffffffffffffffffffffffffffffffff001304
+  evpnd decode --file bgp-evpn-messages.txt     (hex lines, '#' comments)
+  evpnd decode --file - < messages.bin          (raw messages on stdin)
+  evpnd decode --pcap bgp.pcap --json | jq .
+
+Exit codes: 0 all decoded, 1 a message was malformed or lost, 2 unreadable input")]
 pub struct DecodeArgs {
-    /// BGP messages in hex (with or without the 16-byte marker).
+    /// BGP messages in hex (one or more; whitespace and colons allowed; a
+    /// single message may leave out the 16-byte marker).
+    #[arg(conflicts_with_all = ["file", "pcap"])]
     pub hex: Vec<String>,
-    /// Read hex messages from a file.
-    #[arg(long)]
+    /// Read messages from a file (`-` for stdin): raw concatenated
+    /// messages, or text with one hex message per line and `#` comments.
+    #[arg(long, conflicts_with = "pcap")]
     pub file: Option<PathBuf>,
-    /// Read BGP messages from TCP port 179 in a pcap capture.
+    /// Read BGP messages from TCP port 179 in a pcap or pcapng capture.
     #[arg(long)]
     pub pcap: Option<PathBuf>,
-    /// Print JSON instead of text.
+    /// Print one JSON object per message (JSON lines) instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Decode AS numbers as 2 octets when no OPEN says otherwise (hex and
+    /// file input, captures without the OPENs).
+    #[arg(long)]
+    pub two_octet_as: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -142,9 +157,8 @@ pub fn main() -> ExitCode {
 // exists, this function's body becomes that one call. Nothing else refers to
 // the placeholder.
 // ---------------------------------------------------------------------------
-fn decode(_args: &DecodeArgs) -> ExitCode {
-    eprintln!("evpnd decode: not implemented yet");
-    ExitCode::from(exit::NOT_IMPLEMENTED)
+fn decode(args: &DecodeArgs) -> ExitCode {
+    crate::decode_cli::run(args)
 }
 
 fn check_config(file: &Path) -> ExitCode {

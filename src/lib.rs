@@ -10,4 +10,5 @@ pub mod rib;
 pub mod session;
 pub mod api;
 pub mod cli;
+pub mod decode_cli;
 pub mod dataplane;

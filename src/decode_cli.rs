@@ -1,0 +1,2194 @@
+//! `evpnd decode`: BGP messages from hex, a file of messages or a packet
+//! capture, decoded for people (one FRR-debug-like block per message) or
+//! as JSON lines (`--json`, one object per message).
+//!
+//! Inputs:
+//! - hex on the command line: one or more messages, whitespace and colons
+//!   allowed; a single message may leave out the 16-octet marker;
+//! - `--file F` (`-` = stdin): raw concatenated messages, or a text file of
+//!   hex lines where `#` starts a comment (`bgp-evpn-messages.txt`); a file
+//!   that starts with the marker or holds non-text octets is raw;
+//! - `--pcap F`: classic pcap or pcapng; Ethernet (802.1Q tags), Linux
+//!   cooked (SLL, SLL2), raw IP and BSD loopback; IPv4/IPv6; TCP port 179
+//!   either side, each direction reassembled by sequence number.
+//!
+//! Decoding follows the session: UPDATEs are decoded leniently and their
+//! RFC 7606 problems shown with the action they call for, EVPN NLRI are
+//! decoded typed, and in a capture each TCP connection's OPENs set the
+//! options (4-octet AS, Extended Message, ADD-PATH) for the messages after
+//! them. The capture reader is written here (no pcap crate): it only needs
+//! a few hundred bounds-checked lines.
+//!
+//! Exit status: 0 every message decoded, 1 a message was malformed or lost
+//! (decoding goes on with the next one), 2 unreadable input.
+
+use crate::cli::DecodeArgs;
+use crate::wire::attribute::{AttributeValue, PathAttribute, type_code};
+use crate::wire::evpn::{EvpnRoute, Type2Route, Type3Route};
+use crate::wire::header::{HEADER_LEN, HeaderError, MARKER, MessageType};
+use crate::wire::message::{DecodeOptions, Message, MessageError};
+use crate::wire::open::Open;
+use crate::wire::prefix::Prefix;
+use crate::wire::rfc7606::{ErrorAction, UpdateProblem, classify};
+use crate::wire::update::Update;
+use crate::wire::{DecodeError, Family, Reader};
+use bytes::BytesMut;
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::Path;
+use std::process::ExitCode;
+use thiserror::Error;
+
+/// Exit statuses of `evpnd decode`.
+pub mod exit {
+    pub const OK: u8 = 0;
+    /// At least one message was malformed, incomplete or lost.
+    pub const MALFORMED: u8 = 1;
+    /// The input could not be read (missing file, bad hex, broken capture).
+    pub const UNREADABLE: u8 = 2;
+}
+
+/// Input that cannot be read at all; the message names the input.
+#[derive(Debug, Error)]
+pub enum InputError {
+    #[error("{name}: {source}")]
+    Read {
+        name: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{name}: not hex: {what}")]
+    Hex { name: String, what: String },
+    #[error("{name}: {error}")]
+    Capture {
+        name: String,
+        error: pcap::PcapError,
+    },
+    #[error("nothing to decode: give hex messages, --file FILE or --pcap FILE")]
+    NoInput,
+}
+
+/// What a decode run saw.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Messages framed (decoded or not).
+    pub messages: usize,
+    /// Messages that failed to decode, plus framing errors and data lost
+    /// from a capture.
+    pub failed: usize,
+    /// Set when (part of) the input could not be read; messages before the
+    /// damage are still decoded and printed.
+    pub input_error: Option<InputError>,
+}
+
+impl Outcome {
+    pub fn exit_status(&self) -> u8 {
+        if self.input_error.is_some() {
+            exit::UNREADABLE
+        } else if self.failed > 0 {
+            exit::MALFORMED
+        } else {
+            exit::OK
+        }
+    }
+}
+
+/// `evpnd decode`: print to stdout, errors to stderr.
+pub fn run(args: &DecodeArgs) -> ExitCode {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let outcome = decode(args, &mut out);
+    let _ = out.flush();
+    if let Some(error) = &outcome.input_error {
+        eprintln!("evpnd decode: {error}");
+    }
+    ExitCode::from(outcome.exit_status())
+}
+
+/// Decode what `args` name, writing the result to `out`.
+pub fn decode(args: &DecodeArgs, out: &mut dyn Write) -> Outcome {
+    let defaults = DecodeOptions {
+        // Every current speaker announces RFC 6793 4-octet AS support, so
+        // input without OPENs is taken to use it unless told otherwise.
+        four_octet_as: !args.two_octet_as,
+        ..DecodeOptions::default()
+    };
+    let mut printer = Printer::new(out, args.json);
+    let result = if let Some(path) = &args.pcap {
+        read_input(path).and_then(|(name, bytes)| {
+            decode_capture(&bytes, &defaults, &mut printer)
+                .map_err(|error| InputError::Capture { name, error })
+        })
+    } else if let Some(path) = &args.file {
+        read_input(path).and_then(|(name, bytes)| {
+            let stream = if looks_like_hex_text(&bytes) {
+                parse_hex_text(&bytes, &name)?
+            } else {
+                bytes
+            };
+            decode_stream(&stream, &defaults, &mut printer);
+            Ok(())
+        })
+    } else if !args.hex.is_empty() {
+        parse_hex_args(&args.hex).map(|stream| {
+            decode_stream(&with_marker(stream), &defaults, &mut printer);
+        })
+    } else {
+        Err(InputError::NoInput)
+    };
+    Outcome {
+        messages: printer.messages,
+        failed: printer.failed,
+        input_error: result.err(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Input
+// ---------------------------------------------------------------------------
+
+/// The whole input and the name errors call it by (`-` is stdin).
+fn read_input(path: &Path) -> Result<(String, Vec<u8>), InputError> {
+    let name = if path == Path::new("-") {
+        "<stdin>".to_owned()
+    } else {
+        path.display().to_string()
+    };
+    let result = if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes).map(|_| bytes)
+    } else {
+        std::fs::read(path)
+    };
+    match result {
+        Ok(bytes) => Ok((name, bytes)),
+        Err(source) => Err(InputError::Read { name, source }),
+    }
+}
+
+/// A text file of hex lines rather than raw messages: printable ASCII
+/// only, and not starting with the marker (whose 0xff octets are not text
+/// anyway).
+fn looks_like_hex_text(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+}
+
+/// Hex digits of `text` appended to `out`; whitespace, `:` and a leading
+/// `0x` of each word are separators. `Err` describes the first bad
+/// character (column counted from 1).
+fn push_hex(text: &str, out: &mut Vec<u8>) -> Result<(), String> {
+    let mut high: Option<u8> = None;
+    for word in text.split(|c: char| c.is_whitespace() || c == ':') {
+        let digits = word
+            .strip_prefix("0x")
+            .or_else(|| word.strip_prefix("0X"))
+            .unwrap_or(word);
+        for c in digits.chars() {
+            let Some(nibble) = c.to_digit(16) else {
+                let column = text.find(c).map_or(0, |i| i + 1);
+                return Err(format!("unexpected {c:?} at column {column}"));
+            };
+            // to_digit(16) is below 16, so the cast cannot truncate.
+            let nibble = nibble as u8;
+            match high.take() {
+                Some(h) => out.push(h << 4 | nibble),
+                None => high = Some(nibble),
+            }
+        }
+    }
+    match high {
+        Some(_) => Err("odd number of hex digits".to_owned()),
+        None => Ok(()),
+    }
+}
+
+/// The command-line words as one byte stream.
+fn parse_hex_args(words: &[String]) -> Result<Vec<u8>, InputError> {
+    let joined = words.join(" ");
+    let mut out = Vec::with_capacity(joined.len() / 2);
+    push_hex(&joined, &mut out).map_err(|what| InputError::Hex {
+        name: "command line".to_owned(),
+        what,
+    })?;
+    Ok(out)
+}
+
+/// A text file of hex lines (`#` starts a comment) as one byte stream;
+/// each line must hold whole octets.
+fn parse_hex_text(bytes: &[u8], name: &str) -> Result<Vec<u8>, InputError> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = Vec::with_capacity(bytes.len() / 2);
+    for (number, line) in text.lines().enumerate() {
+        let data = line.split('#').next().unwrap_or("");
+        push_hex(data, &mut out).map_err(|what| InputError::Hex {
+            name: name.to_owned(),
+            what: format!("line {}: {what}", number + 1),
+        })?;
+    }
+    Ok(out)
+}
+
+/// A single message given without its marker gets it back: the input does
+/// not start with the marker and its first two octets are a Length (RFC
+/// 4271 section 4.1, marker included) that fits the input exactly.
+fn with_marker(stream: Vec<u8>) -> Vec<u8> {
+    let starts_with_marker = stream.get(..MARKER.len()) == Some(&MARKER[..]);
+    let announced = match stream.get(..2) {
+        Some(&[high, low]) => usize::from(u16::from_be_bytes([high, low])),
+        _ => 0,
+    };
+    if starts_with_marker || announced != stream.len() + MARKER.len() {
+        return stream;
+    }
+    let mut whole = MARKER.to_vec();
+    whole.extend_from_slice(&stream);
+    whole
+}
+
+// ---------------------------------------------------------------------------
+// Framing a byte stream into messages
+// ---------------------------------------------------------------------------
+
+/// Why a stream could not be split into messages at some point.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+enum FramingError {
+    /// The header is unusable (RFC 4271 section 6.1); decoding resumes at
+    /// the next marker.
+    #[error("message header at stream offset {offset}: {error}")]
+    Header { offset: u64, error: HeaderError },
+    /// The stream ended inside a message.
+    #[error("input ends inside a message at stream offset {offset}: {have} of {need} octets")]
+    Incomplete {
+        offset: u64,
+        have: usize,
+        need: usize,
+    },
+    /// Octets never seen (not captured, or lost); decoding resumes at the
+    /// next marker after them.
+    #[error("{missing} octets missing from the capture at stream offset {offset}")]
+    Gap { offset: u64, missing: u64 },
+}
+
+impl FramingError {
+    /// What a session would do (RFC 4271 section 6.1).
+    fn action(&self) -> Option<String> {
+        match self {
+            Self::Header { error, .. } => {
+                Some(ErrorAction::SessionReset(error.notification()).to_string())
+            }
+            Self::Incomplete { .. } | Self::Gap { .. } => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Framed {
+    Message(Vec<u8>),
+    Error(FramingError),
+}
+
+/// Splits a byte stream into messages by the header's Length (RFC 4271
+/// section 4.1), resynchronising on the marker after a bad header.
+#[derive(Debug, Default)]
+struct Framer {
+    buf: Vec<u8>,
+    /// Start of the unconsumed octets in `buf`.
+    start: usize,
+    /// Stream offset of `buf[start]`.
+    offset: u64,
+    /// Skipping to the next marker.
+    resync: bool,
+}
+
+impl Framer {
+    fn push(&mut self, data: &[u8]) {
+        if self.start > 0 && self.start >= self.buf.len() / 2 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        self.buf.extend_from_slice(data);
+    }
+
+    fn pending(&self) -> &[u8] {
+        self.buf.get(self.start..).unwrap_or_default()
+    }
+
+    fn advance(&mut self, n: usize) {
+        let n = n.min(self.pending().len());
+        self.start += n;
+        self.offset += n as u64;
+    }
+
+    /// The next complete message or framing error, `None` until more data.
+    fn next_item(&mut self) -> Option<Framed> {
+        if self.resync {
+            let pending = self.pending();
+            match pending.windows(MARKER.len()).position(|w| w == MARKER) {
+                Some(at) => {
+                    self.advance(at);
+                    self.resync = false;
+                }
+                None => {
+                    // Keep what could be the start of a marker.
+                    let keep = pending.len().min(MARKER.len() - 1);
+                    self.advance(pending.len() - keep);
+                    return None;
+                }
+            }
+        }
+        let header: [u8; HEADER_LEN] = self.pending().get(..HEADER_LEN)?.try_into().ok()?;
+        let offset = self.offset;
+        if header[..MARKER.len()] != MARKER {
+            self.resync = true;
+            self.advance(1);
+            return Some(Framed::Error(FramingError::Header {
+                offset,
+                error: HeaderError::BadMarker,
+            }));
+        }
+        let length = u16::from_be_bytes([header[16], header[17]]);
+        if usize::from(length) < HEADER_LEN {
+            self.resync = true;
+            self.advance(1);
+            return Some(Framed::Error(FramingError::Header {
+                offset,
+                error: HeaderError::BadLength {
+                    length,
+                    message_type: header[18],
+                },
+            }));
+        }
+        let message = self.pending().get(..usize::from(length))?.to_vec();
+        self.advance(message.len());
+        Some(Framed::Message(message))
+    }
+
+    /// End of the stream: an error if it stopped inside a message.
+    fn finish(&mut self) -> Option<FramingError> {
+        let pending = self.pending();
+        if self.resync || pending.is_empty() {
+            return None;
+        }
+        let need = match pending.get(16..18) {
+            Some(&[high, low]) => usize::from(u16::from_be_bytes([high, low])),
+            _ => HEADER_LEN,
+        };
+        let error = FramingError::Incomplete {
+            offset: self.offset,
+            have: pending.len(),
+            need,
+        };
+        self.advance(pending.len());
+        Some(error)
+    }
+
+    /// `missing` octets will never arrive: drop the partial message and
+    /// resume at the next marker.
+    fn skip_gap(&mut self, missing: u64) -> FramingError {
+        let error = FramingError::Gap {
+            offset: self.offset + self.pending().len() as u64,
+            missing,
+        };
+        self.advance(self.pending().len());
+        self.offset += missing;
+        self.resync = true;
+        error
+    }
+}
+
+/// Hex or a file: one stream, one set of options.
+fn decode_stream(stream: &[u8], opts: &DecodeOptions, printer: &mut Printer<'_>) {
+    let mut framer = Framer::default();
+    framer.push(stream);
+    while let Some(item) = framer.next_item() {
+        match item {
+            Framed::Message(bytes) => {
+                printer.message(None, &bytes, opts);
+            }
+            Framed::Error(error) => printer.framing_error(None, &error),
+        }
+    }
+    if let Some(error) = framer.finish() {
+        printer.framing_error(None, &error);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Decoding one message into a report
+// ---------------------------------------------------------------------------
+
+/// Where a message came from in a capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Origin {
+    /// Nanoseconds since the first packet of the capture.
+    since_start_ns: i128,
+    src: SocketAddr,
+    dst: SocketAddr,
+}
+
+impl Origin {
+    fn seconds(&self) -> f64 {
+        self.since_start_ns as f64 / 1e9
+    }
+}
+
+/// One route of an NLRI field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Route {
+    Evpn {
+        path_id: Option<u32>,
+        route: EvpnRoute,
+    },
+    Prefix(Prefix),
+}
+
+/// The NLRI of an MP_REACH_NLRI or MP_UNREACH_NLRI, decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct MpReport {
+    family: Family,
+    /// MP_REACH only: the next hop(s).
+    next_hop: Option<String>,
+    routes: Vec<Route>,
+    /// NLRI of a family not decoded here, as hex.
+    undecoded: Option<String>,
+}
+
+/// Everything shown for one message.
+#[derive(Debug, Clone)]
+struct Report {
+    index: usize,
+    origin: Option<Origin>,
+    length: usize,
+    type_name: String,
+    message: Option<Message>,
+    reach: Option<MpReport>,
+    unreach: Option<MpReport>,
+    withdrawn: Vec<Prefix>,
+    nlri: Vec<Prefix>,
+    /// Errors, each naming its field and offset.
+    errors: Vec<String>,
+    /// What RFC 7606 / RFC 4271 has a session do, when something is wrong.
+    action: Option<String>,
+}
+
+fn type_name(message: &[u8]) -> String {
+    match message.get(18) {
+        Some(&code) => match MessageType::from_u8(code) {
+            Some(t) => t.to_string(),
+            None => format!("type {code}"),
+        },
+        None => "message".to_owned(),
+    }
+}
+
+/// Decode `bytes` (one framed message) with `opts`.
+fn report(index: usize, origin: Option<Origin>, bytes: &[u8], opts: &DecodeOptions) -> Report {
+    let mut report = Report {
+        index,
+        origin,
+        length: bytes.len(),
+        type_name: type_name(bytes),
+        message: None,
+        reach: None,
+        unreach: None,
+        withdrawn: Vec::new(),
+        nlri: Vec::new(),
+        errors: Vec::new(),
+        action: None,
+    };
+    let (message, mut problems) = match Message::decode_lenient(bytes, opts) {
+        Ok(decoded) => decoded,
+        Err(error) => {
+            report.action = Some(message_error_action(&error));
+            report.errors.push(error.to_string());
+            return report;
+        }
+    };
+    if let Message::Update(update) = &message {
+        decode_update_nlri(&mut report, update, bytes, opts, &mut problems);
+    }
+    if !problems.is_empty() {
+        report.errors = problems.iter().map(|p| format!("UPDATE: {p}")).collect();
+        report.action = Some(classify(&problems).to_string());
+    }
+    report.message = Some(message);
+    report
+}
+
+/// The action for a message that did not decode at all.
+fn message_error_action(error: &MessageError) -> String {
+    match error {
+        MessageError::Update(problem) => problem.action().to_string(),
+        // RFC 4271 section 6.4: a malformed NOTIFICATION is not answered.
+        MessageError::Notification(_) => "none (a bad NOTIFICATION is not answered)".to_owned(),
+        other => match other.notification() {
+            Some(n) => ErrorAction::SessionReset(n).to_string(),
+            None => "none".to_owned(),
+        },
+    }
+}
+
+/// Decode the NLRI of an UPDATE that decoded; malformed MP NLRI become
+/// RFC 7606 problems of their attribute (section 5.3: NLRI must be
+/// syntactically correct; section 7.11 for MP_REACH/MP_UNREACH).
+fn decode_update_nlri(
+    report: &mut Report,
+    update: &Update,
+    message: &[u8],
+    opts: &DecodeOptions,
+    problems: &mut Vec<UpdateProblem>,
+) {
+    // The Withdrawn Routes and NLRI fields were validated by the decoder.
+    report.withdrawn = update.withdrawn_prefixes(opts).unwrap_or_default();
+    report.nlri = update.nlri_prefixes(opts).unwrap_or_default();
+    for attribute in &update.attributes {
+        let (family, next_hop, nlri) = match &attribute.value {
+            AttributeValue::MpReach(m) => {
+                let next_hop = match (m.next_hop_addr(), m.next_hop_link_local()) {
+                    (Some(global), Some(local)) => format!("{global} (link-local {local})"),
+                    (Some(global), None) => global.to_string(),
+                    _ => format!("0x{}", to_hex(&m.next_hop)),
+                };
+                (m.family, Some(next_hop), &m.nlri)
+            }
+            AttributeValue::MpUnreach(m) => (m.family, None, &m.withdrawn),
+            _ => continue,
+        };
+        let code = attribute.type_code();
+        let base = mp_nlri_offset(message, code).unwrap_or(0);
+        let add_path = opts.add_path_for(family);
+        let decoded = if family == Family::L2VPN_EVPN {
+            decode_evpn_nlri(nlri, base, add_path)
+        } else if family == Family::IPV4_UNICAST || family == Family::IPV6_UNICAST {
+            Prefix::decode_all(nlri, family.afi, add_path)
+                .map(|prefixes| prefixes.into_iter().map(Route::Prefix).collect())
+        } else {
+            Ok(Vec::new())
+        };
+        let known = family == Family::L2VPN_EVPN
+            || family == Family::IPV4_UNICAST
+            || family == Family::IPV6_UNICAST;
+        let routes = match decoded {
+            Ok(routes) => routes,
+            Err(error) => {
+                problems.push(UpdateProblem::Malformed {
+                    type_code: code,
+                    raw: encoded_attribute(attribute, opts),
+                    error,
+                });
+                Vec::new()
+            }
+        };
+        let mp = MpReport {
+            family,
+            next_hop,
+            routes,
+            undecoded: (!known && !nlri.is_empty()).then(|| to_hex(nlri)),
+        };
+        if code == type_code::MP_REACH_NLRI {
+            report.reach = Some(mp);
+        } else {
+            report.unreach = Some(mp);
+        }
+    }
+}
+
+fn encoded_attribute(attribute: &PathAttribute, opts: &DecodeOptions) -> bytes::Bytes {
+    let mut out = BytesMut::new();
+    attribute.encode(&mut out, opts);
+    out.freeze()
+}
+
+/// EVPN NLRI (RFC 7432 section 7), each preceded by a 4-octet Path
+/// Identifier when ADD-PATH is in use for EVPN (RFC 7911 section 3).
+fn decode_evpn_nlri(nlri: &[u8], base: usize, add_path: bool) -> Result<Vec<Route>, DecodeError> {
+    let mut r = Reader::with_base(nlri, base);
+    let mut routes = Vec::new();
+    while !r.is_empty() {
+        let path_id = if add_path {
+            Some(r.u32("ADD-PATH path identifier")?)
+        } else {
+            None
+        };
+        routes.push(Route::Evpn {
+            path_id,
+            route: EvpnRoute::decode(&mut r)?,
+        });
+    }
+    Ok(routes)
+}
+
+/// Absolute offset of the NLRI inside the first MP_REACH_NLRI (RFC 4760
+/// section 3: after AFI, SAFI, next-hop length, next hop and reserved) or
+/// MP_UNREACH_NLRI (section 4: after AFI and SAFI) of `message`, so errors
+/// point into the message. `None` if the message has no such attribute.
+fn mp_nlri_offset(message: &[u8], code: u8) -> Option<usize> {
+    let mut r = Reader::with_base(message.get(HEADER_LEN..)?, HEADER_LEN);
+    let withdrawn_len = r.u16("withdrawn routes length").ok()?;
+    r.bytes(usize::from(withdrawn_len), "withdrawn routes")
+        .ok()?;
+    let attributes_len = r.u16("total path attribute length").ok()?;
+    let mut attributes = r.sub(usize::from(attributes_len), "path attributes").ok()?;
+    while !attributes.is_empty() {
+        let flags = attributes.u8("attribute flags").ok()?;
+        let this_code = attributes.u8("attribute type code").ok()?;
+        // RFC 4271 section 4.3: bit 3 of the flags selects a 2-octet length.
+        let len = if flags & 0x10 != 0 {
+            usize::from(attributes.u16("attribute length").ok()?)
+        } else {
+            usize::from(attributes.u8("attribute length").ok()?)
+        };
+        let value_offset = attributes.offset();
+        let value = attributes.bytes(len, "attribute value").ok()?;
+        if this_code == code {
+            return Some(if code == type_code::MP_REACH_NLRI {
+                value_offset + 5 + usize::from(*value.get(3)?)
+            } else {
+                value_offset + 3
+            });
+        }
+    }
+    None
+}
+
+// ---------------------------------------------------------------------------
+// Rendering
+// ---------------------------------------------------------------------------
+
+fn to_hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Writes reports to the output and counts them.
+struct Printer<'a> {
+    out: &'a mut dyn Write,
+    json: bool,
+    messages: usize,
+    failed: usize,
+    /// The output went away (e.g. a closed pipe): keep counting, stop writing.
+    closed: bool,
+}
+
+impl<'a> Printer<'a> {
+    fn new(out: &'a mut dyn Write, json: bool) -> Self {
+        Self {
+            out,
+            json,
+            messages: 0,
+            failed: 0,
+            closed: false,
+        }
+    }
+
+    fn emit(&mut self, text: &str) {
+        if !self.closed && self.out.write_all(text.as_bytes()).is_err() {
+            self.closed = true;
+        }
+    }
+
+    /// Decode, print and count one message; returns what was decoded.
+    fn message(
+        &mut self,
+        origin: Option<Origin>,
+        bytes: &[u8],
+        opts: &DecodeOptions,
+    ) -> Option<Message> {
+        let report = report(self.messages, origin, bytes, opts);
+        self.messages += 1;
+        if !report.errors.is_empty() {
+            self.failed += 1;
+        }
+        let text = if self.json {
+            let mut line = json_report(&report, bytes).to_string();
+            line.push('\n');
+            line
+        } else {
+            human_report(&report)
+        };
+        self.emit(&text);
+        report.message
+    }
+
+    fn framing_error(&mut self, origin: Option<Origin>, error: &FramingError) {
+        self.failed += 1;
+        let text = if self.json {
+            let mut object = Map::new();
+            if let Some(o) = origin {
+                insert_origin(&mut object, &o);
+            }
+            object.insert("error".into(), json!(error.to_string()));
+            if let Some(action) = error.action() {
+                object.insert("action".into(), json!(action));
+            }
+            let mut line = Value::Object(object).to_string();
+            line.push('\n');
+            line
+        } else {
+            let mut text = String::from("!!");
+            if let Some(o) = origin {
+                let _ = write!(text, " {}", origin_text(&o));
+            }
+            let _ = writeln!(text, " error: {error}");
+            if let Some(action) = error.action() {
+                let _ = writeln!(text, "   action: {action}");
+            }
+            text
+        };
+        self.emit(&text);
+    }
+}
+
+fn origin_text(o: &Origin) -> String {
+    format!("{:+.3}s {} -> {}", o.seconds(), o.src, o.dst)
+}
+
+fn insert_origin(object: &mut Map<String, Value>, o: &Origin) {
+    object.insert("time".into(), json!(o.seconds()));
+    object.insert("src".into(), json!(o.src.to_string()));
+    object.insert("dst".into(), json!(o.dst.to_string()));
+}
+
+/// `[2] RD 198.19.0.1:2 ESI 0 ET 0 MAC 02:0a:00:00:00:01 IP 198.18.10.1 label 10`
+fn type2_text(r: &Type2Route) -> String {
+    let esi = if r.esi.is_zero() {
+        "0".to_owned()
+    } else {
+        r.esi.to_string()
+    };
+    let ip = r.ip.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+    let mut text = format!(
+        "[2] RD {} ESI {esi} ET {} MAC {} IP {ip} label {}",
+        r.rd, r.ethernet_tag, r.mac, r.label1
+    );
+    if let Some(label2) = r.label2 {
+        let _ = write!(text, "/{label2}");
+    }
+    text
+}
+
+/// `[3] RD 198.19.0.3:2 ET 0 orig 198.19.0.3`
+fn type3_text(r: &Type3Route) -> String {
+    format!(
+        "[3] RD {} ET {} orig {}",
+        r.rd, r.ethernet_tag, r.originating_router
+    )
+}
+
+fn route_text(route: &Route) -> String {
+    match route {
+        Route::Prefix(p) => p.to_string(),
+        Route::Evpn { path_id, route } => {
+            let mut text = path_id.map_or_else(String::new, |id| format!("path-id {id} "));
+            text += &match route {
+                EvpnRoute::MacIp(r) => type2_text(r),
+                EvpnRoute::InclusiveMulticast(r) => type3_text(r),
+                EvpnRoute::Opaque { route_type, value } => match route.rd() {
+                    Some(rd) => format!("[{route_type}] RD {rd} value 0x{}", to_hex(value)),
+                    None => format!("[{route_type}] value 0x{}", to_hex(value)),
+                },
+            };
+            text
+        }
+    }
+}
+
+fn attribute_text(attribute: &PathAttribute) -> String {
+    match &attribute.value {
+        AttributeValue::AsPath(p) if p.segments.is_empty() => "AS_PATH (empty)".to_owned(),
+        _ => attribute.to_string(),
+    }
+}
+
+fn human_report(report: &Report) -> String {
+    let mut text = format!("#{}", report.index);
+    if let Some(o) = &report.origin {
+        let _ = write!(text, " {}", origin_text(o));
+    }
+    let _ = write!(text, " {} len={}", report.type_name, report.length);
+    match &report.message {
+        Some(Message::Update(u)) => {
+            if let Some(family) = u.is_end_of_rib() {
+                let _ = write!(text, " End-of-RIB {family}");
+            }
+            text.push('\n');
+            human_update(&mut text, report, u);
+        }
+        Some(Message::Open(o)) => {
+            text.push('\n');
+            human_open(&mut text, o);
+        }
+        Some(Message::Notification(n)) => {
+            let _ = writeln!(text, "\n  {n}");
+        }
+        Some(Message::RouteRefresh(rr)) => {
+            let _ = writeln!(text, "\n  {rr}");
+        }
+        Some(Message::Keepalive) | None => text.push('\n'),
+    }
+    for error in &report.errors {
+        let _ = writeln!(text, "  error: {error}");
+    }
+    if let Some(action) = &report.action {
+        let _ = writeln!(text, "  action: {action}");
+    }
+    text
+}
+
+fn human_open(text: &mut String, open: &Open) {
+    let _ = writeln!(
+        text,
+        "  version {} AS {} hold {} id {}",
+        open.version,
+        open.asn(),
+        open.hold_time,
+        open.bgp_identifier
+    );
+    let capabilities: Vec<String> = open.capabilities().map(ToString::to_string).collect();
+    if !capabilities.is_empty() {
+        let _ = writeln!(text, "  capabilities: {}", capabilities.join("; "));
+    }
+}
+
+fn human_mp(text: &mut String, name: &str, mp: &MpReport, sign: char) {
+    let _ = write!(
+        text,
+        "  {name} afi {} safi {}",
+        mp.family.afi.0, mp.family.safi.0
+    );
+    if let Some(next_hop) = &mp.next_hop {
+        let _ = write!(text, " nexthop {next_hop}");
+    }
+    if mp.next_hop.is_none() && mp.routes.is_empty() && mp.undecoded.is_none() {
+        text.push_str(" (End-of-RIB)");
+    }
+    text.push('\n');
+    for route in &mp.routes {
+        let _ = writeln!(text, "    {sign} {}", route_text(route));
+    }
+    if let Some(hex) = &mp.undecoded {
+        let _ = writeln!(text, "    {sign} NLRI 0x{hex}");
+    }
+}
+
+fn human_update(text: &mut String, report: &Report, update: &Update) {
+    if let Some(mp) = &report.reach {
+        human_mp(text, "MP_REACH_NLRI", mp, '+');
+    }
+    if let Some(mp) = &report.unreach {
+        human_mp(text, "MP_UNREACH_NLRI", mp, '-');
+    }
+    for p in &report.withdrawn {
+        let _ = writeln!(text, "  - {p}");
+    }
+    for p in &report.nlri {
+        let _ = writeln!(text, "  + {p}");
+    }
+    let attrs: Vec<String> = update
+        .attributes
+        .iter()
+        .filter(|a| {
+            !matches!(
+                a.value,
+                AttributeValue::MpReach(_) | AttributeValue::MpUnreach(_)
+            )
+        })
+        .map(attribute_text)
+        .collect();
+    if !attrs.is_empty() {
+        let _ = writeln!(text, "  attrs: {}", attrs.join("; "));
+    }
+}
+
+fn json_route(route: &Route) -> Value {
+    match route {
+        Route::Prefix(p) => json!(p.to_string()),
+        Route::Evpn { path_id, route } => {
+            let mut value = serde_json::to_value(route).unwrap_or(Value::Null);
+            if let Value::Object(object) = &mut value {
+                object.insert("route_type".into(), json!(route.route_type()));
+                if let Some(rd) = route.rd() {
+                    object.insert("rd".into(), json!(rd.to_string()));
+                }
+                if let EvpnRoute::MacIp(r) = route {
+                    object.insert("vni".into(), json!(r.vni()));
+                }
+                if let Some(id) = path_id {
+                    object.insert("path_id".into(), json!(id));
+                }
+            }
+            value
+        }
+    }
+}
+
+fn json_mp(mp: &MpReport) -> Value {
+    let mut object = Map::new();
+    object.insert("family".into(), json!(mp.family.to_string()));
+    object.insert("afi".into(), json!(mp.family.afi.0));
+    object.insert("safi".into(), json!(mp.family.safi.0));
+    if let Some(next_hop) = &mp.next_hop {
+        object.insert("next_hop".into(), json!(next_hop));
+    }
+    object.insert(
+        "routes".into(),
+        Value::Array(mp.routes.iter().map(json_route).collect()),
+    );
+    if let Some(hex) = &mp.undecoded {
+        object.insert("nlri_hex".into(), json!(hex));
+    }
+    Value::Object(object)
+}
+
+fn json_report(report: &Report, bytes: &[u8]) -> Value {
+    let mut object = Map::new();
+    object.insert("index".into(), json!(report.index));
+    if let Some(o) = &report.origin {
+        insert_origin(&mut object, o);
+    }
+    object.insert("type".into(), json!(report.type_name));
+    object.insert("length".into(), json!(report.length));
+    object.insert("ok".into(), json!(report.errors.is_empty()));
+    if let Some(Message::Update(u)) = &report.message {
+        object.insert(
+            "end_of_rib".into(),
+            json!(u.is_end_of_rib().map(|f| f.to_string())),
+        );
+        object.insert(
+            "attributes".into(),
+            Value::Array(
+                u.attributes
+                    .iter()
+                    .map(|a| json!(attribute_text(a)))
+                    .collect(),
+            ),
+        );
+        if let Some(mp) = &report.reach {
+            object.insert("mp_reach".into(), json_mp(mp));
+        }
+        if let Some(mp) = &report.unreach {
+            object.insert("mp_unreach".into(), json_mp(mp));
+        }
+        let strings =
+            |ps: &[Prefix]| Value::Array(ps.iter().map(|p| json!(p.to_string())).collect());
+        object.insert("withdrawn".into(), strings(&report.withdrawn));
+        object.insert("nlri".into(), strings(&report.nlri));
+    }
+    if let Some(message) = &report.message {
+        object.insert(
+            "message".into(),
+            serde_json::to_value(message).unwrap_or(Value::Null),
+        );
+    }
+    if !report.errors.is_empty() {
+        object.insert("errors".into(), json!(report.errors));
+    }
+    if let Some(action) = &report.action {
+        object.insert("action".into(), json!(action));
+    }
+    object.insert("hex".into(), json!(to_hex(bytes)));
+    Value::Object(object)
+}
+
+// ---------------------------------------------------------------------------
+// Captures: TCP reassembly and per-connection options
+// ---------------------------------------------------------------------------
+
+/// BGP's well-known port (RFC 4271 section 8.2.1).
+const BGP_PORT: u16 = 179;
+
+/// Out-of-order data held per direction before the missing octets are
+/// declared lost.
+const MAX_PENDING: usize = 8 << 20;
+
+/// One direction of one TCP connection.
+#[derive(Debug, Default)]
+struct Direction {
+    /// Sequence number of stream offset 0.
+    isn: Option<u32>,
+    /// Stream offset of the next octet expected.
+    next: u64,
+    /// Segments ahead of `next`, by stream offset.
+    pending: BTreeMap<u64, Vec<u8>>,
+    pending_bytes: usize,
+    framer: Framer,
+}
+
+impl Direction {
+    /// Takes in a segment's payload starting at sequence number `seq`;
+    /// contiguous data goes to the framer. Returns a gap error if the
+    /// out-of-order backlog grew too large to wait for the missing data.
+    fn receive(&mut self, seq: u32, payload: &[u8]) -> Option<FramingError> {
+        let isn = *self.isn.get_or_insert(seq);
+        if payload.is_empty() {
+            return None;
+        }
+        // Sequence numbers wrap (RFC 9293 section 3.4): place the segment
+        // by its signed distance from the next expected octet.
+        let expected = isn.wrapping_add(self.next as u32);
+        let ahead = i64::from(seq.wrapping_sub(expected) as i32);
+        let end = ahead + payload.len() as i64;
+        if end <= 0 {
+            return None; // retransmission of data already taken
+        }
+        if ahead <= 0 {
+            let fresh = payload
+                .get(ahead.unsigned_abs() as usize..)
+                .unwrap_or_default();
+            self.take(fresh);
+            self.drain_pending();
+            return None;
+        }
+        let at = self.next + ahead.unsigned_abs();
+        let slot = self.pending.entry(at).or_default();
+        if payload.len() > slot.len() {
+            self.pending_bytes += payload.len() - slot.len();
+            *slot = payload.to_vec();
+        }
+        (self.pending_bytes > MAX_PENDING).then(|| self.skip_to_pending())
+    }
+
+    fn take(&mut self, data: &[u8]) {
+        self.framer.push(data);
+        self.next += data.len() as u64;
+    }
+
+    fn drain_pending(&mut self) {
+        while let Some(entry) = self.pending.first_entry() {
+            if *entry.key() > self.next {
+                break;
+            }
+            let at = *entry.key();
+            let data = entry.remove();
+            self.pending_bytes -= data.len();
+            let skip = usize::try_from(self.next - at).unwrap_or(usize::MAX);
+            if let Some(fresh) = data.get(skip..) {
+                self.take(fresh);
+            }
+        }
+    }
+
+    /// Declares the octets before the first pending segment lost.
+    fn skip_to_pending(&mut self) -> FramingError {
+        let first = self.pending.keys().next().copied().unwrap_or(self.next);
+        let missing = first.saturating_sub(self.next);
+        let error = self.framer.skip_gap(missing);
+        self.next = first;
+        self.drain_pending();
+        error
+    }
+}
+
+/// The OPENs each side of a connection sent, for the options of the
+/// messages that follow.
+#[derive(Debug, Default)]
+struct Connection {
+    opens: HashMap<SocketAddr, Open>,
+}
+
+impl Connection {
+    /// Options for messages from `src` to `dst`: as negotiated once both
+    /// OPENs are known (the receiver is `local`); from the one OPEN seen if
+    /// the capture holds only one side, as if the peer announced the same;
+    /// else `defaults`.
+    fn options(&self, src: SocketAddr, dst: SocketAddr, defaults: &DecodeOptions) -> DecodeOptions {
+        match (self.opens.get(&dst), self.opens.get(&src)) {
+            (Some(local), Some(remote)) => DecodeOptions::negotiated(local, remote),
+            (Some(one), None) | (None, Some(one)) => DecodeOptions::negotiated(one, one),
+            (None, None) => defaults.clone(),
+        }
+    }
+}
+
+/// Decode every BGP message in a capture. `Err` for a capture that cannot
+/// be read further; the messages before the damage are printed first.
+fn decode_capture(
+    file: &[u8],
+    defaults: &DecodeOptions,
+    printer: &mut Printer<'_>,
+) -> Result<(), pcap::PcapError> {
+    let mut flows: Vec<((SocketAddr, SocketAddr), Direction)> = Vec::new();
+    let mut flow_index: HashMap<(SocketAddr, SocketAddr), usize> = HashMap::new();
+    let mut connections: HashMap<(SocketAddr, SocketAddr), Connection> = HashMap::new();
+    let mut first_ns: Option<u128> = None;
+    let mut failure = None;
+    for packet in pcap::Capture::new(file)? {
+        let packet = match packet {
+            Ok(p) => p,
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        };
+        let first = *first_ns.get_or_insert(packet.ns);
+        let Some(segment) = pcap::tcp_segment(packet.link_type, packet.data) else {
+            continue;
+        };
+        if segment.src.port() != BGP_PORT && segment.dst.port() != BGP_PORT {
+            continue;
+        }
+        let origin = Origin {
+            since_start_ns: packet.ns as i128 - first as i128,
+            src: segment.src,
+            dst: segment.dst,
+        };
+        let key = (segment.src, segment.dst);
+        let conn_key = if segment.src <= segment.dst {
+            key
+        } else {
+            (segment.dst, segment.src)
+        };
+        let index = *flow_index.entry(key).or_insert_with(|| {
+            flows.push((key, Direction::default()));
+            flows.len() - 1
+        });
+        let Some((_, direction)) = flows.get_mut(index) else {
+            continue;
+        };
+        let mut seq = segment.seq;
+        if segment.syn {
+            // The SYN takes one sequence number (RFC 9293 section 3.4).
+            seq = seq.wrapping_add(1);
+            if direction.isn.is_some_and(|isn| isn != seq) {
+                // A new connection on the same addresses and ports.
+                flush(direction, origin, defaults, printer);
+                *direction = Direction::default();
+                connections.remove(&conn_key);
+            }
+            direction.isn.get_or_insert(seq);
+        }
+        if let Some(error) = direction.receive(seq, segment.payload) {
+            printer.framing_error(Some(origin), &error);
+        }
+        let connection = connections.entry(conn_key).or_default();
+        while let Some(item) = direction.framer.next_item() {
+            match item {
+                Framed::Message(bytes) => {
+                    let opts = connection.options(segment.src, segment.dst, defaults);
+                    if let Some(Message::Open(open)) = printer.message(Some(origin), &bytes, &opts)
+                    {
+                        connection.opens.insert(segment.src, open);
+                    }
+                }
+                Framed::Error(error) => printer.framing_error(Some(origin), &error),
+            }
+        }
+    }
+    // End of capture: whatever is still held is incomplete.
+    for ((src, dst), direction) in &mut flows {
+        let origin = Origin {
+            since_start_ns: 0,
+            src: *src,
+            dst: *dst,
+        };
+        flush(direction, origin, defaults, printer);
+    }
+    failure.map_or(Ok(()), Err)
+}
+
+/// Decode what a direction still holds past any gaps, then report a
+/// message left incomplete.
+fn flush(
+    direction: &mut Direction,
+    origin: Origin,
+    defaults: &DecodeOptions,
+    printer: &mut Printer<'_>,
+) {
+    while !direction.pending.is_empty() {
+        let error = direction.skip_to_pending();
+        printer.framing_error(Some(origin), &error);
+        while let Some(item) = direction.framer.next_item() {
+            match item {
+                Framed::Message(bytes) => {
+                    printer.message(Some(origin), &bytes, defaults);
+                }
+                Framed::Error(error) => printer.framing_error(Some(origin), &error),
+            }
+        }
+    }
+    if let Some(error) = direction.framer.finish() {
+        printer.framing_error(Some(origin), &error);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Capture files and packet layers
+// ---------------------------------------------------------------------------
+
+/// Classic pcap and pcapng reading, and link/IP/TCP header parsing, with
+/// every length checked against the octets present.
+pub mod pcap {
+    use super::*;
+
+    /// Why a capture cannot be read (further).
+    #[derive(Debug, Clone, PartialEq, Eq, Error)]
+    pub enum PcapError {
+        #[error("not a pcap or pcapng capture (starts with {0})")]
+        NotACapture(String),
+        #[error(
+            "truncated capture: {what} at byte {offset} needs {needed} bytes, {available} present"
+        )]
+        Truncated {
+            what: &'static str,
+            offset: usize,
+            needed: usize,
+            available: usize,
+        },
+        #[error("malformed pcapng: {what} at byte {offset}")]
+        Malformed { what: &'static str, offset: usize },
+        #[error("packet at byte {offset} names interface {interface}, never described")]
+        UnknownInterface { interface: u32, offset: usize },
+    }
+
+    /// One captured frame.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Packet<'a> {
+        /// Capture time, nanoseconds since the epoch.
+        pub ns: u128,
+        /// LINKTYPE_* value.
+        pub link_type: u16,
+        pub data: &'a [u8],
+    }
+
+    #[derive(Debug, Clone, Copy)]
+    struct Interface {
+        link_type: u16,
+        /// pcapng if_tsresol (default 6: microseconds).
+        ts_resolution: u8,
+    }
+
+    #[derive(Debug, Clone)]
+    enum Format {
+        Classic {
+            big_endian: bool,
+            nanoseconds: bool,
+            link_type: u16,
+        },
+        Ng {
+            big_endian: bool,
+            interfaces: Vec<Interface>,
+        },
+    }
+
+    /// Iterates over the packets of a capture; an `Err` item ends it.
+    #[derive(Debug, Clone)]
+    pub struct Capture<'a> {
+        file: &'a [u8],
+        pos: usize,
+        format: Format,
+        last_ns: u128,
+        done: bool,
+    }
+
+    const PCAPNG_SECTION_HEADER: u32 = 0x0a0d_0d0a;
+    const PCAPNG_BYTE_ORDER_MAGIC: u32 = 0x1a2b_3c4d;
+
+    fn read_u16(buf: &[u8], at: usize, big_endian: bool) -> Option<u16> {
+        let b: [u8; 2] = buf.get(at..at.checked_add(2)?)?.try_into().ok()?;
+        Some(if big_endian {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        })
+    }
+
+    fn read_u32(buf: &[u8], at: usize, big_endian: bool) -> Option<u32> {
+        let b: [u8; 4] = buf.get(at..at.checked_add(4)?)?.try_into().ok()?;
+        Some(if big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    }
+
+    fn truncated(what: &'static str, offset: usize, needed: usize, file: &[u8]) -> PcapError {
+        PcapError::Truncated {
+            what,
+            offset,
+            needed,
+            available: file.len().saturating_sub(offset),
+        }
+    }
+
+    /// pcapng timestamp units to nanoseconds: if_tsresol is a power of 10
+    /// or, with the top bit set, of 2 (pcapng section 4.2, if_tsresol).
+    fn to_ns(units: u64, resolution: u8) -> u128 {
+        let exponent = u32::from(resolution & 0x7f);
+        let units = u128::from(units);
+        if resolution & 0x80 == 0 {
+            if exponent <= 9 {
+                units * 10u128.pow(9 - exponent)
+            } else {
+                10u128
+                    .checked_pow(exponent - 9)
+                    .map_or(0, |divisor| units / divisor)
+            }
+        } else {
+            (units * 1_000_000_000).checked_shr(exponent).unwrap_or(0)
+        }
+    }
+
+    impl<'a> Capture<'a> {
+        /// Reads the file header.
+        pub fn new(file: &'a [u8]) -> Result<Self, PcapError> {
+            let magic = file
+                .get(..4)
+                .ok_or_else(|| truncated("file header", 0, 24, file))?;
+            let classic = match magic {
+                [0xd4, 0xc3, 0xb2, 0xa1] => Some((false, false)),
+                [0x4d, 0x3c, 0xb2, 0xa1] => Some((false, true)),
+                [0xa1, 0xb2, 0xc3, 0xd4] => Some((true, false)),
+                [0xa1, 0xb2, 0x3c, 0x4d] => Some((true, true)),
+                _ => None,
+            };
+            if let Some((big_endian, nanoseconds)) = classic {
+                // The LinkType field's low 16 bits; the rest is FCS info.
+                let link_type = read_u32(file, 20, big_endian)
+                    .ok_or_else(|| truncated("file header", 0, 24, file))?
+                    as u16;
+                return Ok(Self {
+                    file,
+                    pos: 24,
+                    format: Format::Classic {
+                        big_endian,
+                        nanoseconds,
+                        link_type,
+                    },
+                    last_ns: 0,
+                    done: false,
+                });
+            }
+            if read_u32(file, 0, false) == Some(PCAPNG_SECTION_HEADER) {
+                return Ok(Self {
+                    file,
+                    pos: 0,
+                    format: Format::Ng {
+                        big_endian: false,
+                        interfaces: Vec::new(),
+                    },
+                    last_ns: 0,
+                    done: false,
+                });
+            }
+            Err(PcapError::NotACapture(format!("{magic:02x?}")))
+        }
+
+        fn next_classic(
+            &mut self,
+            big_endian: bool,
+            nanoseconds: bool,
+            link_type: u16,
+        ) -> Option<Result<Packet<'a>, PcapError>> {
+            let file = self.file;
+            let at = self.pos;
+            if at >= file.len() {
+                return None;
+            }
+            let header = |i: usize| read_u32(file, at + i, big_endian);
+            let (Some(seconds), Some(fraction), Some(captured)) = (header(0), header(4), header(8))
+            else {
+                return Some(Err(truncated("packet record header", at, 16, file)));
+            };
+            if header(12).is_none() {
+                return Some(Err(truncated("packet record header", at, 16, file)));
+            }
+            let captured = captured as usize;
+            let Some(data) = file.get(at + 16..).and_then(|rest| rest.get(..captured)) else {
+                return Some(Err(truncated(
+                    "packet record data",
+                    at + 16,
+                    captured,
+                    file,
+                )));
+            };
+            self.pos = at + 16 + captured;
+            let fraction_ns = if nanoseconds {
+                u128::from(fraction)
+            } else {
+                u128::from(fraction) * 1000
+            };
+            Some(Ok(Packet {
+                ns: u128::from(seconds) * 1_000_000_000 + fraction_ns,
+                link_type,
+                data,
+            }))
+        }
+
+        /// pcapng: walk blocks until the next packet (draft-ietf-opsawg-
+        /// pcapng section 4: SHB, IDB, EPB, SPB and the obsolete PB).
+        fn next_ng(&mut self) -> Option<Result<Packet<'a>, PcapError>> {
+            let file = self.file;
+            loop {
+                let at = self.pos;
+                if at >= file.len() {
+                    return None;
+                }
+                let Some(block_type) = read_u32(file, at, false) else {
+                    return Some(Err(truncated("pcapng block header", at, 12, file)));
+                };
+                if block_type == PCAPNG_SECTION_HEADER {
+                    // The byte-order magic decides the section's endianness.
+                    let big_endian = match read_u32(file, at + 8, false) {
+                        Some(PCAPNG_BYTE_ORDER_MAGIC) => false,
+                        Some(m) if m.swap_bytes() == PCAPNG_BYTE_ORDER_MAGIC => true,
+                        Some(_) => {
+                            return Some(Err(PcapError::Malformed {
+                                what: "section header byte-order magic",
+                                offset: at + 8,
+                            }));
+                        }
+                        None => {
+                            return Some(Err(truncated("section header block", at, 28, file)));
+                        }
+                    };
+                    self.format = Format::Ng {
+                        big_endian,
+                        interfaces: Vec::new(),
+                    };
+                }
+                let Format::Ng {
+                    big_endian,
+                    interfaces,
+                } = &mut self.format
+                else {
+                    return None;
+                };
+                let big_endian = *big_endian;
+                let block_type = read_u32(file, at, big_endian).unwrap_or(block_type);
+                let Some(total) = read_u32(file, at + 4, big_endian) else {
+                    return Some(Err(truncated("pcapng block header", at, 12, file)));
+                };
+                let total = total as usize;
+                if total < 12 {
+                    return Some(Err(PcapError::Malformed {
+                        what: "block length below 12",
+                        offset: at + 4,
+                    }));
+                }
+                let Some(block) = file.get(at..).and_then(|rest| rest.get(..total)) else {
+                    return Some(Err(truncated("pcapng block", at, total, file)));
+                };
+                self.pos = at + total;
+                let body = block.get(8..total - 4).unwrap_or_default();
+                let body_at = at + 8;
+                match block_type {
+                    // Interface Description Block.
+                    1 => {
+                        let Some(link_type) = read_u16(body, 0, big_endian) else {
+                            return Some(Err(PcapError::Malformed {
+                                what: "interface description block",
+                                offset: body_at,
+                            }));
+                        };
+                        let mut ts_resolution = 6;
+                        let mut option = 8;
+                        while let (Some(code), Some(len)) = (
+                            read_u16(body, option, big_endian),
+                            read_u16(body, option + 2, big_endian),
+                        ) {
+                            if code == 0 {
+                                break;
+                            }
+                            if code == 9 && len == 1 {
+                                ts_resolution = body.get(option + 4).copied().unwrap_or(6);
+                            }
+                            option += 4 + usize::from(len).div_ceil(4) * 4;
+                        }
+                        interfaces.push(Interface {
+                            link_type,
+                            ts_resolution,
+                        });
+                    }
+                    // Enhanced Packet Block, and the obsolete Packet Block
+                    // (2-octet interface id and drop count).
+                    2 | 6 => {
+                        let (interface, ts_at) = if block_type == 6 {
+                            (read_u32(body, 0, big_endian), 4)
+                        } else {
+                            (read_u16(body, 0, big_endian).map(u32::from), 4)
+                        };
+                        let fields = (
+                            interface,
+                            read_u32(body, ts_at, big_endian),
+                            read_u32(body, ts_at + 4, big_endian),
+                            read_u32(body, ts_at + 8, big_endian),
+                        );
+                        let (Some(interface), Some(high), Some(low), Some(captured)) = fields
+                        else {
+                            return Some(Err(PcapError::Malformed {
+                                what: "packet block too short",
+                                offset: body_at,
+                            }));
+                        };
+                        let data_at = ts_at + 16;
+                        let Some(data) = body
+                            .get(data_at..)
+                            .and_then(|rest| rest.get(..captured as usize))
+                        else {
+                            return Some(Err(PcapError::Malformed {
+                                what: "packet data longer than its block",
+                                offset: body_at + data_at,
+                            }));
+                        };
+                        let Some(iface) = interfaces.get(interface as usize) else {
+                            return Some(Err(PcapError::UnknownInterface {
+                                interface,
+                                offset: at,
+                            }));
+                        };
+                        let units = u64::from(high) << 32 | u64::from(low);
+                        let ns = to_ns(units, iface.ts_resolution);
+                        self.last_ns = ns;
+                        return Some(Ok(Packet {
+                            ns,
+                            link_type: iface.link_type,
+                            data,
+                        }));
+                    }
+                    // Simple Packet Block: interface 0, no timestamp.
+                    3 => {
+                        let Some(original) = read_u32(body, 0, big_endian) else {
+                            return Some(Err(PcapError::Malformed {
+                                what: "simple packet block too short",
+                                offset: body_at,
+                            }));
+                        };
+                        let data = body.get(4..).unwrap_or_default();
+                        let data = data.get(..original as usize).unwrap_or(data);
+                        let Some(iface) = interfaces.first() else {
+                            return Some(Err(PcapError::UnknownInterface {
+                                interface: 0,
+                                offset: at,
+                            }));
+                        };
+                        return Some(Ok(Packet {
+                            ns: self.last_ns,
+                            link_type: iface.link_type,
+                            data,
+                        }));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    impl<'a> Iterator for Capture<'a> {
+        type Item = Result<Packet<'a>, PcapError>;
+
+        fn next(&mut self) -> Option<Self::Item> {
+            if self.done {
+                return None;
+            }
+            let item = match self.format.clone() {
+                Format::Classic {
+                    big_endian,
+                    nanoseconds,
+                    link_type,
+                } => self.next_classic(big_endian, nanoseconds, link_type),
+                Format::Ng { .. } => self.next_ng(),
+            };
+            if !matches!(item, Some(Ok(_))) {
+                self.done = true;
+            }
+            item
+        }
+    }
+
+    /// A TCP segment's addresses, sequence number, flags and payload.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Segment<'a> {
+        pub src: SocketAddr,
+        pub dst: SocketAddr,
+        pub seq: u32,
+        pub syn: bool,
+        pub payload: &'a [u8],
+    }
+
+    pub const LINKTYPE_NULL: u16 = 0;
+    pub const LINKTYPE_ETHERNET: u16 = 1;
+    pub const LINKTYPE_RAW: u16 = 101;
+    pub const LINKTYPE_LOOP: u16 = 108;
+    pub const LINKTYPE_LINUX_SLL: u16 = 113;
+    pub const LINKTYPE_IPV4: u16 = 228;
+    pub const LINKTYPE_IPV6: u16 = 229;
+    pub const LINKTYPE_LINUX_SLL2: u16 = 276;
+    /// DLT_RAW as some BSDs number it.
+    const LINKTYPE_RAW_BSD: u16 = 12;
+    const LINKTYPE_RAW_OPENBSD: u16 = 14;
+
+    const ETHERTYPE_IPV4: u16 = 0x0800;
+    const ETHERTYPE_IPV6: u16 = 0x86dd;
+    const ETHERTYPE_VLAN: [u16; 3] = [0x8100, 0x88a8, 0x9100];
+
+    fn be16(buf: &[u8], at: usize) -> Option<u16> {
+        read_u16(buf, at, true)
+    }
+
+    /// The TCP segment in a frame, or `None` for anything else (other
+    /// protocols, IP fragments, frames cut short before the TCP header).
+    pub fn tcp_segment(link_type: u16, frame: &[u8]) -> Option<Segment<'_>> {
+        let ip = match link_type {
+            LINKTYPE_ETHERNET => {
+                let mut at = 12;
+                let mut ethertype = be16(frame, at)?;
+                // IEEE 802.1Q / 802.1ad tags: 4 octets each.
+                while ETHERTYPE_VLAN.contains(&ethertype) {
+                    at += 4;
+                    ethertype = be16(frame, at)?;
+                }
+                return by_ethertype(ethertype, frame.get(at + 2..)?);
+            }
+            // Linux cooked capture v1: protocol at 14, 16-octet header.
+            LINKTYPE_LINUX_SLL => return by_ethertype(be16(frame, 14)?, frame.get(16..)?),
+            // v2: protocol at 0, 20-octet header.
+            LINKTYPE_LINUX_SLL2 => return by_ethertype(be16(frame, 0)?, frame.get(20..)?),
+            // 4-octet address family, then the IP packet.
+            LINKTYPE_NULL | LINKTYPE_LOOP => frame.get(4..)?,
+            LINKTYPE_RAW | LINKTYPE_RAW_BSD | LINKTYPE_RAW_OPENBSD | LINKTYPE_IPV4
+            | LINKTYPE_IPV6 => frame,
+            _ => return None,
+        };
+        match ip.first()? >> 4 {
+            4 => ipv4(ip),
+            6 => ipv6(ip),
+            _ => None,
+        }
+    }
+
+    fn by_ethertype(ethertype: u16, payload: &[u8]) -> Option<Segment<'_>> {
+        match ethertype {
+            ETHERTYPE_IPV4 => ipv4(payload),
+            ETHERTYPE_IPV6 => ipv6(payload),
+            _ => None,
+        }
+    }
+
+    /// IPv4 (RFC 791 section 3.1); the Total Length trims link padding.
+    fn ipv4(packet: &[u8]) -> Option<Segment<'_>> {
+        let header_len = usize::from(packet.first()? & 0x0f) * 4;
+        let total = usize::from(be16(packet, 2)?);
+        let fragment = be16(packet, 6)?;
+        // More Fragments set or a non-zero offset: not reassembled here.
+        if fragment & 0x3fff != 0 || *packet.get(9)? != 6 || header_len < 20 || total < header_len {
+            return None;
+        }
+        let src: [u8; 4] = packet.get(12..16)?.try_into().ok()?;
+        let dst: [u8; 4] = packet.get(16..20)?.try_into().ok()?;
+        let end = total.min(packet.len());
+        tcp(
+            IpAddr::V4(Ipv4Addr::from(src)),
+            IpAddr::V4(Ipv4Addr::from(dst)),
+            packet.get(header_len..end)?,
+        )
+    }
+
+    /// IPv6 (RFC 8200 section 3), skipping hop-by-hop, routing and
+    /// destination options headers (section 4); fragments are skipped.
+    fn ipv6(packet: &[u8]) -> Option<Segment<'_>> {
+        let payload_len = usize::from(be16(packet, 4)?);
+        let mut next_header = *packet.get(6)?;
+        let src: [u8; 16] = packet.get(8..24)?.try_into().ok()?;
+        let dst: [u8; 16] = packet.get(24..40)?.try_into().ok()?;
+        let rest = packet.get(40..)?;
+        // A zero Payload Length is a jumbogram (RFC 2675): take the rest.
+        let mut payload = if payload_len == 0 {
+            rest
+        } else {
+            rest.get(..payload_len.min(rest.len()))?
+        };
+        loop {
+            match next_header {
+                6 => break,
+                0 | 43 | 60 => {
+                    let len = (usize::from(*payload.get(1)?) + 1) * 8;
+                    next_header = *payload.first()?;
+                    payload = payload.get(len..)?;
+                }
+                _ => return None,
+            }
+        }
+        tcp(
+            IpAddr::V6(Ipv6Addr::from(src)),
+            IpAddr::V6(Ipv6Addr::from(dst)),
+            payload,
+        )
+    }
+
+    /// TCP header (RFC 9293 section 3.1).
+    fn tcp(src: IpAddr, dst: IpAddr, segment: &[u8]) -> Option<Segment<'_>> {
+        let src_port = be16(segment, 0)?;
+        let dst_port = be16(segment, 2)?;
+        let seq = read_u32(segment, 4, true)?;
+        let data_offset = usize::from(segment.get(12)? >> 4) * 4;
+        let flags = *segment.get(13)?;
+        if data_offset < 20 {
+            return None;
+        }
+        Some(Segment {
+            src: SocketAddr::new(src, src_port),
+            dst: SocketAddr::new(dst, dst_port),
+            seq,
+            syn: flags & 0x02 != 0,
+            payload: segment.get(data_offset..)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEEPALIVE: &str = "ffffffffffffffffffffffffffffffff001304";
+    /// FRR's type-3 UPDATE (bgp-evpn-messages.txt msg 6).
+    const TYPE3_UPDATE: &str = "ffffffffffffffffffffffffffffffff0065020000004e900e001c00194604c61300030003110001c613000300020000000020c6130003400101005002000040050400000064c01010030c0000000000080002fde800000000c016090006000000c6130003";
+    /// An UPDATE with one MAC+IP type-2 route (FRR, LAB.md).
+    const TYPE2_UPDATE: &str = "ffffffffffffffffffffffffffffffff006d0200000056900e003000194604c61300010002250001c61300010002000000000000000000000000000030020a0000000120c6120a0100000a400101005002000040050400000064c01010030c0000000000080002fde80000000a";
+
+    fn hex(s: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        push_hex(s, &mut out).unwrap();
+        out
+    }
+
+    fn args(hex: &[&str]) -> DecodeArgs {
+        DecodeArgs {
+            hex: hex.iter().map(|s| s.to_string()).collect(),
+            file: None,
+            pcap: None,
+            json: false,
+            two_octet_as: false,
+        }
+    }
+
+    fn run_args(args: &DecodeArgs) -> (Outcome, String) {
+        let mut out = Vec::new();
+        let outcome = decode(args, &mut out);
+        (outcome, String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn hex_parsing_accepts_separators_and_reports_bad_characters() {
+        assert_eq!(hex("ff:FF 0x01\t02"), [0xff, 0xff, 0x01, 0x02]);
+        let mut out = Vec::new();
+        assert_eq!(
+            push_hex("ff zz", &mut out).unwrap_err(),
+            "unexpected 'z' at column 4"
+        );
+        assert!(push_hex("fff", &mut Vec::new()).is_err());
+        let text = b"# comment\nffff # trailing\n\n0102\n";
+        assert_eq!(parse_hex_text(text, "f").unwrap(), [0xff, 0xff, 1, 2]);
+        let err = parse_hex_text(b"ff\nfg\n", "vectors.txt").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "vectors.txt: not hex: line 2: unexpected 'g' at column 2"
+        );
+        assert!(looks_like_hex_text(text));
+        assert!(!looks_like_hex_text(&hex(KEEPALIVE)));
+    }
+
+    #[test]
+    fn a_single_message_may_leave_out_the_marker() {
+        assert_eq!(with_marker(hex("001304")), hex(KEEPALIVE));
+        // Two marker-less KEEPALIVEs are not one message: left alone.
+        assert_eq!(with_marker(hex("001304001304")), hex("001304001304"));
+        assert_eq!(with_marker(hex(KEEPALIVE)), hex(KEEPALIVE));
+    }
+
+    #[test]
+    fn framer_splits_waits_and_resynchronises() {
+        let mut framer = Framer::default();
+        let ka = hex(KEEPALIVE);
+        framer.push(&ka[..10]);
+        assert_eq!(framer.next_item(), None);
+        framer.push(&ka[10..]);
+        framer.push(b"junk");
+        framer.push(&ka);
+        assert_eq!(framer.next_item(), Some(Framed::Message(ka.clone())));
+        assert_eq!(
+            framer.next_item(),
+            Some(Framed::Error(FramingError::Header {
+                offset: 19,
+                error: HeaderError::BadMarker
+            }))
+        );
+        assert_eq!(framer.next_item(), Some(Framed::Message(ka.clone())));
+        assert_eq!(framer.next_item(), None);
+        framer.push(&ka[..5]);
+        assert_eq!(
+            framer.finish(),
+            Some(FramingError::Incomplete {
+                offset: 42,
+                have: 5,
+                need: 19
+            })
+        );
+    }
+
+    #[test]
+    fn framer_rejects_a_length_below_the_header() {
+        let mut framer = Framer::default();
+        framer.push(&hex("ffffffffffffffffffffffffffffffff000504"));
+        let Some(Framed::Error(error)) = framer.next_item() else {
+            panic!("expected an error");
+        };
+        assert_eq!(
+            error.action().unwrap(),
+            "session-reset (Message Header Error/Bad Message Length data 0005)"
+        );
+    }
+
+    #[test]
+    fn type3_update_human_form() {
+        let (outcome, text) = run_args(&args(&[TYPE3_UPDATE]));
+        assert_eq!(outcome.exit_status(), exit::OK);
+        assert_eq!(outcome.messages, 1);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "#0 UPDATE len=101");
+        assert_eq!(
+            lines[1],
+            "  MP_REACH_NLRI afi 25 safi 70 nexthop 198.19.0.3"
+        );
+        assert_eq!(lines[2], "    + [3] RD 198.19.0.3:2 ET 0 orig 198.19.0.3");
+        assert!(lines[3].starts_with("  attrs: ORIGIN IGP; AS_PATH (empty); LOCAL_PREF 100;"));
+        assert!(lines[3].contains("PMSI_TUNNEL"), "{}", lines[3]);
+    }
+
+    #[test]
+    fn type2_route_line_and_json() {
+        let (outcome, text) = run_args(&args(&[TYPE2_UPDATE]));
+        assert_eq!(outcome.exit_status(), exit::OK, "{text}");
+        assert!(text.contains(
+            "    + [2] RD 198.19.0.1:2 ESI 0 ET 0 MAC 02:0a:00:00:00:01 IP 198.18.10.1 label 10\n"
+        ));
+        let mut json_args = args(&[TYPE2_UPDATE]);
+        json_args.json = true;
+        let (_, text) = run_args(&json_args);
+        let v: Value = serde_json::from_str(text.trim()).unwrap();
+        let route = &v["mp_reach"]["routes"][0];
+        assert_eq!(route["route"], "mac-ip");
+        assert_eq!(route["mac"], "02:0a:00:00:00:01");
+        assert_eq!(route["vni"], 10);
+        assert_eq!(route["rd"], "198.19.0.1:2");
+    }
+
+    #[test]
+    fn malformed_evpn_nlri_names_the_field_and_resets() {
+        // MAC length 47 instead of 48 in the type-2 route.
+        let bad = TYPE2_UPDATE.replacen("0000000030020a", "000000002f020a", 1);
+        assert_ne!(bad, TYPE2_UPDATE);
+        let (outcome, text) = run_args(&args(&[&bad, KEEPALIVE]));
+        assert_eq!(outcome.messages, 2);
+        assert_eq!(outcome.failed, 1);
+        assert_eq!(outcome.exit_status(), exit::MALFORMED);
+        assert!(
+            text.contains(
+                "error: UPDATE: attribute 14 malformed: type-2 MAC address length at byte 60: invalid value 47"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "action: session-reset (UPDATE Message Error/Optional Attribute Error data 900e0030"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("#1 KEEPALIVE len=19"),
+            "decoding went on: {text}"
+        );
+    }
+
+    #[test]
+    fn mp_nlri_offsets_point_into_the_message() {
+        let message = hex(TYPE3_UPDATE);
+        let at = mp_nlri_offset(&message, type_code::MP_REACH_NLRI).unwrap();
+        // The type-3 NLRI: type 3, length 17.
+        assert_eq!(&message[at..at + 2], &[3, 17]);
+        assert_eq!(mp_nlri_offset(&message, type_code::MP_UNREACH_NLRI), None);
+        let eor = hex("ffffffffffffffffffffffffffffffff001d0200000006800f03001946");
+        assert_eq!(mp_nlri_offset(&eor, type_code::MP_UNREACH_NLRI), Some(29));
+    }
+
+    #[test]
+    fn evpn_add_path_identifiers_are_read_when_negotiated() {
+        let nlri = hex("00000007 0311 0001c61300030002 00000000 20 c6130003");
+        let routes = decode_evpn_nlri(&nlri, 0, true).unwrap();
+        assert_eq!(routes.len(), 1);
+        let Route::Evpn { path_id, route } = &routes[0] else {
+            panic!("not EVPN");
+        };
+        assert_eq!(*path_id, Some(7));
+        assert_eq!(route.route_type(), 3);
+        assert!(decode_evpn_nlri(&nlri, 0, false).is_err());
+    }
+
+    #[test]
+    fn reassembly_handles_reordering_retransmission_and_overlap() {
+        let mut d = Direction::default();
+        let data: Vec<u8> = (0u8..100).collect();
+        let base = u32::MAX - 30; // wraps inside the stream
+        assert!(d.receive(base, &[]).is_none());
+        d.receive(base.wrapping_add(50), &data[50..80]);
+        d.receive(base.wrapping_add(20), &data[20..60]);
+        assert_eq!(d.next, 0);
+        d.receive(base, &data[..30]);
+        assert_eq!(d.next, 80);
+        d.receive(base, &data[..10]); // retransmission
+        d.receive(base.wrapping_add(70), &data[70..100]); // overlap
+        assert_eq!(d.next, 100);
+        assert_eq!(d.framer.pending(), &data[..]);
+        assert!(d.pending.is_empty());
+    }
+
+    #[test]
+    fn a_gap_is_reported_and_decoding_resumes_at_the_next_marker() {
+        let mut d = Direction::default();
+        let ka = hex(KEEPALIVE);
+        let mut stream = ka.clone();
+        stream.extend_from_slice(&ka);
+        stream.extend_from_slice(&ka);
+        d.receive(1000, &stream[..5]);
+        d.receive(1000 + 25, &stream[25..]);
+        let error = d.skip_to_pending();
+        assert_eq!(
+            error,
+            FramingError::Gap {
+                offset: 5,
+                missing: 20
+            }
+        );
+        assert_eq!(d.framer.next_item(), Some(Framed::Message(ka)));
+        assert_eq!(d.framer.next_item(), None);
+    }
+
+    /// An Ethernet/IPv4/TCP frame.
+    fn frame(
+        src: [u8; 4],
+        sport: u16,
+        dst: [u8; 4],
+        dport: u16,
+        seq: u32,
+        flags: u8,
+        payload: &[u8],
+    ) -> Vec<u8> {
+        let mut f = vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00];
+        let total = 20 + 20 + payload.len();
+        f.extend_from_slice(&[
+            0x45,
+            0,
+            (total >> 8) as u8,
+            total as u8,
+            0,
+            0,
+            0x40,
+            0,
+            64,
+            6,
+            0,
+            0,
+        ]);
+        f.extend_from_slice(&src);
+        f.extend_from_slice(&dst);
+        f.extend_from_slice(&sport.to_be_bytes());
+        f.extend_from_slice(&dport.to_be_bytes());
+        f.extend_from_slice(&seq.to_be_bytes());
+        f.extend_from_slice(&[0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+        f.extend_from_slice(payload);
+        f.extend_from_slice(&[0; 4]); // Ethernet padding, trimmed by IP length
+        f
+    }
+
+    fn classic_pcap(frames: &[Vec<u8>]) -> Vec<u8> {
+        let mut file = hex("d4c3b2a1 0200 0400 00000000 00000000 00000400 01000000");
+        for (i, f) in frames.iter().enumerate() {
+            file.extend_from_slice(&(1000 + i as u32).to_le_bytes());
+            file.extend_from_slice(&0u32.to_le_bytes());
+            file.extend_from_slice(&(f.len() as u32).to_le_bytes());
+            file.extend_from_slice(&(f.len() as u32).to_le_bytes());
+            file.extend_from_slice(f);
+        }
+        file
+    }
+
+    fn pcapng(frames: &[Vec<u8>]) -> Vec<u8> {
+        let mut file = hex("0a0d0d0a 1c000000 4d3c2b1a 0100 0000 ffffffffffffffff 1c000000");
+        // IDB: Ethernet, if_tsresol 9 (nanoseconds).
+        file.extend_from_slice(&hex(
+            "01000000 20000000 0100 0000 00000400 0900 0100 09000000 00000000 20000000",
+        ));
+        for (i, f) in frames.iter().enumerate() {
+            let padded = f.len().div_ceil(4) * 4;
+            let total = (32 + padded) as u32;
+            file.extend_from_slice(&6u32.to_le_bytes());
+            file.extend_from_slice(&total.to_le_bytes());
+            file.extend_from_slice(&0u32.to_le_bytes());
+            let ns = 5_000_000_000u64 + i as u64 * 1_500_000;
+            file.extend_from_slice(&((ns >> 32) as u32).to_le_bytes());
+            file.extend_from_slice(&(ns as u32).to_le_bytes());
+            file.extend_from_slice(&(f.len() as u32).to_le_bytes());
+            file.extend_from_slice(&(f.len() as u32).to_le_bytes());
+            file.extend_from_slice(f);
+            file.resize(file.len() + padded - f.len(), 0);
+            file.extend_from_slice(&total.to_le_bytes());
+        }
+        file
+    }
+
+    /// A speaker's OPEN with 4-octet AS and EVPN, then an UPDATE split over
+    /// two segments sent out of order, one retransmitted.
+    fn session_frames() -> Vec<Vec<u8>> {
+        let a = [198, 18, 0, 1];
+        let b = [198, 18, 0, 2];
+        let open = hex(
+            "ffffffffffffffffffffffffffffffff002d0104fde80009c6120001100206010400190046020641040000fde8",
+        );
+        let update = hex(TYPE3_UPDATE);
+        let mut first = open.clone();
+        first.extend_from_slice(&update[..40]);
+        let isn = 5000u32;
+        vec![
+            frame(a, 40000, b, 179, isn, 0x02, &[]),
+            frame(
+                a,
+                40000,
+                b,
+                179,
+                isn + 1 + first.len() as u32,
+                0x18,
+                &update[40..],
+            ),
+            frame(a, 40000, b, 179, isn + 1, 0x18, &first),
+            frame(a, 40000, b, 179, isn + 1, 0x18, &first),
+            frame(b, 179, a, 40000, 7, 0x18, &hex(KEEPALIVE)),
+            frame(b, 80, a, 40001, 7, 0x18, &hex(KEEPALIVE)), // not BGP
+        ]
+    }
+
+    fn check_session_output(text: &str) {
+        let lines: Vec<&str> = text.lines().filter(|l| l.starts_with('#')).collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(
+            lines[0].starts_with("#0 +2.000s 198.18.0.1:40000 -> 198.18.0.2:179 OPEN"),
+            "{text}"
+        );
+        assert!(
+            lines[1].starts_with("#1 +2.000s 198.18.0.1:40000 -> 198.18.0.2:179 UPDATE len=101"),
+            "{text}"
+        );
+        assert!(
+            lines[2].starts_with("#2 +4.000s 198.18.0.2:179 -> 198.18.0.1:40000 KEEPALIVE"),
+            "{text}"
+        );
+        assert!(text.contains("+ [3] RD 198.19.0.3:2 ET 0 orig 198.19.0.3"));
+    }
+
+    #[test]
+    fn classic_pcap_reassembles_a_session() {
+        let file = classic_pcap(&session_frames());
+        let mut printer_out = Vec::new();
+        let mut printer = Printer::new(&mut printer_out, false);
+        decode_capture(&file, &DecodeOptions::default(), &mut printer).unwrap();
+        assert_eq!((printer.messages, printer.failed), (3, 0));
+        check_session_output(&String::from_utf8(printer_out).unwrap());
+    }
+
+    #[test]
+    fn pcapng_reads_the_same_session_with_nanosecond_stamps() {
+        let file = pcapng(&session_frames());
+        let packets: Vec<_> = pcap::Capture::new(&file)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(packets.len(), 6);
+        assert_eq!(packets[1].ns - packets[0].ns, 1_500_000);
+        let mut out = Vec::new();
+        let mut printer = Printer::new(&mut out, false);
+        decode_capture(&file, &DecodeOptions::default(), &mut printer).unwrap();
+        assert_eq!((printer.messages, printer.failed), (3, 0));
+    }
+
+    #[test]
+    fn truncated_capture_decodes_what_is_there_then_fails() {
+        let mut file = classic_pcap(&session_frames());
+        file.truncate(file.len() - 10);
+        let mut out = Vec::new();
+        let mut printer = Printer::new(&mut out, false);
+        let error = decode_capture(&file, &DecodeOptions::default(), &mut printer).unwrap_err();
+        assert!(matches!(
+            error,
+            pcap::PcapError::Truncated {
+                what: "packet record data",
+                ..
+            }
+        ));
+        assert_eq!(printer.messages, 3);
+        assert!(matches!(
+            pcap::Capture::new(b"hello world, not a capture"),
+            Err(pcap::PcapError::NotACapture(_))
+        ));
+    }
+
+    #[test]
+    fn cooked_and_raw_ipv6_link_types() {
+        let ipv6_tcp = {
+            let mut p = vec![0x60, 0, 0, 0, 0, 20 + 19, 6, 64];
+            p.extend_from_slice(&[0xfd; 16]);
+            p.extend_from_slice(&[0xfe; 16]);
+            p.extend_from_slice(&179u16.to_be_bytes());
+            p.extend_from_slice(&50000u16.to_be_bytes());
+            p.extend_from_slice(&[0, 0, 0, 9, 0, 0, 0, 0, 0x50, 0x18, 0, 0, 0, 0, 0, 0]);
+            p.extend_from_slice(&hex(KEEPALIVE));
+            p
+        };
+        let raw = pcap::tcp_segment(pcap::LINKTYPE_RAW, &ipv6_tcp).unwrap();
+        assert_eq!(raw.src.port(), 179);
+        assert_eq!(raw.seq, 9);
+        assert_eq!(raw.payload, &hex(KEEPALIVE)[..]);
+        let mut sll = vec![0; 14];
+        sll.extend_from_slice(&0x86ddu16.to_be_bytes());
+        sll.extend_from_slice(&ipv6_tcp);
+        assert_eq!(pcap::tcp_segment(pcap::LINKTYPE_LINUX_SLL, &sll), Some(raw));
+        let mut sll2 = 0x86ddu16.to_be_bytes().to_vec();
+        sll2.extend_from_slice(&[0; 18]);
+        sll2.extend_from_slice(&ipv6_tcp);
+        assert_eq!(
+            pcap::tcp_segment(pcap::LINKTYPE_LINUX_SLL2, &sll2),
+            Some(raw)
+        );
+        // Cut short anywhere: never a panic, and no segment once the TCP
+        // header is incomplete.
+        for cut in 0..ipv6_tcp.len() {
+            let _ = pcap::tcp_segment(pcap::LINKTYPE_RAW, &ipv6_tcp[..cut]);
+        }
+        assert_eq!(pcap::tcp_segment(pcap::LINKTYPE_RAW, &ipv6_tcp[..50]), None);
+    }
+
+    #[test]
+    fn options_follow_the_opens_of_the_connection() {
+        let a: SocketAddr = "198.18.0.1:179".parse().unwrap();
+        let b: SocketAddr = "198.18.0.2:40000".parse().unwrap();
+        let defaults = DecodeOptions::default();
+        let mut c = Connection::default();
+        assert_eq!(c.options(a, b, &defaults), defaults);
+        let open = |caps| Open::new(65000, 9, Ipv4Addr::new(198, 18, 0, 1), caps);
+        use crate::wire::capability::Capability;
+        c.opens
+            .insert(a, open(vec![Capability::FourOctetAs(65000)]));
+        assert!(
+            c.options(a, b, &defaults).four_octet_as,
+            "one side seen: assumed symmetric"
+        );
+        c.opens.insert(b, open(vec![]));
+        assert!(!c.options(a, b, &defaults).four_octet_as);
+        assert!(!c.options(b, a, &defaults).four_octet_as);
+    }
+}
