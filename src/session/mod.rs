@@ -3,6 +3,7 @@
 
 pub mod collision;
 pub mod fsm;
+pub mod peer;
 
 pub use collision::{CollisionDecision, Initiator};
 pub use fsm::{

@@ -300,6 +300,19 @@ impl Update {
     }
 }
 
+impl Update {
+    /// An UPDATE carrying only `attributes` (a Path Attributes field in wire
+    /// form, e.g. an attribute set the RIB keeps), so the typed accessors
+    /// can read them. Problems are left out as in [`Update::decode_lenient`].
+    pub fn from_attributes(attributes: &[u8], opts: &DecodeOptions) -> Self {
+        let mut problems = Vec::new();
+        Update {
+            attributes: decode_attributes(Reader::new(attributes), opts, &mut problems),
+            ..Default::default()
+        }
+    }
+}
+
 /// Walk the path attributes (RFC 4271 section 4.3), collecting the good
 /// ones and reporting the rest (RFC 7606 sections 3, 4 and 7).
 fn decode_attributes(

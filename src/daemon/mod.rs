@@ -1,0 +1,230 @@
+//! The daemon: wires the configured peers, the RIB task, the BGP listener
+//! and the control socket together, and answers `show` queries.
+
+pub mod show;
+
+use crate::api::protocol::{NeighborRow, Request, Response};
+use crate::api::server::ApiCall;
+use crate::config::Config;
+use crate::rib::encode::OutboundEncoder;
+use crate::rib::peer::{PeerInfo, PeerKind};
+use crate::rib::task::{PeerCounters, RibInput, RibTask};
+use crate::session::State;
+use crate::session::peer::{PeerHandle, PeerSpec, peer_kind, reject, spawn_peer};
+use crate::wire::Family;
+use show::{RouteFilter, route_rows};
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime};
+use thiserror::Error;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot, watch};
+use tracing::{info, warn};
+
+/// How many decoded UPDATEs may wait for the RIB task before the peer tasks
+/// stop reading (TCP flow control then slows the peers down).
+const RIB_QUEUE: usize = 1024;
+/// How long peers get to send their Cease on shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Error)]
+pub enum DaemonError {
+    #[error("cannot listen for BGP on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Runs until `calls` closes (the control socket server stopped on a
+/// signal), then shuts the sessions down.
+pub async fn run(config: Config, mut calls: mpsc::Receiver<ApiCall>) -> Result<(), DaemonError> {
+    let bgp = &config.bgp;
+    let mut listeners = Vec::new();
+    for addr in bgp.listen_addrs() {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| DaemonError::Listen { addr, source })?;
+        info!(%addr, "listening for BGP");
+        listeners.push(listener);
+    }
+
+    let local = PeerInfo {
+        address: IpAddr::V4(bgp.router_id),
+        kind: PeerKind::Local,
+        remote_as: bgp.asn,
+        router_id: bgp.router_id,
+    };
+    let encoder = OutboundEncoder {
+        family: Family::L2VPN_EVPN,
+        cluster_id: bgp.cluster_id,
+    };
+    let mut rib = RibTask::new(local, encoder);
+    let specs: Vec<PeerSpec> = config
+        .neighbors
+        .iter()
+        .map(|n| {
+            let idx = rib.add_peer(PeerInfo {
+                address: n.address,
+                kind: peer_kind(bgp, n),
+                remote_as: n.remote_as,
+                router_id: Ipv4Addr::UNSPECIFIED,
+            });
+            PeerSpec::new(idx, bgp, n)
+        })
+        .collect();
+    let (rib_tx, rib_rx) = mpsc::channel(RIB_QUEUE);
+    let rib_task = tokio::spawn(rib.run(rib_rx));
+
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let peers: Vec<PeerHandle> = specs
+        .into_iter()
+        .map(|spec| spawn_peer(spec, rib_tx.clone(), shutdown_rx.clone()))
+        .collect();
+    let inbound: Arc<HashMap<IpAddr, mpsc::Sender<TcpStream>>> = Arc::new(
+        peers
+            .iter()
+            .map(|p| (p.spec.neighbor.address, p.inbound.clone()))
+            .collect(),
+    );
+    let accept_tasks: Vec<_> = listeners
+        .into_iter()
+        .map(|l| tokio::spawn(accept_loop(l, inbound.clone())))
+        .collect();
+
+    while let Some(call) = calls.recv().await {
+        let response = answer(call.request, &peers, &rib_tx).await;
+        let _ = call.reply.send(response);
+    }
+
+    info!("stopping sessions");
+    let _ = shutdown_tx.send(true);
+    for task in accept_tasks {
+        task.abort();
+    }
+    for peer in peers {
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, peer.task).await;
+    }
+    // Give the writers a moment to put the Cease NOTIFICATIONs on the wire.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(rib_tx);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, rib_task).await;
+    Ok(())
+}
+
+/// Hands each accepted connection to its peer's task; connections from
+/// addresses that are not configured neighbors are refused (RFC 4486
+/// Cease / Connection Rejected) and logged.
+async fn accept_loop(
+    listener: TcpListener,
+    inbound: Arc<HashMap<IpAddr, mpsc::Sender<TcpStream>>>,
+) {
+    loop {
+        let (stream, from) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let peer = from.ip().to_canonical();
+        match inbound.get(&peer) {
+            Some(tx) => {
+                if tx.try_send(stream).is_err() {
+                    warn!(%peer, "refused connection: the session is busy with another one");
+                }
+            }
+            None => {
+                warn!(%peer, "refused connection from an address that is not a configured neighbor");
+                reject(stream);
+            }
+        }
+    }
+}
+
+async fn answer(request: Request, peers: &[PeerHandle], rib: &mpsc::Sender<RibInput>) -> Response {
+    match request {
+        Request::ShowRoutes {
+            vni,
+            route_type,
+            rd,
+        } => {
+            let rd = match rd.map(|rd| rd.parse()).transpose() {
+                Ok(rd) => rd,
+                Err(e) => return Response::error(format!("--rd: {e}")),
+            };
+            let filter = RouteFilter {
+                vni,
+                route_type,
+                rd,
+            };
+            let (reply, rx) = oneshot::channel();
+            if rib.send(RibInput::Dump { reply }).await.is_err() {
+                return Response::error("the RIB task is not running");
+            }
+            match rx.await {
+                Ok(paths) => Response::Routes(route_rows(paths, &filter)),
+                Err(_) => Response::error("the RIB task did not answer"),
+            }
+        }
+        Request::ShowNeighbors => {
+            let mut rows = Vec::with_capacity(peers.len());
+            for peer in peers {
+                let (reply, rx) = oneshot::channel();
+                let counters = match rib
+                    .send(RibInput::Counters {
+                        peer: peer.spec.idx,
+                        reply,
+                    })
+                    .await
+                {
+                    Ok(()) => rx.await.unwrap_or_default(),
+                    Err(_) => PeerCounters::default(),
+                };
+                rows.push(neighbor_row(peer, counters));
+            }
+            Response::Neighbors(rows)
+        }
+        // The VTEP dataplane answers these once it runs; a route reflector
+        // has no VNIs and no forwarding table.
+        Request::ShowVnis => Response::Vnis(Vec::new()),
+        Request::ShowFdb { .. } => Response::Fdb(Vec::new()),
+    }
+}
+
+fn neighbor_row(peer: &PeerHandle, counters: PeerCounters) -> NeighborRow {
+    let status = peer.status.borrow().clone();
+    let n = &peer.spec.neighbor;
+    let negotiated = status.negotiated.as_ref();
+    NeighborRow {
+        address: n.address,
+        remote_as: n.remote_as,
+        description: n.description.clone(),
+        state: status.state.name().to_string(),
+        uptime_secs: status
+            .established_since
+            .filter(|_| status.state == State::Established)
+            .and_then(|t| SystemTime::now().duration_since(t).ok())
+            .map(|d| d.as_secs()),
+        families: negotiated
+            .map(|neg| {
+                neg.families
+                    .iter()
+                    .map(|(afi, safi)| {
+                        Family::new(crate::wire::Afi(*afi), crate::wire::Safi(*safi)).to_string()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        prefixes_received: u64::from(counters.received),
+        prefixes_sent: counters.sent,
+        messages_in: peer.counters.messages_in.load(Ordering::Relaxed),
+        messages_out: peer.counters.messages_out.load(Ordering::Relaxed),
+        last_error: status.last_error,
+        route_reflector_client: n.route_reflector_client,
+        hold_time: negotiated.map(|neg| neg.hold_time),
+    }
+}

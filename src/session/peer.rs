@@ -1,0 +1,844 @@
+//! The per-peer session task: the tokio shell around the pure [`Fsm`].
+//!
+//! It turns TCP and timer happenings into FSM events, carries out the FSM's
+//! actions, frames and decodes what the peer sends, and hands UPDATEs to the
+//! RIB task. Writing happens in a separate task fed by a queue (the same
+//! queue the RIB task sends this peer's UPDATEs to), so a peer that is slow
+//! to read never stops us from reading it, and the session's own KEEPALIVEs
+//! and NOTIFICATIONs stay in order with the UPDATEs.
+
+use super::collision::{self, CollisionDecision, Initiator};
+use super::fsm::{
+    self, Action, DownReason, Event, Fsm, FsmConfig, NegotiatedSession, State, Timer,
+};
+use crate::config::{BgpConfig, NeighborConfig};
+use crate::rib::adj_out::OutGroupKey;
+use crate::rib::ingress::{Ignored, LocalIdentity, ingress_update};
+use crate::rib::peer::{PeerIdx, PeerInfo, PeerKind};
+use crate::rib::task::{OutChunk, PeerSink, RibInput};
+use crate::wire::Family;
+use crate::wire::capability::{Capability, GracefulRestart};
+use crate::wire::header::{self, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN};
+use crate::wire::message::{DecodeOptions, EncodeOptions, Message, MessageError};
+use crate::wire::notification::{CeaseSubcode, ErrorCode, Notification};
+use crate::wire::open::Open;
+use crate::wire::rfc7606::{self, ErrorAction};
+use bytes::{Bytes, BytesMut};
+use std::collections::BTreeMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+/// How long a closing connection may take to flush its last NOTIFICATION.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// Read buffer growth step: large, so a burst of UPDATEs costs few reads.
+const READ_CHUNK: usize = 256 * 1024;
+/// Write buffer: UPDATEs are coalesced into writes of this size.
+const WRITE_BUFFER: usize = 256 * 1024;
+
+/// Everything a peer task needs to know, fixed for its lifetime.
+#[derive(Debug, Clone)]
+pub struct PeerSpec {
+    pub idx: PeerIdx,
+    pub neighbor: NeighborConfig,
+    pub fsm: FsmConfig,
+    pub local: LocalIdentity,
+    pub kind: PeerKind,
+    /// The family routed through the RIB (l2vpn-evpn).
+    pub family: Family,
+    pub local_open: Open,
+}
+
+impl PeerSpec {
+    pub fn new(idx: PeerIdx, bgp: &BgpConfig, neighbor: &NeighborConfig) -> Self {
+        let kind = peer_kind(bgp, neighbor);
+        Self {
+            idx,
+            neighbor: neighbor.clone(),
+            fsm: FsmConfig::from_config(bgp, neighbor),
+            local: LocalIdentity {
+                asn: bgp.asn,
+                router_id: bgp.router_id,
+                cluster_id: bgp.cluster_id,
+            },
+            kind,
+            family: Family::L2VPN_EVPN,
+            local_open: local_open(bgp, neighbor),
+        }
+    }
+}
+
+/// How a configured neighbor relates to us (RFC 4456 section 6 roles).
+pub fn peer_kind(bgp: &BgpConfig, neighbor: &NeighborConfig) -> PeerKind {
+    match (
+        neighbor.is_internal(bgp.asn),
+        neighbor.route_reflector_client,
+    ) {
+        (true, true) => PeerKind::IbgpClient,
+        (true, false) => PeerKind::IbgpNonClient,
+        (false, _) => PeerKind::Ebgp,
+    }
+}
+
+/// The OPEN we send this neighbor (RFC 4271 4.2) with its capabilities
+/// (RFC 5492): one Multiprotocol per family (RFC 4760 8), Route Refresh (RFC
+/// 2918), 4-octet AS (RFC 6793), Extended Message (RFC 8654) if enabled.
+pub fn local_open(bgp: &BgpConfig, neighbor: &NeighborConfig) -> Open {
+    let mut caps: Vec<Capability> = neighbor
+        .families
+        .iter()
+        .map(|f| Capability::Multiprotocol(*f))
+        .collect();
+    caps.push(Capability::RouteRefresh);
+    caps.push(Capability::FourOctetAs(bgp.asn));
+    if bgp.extended_message {
+        caps.push(Capability::ExtendedMessage);
+    }
+    Open::new(bgp.asn, neighbor.hold_time, bgp.router_id, caps)
+}
+
+/// What the FSM needs from a received OPEN.
+fn peer_open(open: &Open) -> fsm::PeerOpen {
+    fsm::PeerOpen {
+        version: open.version,
+        asn: open.asn(),
+        hold_time: open.hold_time,
+        bgp_id: open.bgp_identifier,
+        families: open
+            .families()
+            .iter()
+            .map(|f| (f.afi.0, f.safi.0))
+            .collect(),
+        four_octet_as: open.four_octet_as(),
+        route_refresh: open.route_refresh(),
+        enhanced_route_refresh: open.enhanced_route_refresh(),
+        extended_message: open.extended_message(),
+        graceful_restart: open.graceful_restart().map(|gr| fsm::GracefulRestart {
+            restart_time: gr.restart_time,
+            restarting: gr.restart_state(),
+            families: gr
+                .families
+                .iter()
+                .map(|f| {
+                    let forwarding = f.flags & GracefulRestart::FAMILY_FORWARDING_PRESERVED != 0;
+                    (f.family.afi.0, f.family.safi.0, forwarding)
+                })
+                .collect(),
+        }),
+    }
+}
+
+fn to_wire(n: &fsm::Notification) -> Notification {
+    Notification::new(ErrorCode::from_wire(n.code, n.subcode), n.data.clone())
+}
+
+fn from_wire(n: &Notification) -> fsm::Notification {
+    let (code, subcode) = n.code.to_wire();
+    fsm::Notification {
+        code,
+        subcode,
+        data: n.data.to_vec(),
+    }
+}
+
+/// Message counters, shared with the writer task and `show neighbors`.
+#[derive(Debug, Default)]
+pub struct MessageCounters {
+    pub messages_in: AtomicU64,
+    pub messages_out: AtomicU64,
+    pub updates_in: AtomicU64,
+    pub updates_out: AtomicU64,
+}
+
+/// A peer's session as `show neighbors` reports it.
+#[derive(Debug, Clone)]
+pub struct PeerStatus {
+    pub state: State,
+    pub established_since: Option<SystemTime>,
+    pub negotiated: Option<NegotiatedSession>,
+    pub last_error: Option<String>,
+}
+
+impl Default for PeerStatus {
+    fn default() -> Self {
+        Self {
+            state: State::Idle,
+            established_since: None,
+            negotiated: None,
+            last_error: None,
+        }
+    }
+}
+
+/// The daemon's handle on a running peer task.
+pub struct PeerHandle {
+    pub spec: PeerSpec,
+    /// Accepted connections from this peer's address go here.
+    pub inbound: mpsc::Sender<TcpStream>,
+    pub status: watch::Receiver<PeerStatus>,
+    pub counters: Arc<MessageCounters>,
+    pub task: JoinHandle<()>,
+}
+
+/// Start a peer task. It runs until `shutdown` turns true, then sends a
+/// Cease / Administrative Shutdown (RFC 4486, RFC 9003) and ends.
+pub fn spawn_peer(
+    spec: PeerSpec,
+    rib: mpsc::Sender<RibInput>,
+    shutdown: watch::Receiver<bool>,
+) -> PeerHandle {
+    let (inbound_tx, inbound_rx) = mpsc::channel(4);
+    let (status_tx, status_rx) = watch::channel(PeerStatus::default());
+    let counters = Arc::new(MessageCounters::default());
+    let seed =
+        u64::from(u32::from(spec.local.router_id)) << 16 ^ u64::from(spec.idx.0) ^ nanos_now();
+    let session = Session {
+        fsm: Fsm::new(spec.fsm.clone(), seed),
+        spec: spec.clone(),
+        rib,
+        status: status_tx,
+        counters: counters.clone(),
+        timers: BTreeMap::new(),
+        conn: None,
+        connecting: None,
+        pending_notification: None,
+        rx_opts: DecodeOptions::default(),
+        tx_opts: EncodeOptions::default(),
+        established: false,
+        seed,
+    };
+    let task = tokio::spawn(session.run(inbound_rx, shutdown));
+    PeerHandle {
+        spec,
+        inbound: inbound_tx,
+        status: status_rx,
+        counters,
+        task,
+    }
+}
+
+fn nanos_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// One TCP connection of the session.
+struct Conn {
+    read: OwnedReadHalf,
+    buf: BytesMut,
+    sink: PeerSink,
+    close: Option<oneshot::Sender<Option<Bytes>>>,
+    writer: JoinHandle<()>,
+    initiator: Initiator,
+    peer_addr: SocketAddr,
+}
+
+impl Conn {
+    fn new(
+        stream: TcpStream,
+        initiator: Initiator,
+        counters: Arc<MessageCounters>,
+    ) -> io::Result<Self> {
+        let peer_addr = stream.peer_addr()?;
+        let (read, write) = stream.into_split();
+        let (sink, queue) = mpsc::unbounded_channel();
+        let (close, close_rx) = oneshot::channel();
+        let writer = tokio::spawn(write_loop(write, queue, close_rx, counters));
+        Ok(Self {
+            read,
+            buf: BytesMut::with_capacity(READ_CHUNK),
+            sink,
+            close: Some(close),
+            writer,
+            initiator,
+            peer_addr,
+        })
+    }
+
+    fn send(&self, message: Bytes) {
+        let _ = self.sink.send(Arc::from([message]));
+    }
+
+    /// Close after writing `last` (a NOTIFICATION), giving up after
+    /// [`CLOSE_GRACE`] if the peer does not read.
+    fn close(mut self, last: Option<Bytes>) {
+        if let Some(close) = self.close.take() {
+            let _ = close.send(last);
+        }
+        let writer = self.writer;
+        tokio::spawn(async move {
+            let abort = writer.abort_handle();
+            if tokio::time::timeout(CLOSE_GRACE, writer).await.is_err() {
+                abort.abort();
+            }
+        });
+    }
+}
+
+/// Writes queued messages, coalescing them into large writes, until told to
+/// close (the last message, a NOTIFICATION, goes out first) or the queue
+/// closes.
+async fn write_loop(
+    write: OwnedWriteHalf,
+    mut queue: mpsc::UnboundedReceiver<OutChunk>,
+    mut close: oneshot::Receiver<Option<Bytes>>,
+    counters: Arc<MessageCounters>,
+) {
+    let mut out = BufWriter::with_capacity(WRITE_BUFFER, write);
+    loop {
+        tokio::select! {
+            biased;
+            last = &mut close => {
+                if let Ok(Some(last)) = last {
+                    let _ = out.write_all(&last).await;
+                    counters.messages_out.fetch_add(1, Ordering::Relaxed);
+                }
+                let _ = out.flush().await;
+                let _ = out.shutdown().await;
+                return;
+            }
+            chunk = queue.recv() => {
+                let Some(chunk) = chunk else {
+                    let _ = out.flush().await;
+                    return;
+                };
+                for message in chunk.iter() {
+                    if out.write_all(message).await.is_err() {
+                        return;
+                    }
+                    counters.messages_out.fetch_add(1, Ordering::Relaxed);
+                    if message.get(18) == Some(&2) {
+                        counters.updates_out.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                if queue.is_empty() && out.flush().await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// What woke the session loop.
+enum Wake {
+    Shutdown,
+    /// The shutdown flag changed but is not set.
+    Nothing,
+    Inbound(TcpStream),
+    Connected(io::Result<TcpStream>),
+    Read(io::Result<usize>),
+    Timer(Timer),
+}
+
+struct Session {
+    spec: PeerSpec,
+    fsm: Fsm,
+    rib: mpsc::Sender<RibInput>,
+    status: watch::Sender<PeerStatus>,
+    counters: Arc<MessageCounters>,
+    timers: BTreeMap<Timer, Instant>,
+    conn: Option<Conn>,
+    connecting: Option<JoinHandle<io::Result<TcpStream>>>,
+    /// A NOTIFICATION the FSM sent, written just before the connection drops.
+    pending_notification: Option<Bytes>,
+    rx_opts: DecodeOptions,
+    tx_opts: EncodeOptions,
+    established: bool,
+    seed: u64,
+}
+
+impl Session {
+    async fn run(
+        mut self,
+        mut inbound: mpsc::Receiver<TcpStream>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let start = if self.spec.neighbor.passive {
+            Event::AutomaticStartWithPassiveTcpEstablishment
+        } else {
+            Event::AutomaticStart
+        };
+        self.event(start).await;
+        loop {
+            let wake = self.wait(&mut inbound, &mut shutdown).await;
+            match wake {
+                Wake::Shutdown => {
+                    self.event(Event::ManualStop).await;
+                    return;
+                }
+                Wake::Nothing => {}
+                Wake::Inbound(stream) => self.inbound(stream).await,
+                Wake::Connected(result) => self.connected(result).await,
+                Wake::Read(result) => self.read(result).await,
+                Wake::Timer(timer) => {
+                    self.timers.remove(&timer);
+                    self.event(timer_event(timer)).await;
+                }
+            }
+        }
+    }
+
+    async fn wait(
+        &mut self,
+        inbound: &mut mpsc::Receiver<TcpStream>,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Wake {
+        let next_timer = self
+            .timers
+            .iter()
+            .min_by_key(|(_, at)| **at)
+            .map(|(t, at)| (*t, *at));
+        let timer = async {
+            match next_timer {
+                Some((timer, at)) => {
+                    tokio::time::sleep_until(at).await;
+                    timer
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let connecting = async {
+            match self.connecting.as_mut() {
+                Some(handle) => handle
+                    .await
+                    .unwrap_or_else(|e| Err(io::Error::other(e.to_string()))),
+                None => std::future::pending().await,
+            }
+        };
+        let read = async {
+            match self.conn.as_mut() {
+                Some(conn) => {
+                    conn.buf.reserve(READ_CHUNK);
+                    conn.read.read_buf(&mut conn.buf).await
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() { Wake::Shutdown } else { Wake::Nothing }
+            }
+            Some(stream) = inbound.recv() => Wake::Inbound(stream),
+            result = connecting => Wake::Connected(result),
+            result = read => Wake::Read(result),
+            timer = timer => Wake::Timer(timer),
+        }
+    }
+
+    fn peer(&self) -> std::net::IpAddr {
+        self.spec.neighbor.address
+    }
+
+    /// Feed one event to the FSM and carry out its actions, in order.
+    async fn event(&mut self, event: Event) {
+        let name = event.name();
+        let before = self.fsm.state();
+        let actions = self.fsm.handle(event);
+        for action in actions {
+            self.act(action).await;
+        }
+        if let Some(last) = self.pending_notification.take()
+            && let Some(conn) = &self.conn
+        {
+            conn.send(last);
+        }
+        let after = self.fsm.state();
+        if before != after {
+            info!(peer = %self.peer(), from = before.name(), to = after.name(), event = name, "session state");
+            self.status.send_modify(|s| s.state = after);
+        }
+    }
+
+    async fn act(&mut self, action: Action) {
+        match action {
+            Action::Connect => self.connect(),
+            Action::DropConnection => {
+                if let Some(handle) = self.connecting.take() {
+                    handle.abort();
+                }
+                if let Some(conn) = self.conn.take() {
+                    conn.close(self.pending_notification.take());
+                }
+                self.rx_opts = DecodeOptions::default();
+                self.tx_opts = EncodeOptions::default();
+            }
+            Action::SendOpen => {
+                let open = Message::Open(self.spec.local_open.clone());
+                self.send(&open);
+            }
+            Action::SendKeepalive => self.send(&Message::Keepalive),
+            Action::SendNotification(n) => {
+                let notification = to_wire(&n);
+                warn!(peer = %self.peer(), notification = %notification, "sending NOTIFICATION");
+                self.pending_notification = Message::Notification(notification)
+                    .to_bytes(&self.tx_opts)
+                    .ok();
+            }
+            Action::StartTimer { timer, after } => {
+                self.timers.insert(timer, Instant::now() + after);
+            }
+            Action::StopTimer(timer) => {
+                self.timers.remove(&timer);
+            }
+            Action::Established(negotiated) => self.established(negotiated).await,
+            Action::SessionDown { reason } => self.down(reason).await,
+        }
+    }
+
+    fn send(&self, message: &Message) {
+        let Some(conn) = &self.conn else { return };
+        match message.to_bytes(&self.tx_opts) {
+            Ok(bytes) => conn.send(bytes),
+            Err(e) => warn!(peer = %self.peer(), error = %e, "cannot encode message"),
+        }
+    }
+
+    fn connect(&mut self) {
+        let addr = SocketAddr::new(self.peer(), self.spec.neighbor.port);
+        let local = self.spec.neighbor.local_address;
+        let limit = self
+            .spec
+            .fsm
+            .connect_backoff
+            .base
+            .max(Duration::from_secs(1));
+        debug!(peer = %addr, "connecting");
+        self.connecting = Some(tokio::spawn(async move {
+            let socket = if addr.is_ipv4() {
+                TcpSocket::new_v4()?
+            } else {
+                TcpSocket::new_v6()?
+            };
+            if let Some(local) = local {
+                socket.bind(SocketAddr::new(local, 0))?;
+            }
+            tokio::time::timeout(limit, socket.connect(addr))
+                .await
+                .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))?
+        }));
+    }
+
+    async fn connected(&mut self, result: io::Result<TcpStream>) {
+        self.connecting = None;
+        match result.and_then(|stream| Conn::new(stream, Initiator::Local, self.counters.clone())) {
+            Ok(conn) if self.conn.is_none() => {
+                self.conn = Some(conn);
+                self.event(Event::TcpCrAcked).await;
+            }
+            Ok(conn) => conn.close(None),
+            Err(e) => {
+                debug!(peer = %self.peer(), error = %e, "connect failed");
+                self.event(Event::TcpConnectionFails).await;
+            }
+        }
+    }
+
+    /// A connection from this peer's address was accepted (RFC 4271 8.2.2
+    /// TcpConnectionConfirmed, with collision detection per section 6.8).
+    async fn inbound(&mut self, stream: TcpStream) {
+        let state = self.fsm.state();
+        let existing = self.conn.as_ref().map(|c| c.initiator);
+        let decision = match (state, existing) {
+            (State::Idle, _) => {
+                debug!(peer = %self.peer(), "refusing connection: session idle");
+                return;
+            }
+            (State::Connect | State::Active, _) | (_, None) => None,
+            (State::OpenConfirm | State::Established, Some(initiator)) => {
+                let remote = self.fsm.negotiated().map(|n| (n.peer_bgp_id, n.peer_asn));
+                let (remote_id, remote_asn) =
+                    remote.unwrap_or((self.spec.local.router_id, self.spec.fsm.peer_asn));
+                Some(collision::resolve(
+                    state,
+                    initiator,
+                    self.spec.local.router_id,
+                    self.spec.local.asn,
+                    remote_id,
+                    remote_asn,
+                ))
+            }
+            // OpenSent: the peer's identifier is not known yet. Keep the
+            // connection we have; the peer's jittered retries settle it.
+            (State::OpenSent, Some(initiator)) => Some(CollisionDecision::Close {
+                close: initiator.other(),
+                notification: collision::collision_notification(),
+            }),
+        };
+        match decision {
+            None | Some(CollisionDecision::NoCollision) => {
+                if let Some(handle) = self.connecting.take() {
+                    handle.abort();
+                }
+                match Conn::new(stream, Initiator::Remote, self.counters.clone()) {
+                    Ok(conn) => {
+                        if let Some(old) = self.conn.replace(conn) {
+                            old.close(None);
+                        }
+                        self.event(Event::TcpConnectionConfirmed).await;
+                    }
+                    Err(e) => {
+                        warn!(peer = %self.peer(), error = %e, "accepted connection unusable")
+                    }
+                }
+            }
+            Some(CollisionDecision::Close {
+                close: Initiator::Remote,
+                notification,
+            }) => {
+                info!(peer = %self.peer(), "connection collision: closing the new inbound connection");
+                let bytes = Message::Notification(to_wire(&notification))
+                    .to_bytes(&EncodeOptions::default())
+                    .ok();
+                if let Ok(conn) = Conn::new(stream, Initiator::Remote, self.counters.clone()) {
+                    conn.close(bytes);
+                }
+            }
+            Some(CollisionDecision::Close { .. }) => {
+                info!(peer = %self.peer(), "connection collision: the inbound connection wins");
+                self.event(Event::OpenCollisionDump).await;
+                // RFC 4271 6.8: the surviving connection runs its own FSM.
+                self.timers.clear();
+                self.fsm = Fsm::new(self.spec.fsm.clone(), self.seed.rotate_left(7));
+                self.event(Event::AutomaticStartWithPassiveTcpEstablishment)
+                    .await;
+                match Conn::new(stream, Initiator::Remote, self.counters.clone()) {
+                    Ok(conn) => {
+                        self.conn = Some(conn);
+                        self.event(Event::TcpConnectionConfirmed).await;
+                    }
+                    Err(e) => {
+                        warn!(peer = %self.peer(), error = %e, "accepted connection unusable")
+                    }
+                }
+            }
+        }
+    }
+
+    async fn read(&mut self, result: io::Result<usize>) {
+        match result {
+            Ok(0) => {
+                info!(peer = %self.peer(), "connection closed by peer");
+                self.event(Event::TcpConnectionFails).await;
+            }
+            Err(e) => {
+                info!(peer = %self.peer(), error = %e, "connection error");
+                self.event(Event::TcpConnectionFails).await;
+            }
+            Ok(_) => {
+                while let Some(message) = self.next_message() {
+                    match message {
+                        Ok(bytes) => self.message(bytes).await,
+                        Err(notification) => {
+                            self.event(Event::BgpHeaderErr(from_wire(&notification)))
+                                .await;
+                            return;
+                        }
+                    }
+                    if self.conn.is_none() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The next whole message in the read buffer, if any.
+    fn next_message(&mut self) -> Option<Result<Bytes, Notification>> {
+        let conn = self.conn.as_mut()?;
+        match header::frame(&conn.buf, self.rx_opts.max_message_len) {
+            Ok(Some(len)) => Some(Ok(conn.buf.split_to(len).freeze())),
+            Ok(None) => None,
+            Err(e) => Some(Err(e.notification())),
+        }
+    }
+
+    async fn message(&mut self, bytes: Bytes) {
+        self.counters.messages_in.fetch_add(1, Ordering::Relaxed);
+        let decoded = Message::decode_lenient(&bytes, &self.rx_opts);
+        let (message, problems) = match decoded {
+            Ok(decoded) => decoded,
+            Err(e) => return self.malformed(e).await,
+        };
+        match message {
+            Message::Open(open) => {
+                if let Err(n) = open.validate() {
+                    return self.event(Event::BgpOpenMsgErr(from_wire(&n))).await;
+                }
+                // RFC 6793 4, RFC 8654 3, RFC 7911 5: both OPENs decide the
+                // wire form in each direction.
+                self.rx_opts = DecodeOptions::negotiated(&self.spec.local_open, &open);
+                self.tx_opts = DecodeOptions::negotiated(&open, &self.spec.local_open);
+                self.event(Event::BgpOpen(peer_open(&open))).await;
+            }
+            Message::Keepalive => self.event(Event::KeepAliveMsg).await,
+            Message::Notification(n) => {
+                warn!(peer = %self.peer(), notification = %n, "received NOTIFICATION");
+                self.event(Event::NotifMsg(from_wire(&n))).await;
+            }
+            Message::RouteRefresh(rr) => {
+                if self.established && rr.family == self.spec.family {
+                    let _ = self
+                        .rib
+                        .send(RibInput::RouteRefresh {
+                            peer: self.spec.idx,
+                        })
+                        .await;
+                }
+            }
+            Message::Update(update) => {
+                self.counters.updates_in.fetch_add(1, Ordering::Relaxed);
+                let action = rfc7606::classify(&problems);
+                if let ErrorAction::SessionReset(n) = action {
+                    warn!(peer = %self.peer(), problems = ?problems, "malformed UPDATE");
+                    return self.event(Event::UpdateMsgErr(from_wire(&n))).await;
+                }
+                if !problems.is_empty() {
+                    warn!(peer = %self.peer(), problems = ?problems, action = ?action, "malformed UPDATE handled per RFC 7606");
+                }
+                self.event(Event::UpdateMsg).await;
+                if !self.established {
+                    return;
+                }
+                let external = self.spec.kind == PeerKind::Ebgp;
+                match ingress_update(
+                    &update,
+                    &action,
+                    &self.rx_opts,
+                    &self.spec.local,
+                    external,
+                    self.spec.family,
+                ) {
+                    Ok((ingress, ignored)) => {
+                        if let Some(why) = ignored.filter(|w| *w != Ignored::OwnOriginatorId) {
+                            debug!(peer = %self.peer(), reason = ?why, "announced routes handled as withdrawn");
+                        }
+                        let input = RibInput::Update {
+                            peer: self.spec.idx,
+                            update: ingress,
+                        };
+                        if self.rib.send(input).await.is_err() {
+                            warn!(peer = %self.peer(), "RIB task gone");
+                        }
+                    }
+                    Err(n) => {
+                        warn!(peer = %self.peer(), notification = %n, "malformed EVPN NLRI");
+                        self.event(Event::UpdateMsgErr(from_wire(&n))).await;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn malformed(&mut self, error: MessageError) {
+        warn!(peer = %self.peer(), error = %error, "malformed message");
+        let event = match (&error, error.notification()) {
+            (MessageError::Header(_) | MessageError::Framing(_), Some(n)) => {
+                Event::BgpHeaderErr(from_wire(&n))
+            }
+            (MessageError::Open(_), Some(n)) => Event::BgpOpenMsgErr(from_wire(&n)),
+            (_, Some(n)) => Event::UpdateMsgErr(from_wire(&n)),
+            // RFC 4271 6.4: a malformed NOTIFICATION is not answered.
+            (_, None) => Event::TcpConnectionFails,
+        };
+        self.event(event).await;
+    }
+
+    async fn established(&mut self, negotiated: NegotiatedSession) {
+        let Some(conn) = &self.conn else { return };
+        let family = (self.spec.family.afi.0, self.spec.family.safi.0);
+        info!(
+            peer = %self.peer(),
+            remote = %conn.peer_addr,
+            id = %negotiated.peer_bgp_id,
+            hold = negotiated.hold_time,
+            families = ?negotiated.families,
+            "session established"
+        );
+        self.status.send_modify(|s| {
+            s.established_since = Some(SystemTime::now());
+            s.negotiated = Some(negotiated.clone());
+        });
+        if !negotiated.families.contains(&family) {
+            warn!(peer = %self.peer(), "peer did not negotiate l2vpn-evpn: no routes exchanged");
+            return;
+        }
+        self.established = true;
+        let input = RibInput::PeerUp {
+            peer: self.spec.idx,
+            info: PeerInfo {
+                address: self.peer(),
+                kind: self.spec.kind,
+                remote_as: negotiated.peer_asn,
+                router_id: negotiated.peer_bgp_id,
+            },
+            group: OutGroupKey {
+                kind: self.spec.kind,
+                four_octet_as: negotiated.four_octet_as,
+                max_message_len: if negotiated.extended_message {
+                    MAX_EXTENDED_MESSAGE_LEN as u16
+                } else {
+                    MAX_MESSAGE_LEN as u16
+                },
+            },
+            sink: conn.sink.clone(),
+        };
+        let _ = self.rib.send(input).await;
+    }
+
+    async fn down(&mut self, reason: DownReason) {
+        let text = reason.to_string();
+        if self.established {
+            warn!(peer = %self.peer(), reason = %text, "session down");
+            self.established = false;
+            let _ = self
+                .rib
+                .send(RibInput::PeerDown {
+                    peer: self.spec.idx,
+                })
+                .await;
+        } else {
+            debug!(peer = %self.peer(), reason = %text, "session attempt failed");
+        }
+        self.status.send_modify(|s| {
+            s.established_since = None;
+            s.negotiated = None;
+            s.last_error = Some(text);
+        });
+    }
+}
+
+fn timer_event(timer: Timer) -> Event {
+    match timer {
+        Timer::ConnectRetry => Event::ConnectRetryTimerExpires,
+        Timer::Hold => Event::HoldTimerExpires,
+        Timer::Keepalive => Event::KeepaliveTimerExpires,
+        Timer::IdleHold => Event::IdleHoldTimerExpires,
+        Timer::Stability => Event::StabilityTimerExpires,
+    }
+}
+
+/// Sends a Cease / Connection Rejected to a connection from an address that
+/// is not a configured neighbor, then closes it (RFC 4486 section 4).
+pub fn reject(stream: TcpStream) {
+    let notification = Notification::cease(CeaseSubcode::ConnectionRejected);
+    if let Ok(bytes) = Message::Notification(notification).to_bytes(&EncodeOptions::default()) {
+        tokio::spawn(async move {
+            let mut stream = stream;
+            let _ = tokio::time::timeout(CLOSE_GRACE, async {
+                let _ = stream.write_all(&bytes).await;
+                let _ = stream.shutdown().await;
+            })
+            .await;
+        });
+    }
+}
