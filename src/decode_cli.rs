@@ -2073,6 +2073,8 @@ mod tests {
         ]
     }
 
+    /// The UPDATE's tail arrives first (+1 s) and waits; the head at +2 s
+    /// completes it, so it is stamped +2 s.
     fn check_session_output(text: &str) {
         let lines: Vec<&str> = text.lines().filter(|l| l.starts_with('#')).collect();
         assert_eq!(lines.len(), 3, "{text}");
