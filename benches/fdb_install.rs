@@ -6,7 +6,7 @@
 //! Compare with /work/shared/bench/nl-fdb-blast.py on the same kernel
 //! (PERF.md 2.1).
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use evpnd::dataplane::socket::{AckMode, RequestSocket};
 use evpnd::dataplane::{FloodEntry, KernelState, Object, Op, Ownership, RemoteMac, diff};
 use evpnd::wire::mac::MacAddress;
@@ -109,7 +109,12 @@ fn bench(c: &mut Criterion) {
     let install = diff(&desired, &KernelState::new());
     let withdraw = diff(&KernelState::new(), &desired);
     let mut group = c.benchmark_group("fdb");
+    // One install or withdraw of 101k entries per sample: flat sampling
+    // keeps the run to ~20 s per function.
     group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(5));
     group.throughput(Throughput::Elements(install.len() as u64));
     for (label, mode) in [
         ("ack-every", AckMode::EveryRequest),

@@ -300,16 +300,16 @@ impl RequestSocket {
                 let Some(index) = pending.remove(&ack.sequence) else {
                     continue;
                 };
-                if ack.errno != 0 {
-                    if let Some(op) = ops.get(index) {
-                        report.failures.push(OpFailure {
-                            op: *op,
-                            kind: OpErrorKind::Kernel {
-                                errno: ack.errno,
-                                message: extended_ack_message(header.flags, payload),
-                            },
-                        });
-                    }
+                if ack.errno != 0
+                    && let Some(op) = ops.get(index)
+                {
+                    report.failures.push(OpFailure {
+                        op: *op,
+                        kind: OpErrorKind::Kernel {
+                            errno: ack.errno,
+                            message: extended_ack_message(header.flags, payload),
+                        },
+                    });
                 }
                 if self.ack_mode == AckMode::ErrorsAndLast && ack.sequence == last_sequence {
                     pending.clear();
