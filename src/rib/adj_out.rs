@@ -191,7 +191,7 @@ pub fn full_table<K: Eq + Hash + Clone>(
         return Vec::new();
     };
     let mut plan = Planner::default();
-    for (_, paths) in rib.iter() {
+    for paths in rib.iter() {
         let best = &paths[0];
         if advertisable(best, info.kind, peers) && best.source() != peer {
             plan.announce(Recipients::Peer { group, peer }, best);
@@ -354,8 +354,8 @@ mod tests {
     fn expected(rib: &LocRib<u8>, peers: &PeerTable, peer: PeerIdx) -> HashMap<u8, (PeerIdx, u8)> {
         let kind = peers.get(peer).unwrap().kind;
         rib.iter()
-            .filter(|(_, paths)| advertisable(&paths[0], kind, peers) && paths[0].source() != peer)
-            .map(|(k, paths)| (*k, (paths[0].source(), paths[0].nlri[1])))
+            .filter(|paths| advertisable(&paths[0], kind, peers) && paths[0].source() != peer)
+            .map(|paths| (paths[0].nlri[0], (paths[0].source(), paths[0].nlri[1])))
             .collect()
     }
 
@@ -395,7 +395,7 @@ mod tests {
         fn peers_converge_to_the_reflection_policy(ops in prop::collection::vec(op(), 1..80)) {
             let (peers, out) = setup();
             let mut interner = AttrInterner::default();
-            let mut rib: LocRib<u8> = LocRib::default();
+            let mut rib: LocRib<u8> = LocRib::new(|nlri| nlri.first().copied());
             let mut received = Received::new();
             let mut pending = ChangeSet::default();
             let ops = ops.into_iter().chain([Op::Flush]);
@@ -436,7 +436,7 @@ mod tests {
     fn one_batch_per_attribute_set_shared_by_the_group() {
         let (peers, out) = setup();
         let mut interner = AttrInterner::default();
-        let mut rib: LocRib<u8> = LocRib::default();
+        let mut rib: LocRib<u8> = LocRib::new(|nlri| nlri.first().copied());
         let mut changes = ChangeSet::default();
         let attrs = interner.intern(PeerIdx(1), b"a", &[], PathSummary::default);
         for key in 0..100 {

@@ -10,9 +10,11 @@
 use super::attrs::AttrSet;
 use super::best::{Candidate, compare};
 use super::peer::{PeerIdx, PeerTable};
+use hashbrown::DefaultHashBuilder;
+use hashbrown::hash_table::{Entry, HashTable};
 use smallvec::SmallVec;
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::hash::Hash;
 use std::sync::Arc;
 
@@ -50,29 +52,42 @@ pub struct BestChange<K> {
 /// The paths for one key, best first.
 type Paths = SmallVec<[Path; 1]>;
 
+/// Derives a route's key from its NLRI bytes. The Loc-RIB stores no key of
+/// its own: a route's key is read off its first path's NLRI when hashing
+/// and comparing, which saves the key's size (40 bytes for EVPN) per route.
+/// Every stored NLRI had its key derived once already, on the way in.
+pub type KeyOf<K> = fn(&[u8]) -> Option<K>;
+
 #[derive(Debug)]
 pub struct LocRib<K> {
-    dests: HashMap<K, Paths>,
+    dests: HashTable<Paths>,
+    hasher: DefaultHashBuilder,
+    key_of: KeyOf<K>,
     /// Paths held per source peer ("prefixes received").
     received: Vec<u32>,
 }
 
-impl<K> Default for LocRib<K> {
-    fn default() -> Self {
+impl<K: Eq + Hash + Clone> LocRib<K> {
+    pub fn new(key_of: KeyOf<K>) -> Self {
         Self {
-            dests: HashMap::new(),
+            dests: HashTable::new(),
+            hasher: DefaultHashBuilder::default(),
+            key_of,
             received: Vec::new(),
         }
     }
-}
 
-impl<K: Eq + Hash + Clone> LocRib<K> {
     pub fn len(&self) -> usize {
         self.dests.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.dests.is_empty()
+    }
+
+    /// The key of the route `path` belongs to.
+    pub fn key(&self, path: &Path) -> Option<K> {
+        (self.key_of)(&path.nlri)
     }
 
     /// Paths held from `peer`.
@@ -92,23 +107,65 @@ impl<K: Eq + Hash + Clone> LocRib<K> {
         }
     }
 
+    fn hash_of(&self, key: &K) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    fn find_mut(&mut self, key: &K) -> Option<&mut Paths> {
+        let hash = self.hash_of(key);
+        let key_of = self.key_of;
+        self.dests.find_mut(hash, |paths| {
+            paths.first().and_then(|p| key_of(&p.nlri)).as_ref() == Some(key)
+        })
+    }
+
     /// Add or replace (implicit withdraw, RFC 4271 3.1) the path from
-    /// `path.source()` for `key`.
+    /// `path.source()` for `key`, which must be the key of `path.nlri`.
     pub fn announce(&mut self, key: K, path: Path, peers: &PeerTable) -> Option<BestChange<K>> {
         let source = path.source();
-        let paths = self.dests.entry(key.clone()).or_default();
+        let hash = self.hash_of(&key);
+        let (key_of, hasher) = (self.key_of, &self.hasher);
+        let entry = self.dests.entry(
+            hash,
+            |paths| paths.first().and_then(|p| key_of(&p.nlri)).as_ref() == Some(&key),
+            |paths| {
+                paths
+                    .first()
+                    .and_then(|p| key_of(&p.nlri))
+                    .map_or(0, |k| hasher.hash_one(k))
+            },
+        );
+        let paths = match entry {
+            Entry::Occupied(occupied) => occupied.into_mut(),
+            Entry::Vacant(vacant) => {
+                let change = BestChange {
+                    key,
+                    old: None,
+                    new: Some(path.clone()),
+                };
+                vacant.insert(smallvec::smallvec![path]);
+                self.count(source, true);
+                return Some(change);
+            }
+        };
         let old_best = paths.first().cloned();
-        match paths.iter_mut().find(|p| p.source() == source) {
+        let added = match paths.iter_mut().find(|p| p.source() == source) {
             Some(existing) if existing.same_as(&path) => return None,
-            Some(existing) => *existing = path,
+            Some(existing) => {
+                *existing = path;
+                false
+            }
             None => {
                 paths.push(path);
-                self.count(source, true);
+                true
             }
-        }
-        let paths = self.dests.get_mut(&key)?;
+        };
         select_best(paths, peers);
-        changed(key, old_best, paths.first())
+        let change = changed(key, old_best, paths.first());
+        if added {
+            self.count(source, true);
+        }
+        change
     }
 
     /// Remove the path from `source` for `key`, if any.
@@ -118,38 +175,45 @@ impl<K: Eq + Hash + Clone> LocRib<K> {
         source: PeerIdx,
         peers: &PeerTable,
     ) -> Option<BestChange<K>> {
-        let paths = self.dests.get_mut(key)?;
+        let paths = self.find_mut(key)?;
         let pos = paths.iter().position(|p| p.source() == source)?;
         let old_best = paths.first().cloned();
         paths.remove(pos);
+        let change = if paths.is_empty() {
+            let hash = self.hash_of(key);
+            if let Ok(entry) = self.dests.find_entry(hash, |paths| paths.is_empty()) {
+                entry.remove();
+            }
+            changed(key.clone(), old_best, None)
+        } else {
+            if pos == 0 {
+                select_best(paths, peers);
+            }
+            changed(key.clone(), old_best, paths.first())
+        };
         self.count(source, false);
-        let paths = self.dests.get_mut(key)?;
-        if paths.is_empty() {
-            self.dests.remove(key);
-            return changed(key.clone(), old_best, None);
-        }
-        if pos == 0 {
-            select_best(paths, peers);
-        }
-        changed(key.clone(), old_best, paths.first())
+        change
     }
 
     /// Remove every path from `source` (its session went down), reporting
     /// each best-path change.
     pub fn withdraw_peer(&mut self, source: PeerIdx, peers: &PeerTable) -> Vec<BestChange<K>> {
         let mut changes = Vec::new();
-        self.dests.retain(|key, paths| {
+        let key_of = self.key_of;
+        self.dests.retain(|paths| {
             let Some(pos) = paths.iter().position(|p| p.source() == source) else {
                 return true;
             };
             let removed = paths.remove(pos);
             if pos == 0 {
                 select_best(paths, peers);
-                changes.push(BestChange {
-                    key: key.clone(),
-                    old: Some(removed),
-                    new: paths.first().cloned(),
-                });
+                if let Some(key) = key_of(&removed.nlri) {
+                    changes.push(BestChange {
+                        key,
+                        old: Some(removed),
+                        new: paths.first().cloned(),
+                    });
+                }
             }
             !paths.is_empty()
         });
@@ -161,12 +225,17 @@ impl<K: Eq + Hash + Clone> LocRib<K> {
 
     /// The best path for `key`.
     pub fn best(&self, key: &K) -> Option<&Path> {
-        self.dests.get(key).and_then(|paths| paths.first())
+        let key_of = self.key_of;
+        self.dests
+            .find(self.hash_of(key), |paths| {
+                paths.first().and_then(|p| key_of(&p.nlri)).as_ref() == Some(key)
+            })
+            .and_then(|paths| paths.first())
     }
 
-    /// Every key with all its paths, best first.
-    pub fn iter(&self) -> impl Iterator<Item = (&K, &[Path])> {
-        self.dests.iter().map(|(k, paths)| (k, paths.as_slice()))
+    /// Every route's paths, best first.
+    pub fn iter(&self) -> impl Iterator<Item = &[Path]> {
+        self.dests.iter().map(|paths| paths.as_slice())
     }
 }
 
@@ -225,6 +294,7 @@ mod tests {
     use crate::rib::attrs::{AttrInterner, PathSummary};
     use crate::rib::peer::{PeerInfo, PeerKind};
     use proptest::prelude::*;
+    use std::collections::HashMap;
     use std::net::{IpAddr, Ipv4Addr};
 
     struct Fixture {
@@ -253,7 +323,8 @@ mod tests {
             }
         }
 
-        fn path(&mut self, source: u16, local_pref: u32, label: u8) -> Path {
+        /// A path for route `key`: the test NLRI is `[key, label]`.
+        fn path(&mut self, key: u8, source: u16, local_pref: u32, label: u8) -> Path {
             let encoded = local_pref.to_be_bytes();
             let attrs = self
                 .interner
@@ -263,35 +334,42 @@ mod tests {
                 });
             Path {
                 attrs,
-                nlri: NlriBytes::from_slice(&[3, 1, label]),
+                nlri: NlriBytes::from_slice(&[key, label]),
             }
         }
     }
 
+    /// The test key is the NLRI's first byte.
+    fn test_rib() -> LocRib<u8> {
+        LocRib::new(|nlri| nlri.first().copied())
+    }
+
+    const K: u8 = 7;
+
     #[test]
     fn better_path_takes_over_and_withdrawal_falls_back() {
         let mut f = Fixture::new(2);
-        let mut rib = LocRib::default();
-        let low = f.path(1, 100, 0);
-        let high = f.path(2, 200, 0);
+        let mut rib = test_rib();
+        let low = f.path(K, 1, 100, 0);
+        let high = f.path(K, 2, 200, 0);
         let c = rib
-            .announce("k", low.clone(), &f.peers)
+            .announce(K, low.clone(), &f.peers)
             .expect("first path is best");
         assert!(c.old.is_none() && c.new.as_ref().unwrap().same_as(&low));
         let c = rib
-            .announce("k", high.clone(), &f.peers)
+            .announce(K, high.clone(), &f.peers)
             .expect("higher local-pref wins");
         assert!(c.old.unwrap().same_as(&low) && c.new.unwrap().same_as(&high));
         assert!(
-            rib.announce("k", high.clone(), &f.peers).is_none(),
+            rib.announce(K, high.clone(), &f.peers).is_none(),
             "duplicate is a no-op"
         );
         assert_eq!(rib.received_from(PeerIdx(1)), 1);
         assert!(
-            rib.withdraw(&"k", PeerIdx(1), &f.peers).is_none(),
+            rib.withdraw(&K, PeerIdx(1), &f.peers).is_none(),
             "non-best withdrawal changes nothing"
         );
-        let c = rib.withdraw(&"k", PeerIdx(2), &f.peers).unwrap();
+        let c = rib.withdraw(&K, PeerIdx(2), &f.peers).unwrap();
         assert!(c.new.is_none());
         assert!(rib.is_empty());
     }
@@ -299,24 +377,24 @@ mod tests {
     #[test]
     fn implicit_withdraw_replaces_the_path_from_the_same_peer() {
         let mut f = Fixture::new(1);
-        let mut rib = LocRib::default();
-        rib.announce("k", f.path(1, 100, 10), &f.peers);
+        let mut rib = test_rib();
+        rib.announce(K, f.path(K, 1, 100, 10), &f.peers);
         let c = rib
-            .announce("k", f.path(1, 100, 11), &f.peers)
+            .announce(K, f.path(K, 1, 100, 11), &f.peers)
             .expect("new label is a change");
-        assert_eq!(c.new.unwrap().nlri.as_slice(), &[3, 1, 11]);
-        assert_eq!(rib.iter().next().unwrap().1.len(), 1);
+        assert_eq!(c.new.unwrap().nlri.as_slice(), &[K, 11]);
+        assert_eq!(rib.iter().next().unwrap().len(), 1);
         assert_eq!(rib.received_from(PeerIdx(1)), 1);
     }
 
     #[test]
     fn session_down_withdraws_only_that_peers_paths() {
         let mut f = Fixture::new(2);
-        let mut rib = LocRib::default();
-        rib.announce(1, f.path(1, 100, 0), &f.peers);
-        rib.announce(2, f.path(1, 300, 0), &f.peers);
-        rib.announce(2, f.path(2, 200, 0), &f.peers);
-        rib.announce(3, f.path(2, 200, 0), &f.peers);
+        let mut rib = test_rib();
+        rib.announce(1, f.path(1, 1, 100, 0), &f.peers);
+        rib.announce(2, f.path(2, 1, 300, 0), &f.peers);
+        rib.announce(2, f.path(2, 2, 200, 0), &f.peers);
+        rib.announce(3, f.path(3, 2, 200, 0), &f.peers);
         let mut changes = rib.withdraw_peer(PeerIdx(1), &f.peers);
         changes.sort_by_key(|c| c.key);
         assert_eq!(changes.len(), 2);
@@ -362,12 +440,12 @@ mod tests {
         #[test]
         fn change_stream_tracks_best_paths(ops in prop::collection::vec(op(), 1..60)) {
             let mut f = Fixture::new(3);
-            let mut rib = LocRib::default();
+            let mut rib = test_rib();
             let mut mirror: HashMap<u8, Path> = HashMap::new();
             for op in ops {
                 let changes: Vec<_> = match op {
                     Op::Announce { key, peer, lp, label } => {
-                        let p = f.path(peer, lp, label);
+                        let p = f.path(key, peer, lp, label);
                         rib.announce(key, p, &f.peers).into_iter().collect()
                     }
                     Op::Withdraw { key, peer } => rib.withdraw(&key, PeerIdx(peer), &f.peers).into_iter().collect(),
@@ -382,17 +460,20 @@ mod tests {
                     match c.new { Some(n) => { mirror.insert(c.key, n); } None => { mirror.remove(&c.key); } }
                 }
                 prop_assert_eq!(mirror.len(), rib.len());
-                for (key, paths) in rib.iter() {
-                    prop_assert!(paths[0].same_as(&mirror[key]));
+                for paths in rib.iter() {
+                    let key = rib.key(&paths[0]).unwrap();
+                    prop_assert!(paths[0].same_as(&mirror[&key]));
+                    prop_assert!(paths.iter().all(|p| rib.key(p) == Some(key)), "paths stored under their own key");
                     for other in &paths[1..] {
                         prop_assert_ne!(prefer(other, &paths[0], &f.peers), Ordering::Less);
                     }
                     let mut sources: Vec<_> = paths.iter().map(Path::source).collect();
+                    sources.sort();
                     sources.dedup();
                     prop_assert_eq!(sources.len(), paths.len(), "one path per source");
                 }
                 let total: u32 = (1..4).map(|p| rib.received_from(PeerIdx(p))).sum();
-                prop_assert_eq!(total as usize, rib.iter().map(|(_, p)| p.len()).sum::<usize>());
+                prop_assert_eq!(total as usize, rib.iter().map(<[Path]>::len).sum::<usize>());
             }
         }
     }

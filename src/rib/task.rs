@@ -108,7 +108,7 @@ impl RibTask {
     pub fn new(local: PeerInfo, encoder: OutboundEncoder) -> Self {
         Self {
             peers: PeerTable::new(local),
-            rib: LocRib::default(),
+            rib: LocRib::new(|nlri| evpn_route_key(nlri).ok()),
             interner: AttrInterner::default(),
             out: OutPeers::default(),
             sinks: Vec::new(),
@@ -172,19 +172,7 @@ impl RibTask {
                 self.send_full_table(peer);
             }
             RibInput::Dump { reply } => {
-                let rows = self
-                    .rib
-                    .iter()
-                    .flat_map(|(key, paths)| {
-                        paths.iter().enumerate().map(|(i, path)| RibPath {
-                            key: key.clone(),
-                            path: path.clone(),
-                            best: i == 0,
-                            from: self.peers.get(path.source()).cloned(),
-                        })
-                    })
-                    .collect();
-                let _ = reply.send(rows);
+                let _ = reply.send(self.dump());
             }
             RibInput::Counters { peer, reply } => {
                 let _ = reply.send(PeerCounters {
@@ -193,6 +181,25 @@ impl RibTask {
                 });
             }
         }
+    }
+
+    /// Every path, for `show routes`.
+    fn dump(&self) -> Vec<RibPath> {
+        let mut rows = Vec::with_capacity(self.rib.len());
+        for paths in self.rib.iter() {
+            let Some(key) = self.rib.key(&paths[0]) else {
+                continue;
+            };
+            for (i, path) in paths.iter().enumerate() {
+                rows.push(RibPath {
+                    key: key.clone(),
+                    path: path.clone(),
+                    best: i == 0,
+                    from: self.peers.get(path.source()).cloned(),
+                });
+            }
+        }
+        rows
     }
 
     /// Routes `peer` currently holds from us: derived from the Loc-RIB and
@@ -208,9 +215,7 @@ impl RibTask {
         };
         self.rib
             .iter()
-            .filter(|(_, paths)| {
-                paths[0].source() != peer && advertisable(&paths[0], kind, &self.peers)
-            })
+            .filter(|paths| paths[0].source() != peer && advertisable(&paths[0], kind, &self.peers))
             .count() as u64
     }
 
