@@ -1,0 +1,712 @@
+//! The `evpnd` binary as a route reflector, end to end: a real daemon on
+//! 127.0.0.1 and a private port, driven by scripted BGP peers connecting
+//! from 127.0.0.2, .3, ... (see `common`). Each test starts its own daemon.
+
+mod common;
+
+use common::*;
+use evpnd::api::protocol::{NeighborRow, Request, Response, RouteRow};
+use evpnd::wire::evpn::{EvpnRoute, EvpnRouteKey};
+use evpnd::wire::extcomm::{ExtendedCommunity, MacMobility};
+use evpnd::wire::notification::{CeaseSubcode, ErrorCode, HeaderSubcode, UpdateSubcode};
+use evpnd::wire::pmsi::PmsiTunnel;
+use evpnd::wire::update::Update;
+use std::collections::{BTreeSet, HashMap};
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+/// Peer A: TCP source, BGP identifier (distinct, to see which one
+/// ORIGINATOR_ID carries) and VTEP address (the next hop).
+const A: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
+const A_ID: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+const A_VTEP: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 2);
+const B: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
+const B_ID: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 3);
+const B_VTEP: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 3);
+const C: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 4);
+const C_ID: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 4);
+const D: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 5);
+const D_ID: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 5);
+const VNI: u32 = 10;
+const TYPE2_ROUTES: u16 = 100;
+
+/// A's EVPN instance: one type-3 with PMSI and 100 type-2 routes, even
+/// ones MAC only, odd ones MAC+IP.
+struct VtepTable {
+    type3: EvpnRoute,
+    type3_attributes: bytes::Bytes,
+    pmsi: PmsiTunnel,
+    type2: Vec<EvpnRoute>,
+    type2_attributes: bytes::Bytes,
+    communities: Vec<ExtendedCommunity>,
+}
+
+fn a_table() -> VtepTable {
+    let rd_a = rd(A_ID, VNI as u16);
+    let pmsi = PmsiTunnel::ingress_replication(VNI, IpAddr::V4(A_VTEP));
+    let communities = vec![rt(VNI), ExtendedCommunity::VXLAN_ENCAPSULATION];
+    let type2 = (0..TYPE2_ROUTES)
+        .map(|i| {
+            let ip = (i % 2 == 1).then(|| Ipv4Addr::new(198, 18, 100, i as u8));
+            type2(rd_a, mac(2, i), ip, VNI)
+        })
+        .collect();
+    VtepTable {
+        type3: type3(rd_a, A_VTEP),
+        // FRR sends LOCAL_PREF 100 to its reflector; leaving it out of the
+        // type-3 checks that the reflector supplies it (RFC 4271 5.1.5).
+        type3_attributes: vtep_attributes(
+            false,
+            &[ExtendedCommunity::VXLAN_ENCAPSULATION, rt(VNI)],
+            Some(pmsi.clone()),
+        ),
+        pmsi,
+        type2,
+        type2_attributes: vtep_attributes(true, &communities, None),
+        communities,
+    }
+}
+
+impl VtepTable {
+    fn all(&self) -> Vec<EvpnRoute> {
+        std::iter::once(self.type3.clone())
+            .chain(self.type2.iter().cloned())
+            .collect()
+    }
+
+    fn send(&self, speaker: &mut Speaker, vtep: Ipv4Addr) {
+        speaker.announce(
+            vtep,
+            &self.type3_attributes,
+            std::slice::from_ref(&self.type3),
+        );
+        speaker.announce(vtep, &self.type2_attributes, &self.type2);
+        speaker.end_of_rib();
+    }
+}
+
+fn sorted(communities: &[ExtendedCommunity]) -> Vec<ExtendedCommunity> {
+    let mut c = communities.to_vec();
+    c.sort();
+    c
+}
+
+fn key_set(routes: &[EvpnRoute]) -> BTreeSet<EvpnRouteKey> {
+    routes.iter().map(key).collect()
+}
+
+/// Every key of `keys` once and nothing else.
+fn assert_exactly_once(keys: &[EvpnRouteKey], expected: &BTreeSet<EvpnRouteKey>, what: &str) {
+    let mut counts: HashMap<&EvpnRouteKey, usize> = HashMap::new();
+    for k in keys {
+        *counts.entry(k).or_default() += 1;
+    }
+    let duplicates: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(duplicates.is_empty(), "{what}: duplicates {duplicates:?}");
+    let got: BTreeSet<EvpnRouteKey> = keys.iter().cloned().collect();
+    let missing: Vec<_> = expected.difference(&got).collect();
+    let extra: Vec<_> = got.difference(expected).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{what}: missing {missing:?}, unexpected {extra:?}"
+    );
+}
+
+/// A reflected path as RFC 4456 section 8 wants it, with everything else
+/// unchanged.
+fn assert_reflected(
+    route: &EvpnRoute,
+    update: &Update,
+    sent: &EvpnRoute,
+    next_hop: Ipv4Addr,
+    originator: Ipv4Addr,
+    communities: &[ExtendedCommunity],
+    pmsi: Option<&PmsiTunnel>,
+) {
+    assert_eq!(route, sent, "NLRI (labels included) changed");
+    let reach = update.mp_reach().expect("MP_REACH_NLRI");
+    assert_eq!(
+        reach.next_hop_addr(),
+        Some(IpAddr::V4(next_hop)),
+        "{route}: next hop"
+    );
+    assert_eq!(
+        sorted(update.extended_communities().unwrap_or_default()),
+        sorted(communities),
+        "{route}: extended communities"
+    );
+    assert_eq!(update.pmsi_tunnel(), pmsi, "{route}: PMSI");
+    assert_eq!(
+        update.originator_id(),
+        Some(originator),
+        "{route}: ORIGINATOR_ID"
+    );
+    assert_eq!(
+        update.cluster_list(),
+        Some(&[CLUSTER_ID][..]),
+        "{route}: CLUSTER_LIST"
+    );
+    assert_eq!(update.local_pref(), Some(100), "{route}: LOCAL_PREF");
+}
+
+/// A daemon with `peers` configured; A and B established, each having
+/// received its (empty) initial table and End-of-RIB.
+fn two_clients(name: &str, peers: &[Ipv4Addr]) -> (Daemon, Speaker, Speaker) {
+    let daemon = Daemon::start(name, peers);
+    let mut a = Speaker::establish(A, A_ID, daemon.port);
+    let mut b = Speaker::establish(B, B_ID, daemon.port);
+    for s in [&mut a, &mut b] {
+        let table = s.initial_table();
+        assert_eq!(table.end_of_rib, 1, "{}: one End-of-RIB", s.from);
+        assert!(table.announced.is_empty() && table.withdrawn.is_empty());
+    }
+    (daemon, a, b)
+}
+
+/// A sends its table; B gets all of it, exactly once, reflected correctly.
+fn reflect_a_table(a: &mut Speaker, b: &mut Speaker) -> VtepTable {
+    let table = a_table();
+    table.send(a, A_VTEP);
+    let expected = key_set(&table.all());
+    let mut got = Received::default();
+    b.collect_until(&mut got, |r| r.announced.len() >= expected.len());
+    assert_exactly_once(&got.announced_keys(), &expected, "B's reflected routes");
+    assert!(got.withdrawn.is_empty(), "{:?}", got.withdrawn);
+    // The reflector already sent its End-of-RIB to B; A's own End-of-RIB is
+    // not forwarded (it is per session, RFC 4724 section 2).
+    assert_eq!(got.end_of_rib, 0);
+    for (route, update) in &got.announced {
+        if *route == table.type3 {
+            assert_reflected(
+                route,
+                update,
+                &table.type3,
+                A_VTEP,
+                A_ID,
+                &table.communities,
+                Some(&table.pmsi),
+            );
+        } else {
+            let sent = table
+                .type2
+                .iter()
+                .find(|s| key(s) == key(route))
+                .expect("a route A sent");
+            assert_reflected(route, update, sent, A_VTEP, A_ID, &table.communities, None);
+        }
+    }
+    table
+}
+
+/// RFC 4456 section 8: a reflector sends routes to clients other than the
+/// one they came from. (FRR sends them back to the originator too, which
+/// drops them by ORIGINATOR_ID; evpnd does not send them at all.)
+fn assert_nothing_for(speaker: &mut Speaker) {
+    let mut got = Received::default();
+    speaker.drain(&mut got, QUIET);
+    assert!(
+        got.is_empty(),
+        "{} got {} announced, {} withdrawn, {} EoR, {:?}",
+        speaker.from,
+        got.announced.len(),
+        got.withdrawn.len(),
+        got.end_of_rib,
+        got.notifications
+    );
+}
+
+#[test]
+fn reflects_a_clients_table_to_the_other_client() {
+    let (_daemon, mut a, mut b) = two_clients("reflect", &[A, B]);
+    reflect_a_table(&mut a, &mut b);
+    assert_nothing_for(&mut a);
+}
+
+#[test]
+fn withdrawals_and_a_lost_session_withdraw_from_the_other_client() {
+    let (daemon, mut a, mut b) = two_clients("withdraw", &[A, B]);
+    let table = reflect_a_table(&mut a, &mut b);
+
+    // FRR withdraws type-2 routes with a zero label: the label is not part
+    // of the route's identity (RFC 7432 section 7.2).
+    let withdrawn: Vec<EvpnRoute> = table.type2[..10]
+        .iter()
+        .map(|r| match r {
+            EvpnRoute::MacIp(t2) => {
+                EvpnRoute::MacIp(evpnd::wire::evpn::Type2Route { label1: 0, ..*t2 })
+            }
+            other => other.clone(),
+        })
+        .collect();
+    a.withdraw(&withdrawn);
+    let expected = key_set(&withdrawn);
+    let mut got = Received::default();
+    b.collect_until(&mut got, |r| r.withdrawn.len() >= expected.len());
+    assert_exactly_once(&got.withdrawn_keys(), &expected, "explicit withdrawals");
+    assert!(got.announced.is_empty(), "{:?}", got.announced);
+    assert_eq!(daemon.neighbor(A).prefixes_received, 91);
+
+    // A's session ends without a NOTIFICATION: everything it still had
+    // goes (RFC 4271 section 9.1.3 / 8.2.2, the routes of a closed session
+    // are removed).
+    a.close();
+    let remaining = key_set(&[&[table.type3.clone()][..], &table.type2[10..]].concat());
+    let mut got = Received::default();
+    b.collect_until(&mut got, |r| r.withdrawn.len() >= remaining.len());
+    assert_exactly_once(
+        &got.withdrawn_keys(),
+        &remaining,
+        "session-down withdrawals",
+    );
+    assert!(got.announced.is_empty(), "{:?}", got.announced);
+    assert!(daemon.routes().is_empty(), "{:?}", daemon.routes());
+    daemon.wait_state(B, "Established");
+}
+
+#[test]
+fn late_joiner_gets_the_full_table_then_end_of_rib() {
+    let daemon = Daemon::start("late", &[A, B, C]);
+    let mut a = Speaker::establish(A, A_ID, daemon.port);
+    assert_eq!(a.initial_table().end_of_rib, 1);
+    let table = a_table();
+    table.send(&mut a, A_VTEP);
+    let deadline = Instant::now() + STEP;
+    while daemon.neighbor(A).prefixes_received < 101 {
+        assert!(Instant::now() < deadline, "{:?}", daemon.neighbor(A));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let mut c = Speaker::establish(C, C_ID, daemon.port);
+    let mut got = Received::default();
+    let mut announced_at_eor = None;
+    let deadline = Instant::now() + STEP;
+    while got.end_of_rib == 0 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match c.recv(left) {
+            Ok(m) => {
+                absorb(&mut got, m);
+                if got.end_of_rib > 0 {
+                    announced_at_eor = Some(got.announced.len());
+                }
+            }
+            Err(e) => panic!("C: {e} after {} routes", got.announced.len()),
+        }
+    }
+    c.drain(&mut got, QUIET);
+    assert_eq!(
+        announced_at_eor,
+        Some(101),
+        "End-of-RIB must follow the whole table"
+    );
+    assert_eq!(got.end_of_rib, 1);
+    assert_exactly_once(&got.announced_keys(), &key_set(&table.all()), "C's table");
+    for (route, update) in &got.announced {
+        assert_eq!(update.originator_id(), Some(A_ID), "{route}");
+        assert_eq!(update.cluster_list(), Some(&[CLUSTER_ID][..]), "{route}");
+    }
+    assert!(got.withdrawn.is_empty());
+    assert_nothing_for(&mut a);
+}
+
+fn json(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn route_rows(daemon: &Daemon, args: &[&str]) -> Vec<RouteRow> {
+    let mut full = vec!["routes", "--json"];
+    full.extend_from_slice(args);
+    let value = json(&daemon.show_cli(&full));
+    assert!(value.is_array(), "{value}");
+    serde_json::from_value(value).expect("route rows")
+}
+
+#[test]
+fn show_routes_and_neighbors_on_the_running_daemon() {
+    let (daemon, mut a, mut b) = two_clients("show", &[A, B]);
+    let table = reflect_a_table(&mut a, &mut b);
+    // B is a VTEP too: VNI 20 under its own RD, so the filters have
+    // something to tell apart.
+    let rd_b = rd(B_ID, 20);
+    let b_type3 = type3(rd_b, B_VTEP);
+    let b_type2: Vec<EvpnRoute> = (0..5).map(|i| type2(rd_b, mac(3, i), None, 20)).collect();
+    let b_communities = [rt(20), ExtendedCommunity::VXLAN_ENCAPSULATION];
+    b.announce(
+        B_VTEP,
+        &vtep_attributes(
+            true,
+            &b_communities,
+            Some(PmsiTunnel::ingress_replication(20, IpAddr::V4(B_VTEP))),
+        ),
+        std::slice::from_ref(&b_type3),
+    );
+    b.announce(
+        B_VTEP,
+        &vtep_attributes(true, &b_communities, None),
+        &b_type2,
+    );
+    b.end_of_rib();
+    let mut got = Received::default();
+    a.collect_until(&mut got, |r| r.announced.len() >= 6);
+    assert_eq!(got.announced.len(), 6);
+
+    let rows = route_rows(&daemon, &[]);
+    assert_eq!(rows.len(), 107, "one row per path");
+    let a_rows: Vec<&RouteRow> = rows.iter().filter(|r| r.rd == "198.18.0.2:10").collect();
+    assert_eq!(a_rows.len(), 101);
+    for row in &a_rows {
+        assert_eq!(row.peer, "127.0.0.2", "{row:?}");
+        assert!(row.best, "{row:?}");
+        assert_eq!(row.next_hop, Some(IpAddr::V4(A_VTEP)), "{row:?}");
+        assert_eq!(row.route_targets, vec!["65000:10".to_string()], "{row:?}");
+        assert_eq!(row.encapsulation, Some(8), "{row:?}");
+        assert!(row.internal, "{row:?}");
+    }
+    for route in &table.type2 {
+        let EvpnRoute::MacIp(t2) = route else {
+            unreachable!()
+        };
+        let row = a_rows
+            .iter()
+            .find(|r| r.mac.as_deref() == Some(t2.mac.to_string().as_str()))
+            .unwrap_or_else(|| panic!("no row for {route}"));
+        assert_eq!(row.route_type, 2);
+        assert_eq!(row.ip, t2.ip, "{row:?}");
+        assert_eq!(row.labels, vec![VNI], "{row:?}");
+    }
+    let a3 = a_rows
+        .iter()
+        .find(|r| r.route_type == 3)
+        .expect("A's type-3");
+    assert_eq!(a3.originator_ip, Some(IpAddr::V4(A_VTEP)));
+    let pmsi = a3.pmsi.as_ref().expect("PMSI");
+    assert_eq!(
+        (pmsi.tunnel_type.as_str(), pmsi.label, pmsi.endpoint),
+        ("ingress-replication", VNI, IpAddr::V4(A_VTEP))
+    );
+
+    let type3_rows = route_rows(&daemon, &["--type", "3"]);
+    assert_eq!(type3_rows.len(), 2, "{type3_rows:?}");
+    assert!(type3_rows.iter().all(|r| r.route_type == 3));
+    let vni10 = route_rows(&daemon, &["--vni", "10"]);
+    assert_eq!(vni10.len(), 101);
+    assert!(vni10.iter().all(|r| r.rd == "198.18.0.2:10"));
+    let by_rd = route_rows(&daemon, &["--rd", "198.18.0.3:20"]);
+    assert_eq!(by_rd.len(), 6);
+    assert!(by_rd.iter().all(|r| r.peer == "127.0.0.3"));
+    let both = route_rows(&daemon, &["--vni", "20", "--type", "2"]);
+    assert_eq!(both.len(), 5);
+    assert!(route_rows(&daemon, &["--rd", "198.18.0.9:1"]).is_empty());
+
+    let neighbors: Vec<NeighborRow> =
+        serde_json::from_value(json(&daemon.show_cli(&["neighbors", "--json"])))
+            .expect("neighbor rows");
+    let row = |addr: Ipv4Addr| {
+        neighbors
+            .iter()
+            .find(|n| n.address == IpAddr::V4(addr))
+            .expect("configured neighbor")
+    };
+    for (addr, received, sent) in [(A, 101, 6), (B, 6, 101)] {
+        let n = row(addr);
+        assert_eq!(n.state, "Established", "{n:?}");
+        assert_eq!(n.prefixes_received, received, "{n:?}");
+        assert_eq!(n.prefixes_sent, sent, "{n:?}");
+        assert_eq!(n.families, vec!["l2vpn-evpn".to_string()], "{n:?}");
+        assert!(n.route_reflector_client);
+    }
+
+    let out = daemon.show_cli(&["routes"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "Route Distinguisher: 198.18.0.2:10",
+        "[2]:[0]:[48]:[02:aa:02:00:00:00]",
+        "[2]:[0]:[48]:[02:aa:02:00:00:01]:[32]:[198.18.100.1]",
+        "[3]:[0]:[32]:[198.18.1.2]",
+        "Displayed 107 prefixes (107 paths)",
+    ] {
+        assert!(text.contains(needle), "{needle} not in:\n{text}");
+    }
+}
+
+/// One type-2 route of A under RD A:10, number `i` (outside A's table).
+fn extra_route(i: u16) -> EvpnRoute {
+    type2(rd(A_ID, VNI as u16), mac(2, 1000 + i), None, VNI)
+}
+
+fn a_type2_attributes() -> bytes::Bytes {
+    vtep_attributes(
+        true,
+        &[rt(VNI), ExtendedCommunity::VXLAN_ENCAPSULATION],
+        None,
+    )
+}
+
+/// A announces `route`; B must get exactly it.
+fn announce_and_see(a: &mut Speaker, b: &mut Speaker, route: &EvpnRoute) {
+    a.announce(A_VTEP, &a_type2_attributes(), std::slice::from_ref(route));
+    let mut got = Received::default();
+    b.collect_until(&mut got, |r| !r.announced.is_empty());
+    assert_eq!(got.announced_keys(), vec![key(route)]);
+    assert!(got.withdrawn.is_empty());
+}
+
+#[test]
+fn garbage_resets_only_the_offending_session() {
+    let (daemon, mut a, mut b) = two_clients("garbage", &[A, B, C, D]);
+    let mut c = Speaker::establish(C, C_ID, daemon.port);
+    assert_eq!(c.initial_table().end_of_rib, 1);
+    let mut d = Speaker::establish(D, D_ID, daemon.port);
+    assert_eq!(d.initial_table().end_of_rib, 1);
+
+    // C: a KEEPALIVE whose marker is not all ones (RFC 4271 section 6.1:
+    // Connection Not Synchronized).
+    let mut bad = vec![0xff; 19];
+    bad[3] = 0x00;
+    bad[16..19].copy_from_slice(&[0, 19, 4]);
+    c.send_raw(&bad);
+    let n = c.expect_notification();
+    assert_eq!(
+        n.code,
+        ErrorCode::MessageHeader(HeaderSubcode::ConnectionNotSynchronized),
+        "{n}"
+    );
+    c.expect_closed();
+
+    // D: an UPDATE with an unrecognized attribute lacking the Optional bit
+    // (RFC 4271 section 6.3: Unrecognized Well-known Attribute, the
+    // attribute as data; RFC 7606 keeps the reset for it).
+    let unknown_well_known = raw_attribute(0x40, 99, &[0xbe, 0xef]);
+    let mut attributes = a_type2_attributes().to_vec();
+    attributes.extend_from_slice(&unknown_well_known);
+    let d_route = type2(rd(D_ID, 10), mac(5, 1), None, VNI);
+    d.announce(A_VTEP, &attributes, std::slice::from_ref(&d_route));
+    let n = d.expect_notification();
+    assert_eq!(
+        n.code,
+        ErrorCode::Update(UpdateSubcode::UnrecognizedWellKnownAttribute),
+        "{n}"
+    );
+    assert_eq!(&n.data[..], &unknown_well_known[..], "{n}");
+    d.expect_closed();
+
+    for peer in [C, D] {
+        let deadline = Instant::now() + STEP;
+        while daemon.neighbor(peer).state == "Established" {
+            assert!(Instant::now() < deadline, "{peer} still Established");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    // The others never noticed, and D's route reached nobody.
+    daemon.wait_state(A, "Established");
+    daemon.wait_state(B, "Established");
+    let r1 = extra_route(1);
+    announce_and_see(&mut a, &mut b, &r1);
+
+    // RFC 7606 sections 7.9 / 7.10: a malformed ORIGINATOR_ID or
+    // CLUSTER_LIST means treat-as-withdraw, no reset.
+    let r2 = extra_route(2);
+    announce_and_see(&mut a, &mut b, &r2);
+    for (route, bad_attribute) in [
+        (&r2, raw_attribute(0x80, 9, &[198, 18, 0])),
+        (&r1, raw_attribute(0x80, 10, &[198, 18, 0, 2, 1, 1])),
+    ] {
+        let mut attributes = a_type2_attributes().to_vec();
+        attributes.extend_from_slice(&bad_attribute);
+        a.announce(A_VTEP, &attributes, std::slice::from_ref(route));
+        let mut got = Received::default();
+        b.collect_until(&mut got, |r| !r.withdrawn.is_empty());
+        assert_eq!(got.withdrawn_keys(), vec![key(route)], "{route}");
+        assert!(got.announced.is_empty(), "{:?}", got.announced);
+    }
+    // A kept its session: no NOTIFICATION, and it still reflects.
+    assert_nothing_for(&mut a);
+    assert_eq!(daemon.neighbor(A).state, "Established");
+    let r3 = extra_route(3);
+    announce_and_see(&mut a, &mut b, &r3);
+    let in_rib: Vec<String> = daemon
+        .routes()
+        .iter()
+        .filter_map(|r| r.mac.clone())
+        .collect();
+    assert_eq!(in_rib, vec![mac(2, 1003).to_string()], "{in_rib:?}");
+}
+
+#[test]
+fn unknown_peer_is_refused_and_the_others_stay_up() {
+    let (daemon, mut a, mut b) = two_clients("unknown", &[A, B]);
+    let stranger = Ipv4Addr::new(127, 0, 0, 99);
+    let mut s = Speaker::connect(stranger, Ipv4Addr::new(198, 18, 0, 99), daemon.port);
+    // RFC 4486 section 4: Cease / Connection Rejected, then the close.
+    let n = s.expect_notification();
+    assert_eq!(
+        n.code,
+        ErrorCode::Cease(CeaseSubcode::ConnectionRejected),
+        "{n}"
+    );
+    s.expect_closed();
+    assert!(
+        daemon
+            .log()
+            .contains("refused connection from an address that is not a configured neighbor"),
+        "{}",
+        daemon.log()
+    );
+    assert!(
+        daemon
+            .neighbors()
+            .iter()
+            .all(|n| n.address != IpAddr::V4(stranger))
+    );
+    daemon.wait_state(A, "Established");
+    daemon.wait_state(B, "Established");
+    announce_and_see(&mut a, &mut b, &extra_route(1));
+}
+
+/// `evpnd run --config FILE`, waited for (killed after [`STEP`]); its exit
+/// code and stderr.
+fn run_to_exit(name: &str, config: &str) -> (Option<i32>, String) {
+    let dir = temp_dir(name);
+    let file = dir.join("evpnd.toml");
+    std::fs::write(&file, config).expect("write config");
+    let stderr_path = dir.join("stderr");
+    let mut child = evpnd()
+        .arg("run")
+        .arg("--config")
+        .arg(&file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).expect("stderr file"))
+        .spawn()
+        .expect("spawn evpnd");
+    let deadline = Instant::now() + STEP;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{name}: evpnd kept running: {}",
+                std::fs::read_to_string(&stderr_path).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&dir);
+    (status.code(), stderr)
+}
+
+#[test]
+fn bad_config_and_busy_port_stop_run() {
+    let dir = temp_dir("badcfg-sock");
+    let socket = dir.join("evpnd.sock");
+    let good = rr_config(free_port(), &[A], &socket);
+    let bad = good.replace("address = \"127.0.0.2\"", "address = \"127.0.0.x\"");
+    assert_ne!(good, bad);
+    let (code, stderr) = run_to_exit("badcfg", &bad);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("neighbors[0].address") && stderr.contains("127.0.0.x"),
+        "{stderr}"
+    );
+    assert!(!socket.exists());
+
+    // The BGP port is taken: run fails (runtime error, 1) naming it.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let (code, stderr) = run_to_exit("busyport", &rr_config(port, &[A], &socket));
+    assert!(matches!(code, Some(c) if c != 0), "{code:?}: {stderr}");
+    assert!(stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
+    drop(taken);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn mac_mobility_routes_from_two_vteps_both_reach_a_third() {
+    let daemon = Daemon::start("mobility", &[A, B, C]);
+    let mut a = Speaker::establish(A, A_ID, daemon.port);
+    let mut b = Speaker::establish(B, B_ID, daemon.port);
+    let mut c = Speaker::establish(C, C_ID, daemon.port);
+    for s in [&mut a, &mut b, &mut c] {
+        assert_eq!(s.initial_table().end_of_rib, 1);
+    }
+    let moving = mac(7, 7);
+    // A learnt M first: sequence 0, which FRR expresses by leaving MAC
+    // Mobility out (RFC 7432 section 15).
+    let from_a = type2(rd(A_ID, VNI as u16), moving, None, VNI);
+    let a_communities = [rt(VNI), ExtendedCommunity::VXLAN_ENCAPSULATION];
+    a.announce(
+        A_VTEP,
+        &vtep_attributes(true, &a_communities, None),
+        std::slice::from_ref(&from_a),
+    );
+    let mut at_c = Received::default();
+    c.collect_until(&mut at_c, |r| !r.announced.is_empty());
+    let mut at_b = Received::default();
+    b.collect_until(&mut at_b, |r| !r.announced.is_empty());
+    assert_eq!(at_b.announced_keys(), vec![key(&from_a)]);
+
+    // M moved behind B: B's RD, sequence 1.
+    let from_b = type2(rd(B_ID, VNI as u16), moving, None, VNI);
+    let b_communities = [
+        rt(VNI),
+        ExtendedCommunity::VXLAN_ENCAPSULATION,
+        ExtendedCommunity::MacMobility(MacMobility::new(false, 1)),
+    ];
+    b.announce(
+        B_VTEP,
+        &vtep_attributes(true, &b_communities, None),
+        std::slice::from_ref(&from_b),
+    );
+    c.collect_until(&mut at_c, |r| r.announced.len() >= 2);
+    assert!(at_c.withdrawn.is_empty(), "{:?}", at_c.withdrawn);
+    assert_exactly_once(
+        &at_c.announced_keys(),
+        &key_set(&[from_a.clone(), from_b.clone()]),
+        "C",
+    );
+    for (route, update) in &at_c.announced {
+        let (sent, next_hop, originator, communities) = if key(route) == key(&from_a) {
+            (&from_a, A_VTEP, A_ID, &a_communities[..])
+        } else {
+            (&from_b, B_VTEP, B_ID, &b_communities[..])
+        };
+        assert_reflected(route, update, sent, next_hop, originator, communities, None);
+    }
+    let mut at_a = Received::default();
+    a.collect_until(&mut at_a, |r| !r.announced.is_empty());
+    assert_eq!(at_a.announced_keys(), vec![key(&from_b)]);
+    assert!(at_a.withdrawn.is_empty());
+
+    let rows = match daemon.request(Request::ShowRoutes {
+        vni: None,
+        route_type: Some(2),
+        rd: None,
+    }) {
+        Response::Routes(rows) => rows,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        rows.iter()
+            .all(|r| r.best && r.mac.as_deref() == Some("02:aa:07:00:00:07"))
+    );
+    let mobility: Vec<_> = rows
+        .iter()
+        .map(|r| (r.rd.as_str(), r.mac_mobility.as_ref().map(|m| m.sequence)))
+        .collect();
+    assert!(mobility.contains(&("198.18.0.2:10", None)), "{mobility:?}");
+    assert!(
+        mobility.contains(&("198.18.0.3:10", Some(1))),
+        "{mobility:?}"
+    );
+}
