@@ -1119,6 +1119,7 @@ fn decode_capture(
     let mut flow_index: HashMap<(SocketAddr, SocketAddr), usize> = HashMap::new();
     let mut connections: HashMap<(SocketAddr, SocketAddr), Connection> = HashMap::new();
     let mut first_ns: Option<u128> = None;
+    let mut since_start_ns = 0;
     let mut failure = None;
     for packet in pcap::Capture::new(file)? {
         let packet = match packet {
@@ -1129,6 +1130,7 @@ fn decode_capture(
             }
         };
         let first = *first_ns.get_or_insert(packet.ns);
+        since_start_ns = packet.ns as i128 - first as i128;
         let Some(segment) = pcap::tcp_segment(packet.link_type, packet.data) else {
             continue;
         };
@@ -1136,7 +1138,7 @@ fn decode_capture(
             continue;
         }
         let origin = Origin {
-            since_start_ns: packet.ns as i128 - first as i128,
+            since_start_ns,
             src: segment.src,
             dst: segment.dst,
         };
@@ -1182,10 +1184,11 @@ fn decode_capture(
             }
         }
     }
-    // End of capture: whatever is still held is incomplete.
+    // End of capture (stamped with the last packet's time): whatever is
+    // still held is incomplete.
     for ((src, dst), direction) in &mut flows {
         let origin = Origin {
-            since_start_ns: 0,
+            since_start_ns,
             src: *src,
             dst: *dst,
         };
@@ -2101,6 +2104,25 @@ mod tests {
         decode_capture(&file, &DecodeOptions::default(), &mut printer).unwrap();
         assert_eq!((printer.messages, printer.failed), (3, 0));
         check_session_output(&String::from_utf8(printer_out).unwrap());
+    }
+
+    #[test]
+    fn a_segment_missing_from_the_capture_is_reported_not_guessed() {
+        let mut frames = session_frames();
+        // Drop the OPEN + UPDATE head and its retransmission.
+        frames.drain(2..4);
+        let file = classic_pcap(&frames);
+        let mut out = Vec::new();
+        let mut printer = Printer::new(&mut out, false);
+        decode_capture(&file, &DecodeOptions::default(), &mut printer).unwrap();
+        // Only the other direction's KEEPALIVE decodes; the lost octets
+        // are one error and the orphaned UPDATE tail is skipped.
+        assert_eq!((printer.messages, printer.failed), (1, 1));
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("!! +3.000s 198.18.0.1:40000 -> 198.18.0.2:179 error: 85 octets missing from the capture at stream offset 0"),
+            "{text}"
+        );
     }
 
     #[test]
