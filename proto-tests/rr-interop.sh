@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# rr-interop.sh - evpnd as the route reflector for two FRR 8.4 VTEPs and a GoBGP client.
+set -uo pipefail
+source "$(dirname "$0")/lib/harness.sh"
+pt_init rr-interop ri
+
+EVPND=${EVPND_BIN:-$REPO_ROOT/target/debug/evpnd}
+V1=198.19.0.1 V2=198.19.0.2 GB=198.19.0.3 RR=198.19.0.4 STRANGER=198.19.0.9
+SOCK=$PT_RUN/evpnd.sock
+[ -x "$EVPND" ] || { fail evpnd-binary "no executable $EVPND (cargo build --bins, or set EVPND_BIN)"; pt_finish; }
+
+t=$(now)
+underlay_create
+for n in rr v1 v2 gb x; do ns_add ri-$n; done
+underlay_attach ri-rr $RR/24
+underlay_attach ri-v1 $V1/24
+underlay_attach ri-v2 $V2/24
+underlay_attach ri-gb $GB/24
+underlay_attach ri-x $STRANGER/24
+pcap_start ri-rr eth0 "$PT_OUT/rr.pcap" 'tcp port 179' || pt_finish
+PCAP_PID=$PT_LAST_PID
+
+# ---------------------------------------------------------------- evpnd
+cat >"$PT_RUN/evpnd.toml" <<EOF
+[bgp]
+asn = 65000
+router_id = "$RR"
+cluster_id = "$RR"
+listen = ["$RR"]
+hold_time = 9
+keepalive = 3
+connect_retry = 2
+families = ["l2vpn-evpn"]
+EOF
+for p in $V1 $V2 $GB; do
+	cat >>"$PT_RUN/evpnd.toml" <<EOF
+
+[[neighbors]]
+address = "$p"
+remote_as = 65000
+route_reflector_client = true
+passive = true
+hold_time = 9
+EOF
+done
+cat >>"$PT_RUN/evpnd.toml" <<EOF
+
+[control]
+socket = "$SOCK"
+mode = "0600"
+
+[log]
+level = "info"
+format = "text"
+EOF
+mkdir -p "$PT_RUN/ri-rr"
+pt_bg ip netns exec ri-rr env NO_COLOR=1 "$EVPND" run --config "$PT_RUN/evpnd.toml" >"$PT_RUN/ri-rr/evpnd.log" 2>&1
+EVPND_PID=$PT_LAST_PID
+ev() { "$EVPND" --socket "$SOCK" "$@"; }
+wait_until 10 ev show neighbors || { fail evpnd-start "control socket not answering: $(tail -3 "$PT_RUN/ri-rr/evpnd.log")"; pt_finish; }
+
+
+# ---------------------------------------------------------------- FRR VTEPs (peer with evpnd only)
+frr_vtep_setup ri-v1 $V1 $RR 10 11 || pt_finish
+frr_vtep_setup ri-v2 $V2 $RR 10 11 || pt_finish
+# SVI address on VNI 10 only: zebra learns MAC+IP there; VNI 11 stays MAC-only
+ip -n ri-v1 addr add 198.18.10.101/24 dev br10
+ip -n ri-v2 addr add 198.18.10.102/24 dev br10
+# VNI 10 hosts, and VNI 11 hosts numbered in the SAME IP subnet: only the VNI keeps them apart
+host_attach ri-v1 br10 ri-h1a 198.18.10.1/24 02:0a:00:00:00:01
+host_attach ri-v2 br10 ri-h2a 198.18.10.2/24 02:0a:00:00:00:02
+host_attach ri-v1 br11 ri-h1b 198.18.10.11/24 02:0b:00:00:00:01
+host_attach ri-v2 br11 ri-h2b 198.18.10.12/24 02:0b:00:00:00:02
+
+# ---------------------------------------------------------------- GoBGP client
+cat >"$PT_RUN/gobgpd.toml" <<EOF
+[global.config]
+  as = 65000
+  router-id = "$GB"
+  port = 179
+  local-address-list = ["$GB"]
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "$RR"
+    peer-as = 65000
+  [neighbors.timers.config]
+    connect-retry = 2
+    hold-time = 9
+    keepalive-interval = 3
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "l2vpn-evpn"
+EOF
+gobgpd_start ri-gb "$PT_RUN/gobgpd.toml" || pt_finish
+pt_log "topology, evpnd, FRR and GoBGP started in $(since "$t")s"
+
+ev_json() { ev show "$@" --json 2>/dev/null; }
+ev_state() { ev_json neighbors | jq -r --arg a "$1" '.[] | select(.address == $a) | .state'; }
+ev_n_established() { ev_json neighbors | jq '[.[] | select(.state == "Established")] | length'; }
+ev_all_established() { [ "$(ev_n_established)" = 3 ]; }
+# dump STAGE: everyone's view, for whoever debugs a failure
+dump() {
+	local d=$PT_OUT/dump-$1 n
+	mkdir -p "$d"
+	ev show neighbors >"$d/evpnd-neighbors.txt" 2>&1
+	ev show routes >"$d/evpnd-routes.txt" 2>&1
+	ev_json routes >"$d/evpnd-routes.json"
+	for n in ri-v1 ri-v2; do
+		{ bridge -n $n fdb show dev vxlan10; bridge -n $n fdb show dev vxlan11; ip -n $n neigh show; } >"$d/$n-kernel.txt" 2>&1
+		frr_vtysh $n 'show bgp l2vpn evpn summary' 'show bgp l2vpn evpn' 'show evpn vni' 'show evpn mac vni all' >"$d/$n-frr.txt"
+		frr_vtysh $n 'show bgp l2vpn evpn route detail json' >"$d/$n-routes-detail.json"
+	done
+	gobgp_cli ri-gb global rib -a evpn >"$d/gobgp-rib.txt" 2>&1
+	gobgp_cli ri-gb neighbor >>"$d/gobgp-rib.txt" 2>&1
+}
+
+# ================================================================ 1. sessions
+t=$(now)
+if wait_until 60 ev_all_established; then
+	pass sessions-evpnd "3/3 neighbors Established $(since "$t")s after the clients started (hold time $(ev_json neighbors | jq -r '[.[].hold_time] | map(tostring) | join("/")') s)"
+else
+	fail sessions-evpnd "$(ev_n_established)/3 Established after $(since "$t")s: $(ev_json neighbors | jq -c '[.[] | {address, state, last_error}]')"
+	dump sessions
+	pt_finish
+fi
+frr_up() { # frr_up NS: Established to evpnd, with the l2vpn evpn family negotiated
+	frr_vtysh "$1" "show bgp neighbors $RR json" |
+		jq -e --arg p $RR '.[$p] | .bgpState == "Established" and (.addressFamilyInfo | has("l2VpnEvpn"))' >/dev/null
+}
+for n in v1 v2; do
+	if wait_until 10 frr_up ri-$n; then
+		pass sessions-frr-$n "FRR $n: $RR Established, l2vpn evpn, hold $(frr_vtysh ri-$n "show bgp neighbors $RR json" | jq -r --arg p $RR '.[$p].bgpTimerHoldTimeMsecs / 1000') s"
+	else
+		fail sessions-frr-$n "FRR $n: $(frr_vtysh ri-$n "show bgp neighbors $RR json" | jq -c --arg p $RR '.[$p] | {bgpState, lastResetDueTo}')"
+	fi
+done
+if gobgp_wait_established ri-gb $RR 10; then
+	pass sessions-gobgp "GoBGP: $RR state $(gobgp_cli ri-gb neighbor $RR -j | jq -r '.state.session_state') (6 = Established), families $(gobgp_cli ri-gb neighbor $RR -j | jq -c '[.afi_safis[]? | select(.state.enabled // .config.enabled) | .config.family | "\(.afi)/\(.safi)"]')"
+else
+	fail sessions-gobgp "GoBGP: $(gobgp_cli ri-gb neighbor $RR -j | jq -c '.state')"
+fi
+
+# ---------------------------------------------------------------- routes: GoBGP injects, hosts talk
+GB_MAC=02:0a:00:00:00:03 GB_IP=198.18.10.3
+gadd() {
+	echo "gobgp global rib -a evpn $*" >>"$PT_OUT/gobgp-commands.txt"
+	gobgp_cli ri-gb global rib -a evpn "$@" >>"$PT_OUT/gobgp-commands.txt" 2>&1 || fail gobgp-inject "gobgp global rib -a evpn $*"
+}
+gadd add multicast $GB etag 0 rd $GB:10 rt 65000:10 encap vxlan pmsi ingress-repl 10 $GB nexthop $GB
+gadd add macadv $GB_MAC $GB_IP etag 0 label 10 rd $GB:10 rt 65000:10 encap vxlan nexthop $GB
+# local learning: VNI 10 hosts ping their SVI (MAC + ARP entry -> MAC and MAC+IP routes);
+# VNI 11 hosts just send an ARP (MAC-only routes; no SVI address on br11)
+nsx ri-h1a ping -c1 -W2 198.18.10.101 >/dev/null
+nsx ri-h2a ping -c1 -W2 198.18.10.102 >/dev/null
+nsx ri-h1b ping -c1 -W0.3 198.18.10.12 >/dev/null
+nsx ri-h2b ping -c1 -W0.3 198.18.10.11 >/dev/null
+
+# FRR detail JSON -> one record per path: "rd prefix" key and the attributes we compare
+FRR_RECS='def recs(local): to_entries[] | select(.value | type == "object") | .key as $rd | .value
+	| to_entries[] | select(.value | type == "object" and has("paths")) | .key as $p | .value as $pfx
+	| .value.paths[][] | select((.local == true) == local)
+	| {key: "\($rd) \($p)", rd: $rd, type: $pfx.routeType, mac: ($pfx.mac // "-"), ip: ($pfx.ip // "-"),
+	   label: (if $pfx.routeType == 3 then .pmsi.label else (.vni | tonumber?) end),
+	   nh: .nexthops[0].ip, ecomm: ((.extendedCommunity.string // "") | split(" ") | sort),
+	   pmsi: .pmsi.label, orig: .originatorId, cl: .clusterList.list};'
+frr_recs() { frr_vtysh "$1" 'show bgp l2vpn evpn route detail json' | jq -c "$FRR_RECS [recs($2)] | sort_by(.key)"; }
+# tuple "rd type mac ip label" - the comparison unit between FRR, GoBGP and evpnd
+TUPLE='"\(.rd) \(.type) \(.mac) \(.ip) \(.label)"'
+frr_local_n() { frr_recs "$1" true | jq length; }
+# what GoBGP originated, as FRR renders it
+GB_RECS=$(jq -nc --arg gb $GB --arg mac $GB_MAC --arg ip $GB_IP '[
+	{key: "\($gb):10 [2]:[0]:[48]:[\($mac)]:[32]:[\($ip)]", rd: "\($gb):10", type: 2, mac: $mac, ip: $ip, label: 10,
+	 nh: $gb, ecomm: ["ET:8", "RT:65000:10"], pmsi: null},
+	{key: "\($gb):10 [3]:[0]:[32]:[\($gb)]", rd: "\($gb):10", type: 3, mac: "-", ip: $gb, label: 10,
+	 nh: $gb, ecomm: ["ET:8", "RT:65000:10"], pmsi: 10}] | sort_by(.key)')
+
+# each VTEP originates 2 type-3 (VNI 10, 11) + 3 type-2 (h?a MAC, h?a MAC+IP, h?b MAC)
+both_local_5() { [ "$(frr_local_n ri-v1)" = 5 ] && [ "$(frr_local_n ri-v2)" = 5 ]; }
+if ! wait_until 20 both_local_5; then
+	fail vtep-local-routes "FRR VTEPs originate $(frr_local_n ri-v1) and $(frr_local_n ri-v2) routes, want 5 each (local learning failed)"
+	dump local
+fi
+
+# ================================================================ 2. FRR VTEPs learn through evpnd
+# received_keys NS: "rd prefix" of every path NS learned (not local)
+received_keys() { frr_recs "$1" false | jq -c '[.[].key] | sort'; }
+want_keys() { jq -nc --argjson a "$(frr_recs "$1" true)" --argjson b "$GB_RECS" '[$a[].key, $b[].key] | sort'; }
+learned_all() { [ "$(received_keys "$1")" = "$(want_keys "$2")" ]; }
+for pair in v1:v2 v2:v1; do
+	me=ri-${pair%%:*} other=ri-${pair##*:}
+	t=$(now)
+	if wait_until 30 learned_all $me $other; then
+		pass routes-${pair%%:*}-learned "${pair%%:*} holds $(received_keys $me | jq length) reflected routes = ${pair##*:}'s $(frr_recs $other true | jq -c '[.[] | select(.type == 3)] | length') type-3 + $(frr_recs $other true | jq -c '[.[] | select(.type == 2)] | length') type-2 + GoBGP's 1 type-3 + 1 type-2 (after $(since "$t")s)"
+	else
+		fail routes-${pair%%:*}-learned "${pair%%:*} received $(received_keys $me), want $(want_keys $other)"
+	fi
+done
+# kernel_ok NS OTHER_VTEP OTHER_H_A_MAC OTHER_H_B_MAC: zebra installed the HER flood entries
+# (type-3) and remote MACs (type-2) of the other VTEP and of GoBGP
+kernel_missing() {
+	local ns=$1 ov=$2 ma=$3 mb=$4 f10 f11
+	f10=$(bridge -n "$ns" fdb show dev vxlan10) f11=$(bridge -n "$ns" fdb show dev vxlan11)
+	grep -q "^00:00:00:00:00:00 dst $ov self permanent" <<<"$f10" || echo "vxlan10 flood $ov"
+	grep -q "^00:00:00:00:00:00 dst $GB self permanent" <<<"$f10" || echo "vxlan10 flood $GB"
+	grep -q "^00:00:00:00:00:00 dst $ov self permanent" <<<"$f11" || echo "vxlan11 flood $ov"
+	grep -q "^$ma dst $ov self extern_learn" <<<"$f10" || echo "vxlan10 $ma dst $ov"
+	grep -q "^$GB_MAC dst $GB self extern_learn" <<<"$f10" || echo "vxlan10 $GB_MAC dst $GB"
+	grep -q "^$mb dst $ov self extern_learn" <<<"$f11" || echo "vxlan11 $mb dst $ov"
+}
+kernel_ok() { [ -z "$(kernel_missing "$@")" ]; }
+for k in "v1 $V2 02:0a:00:00:00:02 02:0b:00:00:00:02" "v2 $V1 02:0a:00:00:00:01 02:0b:00:00:00:01"; do
+	set -- $k
+	t=$(now)
+	if wait_until 20 kernel_ok ri-$1 $2 $3 $4; then
+		pass kernel-$1 "$1 vxlan10: flood -> $2 + $GB, MACs $3 -> $2, $GB_MAC -> $GB; vxlan11: flood -> $2, MAC $4 -> $2 (6 entries, $(since "$t")s)"
+	else
+		fail kernel-$1 "$1 lacks: $(kernel_missing ri-$1 $2 $3 $4 | paste -sd, -)"
+	fi
+done
+if [ -n "${RI_PAUSE:-}" ]; then pt_log paused; sleep "$RI_PAUSE"; fi
+pt_finish
