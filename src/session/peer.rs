@@ -211,6 +211,7 @@ pub fn spawn_peer(
         conn: None,
         connecting: None,
         pending_notification: None,
+        blocked: None,
         rx_opts: DecodeOptions::default(),
         tx_opts: EncodeOptions::default(),
         established: false,
@@ -337,6 +338,8 @@ enum Wake {
     Inbound(TcpStream),
     Connected(io::Result<TcpStream>),
     Read(io::Result<usize>),
+    /// The RIB has room for the UPDATE that was waiting.
+    RibReady(mpsc::OwnedPermit<RibInput>),
     Timer(Timer),
 }
 
@@ -351,6 +354,8 @@ struct Session {
     connecting: Option<JoinHandle<io::Result<TcpStream>>>,
     /// A NOTIFICATION the FSM sent, written just before the connection drops.
     pending_notification: Option<Bytes>,
+    /// A decoded UPDATE waiting for room in the RIB's queue.
+    blocked: Option<RibInput>,
     rx_opts: DecodeOptions,
     tx_opts: EncodeOptions,
     established: bool,
@@ -380,6 +385,12 @@ impl Session {
                 Wake::Inbound(stream) => self.inbound(stream).await,
                 Wake::Connected(result) => self.connected(result).await,
                 Wake::Read(result) => self.read(result).await,
+                Wake::RibReady(permit) => {
+                    if let Some(input) = self.blocked.take() {
+                        permit.send(input);
+                    }
+                    self.process_buffered().await;
+                }
                 Wake::Timer(timer) => {
                     self.timers.remove(&timer);
                     self.event(timer_event(timer)).await;
@@ -415,8 +426,20 @@ impl Session {
                 None => std::future::pending().await,
             }
         };
+        // While an UPDATE waits for room in the RIB's queue, stop reading:
+        // TCP flow control then slows the peer down, and timers (our
+        // KEEPALIVEs, the hold timer) keep running meanwhile.
+        let blocked = self.blocked.is_some();
+        let rib = self.rib.clone();
+        let rib_ready = async move {
+            if blocked {
+                rib.reserve_owned().await
+            } else {
+                std::future::pending().await
+            }
+        };
         let read = async {
-            match self.conn.as_mut() {
+            match self.conn.as_mut().filter(|_| !blocked) {
                 Some(conn) => {
                     conn.buf.reserve(READ_CHUNK);
                     conn.read.read_buf(&mut conn.buf).await
@@ -431,6 +454,7 @@ impl Session {
             Some(stream) = inbound.recv() => Wake::Inbound(stream),
             result = connecting => Wake::Connected(result),
             result = read => Wake::Read(result),
+            Ok(permit) = rib_ready => Wake::RibReady(permit),
             timer = timer => Wake::Timer(timer),
         }
     }
@@ -634,20 +658,25 @@ impl Session {
                 info!(peer = %self.peer(), error = %e, "connection error");
                 self.event(Event::TcpConnectionFails).await;
             }
-            Ok(_) => {
-                while let Some(message) = self.next_message() {
-                    match message {
-                        Ok(bytes) => self.message(bytes).await,
-                        Err(notification) => {
-                            self.event(Event::BgpHeaderErr(from_wire(&notification)))
-                                .await;
-                            return;
-                        }
-                    }
-                    if self.conn.is_none() {
-                        return;
-                    }
+            Ok(_) => self.process_buffered().await,
+        }
+    }
+
+    /// Handle every whole message in the read buffer, until one has to wait
+    /// for the RIB.
+    async fn process_buffered(&mut self) {
+        while self.blocked.is_none() {
+            match self.next_message() {
+                None => return,
+                Some(Ok(bytes)) => self.message(bytes).await,
+                Some(Err(notification)) => {
+                    return self
+                        .event(Event::BgpHeaderErr(from_wire(&notification)))
+                        .await;
                 }
+            }
+            if self.conn.is_none() {
+                return;
             }
         }
     }
@@ -726,8 +755,14 @@ impl Session {
                             peer: self.spec.idx,
                             update: ingress,
                         };
-                        if self.rib.send(input).await.is_err() {
-                            warn!(peer = %self.peer(), "RIB task gone");
+                        match self.rib.try_send(input) {
+                            Ok(()) => {}
+                            Err(mpsc::error::TrySendError::Full(input)) => {
+                                self.blocked = Some(input)
+                            }
+                            Err(mpsc::error::TrySendError::Closed(_)) => {
+                                warn!(peer = %self.peer(), "RIB task gone")
+                            }
                         }
                     }
                     Err(n) => {
@@ -796,6 +831,9 @@ impl Session {
     }
 
     async fn down(&mut self, reason: DownReason) {
+        // An UPDATE still waiting for the RIB belongs to the session that
+        // just ended: its routes go with the PeerDown below.
+        self.blocked = None;
         let text = reason.to_string();
         if self.established {
             warn!(peer = %self.peer(), reason = %text, "session down");
