@@ -217,5 +217,81 @@ for k in "v1 $V2 02:0a:00:00:00:02 02:0b:00:00:00:02" "v2 $V1 02:0a:00:00:00:01 
 		fail kernel-$1 "$1 lacks: $(kernel_missing ri-$1 $2 $3 $4 | paste -sd, -)"
 	fi
 done
+
+# ================================================================ 3. reflected attributes
+# FRR's view: each reflected path against what its originator holds (FRR) or was told (GoBGP)
+attr_mismatches() { # attr_mismatches NS OTHER_NS -> JSON list of problems
+	jq -nc --argjson loc "$(frr_recs "$2" true)" --argjson gb "$GB_RECS" --argjson recv "$(frr_recs "$1" false)" --arg rr $RR '
+		(($loc + $gb) | map({(.key): .}) | add) as $orig
+		| [$recv[] | . as $r | $orig[.key] as $o
+		   | if $o == null then "\($r.key): no originator copy" else
+		     ([(if $r.orig != ($r.rd | split(":")[0]) or $r.orig != $o.nh then "ORIGINATOR_ID \($r.orig)" else empty end),
+		       (if $r.cl != [$rr] then "CLUSTER_LIST \($r.cl)" else empty end),
+		       (if $r.nh != $o.nh then "next hop \($r.nh) != \($o.nh)" else empty end),
+		       (if $r.ecomm != $o.ecomm then "ext-comms \($r.ecomm) != \($o.ecomm)" else empty end),
+		       (if $r.pmsi != $o.pmsi then "PMSI label \($r.pmsi) != \($o.pmsi)" else empty end),
+		       (if $r.label != $o.label then "label \($r.label) != \($o.label)" else empty end)]
+		      | select(length > 0) | "\($r.key): \(join(", "))") end]'
+}
+for pair in v1:v2 v2:v1; do
+	me=${pair%%:*}
+	mm=$(attr_mismatches ri-$me ri-${pair##*:})
+	n=$(frr_recs ri-$me false | jq length)
+	if [ "$mm" = "[]" ] && [ "$n" -gt 0 ]; then
+		pass reflect-attrs-frr-$me "$n paths on $me: ORIGINATOR_ID = originator's router-id, CLUSTER_LIST = [$RR], next hop/RTs/ET:8/PMSI label/VNI as originated"
+	else
+		fail reflect-attrs-frr-$me "$n paths on $me, mismatches: $mm"
+	fi
+done
+# the wire: every UPDATE evpnd sent against the client's UPDATE for the same route
+pcap_stop "$PCAP_PID"
+pcap_start ri-rr eth0 "$PT_OUT/rr-2.pcap" 'tcp port 179' || pt_finish
+PCAP_PID=$PT_LAST_PID
+"$EVPND" decode --pcap "$PT_OUT/rr.pcap" --json >"$PT_OUT/rr-decoded.jsonl" 2>"$PT_OUT/rr-decode.err"
+rc=$?
+if out=$(python3 "$REPO_ROOT/proto-tests/rr-interop/reflected.py" $RR $RR <"$PT_OUT/rr-decoded.jsonl" 2>"$PT_OUT/reflected.err") && [ $rc = 0 ]; then
+	pass reflect-attrs-wire "$out"
+else
+	fail reflect-attrs-wire "decode rc=$rc; $out; $(head -c 600 "$PT_OUT/reflected.err" "$PT_OUT/rr-decode.err")"
+fi
+
+# ================================================================ 4. GoBGP sees the FRR VTEPs' routes
+gobgp_learned() { # tuples of what GoBGP learned from evpnd
+	gobgp_cli ri-gb global rib -a evpn -j | jq -c '[.[][] | select(."neighbor-ip" != null) | .nlri as $n
+		| {rd: ($n.value.rd | "\(.admin):\(.assigned)"), type: $n.type, mac: ($n.value.mac // "-"),
+		   ip: (if ($n.value.ip // "<nil>") == "<nil>" then "-" else $n.value.ip end),
+		   label: (if $n.type == 3 then ([.attrs[] | select(.type == 22) | .label][0]) else $n.value.labels[0] end)}
+		| '"$TUPLE"'] | sort'
+}
+frr_originated() { jq -nc --argjson a "$(frr_recs ri-v1 true)" --argjson b "$(frr_recs ri-v2 true)" '[($a + $b)[] | '"$TUPLE"'] | sort'; }
+gobgp_has_all() { [ "$(gobgp_learned)" = "$(frr_originated)" ]; }
+if wait_until 10 gobgp_has_all; then
+	# and the RR attributes GoBGP saw: ORIGINATOR_ID (type 9) = the RD's router-id, CLUSTER_LIST (10) = [RR]
+	bad=$(gobgp_cli ri-gb global rib -a evpn -j | jq -c --arg rr $RR '[.[][] | select(."neighbor-ip" != null)
+		| select(([.attrs[] | select(.type == 9) | .value][0] != .nlri.value.rd.admin) or ([.attrs[] | select(.type == 10) | .value][0] != [$rr]))
+		| .nlri.value]')
+	n=$(gobgp_learned | jq length)
+	if [ "$bad" = "[]" ]; then
+		pass gobgp-sees-frr-routes "GoBGP learned $n routes = FRR's $n originated (same RD/type/MAC/IP/label), ORIGINATOR_ID/CLUSTER_LIST right"
+	else
+		fail gobgp-sees-frr-routes "wrong ORIGINATOR_ID/CLUSTER_LIST on: $bad"
+	fi
+else
+	fail gobgp-sees-frr-routes "GoBGP learned $(gobgp_learned), FRR originated $(frr_originated)"
+fi
+
+# ================================================================ 5. data plane
+ping_n() { nsx "$1" ping -c "$3" -i 0.2 -W 1 "$2" 2>/dev/null | sed -n 's/.* \([0-9]*\) received.*/\1/p'; }
+for p in "h1a 198.18.10.2 h2a" "h2a 198.18.10.1 h1a" "h1b 198.18.10.12 h2b"; do
+	set -- $p
+	got=$(ping_n ri-$1 $2 3)
+	[ "${got:-0}" = 3 ] && pass ping-$1-$3 "$1 -> $3 ($2) over VXLAN: 3/3 replies" || fail ping-$1-$3 "$1 -> $3 ($2): ${got:-0}/3 replies"
+done
+# VNI isolation: h?b are in the same IP subnet but on VNI 11; nothing may cross
+for p in "h2b 198.18.10.1 h1a" "h1a 198.18.10.12 h2b" "h1b 198.18.10.2 h2a"; do
+	set -- $p
+	got=$(ping_n ri-$1 $2 2)
+	[ "${got:-0}" = 0 ] && pass isolated-$1-$3 "$1 (VNI $([ ${1:2} = b ] && echo 11 || echo 10)) -> $3 ($2): 0/2 replies" || fail isolated-$1-$3 "$1 -> $3 ($2) got ${got} replies across VNIs"
+done
 if [ -n "${RI_PAUSE:-}" ]; then pt_log paused; sleep "$RI_PAUSE"; fi
 pt_finish
