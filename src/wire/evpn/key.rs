@@ -5,6 +5,9 @@ use super::route_type;
 use crate::wire::error::{DecodeError, DecodeErrorKind, DecodeResult};
 use crate::wire::mac::write_hex;
 use crate::wire::reader::Reader;
+
+/// A 3-octet label field (RFC 7432 section 7.2).
+const LABEL_LEN: usize = 3;
 use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -100,12 +103,50 @@ impl EvpnRouteKey {
                 Self::from_parts(&[&[route_type], rd_esi_tag])
             }
             route_type::MAC_IP_ADVERTISEMENT => {
-                let route = super::Type2Route::decode(&mut r)?;
-                return Ok(Self::type2(&route));
+                // Read off the wire, with the checks Type2Route::decode
+                // makes: the route reflector computes this for every NLRI,
+                // several times, so it must not build the typed route.
+                let rd = r.bytes(8, "type-2 RD")?;
+                r.bytes(10, "type-2 ESI")?;
+                let tag_mac_ip_start = r.remaining();
+                let tag_and_mac_len = r.bytes(4 + 1, "type-2 Ethernet tag")?;
+                if tag_and_mac_len[4] != super::mac_ip::MAC_ADDRESS_BITS {
+                    return Err(DecodeError::new(
+                        "type-2 MAC address length",
+                        r.offset() - 1,
+                        DecodeErrorKind::BadValue(u64::from(tag_and_mac_len[4])),
+                    ));
+                }
+                r.bytes(6, "type-2 MAC address")?;
+                super::read_ip_with_bit_length(
+                    &mut r,
+                    "type-2 IP address length",
+                    "type-2 IP address",
+                    true,
+                )?;
+                let identifying = tag_mac_ip_start - r.remaining();
+                r.u24("type-2 label1")?;
+                match r.remaining() {
+                    0 => {}
+                    LABEL_LEN => {
+                        r.u24("type-2 label2")?;
+                    }
+                    n => return Err(r.error("type-2 label2", DecodeErrorKind::Trailing(n))),
+                }
+                let tag_mac_ip = value.get(8 + 10..8 + 10 + identifying).unwrap_or_default();
+                Self::from_parts(&[&[route_type], rd, tag_mac_ip])
             }
             route_type::INCLUSIVE_MULTICAST => {
-                let route = super::Type3Route::decode(&mut r)?;
-                return Ok(Self::type3(&route));
+                // Every field identifies a type-3 route (section 7.3).
+                r.bytes(8 + 4, "type-3 RD and Ethernet tag")?;
+                super::read_ip_with_bit_length(
+                    &mut r,
+                    "type-3 originating router IP length",
+                    "type-3 originating router IP",
+                    false,
+                )?;
+                r.finish("type-3 route")?;
+                Self::from_parts(&[&[route_type], value])
             }
             route_type::ETHERNET_SEGMENT => {
                 // RD 8, ESI 10, IP length 1, IP (section 7.4): all of it.
