@@ -971,10 +971,6 @@ fn other_route_types_are_reflected_unchanged() {
 }
 
 #[test]
-#[ignore = "evpnd bug: a second inbound connection from an Established passive peer's \
-            address tears the Established session down (Cease/Collision sent on the OLD \
-            connection, all its routes withdrawn) instead of closing the new one (RFC 4271 6.8); \
-            collision::resolve assumes the new connection has the other initiator"]
 fn second_connection_of_an_established_peer_is_closed() {
     let (daemon, mut a, mut b) = two_clients("collision", &[A, B]);
     reflect_a_table(&mut a, &mut b);

@@ -17,7 +17,7 @@ use std::time::Duration;
 /// RFC 4271 section 10: suggested ConnectRetryTime, used as the backoff cap.
 const CONNECT_RETRY_CAP: Duration = Duration::from_secs(120);
 /// First automatic restart after a failure; doubles per consecutive failure.
-const IDLE_HOLD_BASE: Duration = Duration::from_secs(1);
+const IDLE_HOLD_BASE: Duration = Duration::from_millis(250);
 /// Longest wait before restarting a peer that keeps failing.
 const IDLE_HOLD_CAP: Duration = Duration::from_secs(120);
 /// A session that stays Established this long is considered healthy again.

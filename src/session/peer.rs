@@ -212,6 +212,7 @@ pub fn spawn_peer(
         connecting: None,
         pending_notification: None,
         blocked: None,
+        remote_id: None,
         rx_opts: DecodeOptions::default(),
         tx_opts: EncodeOptions::default(),
         established: false,
@@ -330,6 +331,13 @@ async fn write_loop(
     }
 }
 
+/// What to do with a connection accepted while the session has one.
+enum Inbound {
+    Adopt,
+    RejectNew,
+    ReplaceExisting,
+}
+
 /// What woke the session loop.
 enum Wake {
     Shutdown,
@@ -356,6 +364,8 @@ struct Session {
     pending_notification: Option<Bytes>,
     /// A decoded UPDATE waiting for room in the RIB's queue.
     blocked: Option<RibInput>,
+    /// The BGP Identifier and AS from the peer's OPEN on this connection.
+    remote_id: Option<(std::net::Ipv4Addr, u32)>,
     rx_opts: DecodeOptions,
     tx_opts: EncodeOptions,
     established: bool,
@@ -495,6 +505,7 @@ impl Session {
                 }
                 self.rx_opts = DecodeOptions::default();
                 self.tx_opts = EncodeOptions::default();
+                self.remote_id = None;
             }
             Action::SendOpen => {
                 let open = Message::Open(self.spec.local_open.clone());
@@ -577,37 +588,45 @@ impl Session {
                 debug!(peer = %self.peer(), "refusing connection: session idle");
                 return;
             }
-            (State::Connect | State::Active, _) | (_, None) => None,
-            (State::OpenConfirm | State::Established, Some(initiator)) => {
-                let remote = self.fsm.negotiated().map(|n| (n.peer_bgp_id, n.peer_asn));
-                let (remote_id, remote_asn) =
-                    remote.unwrap_or((self.spec.local.router_id, self.spec.fsm.peer_asn));
-                Some(collision::resolve(
+            (State::Connect | State::Active, _) | (_, None) => Inbound::Adopt,
+            // RFC 4271 6.8: an Established session always wins.
+            (State::Established, Some(_)) => Inbound::RejectNew,
+            // The peer opened a second connection itself: it gave up on
+            // the first (it restarted, say). Not a collision: follow it.
+            (State::OpenSent | State::OpenConfirm, Some(Initiator::Remote)) => {
+                Inbound::ReplaceExisting
+            }
+            // A true collision (our connection and theirs), decided by the
+            // BGP Identifiers once the peer's is known (OpenConfirm).
+            (State::OpenConfirm, Some(Initiator::Local)) => match self.remote_id {
+                Some((remote_id, remote_asn)) => match collision::resolve(
                     state,
-                    initiator,
+                    Initiator::Local,
                     self.spec.local.router_id,
                     self.spec.local.asn,
                     remote_id,
                     remote_asn,
-                ))
-            }
+                ) {
+                    CollisionDecision::Close {
+                        close: Initiator::Local,
+                        ..
+                    } => Inbound::ReplaceExisting,
+                    _ => Inbound::RejectNew,
+                },
+                None => Inbound::RejectNew,
+            },
             // OpenSent: the peer's identifier is not known yet. Keep the
             // connection we have; the peer's jittered retries settle it.
-            (State::OpenSent, Some(initiator)) => Some(CollisionDecision::Close {
-                close: initiator.other(),
-                notification: collision::collision_notification(),
-            }),
+            (State::OpenSent, Some(Initiator::Local)) => Inbound::RejectNew,
         };
         match decision {
-            None | Some(CollisionDecision::NoCollision) => {
+            Inbound::Adopt => {
                 if let Some(handle) = self.connecting.take() {
                     handle.abort();
                 }
                 match Conn::new(stream, Initiator::Remote, self.counters.clone()) {
                     Ok(conn) => {
-                        if let Some(old) = self.conn.replace(conn) {
-                            old.close(None);
-                        }
+                        self.conn = Some(conn);
                         self.event(Event::TcpConnectionConfirmed).await;
                     }
                     Err(e) => {
@@ -615,20 +634,18 @@ impl Session {
                     }
                 }
             }
-            Some(CollisionDecision::Close {
-                close: Initiator::Remote,
-                notification,
-            }) => {
-                info!(peer = %self.peer(), "connection collision: closing the new inbound connection");
-                let bytes = Message::Notification(to_wire(&notification))
+            Inbound::RejectNew => {
+                info!(peer = %self.peer(), state = state.name(), "connection collision: closing the new inbound connection");
+                let notification = Notification::cease(CeaseSubcode::ConnectionCollisionResolution);
+                let bytes = Message::Notification(notification)
                     .to_bytes(&EncodeOptions::default())
                     .ok();
                 if let Ok(conn) = Conn::new(stream, Initiator::Remote, self.counters.clone()) {
                     conn.close(bytes);
                 }
             }
-            Some(CollisionDecision::Close { .. }) => {
-                info!(peer = %self.peer(), "connection collision: the inbound connection wins");
+            Inbound::ReplaceExisting => {
+                info!(peer = %self.peer(), state = state.name(), "connection collision: the new inbound connection replaces the existing one");
                 self.event(Event::OpenCollisionDump).await;
                 // RFC 4271 6.8: the surviving connection runs its own FSM.
                 self.timers.clear();
@@ -707,6 +724,7 @@ impl Session {
                 // wire form in each direction.
                 self.rx_opts = DecodeOptions::negotiated(&self.spec.local_open, &open);
                 self.tx_opts = DecodeOptions::negotiated(&open, &self.spec.local_open);
+                self.remote_id = Some((open.bgp_identifier, open.asn()));
                 self.event(Event::BgpOpen(peer_open(&open))).await;
             }
             Message::Keepalive => self.event(Event::KeepAliveMsg).await,
