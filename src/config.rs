@@ -13,12 +13,12 @@
 //! error message is ours (with the key path), not a generic serde one.
 
 use crate::wire::Family;
+use crate::wire::extcomm::RouteTarget;
+use crate::wire::rd::RouteDistinguisher;
 use serde::Deserialize;
 use std::collections::HashSet;
-use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -184,12 +184,14 @@ pub struct VtepConfig {
 pub struct VniConfig {
     pub vlan: u16,
     pub vni: u32,
-    /// Explicit RD; `None` means auto-derived (RFC 7432 section 7.9: router-id:n).
-    pub rd: Option<RouteDistinguisherSpec>,
-    /// Import RTs; the auto `ASN:VNI` (RFC 8365 section 5.1.2.1) when not configured.
-    pub import_rts: Vec<RouteTargetSpec>,
+    /// Explicit RD; `None` means auto-derived (RFC 7432 section 7.9:
+    /// router-id:n, see `evpn::EvpnInstances::from_config`).
+    pub rd: Option<RouteDistinguisher>,
+    /// Import RTs; the auto `ASN:VNI` (RFC 8365 section 5.1.2.1, see
+    /// `evpn::auto_route_target`) when not configured.
+    pub import_rts: Vec<RouteTarget>,
     /// Export RTs; the auto `ASN:VNI` when not configured.
-    pub export_rts: Vec<RouteTargetSpec>,
+    pub export_rts: Vec<RouteTarget>,
 }
 
 /// `[control]`: the local control socket.
@@ -219,169 +221,6 @@ pub struct LogConfig {
 pub struct MetricsConfig {
     /// Where to serve metrics; off when `None`.
     pub listen: Option<SocketAddr>,
-}
-
-// ---------------------------------------------------------------------------
-// Route Distinguisher / Route Target as written in the config
-// ---------------------------------------------------------------------------
-
-/// A Route Distinguisher as configured (RFC 4364 section 4.2): `ASN:n` or `IPv4:n`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RouteDistinguisherSpec {
-    /// Type 0: 2-octet AS administrator, 4-octet assigned number.
-    As2 { asn: u16, number: u32 },
-    /// Type 1: IPv4 administrator, 2-octet assigned number.
-    Ipv4 { ip: Ipv4Addr, number: u16 },
-    /// Type 2: 4-octet AS administrator, 2-octet assigned number.
-    As4 { asn: u32, number: u16 },
-}
-
-impl RouteDistinguisherSpec {
-    /// The 8-octet RD (RFC 4364 section 4.2: 2-octet type, 6-octet value).
-    pub fn to_bytes(&self) -> [u8; 8] {
-        let mut out = [0u8; 8];
-        match *self {
-            Self::As2 { asn, number } => {
-                out[2..4].copy_from_slice(&asn.to_be_bytes());
-                out[4..8].copy_from_slice(&number.to_be_bytes());
-            }
-            Self::Ipv4 { ip, number } => {
-                out[1] = 1;
-                out[2..6].copy_from_slice(&ip.octets());
-                out[6..8].copy_from_slice(&number.to_be_bytes());
-            }
-            Self::As4 { asn, number } => {
-                out[1] = 2;
-                out[2..6].copy_from_slice(&asn.to_be_bytes());
-                out[6..8].copy_from_slice(&number.to_be_bytes());
-            }
-        }
-        out
-    }
-}
-
-impl FromStr for RouteDistinguisherSpec {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match parse_admin_pair(s)? {
-            (Admin::Ip(ip), n) => u16::try_from(n)
-                .map(|number| Self::Ipv4 { ip, number })
-                .map_err(|_| {
-                    format!("{s:?}: assigned number after an IPv4 address must be <= 65535")
-                }),
-            (Admin::As(asn), n) => match u16::try_from(asn) {
-                Ok(asn) => u32::try_from(n)
-                    .map(|number| Self::As2 { asn, number })
-                    .map_err(|_| format!("{s:?}: assigned number must fit in 32 bits")),
-                Err(_) => u16::try_from(n)
-                    .map(|number| Self::As4 { asn, number })
-                    .map_err(|_| {
-                        format!("{s:?}: assigned number after a 4-octet AS must be <= 65535")
-                    }),
-            },
-        }
-    }
-}
-
-impl fmt::Display for RouteDistinguisherSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::As2 { asn, number } => write!(f, "{asn}:{number}"),
-            Self::Ipv4 { ip, number } => write!(f, "{ip}:{number}"),
-            Self::As4 { asn, number } => write!(f, "{asn}:{number}"),
-        }
-    }
-}
-
-/// A Route Target as configured: `ASN:n` or `IPv4:n` (RFC 4360 section 4,
-/// RFC 5668 for 4-octet AS).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RouteTargetSpec {
-    /// Two-Octet AS Specific, sub-type 0x02 (RFC 4360 section 3.1).
-    As2 { asn: u16, number: u32 },
-    /// IPv4 Address Specific, sub-type 0x02 (RFC 4360 section 3.2).
-    Ipv4 { ip: Ipv4Addr, number: u16 },
-    /// Four-Octet AS Specific, sub-type 0x02 (RFC 5668 section 2).
-    As4 { asn: u32, number: u16 },
-}
-
-impl RouteTargetSpec {
-    /// RFC 8365 section 5.1.2.1: auto-derived RT `ASN:VNI` with the 2-octet AS
-    /// field; for a 4-octet AS the low 2 octets are used, and the 24-bit VNI
-    /// goes in the 4-octet local administrator field.
-    pub fn auto(asn: u32, vni: u32) -> Self {
-        Self::As2 {
-            asn: (asn & 0xffff) as u16,
-            number: vni & MAX_VNI,
-        }
-    }
-
-    /// The 8-octet extended community (type, sub-type 0x02 Route Target, value).
-    pub fn to_bytes(&self) -> [u8; 8] {
-        let mut out = [0u8; 8];
-        out[1] = 0x02;
-        match *self {
-            Self::As2 { asn, number } => {
-                out[0] = 0x00;
-                out[2..4].copy_from_slice(&asn.to_be_bytes());
-                out[4..8].copy_from_slice(&number.to_be_bytes());
-            }
-            Self::Ipv4 { ip, number } => {
-                out[0] = 0x01;
-                out[2..6].copy_from_slice(&ip.octets());
-                out[6..8].copy_from_slice(&number.to_be_bytes());
-            }
-            Self::As4 { asn, number } => {
-                out[0] = 0x02;
-                out[2..6].copy_from_slice(&asn.to_be_bytes());
-                out[6..8].copy_from_slice(&number.to_be_bytes());
-            }
-        }
-        out
-    }
-}
-
-impl FromStr for RouteTargetSpec {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        // Same textual forms and ranges as an RD.
-        Ok(match s.parse::<RouteDistinguisherSpec>()? {
-            RouteDistinguisherSpec::As2 { asn, number } => Self::As2 { asn, number },
-            RouteDistinguisherSpec::Ipv4 { ip, number } => Self::Ipv4 { ip, number },
-            RouteDistinguisherSpec::As4 { asn, number } => Self::As4 { asn, number },
-        })
-    }
-}
-
-impl fmt::Display for RouteTargetSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::As2 { asn, number } => write!(f, "{asn}:{number}"),
-            Self::Ipv4 { ip, number } => write!(f, "{ip}:{number}"),
-            Self::As4 { asn, number } => write!(f, "{asn}:{number}"),
-        }
-    }
-}
-
-enum Admin {
-    As(u32),
-    Ip(Ipv4Addr),
-}
-
-fn parse_admin_pair(s: &str) -> Result<(Admin, u64), String> {
-    let (admin, number) = s
-        .rsplit_once(':')
-        .ok_or_else(|| format!("{s:?} is not of the form ASN:number or IPv4:number"))?;
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("{s:?}: {number:?} is not a number"))?;
-    if let Ok(ip) = admin.parse::<Ipv4Addr>() {
-        return Ok((Admin::Ip(ip), number));
-    }
-    let asn: u32 = admin
-        .parse()
-        .map_err(|_| format!("{s:?}: {admin:?} is neither an AS number nor an IPv4 address"))?;
-    Ok((Admin::As(asn), number))
 }
 
 /// Parse a family name as used in the config and shown by `show neighbors`.
@@ -877,10 +716,19 @@ fn mac(key: &str, s: &str) -> Checked<[u8; 6]> {
 fn route_targets(
     key: &str,
     list: Option<Vec<String>>,
-    auto: RouteTargetSpec,
-) -> Checked<Vec<RouteTargetSpec>> {
+    auto: Option<RouteTarget>,
+    asn: u32,
+) -> Checked<Vec<RouteTarget>> {
     match list {
-        None => Ok(vec![auto]),
+        None => auto.map(|rt| vec![rt]).ok_or_else(|| {
+            (
+                key.to_string(),
+                format!(
+                    "required with the 4-octet AS {asn}: RFC 8365 section 5.1.2.1 auto-derives \
+                     route targets for 2-octet AS numbers only"
+                ),
+            )
+        }),
         Some(list) if list.is_empty() => Err((
             key.to_string(),
             "an empty list would isolate this VNI; omit the key for the auto ASN:VNI target".into(),
@@ -888,7 +736,12 @@ fn route_targets(
         Some(list) => list
             .iter()
             .enumerate()
-            .map(|(i, s)| s.parse().map_err(|e| (format!("{key}[{i}]"), e)))
+            .map(|(i, s)| {
+                s.parse()
+                    .map_err(|e: crate::wire::extcomm::ParseAdminValueError| {
+                        (format!("{key}[{i}]"), e.to_string())
+                    })
+            })
             .collect(),
     }
 }
@@ -944,15 +797,18 @@ fn validate_vtep(raw: RawVtep, asn: u32) -> Checked<VtepConfig> {
             ));
         }
         let rd =
-            v.rd.map(|s| s.parse().map_err(|e| (format!("{key}.rd"), e)))
-                .transpose()?;
-        let auto = RouteTargetSpec::auto(asn, v.vni);
+            v.rd.map(|s| {
+                s.parse::<RouteDistinguisher>()
+                    .map_err(|e| (format!("{key}.rd"), e.to_string()))
+            })
+            .transpose()?;
+        let auto = crate::evpn::auto_route_target(asn, v.vni);
         vnis.push(VniConfig {
             vlan,
             vni: v.vni,
             rd,
-            import_rts: route_targets(&format!("{key}.import_rts"), v.import_rts, auto)?,
-            export_rts: route_targets(&format!("{key}.export_rts"), v.export_rts, auto)?,
+            import_rts: route_targets(&format!("{key}.import_rts"), v.import_rts, auto, asn)?,
+            export_rts: route_targets(&format!("{key}.export_rts"), v.export_rts, auto, asn)?,
         });
     }
     Ok(VtepConfig {
@@ -1111,6 +967,8 @@ mod tests {
             [[vtep.vnis]]
             vlan = 10
             vni = 10
+            import_rts = ["65000:10"]
+            export_rts = ["65000:10"]
             [[vtep.vnis]]
             vlan = 11
             vni = 16777215
@@ -1131,36 +989,58 @@ mod tests {
         assert_eq!(v.vxlan_device, "vxlan0");
         assert_eq!(v.vxlan_port, 4789);
         assert_eq!(v.bridge_mac, Some([2, 0, 0, 0, 0, 1]));
-        // Auto RT: low 2 octets of the 4-octet AS (4200000001 = 0xfa56_ea01).
         assert_eq!(
             v.vnis[0].import_rts,
-            vec![RouteTargetSpec::As2 {
-                asn: 0xea01,
+            vec![RouteTarget::As2 {
+                asn: 65000,
                 number: 10
             }]
         );
         assert_eq!(v.vnis[0].rd, None);
         assert_eq!(
             v.vnis[1].rd,
-            Some(RouteDistinguisherSpec::Ipv4 {
-                ip: Ipv4Addr::new(198, 19, 0, 1),
+            Some(RouteDistinguisher::Ipv4 {
+                addr: Ipv4Addr::new(198, 19, 0, 1),
                 number: 11
             })
         );
         assert_eq!(
             v.vnis[1].import_rts[1],
-            RouteTargetSpec::Ipv4 {
-                ip: Ipv4Addr::new(198, 19, 0, 9),
+            RouteTarget::Ipv4 {
+                addr: Ipv4Addr::new(198, 19, 0, 9),
                 number: 5
             }
         );
         assert_eq!(
             v.vnis[1].export_rts,
-            vec![RouteTargetSpec::As4 {
+            vec![RouteTarget::As4 {
                 asn: 4200000001,
                 number: 11
             }]
         );
+    }
+
+    #[test]
+    fn four_octet_as_requires_configured_route_targets() {
+        // RFC 8365 section 5.1.2.1: no auto-derivation for a 4-octet AS.
+        let text = |rts: &str| {
+            format!(
+                "[bgp]\nasn = 4200000001\nrouter_id = \"198.19.0.1\"\n[vtep]\nlocal_ip = \"198.19.0.1\"\n\
+                 [[vtep.vnis]]\nvlan = 10\nvni = 10\n{rts}"
+            )
+        };
+        let e = err_of(&text(""));
+        assert!(
+            e.contains("vtep.vnis[0].import_rts") && e.contains("4-octet"),
+            "{e}"
+        );
+        let e = err_of(&text("import_rts = [\"65000:10\"]\n"));
+        assert!(e.contains("vtep.vnis[0].export_rts"), "{e}");
+        let c = Config::from_toml_str(&text(
+            "import_rts = [\"65000:10\"]\nexport_rts = [\"65000:10\"]\n",
+        ))
+        .unwrap();
+        assert_eq!(c.vtep.unwrap().vnis[0].export_rts.len(), 1);
     }
 
     #[test]
@@ -1355,21 +1235,21 @@ mod tests {
 
     #[test]
     fn rd_and_rt_wire_forms() {
-        // RFC 4364 section 4.2 type 0/1/2.
-        let rd: RouteDistinguisherSpec = "65000:10".parse().unwrap();
+        // RFC 4364 section 4.2 type 0/1/2, parsed as the config reads them.
+        let rd: RouteDistinguisher = "65000:10".parse().unwrap();
         assert_eq!(rd.to_bytes(), [0, 0, 0xfd, 0xe8, 0, 0, 0, 10]);
-        let rd: RouteDistinguisherSpec = "198.19.0.1:2".parse().unwrap();
+        let rd: RouteDistinguisher = "198.19.0.1:2".parse().unwrap();
         assert_eq!(rd.to_bytes(), [0, 1, 198, 19, 0, 1, 0, 2]);
         assert_eq!(rd.to_string(), "198.19.0.1:2");
-        let rd: RouteDistinguisherSpec = "4200000000:7".parse().unwrap();
+        let rd: RouteDistinguisher = "4200000000:7".parse().unwrap();
         assert_eq!(rd.to_bytes(), [0, 2, 0xfa, 0x56, 0xea, 0x00, 0, 7]);
-        assert!(
-            "198.19.0.1:70000"
-                .parse::<RouteDistinguisherSpec>()
-                .is_err()
-        );
-        // RFC 4360 section 3.1: type 0x00 sub-type 0x02.
-        let rt = RouteTargetSpec::auto(65000, 10);
+        assert!("198.19.0.1:70000".parse::<RouteDistinguisher>().is_err());
+        // RFC 4360 section 3.1: type 0x00 sub-type 0x02; the auto RT of VNI 10.
+        let c = Config::from_toml_str(&format!(
+            "{MINIMAL}[vtep]\nlocal_ip = \"198.19.0.1\"\n[[vtep.vnis]]\nvlan = 10\nvni = 10\n"
+        ))
+        .unwrap();
+        let rt = c.vtep.unwrap().vnis[0].import_rts[0];
         assert_eq!(rt.to_bytes(), [0, 2, 0xfd, 0xe8, 0, 0, 0, 10]);
         assert_eq!(rt.to_string(), "65000:10");
     }

@@ -12,3 +12,4 @@ pub mod api;
 pub mod cli;
 pub mod decode_cli;
 pub mod dataplane;
+pub mod evpn;
