@@ -98,15 +98,19 @@ ev_json() { ev show "$@" --json 2>/dev/null; }
 ev_state() { ev_json neighbors | jq -r --arg a "$1" '.[] | select(.address == $a) | .state'; }
 ev_n_established() { ev_json neighbors | jq '[.[] | select(.state == "Established")] | length'; }
 ev_all_established() { [ "$(ev_n_established)" = 3 ]; }
-# dump STAGE: everyone's view, for whoever debugs a failure
+# dump STAGE [FRR_NS...]: everyone's view (FRR: the given namespaces, default both), for
+# whoever debugs a failure
 dump() {
-	local d=$PT_OUT/dump-$1 n
+	local d=$PT_OUT/dump-$1 n frrs
+	shift
+	frrs=${*:-ri-v1 ri-v2}
 	mkdir -p "$d"
 	ev show neighbors >"$d/evpnd-neighbors.txt" 2>&1
 	ev show routes >"$d/evpnd-routes.txt" 2>&1
 	ev_json routes >"$d/evpnd-routes.json"
 	for n in ri-v1 ri-v2; do
 		{ bridge -n $n fdb show dev vxlan10; bridge -n $n fdb show dev vxlan11; ip -n $n neigh show; } >"$d/$n-kernel.txt" 2>&1
+		[[ " $frrs " == *" $n "* ]] || continue
 		frr_vtysh $n 'show bgp l2vpn evpn summary' 'show bgp l2vpn evpn' 'show evpn vni' 'show evpn mac vni all' >"$d/$n-frr.txt"
 		frr_vtysh $n 'show bgp l2vpn evpn route detail json' >"$d/$n-routes-detail.json"
 	done
@@ -218,6 +222,7 @@ for k in "v1 $V2 02:0a:00:00:00:02 02:0b:00:00:00:02" "v2 $V1 02:0a:00:00:00:01 
 	fi
 done
 
+pt_log "checks 3: reflected attributes"
 # ================================================================ 3. reflected attributes
 # FRR's view: each reflected path against what its originator holds (FRR) or was told (GoBGP)
 attr_mismatches() { # attr_mismatches NS OTHER_NS -> JSON list of problems
@@ -255,6 +260,7 @@ else
 	fail reflect-attrs-wire "decode rc=$rc; $out; $(head -c 600 "$PT_OUT/reflected.err" "$PT_OUT/rr-decode.err")"
 fi
 
+pt_log "checks 4: GoBGP view"
 # ================================================================ 4. GoBGP sees the FRR VTEPs' routes
 gobgp_learned() { # tuples of what GoBGP learned from evpnd
 	gobgp_cli ri-gb global rib -a evpn -j | jq -c '[.[][] | select(."neighbor-ip" != null) | .nlri as $n
@@ -280,6 +286,7 @@ else
 	fail gobgp-sees-frr-routes "GoBGP learned $(gobgp_learned), FRR originated $(frr_originated)"
 fi
 
+pt_log "checks 5: data plane"
 # ================================================================ 5. data plane
 ping_n() { nsx "$1" ping -c "$3" -i 0.2 -W 1 "$2" 2>/dev/null | sed -n 's/.* \([0-9]*\) received.*/\1/p'; }
 for p in "h1a 198.18.10.2 h2a" "h2a 198.18.10.1 h1a" "h1b 198.18.10.12 h2b"; do
@@ -293,5 +300,128 @@ for p in "h2b 198.18.10.1 h1a" "h1a 198.18.10.12 h2b" "h1b 198.18.10.2 h2a"; do
 	got=$(ping_n ri-$1 $2 2)
 	[ "${got:-0}" = 0 ] && pass isolated-$1-$3 "$1 (VNI $([ ${1:2} = b ] && echo 11 || echo 10)) -> $3 ($2): 0/2 replies" || fail isolated-$1-$3 "$1 -> $3 ($2) got ${got} replies across VNIs"
 done
+
+pt_log "checks 6: evpnd show routes"
+# ================================================================ 6. evpnd's own view
+EV_TUPLES='[.[] | {rd, type: .route_type, mac: (.mac // "-"), ip: (if .route_type == 3 then .originator_ip else (.ip // "-") end),
+	label: (if .route_type == 3 then .pmsi.label else .labels[0] end)} | '"$TUPLE"'] | sort'
+all_originated() { jq -nc --argjson a "$(frr_originated)" --argjson g "$GB_RECS" '$a + [$g[] | '"$TUPLE"'] | sort'; }
+ev_json routes >"$PT_OUT/evpnd-routes.json"
+want=$(all_originated)
+got=$(jq -c "$EV_TUPLES" "$PT_OUT/evpnd-routes.json")
+incomplete=$(jq -c '[.[] | select(.next_hop == null or (.route_targets | length) == 0 or .encapsulation != 8
+	or (.route_type == 2 and (.labels | length) == 0) or (.route_type == 3 and .pmsi == null)) | {rd, mac, ip, originator_ip}]' "$PT_OUT/evpnd-routes.json")
+if [ "$got" = "$want" ] && [ "$incomplete" = "[]" ]; then
+	pass evpnd-routes-json "$(jq length <<<"$got") routes = v1 $(frr_local_n ri-v1) + v2 $(frr_local_n ri-v2) + GoBGP $(gobgp_cli ri-gb neighbor $RR adj-out -a evpn -j | jq length) advertised; each with next_hop, route_targets, encapsulation 8, labels/pmsi"
+else
+	fail evpnd-routes-json "got $got; want $want; incomplete rows: $incomplete"
+fi
+# the FRR-style table: "Route Distinguisher: RD" then "*>i<prefix>" lines
+ev show routes >"$PT_OUT/evpnd-routes.txt" 2>&1
+table_keys=$(awk '/^Route Distinguisher: / {rd = $3} /^[*> a-z]*\[[0-9]\]:/ {sub(/^[^[]*/, ""); print rd " " $1}' "$PT_OUT/evpnd-routes.txt" | sort | jq -Rsc 'split("\n") | map(select(length > 0))')
+want_keys_all=$(jq -nc --argjson a "$(frr_recs ri-v1 true)" --argjson b "$(frr_recs ri-v2 true)" --argjson g "$GB_RECS" '[($a + $b + $g)[].key] | sort')
+displayed=$(sed -n 's/^Displayed \([0-9]*\) prefixes.*/\1/p' "$PT_OUT/evpnd-routes.txt")
+if [ "$table_keys" = "$want_keys_all" ] && [ "$displayed" = "$(jq length <<<"$want_keys_all")" ]; then
+	pass evpnd-routes-table "table lists the $displayed prefixes under their RDs, as FRR writes them (e.g. $(jq -r '.[0]' <<<"$table_keys"))"
+else
+	fail evpnd-routes-table "table has $table_keys (Displayed ${displayed:-?}), want $want_keys_all"
+fi
+# filters: each must return exactly the matching subset of the full list
+RD_V1_10=$(jq -r --arg v $V1 '.[] | select(.route_type == 3 and .originator_ip == $v and .pmsi.label == 10) | .rd' "$PT_OUT/evpnd-routes.json")
+filter_check() { # filter_check NAME JQ_SELECT ARGS...
+	local name=$1 sel=$2; shift 2
+	local sub n_sub n_want n_other
+	sub=$(ev_json routes "$@")
+	n_sub=$(jq length <<<"$sub")
+	n_want=$(jq "[.[] | $sel] | length" "$PT_OUT/evpnd-routes.json")
+	n_other=$(jq "[.[] | select(($sel | not))] | length" <<<"$sub" 2>/dev/null)
+	if [ -n "$n_sub" ] && [ "$n_sub" = "$n_want" ] && [ "$n_want" -gt 0 ] && [ "$n_other" = 0 ]; then
+		pass "$name" "show routes $* -> $n_sub of $(jq length "$PT_OUT/evpnd-routes.json") rows, all matching"
+	else
+		fail "$name" "show routes $* -> ${n_sub:-error} rows ($n_other not matching), want $n_want"
+	fi
+}
+filter_check evpnd-filter-type 'select(.route_type == 3)' --type 3
+filter_check evpnd-filter-vni 'select((.labels | index(10)) or .pmsi.label == 10)' --vni 10
+filter_check evpnd-filter-rd "select(.rd == \"$RD_V1_10\")" --rd "$RD_V1_10"
+
+pt_log "checks 8: stranger"
+# ================================================================ 8. a stranger is refused
+up_before=$(ev_json neighbors | jq -c '[.[] | {address, uptime_secs}]')
+stranger_out=$(nsx ri-x timeout 6 bash -c "exec 3<>/dev/tcp/$RR/179 || exit 7; timeout 4 od -An -v -tx1 <&3 | tr -d ' \n'; exit \${PIPESTATUS[0]}")
+stranger_rc=$?
+# accepted-and-closed must mean a NOTIFICATION (type 3) Cease (6) / Connection Rejected (5), RFC 4486 section 4
+notif=${stranger_out:36:6}
+if [ $stranger_rc = 7 ] || { [ $stranger_rc = 0 ] && [ "${stranger_out:0:32}" = ffffffffffffffffffffffffffffffff ] && [ "$notif" = 030605 ]; }; then
+	how=$([ $stranger_rc = 7 ] && echo "TCP connect refused" || echo "NOTIFICATION Cease/Connection Rejected, then closed")
+	if wait_until 3 grep -q "$STRANGER" "$PT_RUN/ri-rr/evpnd.log"; then
+		pass stranger-refused "$STRANGER: $how; logged: $(grep "$STRANGER" "$PT_RUN/ri-rr/evpnd.log" | head -1 | cut -c29-)"
+	else
+		fail stranger-refused "$STRANGER: $how, but evpnd logged nothing about it"
+	fi
+else
+	fail stranger-refused "$STRANGER: rc=$stranger_rc, received '${stranger_out:0:120}'"
+fi
+sleep 1
+up_after=$(ev_json neighbors | jq -c --argjson b "$up_before" '[.[] | . as $n | select(.state != "Established" or .uptime_secs < ($b[] | select(.address == $n.address) | .uptime_secs)) | .address]')
+[ "$up_after" = "[]" ] && pass stranger-sessions-kept "3/3 sessions still Established, uptimes not reset" || fail stranger-sessions-kept "sessions reset: $up_after"
+
+pt_log "checks 7: hold timer + withdrawals"
+# ================================================================ 7. VTEP v1 goes silent: hold timer, withdrawals
+# SIGSTOP, not SIGKILL: a killed process's socket is closed by the kernel (FIN), which evpnd
+# would see at once; a stopped bgpd keeps the TCP connection open but sends nothing, so
+# only evpnd's hold timer (9 s) can notice. No NOTIFICATION is sent either way.
+dump before-withdraw
+HOLD=9 MARGIN=3
+v2_has_v1() { frr_recs ri-v2 false | jq -e --arg v $V1 'any(.[]; .nh == $v)' >/dev/null; }
+gb_has_v1() { gobgp_cli ri-gb global rib -a evpn -j | jq -e --arg v $V1 'any(.[][]; .nlri.value.rd.admin == $v)' >/dev/null; }
+v2_kernel_has_v1() { local f; f=$(bridge -n ri-v2 fdb show dev vxlan10; bridge -n ri-v2 fdb show dev vxlan11); grep -q "dst $V1 " <<<"$f"; }
+ev_has_v1() { ev_json routes | jq -e --arg v $V1 'any(.[]; .peer == $v)' >/dev/null; }
+ev_v1_up() { [ "$(ev_state $V1)" = Established ]; }
+declare -A gone=()
+conds="ev_v1_up ev_has_v1 v2_has_v1 v2_kernel_has_v1 gb_has_v1"
+v1_bgpd=$(cat /var/run/frr/ri-v1/bgpd.pid)
+t=$(now)
+kill -STOP "$v1_bgpd"
+while :; do
+	for c in $conds; do [ -z "${gone[$c]:-}" ] && ! $c && gone[$c]=$(since "$t"); done
+	[ ${#gone[@]} = 5 ] && break
+	awk -v e="$(since "$t")" 'BEGIN {exit !(e > 25)}' && break
+	sleep 0.2
+done
+within() { [ -n "${gone[$1]:-}" ] && awk -v e="${gone[$1]}" -v l=$((HOLD + MARGIN)) 'BEGIN {exit !(e <= l)}'; }
+report() { # report NAME COND WHAT
+	if within "$2"; then pass "$1" "$3 ${gone[$2]}s after v1's bgpd stopped (hold $HOLD s + $MARGIN s margin)"
+	else fail "$1" "$3 not within $((HOLD + MARGIN))s (${gone[$2]:-never, waited 25s})"; fi
+}
+nb=$(ev_json neighbors | jq -c --arg v $V1 '.[] | select(.address == $v) | {state, last_error}')
+if within ev_v1_up && [ "$(jq -r '.last_error // empty' <<<"$nb")" != "" ]; then
+	# evpnd's own timestamp of the session going down, relative to the SIGSTOP
+	down_at=$(grep -m1 "session down peer=$V1 " "$PT_RUN/ri-rr/evpnd.log" | cut -d' ' -f1)
+	down_s=$([ -n "$down_at" ] && awk -v a="$(date -d "$down_at" +%s.%N)" -v b="$t" 'BEGIN {printf "%.2f", a - b}')
+	pass withdraw-evpnd-neighbor-down "v1 left Established ${gone[ev_v1_up]}s after it went silent (evpnd logged session down at +${down_s:-?}s; keepalive 3 s so expected 6-9 s): $nb"
+else
+	fail withdraw-evpnd-neighbor-down "v1 after ${gone[ev_v1_up]:-never}s: $nb"
+fi
+report withdraw-evpnd-rib ev_has_v1 "evpnd dropped v1's routes"
+report withdraw-frr-v2 v2_has_v1 "v2's BGP table lost v1's routes"
+report withdraw-kernel-v2 v2_kernel_has_v1 "v2's kernel lost the flood entries and remote MACs to $V1"
+report withdraw-gobgp gb_has_v1 "GoBGP lost v1's routes"
+others=$(ev_json neighbors | jq -c --arg v $V1 '[.[] | select(.address != $v and .state != "Established") | .address]')
+left=$(frr_recs ri-v2 false | jq length)
+[ "$others" = "[]" ] && [ "$left" = 2 ] && pass withdraw-others-kept "v2 and GoBGP stay Established; v2 keeps GoBGP's 2 routes" ||
+	fail withdraw-others-kept "not Established: $others; v2 holds $left reflected routes, want 2 (GoBGP's)"
+dump after-withdraw ri-v2   # v1's bgpd is stopped: its vty would not answer
+pcap_stop "$PCAP_PID"
+
+pt_log "checks 9: evpnd log"
+# ================================================================ 9. evpnd's log
+kill -0 "$EVPND_PID" 2>/dev/null && alive=running || alive=DEAD
+bad=$(grep -cE 'panicked|RUST_BACKTRACE| ERROR ' "$PT_RUN/ri-rr/evpnd.log")
+if [ "$bad" = 0 ] && [ $alive = running ]; then
+	pass evpnd-log-clean "evpnd $alive, $(wc -l <"$PT_RUN/ri-rr/evpnd.log") log lines, no panic, no ERROR ($(grep -c ' WARN ' "$PT_RUN/ri-rr/evpnd.log") WARN)"
+else
+	fail evpnd-log-clean "evpnd $alive, $bad panic/ERROR lines: $(grep -E 'panicked| ERROR ' "$PT_RUN/ri-rr/evpnd.log" | head -3)"
+fi
 if [ -n "${RI_PAUSE:-}" ]; then pt_log paused; sleep "$RI_PAUSE"; fi
 pt_finish
