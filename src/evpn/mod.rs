@@ -6,3 +6,4 @@
 pub mod instance;
 
 pub use instance::{EvpnInstance, EvpnInstances, InstanceError, auto_route_target};
+pub mod originate;
