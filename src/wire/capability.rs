@@ -137,7 +137,27 @@ fn family(r: &mut Reader<'_>) -> DecodeResult<Family> {
     Ok(Family::new(afi, Safi(r.u8("SAFI")?)))
 }
 
+fn value_bytes(afi: Afi, reserved: u8, safi: Safi) -> [u8; 4] {
+    let [a, b] = afi.0.to_be_bytes();
+    [a, b, reserved, safi.0]
+}
+
 impl Capability {
+    /// The family of a Multiprotocol capability (RFC 4760 section 8),
+    /// whatever its reserved octet.
+    pub fn multiprotocol_family(&self) -> Option<Family> {
+        match self {
+            Self::Multiprotocol(f) => Some(*f),
+            Self::Unknown { code, value } if *code == code::MULTIPROTOCOL => match value.as_ref() {
+                [a, b, _, safi] => {
+                    Some(Family::new(Afi(u16::from_be_bytes([*a, *b])), Safi(*safi)))
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     pub fn code(&self) -> u8 {
         match self {
             Self::Multiprotocol(_) => code::MULTIPROTOCOL,
@@ -170,8 +190,19 @@ impl Capability {
                     return Err(wrong_len(&v));
                 }
                 let afi = Afi(v.u16("multiprotocol AFI")?);
-                v.u8("multiprotocol reserved")?;
-                Self::Multiprotocol(Family::new(afi, Safi(v.u8("multiprotocol SAFI")?)))
+                let reserved = v.u8("multiprotocol reserved")?;
+                let safi = Safi(v.u8("multiprotocol SAFI")?);
+                if reserved != 0 {
+                    // "SHOULD be set to 0 by the sender and ignored by the
+                    // receiver": kept raw so the OPEN re-encodes as sent;
+                    // `multiprotocol_family` still reads its family.
+                    Self::Unknown {
+                        code: code::MULTIPROTOCOL,
+                        value: Bytes::copy_from_slice(&value_bytes(afi, reserved, safi)),
+                    }
+                } else {
+                    Self::Multiprotocol(Family::new(afi, safi))
+                }
             }
             code::ROUTE_REFRESH
             | code::ROUTE_REFRESH_CISCO
@@ -351,6 +382,18 @@ pub(crate) mod tests {
         let mut out = BytesMut::new();
         caps.iter().for_each(|c| c.encode(&mut out));
         assert_eq!(&out[..], &wire[..]);
+    }
+
+    /// Found by the `message` fuzz target: a Multiprotocol capability with a
+    /// non-zero reserved octet must re-encode as sent, and still count.
+    #[test]
+    fn multiprotocol_reserved_octet_is_kept_and_ignored() {
+        let wire = [1, 4, 0x00, 0x19, 0x07, 0x46];
+        let caps = decode_all(&wire).unwrap();
+        assert_eq!(caps[0].multiprotocol_family(), Some(Family::L2VPN_EVPN));
+        let mut out = BytesMut::new();
+        caps[0].encode(&mut out);
+        assert_eq!(out.as_ref(), &wire);
     }
 
     #[test]

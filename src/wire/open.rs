@@ -234,10 +234,7 @@ impl Open {
     /// Multiprotocol families announced (RFC 4760 section 8).
     pub fn families(&self) -> Vec<Family> {
         self.capabilities()
-            .filter_map(|c| match c {
-                Capability::Multiprotocol(f) => Some(*f),
-                _ => None,
-            })
+            .filter_map(Capability::multiprotocol_family)
             .collect()
     }
 
