@@ -1,5 +1,35 @@
 #!/usr/bin/env bash
 # rr-interop.sh - evpnd as the route reflector for two FRR 8.4 VTEPs and a GoBGP client.
+#
+# Host kernel (the frr-pair.sh VTEP model: per VNI a plain bridge br<VNI> + vxlan<VNI>).
+#
+#   ri-h1a 198.18.10.1  (VNI 10) ri-h1b 198.18.10.11 (VNI 11)   ri-h2a 198.18.10.2 ri-h2b 198.18.10.12
+#           \ br10 (SVI .101) / br11                                \ br10 (SVI .102) / br11
+#   ri-v1 FRR 198.19.0.1 --+                                      +-- ri-v2 FRR 198.19.0.2
+#                          +--- ri-ul: bridge ulsw ---------------+
+#   ri-gb GoBGP 198.19.0.3 +      |                               +-- ri-x 198.19.0.9 (not a neighbor)
+#                            ri-rr evpnd 198.19.0.4 (AS 65000, cluster-id = router-id, 3 passive
+#                            RR clients, hold 9 s; tcpdump on its eth0)
+#
+# The VNI 11 hosts sit in the VNI 10 IP subnet on purpose: only the VNI keeps them apart.
+# FRR peers with evpnd only (advertise-all-vni, keepalive 3 / hold 9); GoBGP injects one
+# type-3 (PMSI ingress replication, label 10) and one type-2 (MAC+IP, label 10), RT 65000:10,
+# encapsulation VXLAN. Checks (one PASS/FAIL line each, numbers in the detail):
+#   1 sessions-*            3 sessions Established on evpnd, on both FRRs and on GoBGP
+#   2 routes-*, kernel-*    each FRR holds exactly the other's and GoBGP's routes; zebra installed
+#                           the HER flood entries and remote MACs (vxlan10/vxlan11)
+#   3 reflect-attrs-*       ORIGINATOR_ID / CLUSTER_LIST right, next hop, RTs, encapsulation, PMSI,
+#                           labels unchanged: FRR's detail JSON and the wire (evpnd decode --pcap +
+#                           rr-interop/reflected.py)
+#   4 gobgp-sees-frr-routes GoBGP's RIB = what the FRRs originated (RD/type/MAC/IP/label)
+#   5 ping-*, isolated-*    VNI 10 and VNI 11 pings over VXLAN; nothing crosses between VNIs
+#   6 evpnd-routes-*, evpnd-filter-*  show routes: JSON = everything originated, table, filters
+#   8 stranger-*            an unconfigured address gets Cease/Connection Rejected, is logged,
+#                           the sessions stay up
+#   7 withdraw-*            v1's bgpd frozen: evpnd's hold timer fires, v1's routes leave evpnd,
+#                           v2 (BGP + kernel) and GoBGP within hold + 3 s (seconds printed)
+#   9 evpnd-log-clean       no panic, no ERROR, evpnd still running
+# Artifacts: rr.pcap (until check 3) + rr-2.pcap, rr-decoded.jsonl, dump-*/ (everyone's view).
 set -uo pipefail
 source "$(dirname "$0")/lib/harness.sh"
 pt_init rr-interop ri
@@ -423,5 +453,4 @@ if [ "$bad" = 0 ] && [ $alive = running ]; then
 else
 	fail evpnd-log-clean "evpnd $alive, $bad panic/ERROR lines: $(grep -E 'panicked| ERROR ' "$PT_RUN/ri-rr/evpnd.log" | head -3)"
 fi
-if [ -n "${RI_PAUSE:-}" ]; then pt_log paused; sleep "$RI_PAUSE"; fi
 pt_finish

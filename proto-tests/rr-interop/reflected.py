@@ -14,7 +14,8 @@ advertisement of the same route by its originating client before it:
 - everything else the originator sent is unchanged: MP_REACH next hop (RFC 4456
   section 10: a reflector must not change the next hop), label(s), and every other
   attribute (ORIGIN, AS_PATH, LOCAL_PREF, extended communities - RTs and the
-  encapsulation, RFC 9012 - and the PMSI tunnel attribute, RFC 6514 section 5);
+  encapsulation, RFC 9012, compared as a set - and the PMSI tunnel attribute, RFC 6514
+  section 5);
 - the reflector never sends a route back to its originator (RFC 4456 section 8
   allows it, but evpnd claims not to; reported, not failed).
 
@@ -30,6 +31,13 @@ LABEL_FIELDS = ("label1", "label2", "vni")
 
 def host(endpoint):
     return endpoint.rsplit(":", 1)[0]
+
+
+def normalise(attribute):
+    # extended communities are a set (RFC 4360 section 2): their order on the wire carries no meaning
+    if attribute.startswith("EXT_COMM "):
+        return "EXT_COMM " + " ".join(sorted(attribute.split()[1:]))
+    return attribute
 
 
 def route_key(route):
@@ -48,7 +56,7 @@ def main():
         if not reach or msg.get("type") != "UPDATE":
             continue
         src, dst = host(msg["src"]), host(msg["dst"])
-        attrs = [a for a in msg.get("attributes", []) if not a.startswith("MP_REACH_NLRI")]
+        attrs = [normalise(a) for a in msg.get("attributes", []) if not a.startswith("MP_REACH_NLRI")]
         plain = sorted(a for a in attrs if not a.startswith(RR_ATTRS))
         rr_attrs = sorted(a for a in attrs if a.startswith(RR_ATTRS))
         for route in reach.get("routes", []):
