@@ -14,6 +14,7 @@
 pub mod diff;
 pub mod model;
 pub mod nl;
+pub mod setup;
 pub mod socket;
 
 pub use diff::{DesiredDelta, Op, apply_delta, diff};

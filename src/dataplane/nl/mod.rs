@@ -11,7 +11,9 @@
 //! nlmsgerr), `include/uapi/linux/neighbour.h` (ndmsg, NDA_*, NTF_*),
 //! `include/uapi/linux/rtnetlink.h` (RTM_*, RTNLGRP_*).
 
+pub mod link;
 pub mod neigh;
+pub mod tunnel;
 
 #[cfg(test)]
 mod golden;
