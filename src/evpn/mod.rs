@@ -6,4 +6,5 @@
 pub mod instance;
 
 pub use instance::{EvpnInstance, EvpnInstances, InstanceError, auto_route_target};
+pub mod mobility;
 pub mod originate;
