@@ -162,6 +162,23 @@ impl<K: Eq + Hash> ChangeSet<K> {
         self.net.is_empty()
     }
 
+    /// The net changes, for observers other than the peers (the VTEP's
+    /// importer).
+    pub fn snapshot(&self) -> Vec<BestChange<K>>
+    where
+        K: Clone,
+    {
+        self.net
+            .iter()
+            .filter(|(_, (old, new))| !matches!((old, new), (Some(o), Some(n)) if o.same_as(n)))
+            .map(|(key, (old, new))| BestChange {
+                key: key.clone(),
+                old: old.clone(),
+                new: new.clone(),
+            })
+            .collect()
+    }
+
     /// The outbound batches for everything that changed.
     pub fn plan(self, peers: &PeerTable, out: &OutPeers) -> Vec<OutBatch> {
         let mut plan = Planner::default();

@@ -11,7 +11,7 @@
 use super::adj_out::{ChangeSet, OutBatch, OutGroupKey, OutPeers, advertisable, full_table};
 use super::attrs::{AttrInterner, PathSummary};
 use super::encode::{OutboundEncoder, end_of_rib};
-use super::loc_rib::{LocRib, NlriBytes, Path};
+use super::loc_rib::{BestChange, LocRib, NlriBytes, Path};
 use super::peer::{PeerIdx, PeerInfo, PeerTable};
 use crate::wire::evpn::{EvpnRouteKey, evpn_route_key, split_evpn_nlri};
 use bytes::Bytes;
@@ -79,6 +79,9 @@ pub enum RibInput {
         peer: PeerIdx,
         update: IngressUpdate,
     },
+    /// Routes this node originates (a VTEP's VNIs and local MACs), as if
+    /// received from [`PeerIdx::LOCAL`].
+    Local { update: IngressUpdate },
     /// RFC 2918: the peer asks for our whole Adj-RIB-Out again.
     RouteRefresh { peer: PeerIdx },
     /// Every path in the Loc-RIB, for `show routes`.
@@ -102,6 +105,8 @@ pub struct RibTask {
     sinks: Vec<Option<PeerSink>>,
     encoder: OutboundEncoder,
     pending: ChangeSet<EvpnRouteKey>,
+    /// Gets every batch of best-path changes (the VTEP's importer).
+    observer: Option<mpsc::UnboundedSender<Vec<BestChange<EvpnRouteKey>>>>,
 }
 
 impl RibTask {
@@ -114,7 +119,13 @@ impl RibTask {
             sinks: Vec::new(),
             encoder,
             pending: ChangeSet::default(),
+            observer: None,
         }
+    }
+
+    /// Send every batch of best-path changes to `observer` too.
+    pub fn observe(&mut self, observer: mpsc::UnboundedSender<Vec<BestChange<EvpnRouteKey>>>) {
+        self.observer = Some(observer);
     }
 
     /// Register a configured peer before its session comes up, so its index
@@ -167,6 +178,7 @@ impl RibTask {
                 self.pending.extend(changes);
             }
             RibInput::Update { peer, update } => self.apply_update(peer, update),
+            RibInput::Local { update } => self.apply_update(PeerIdx::LOCAL, update),
             RibInput::RouteRefresh { peer } => {
                 self.flush();
                 self.send_full_table(peer);
@@ -260,6 +272,9 @@ impl RibTask {
         if self.pending.is_empty() {
             return;
         }
+        if let Some(observer) = &self.observer {
+            let _ = observer.send(self.pending.snapshot());
+        }
         let batches = std::mem::take(&mut self.pending).plan(&self.peers, &self.out);
         self.deliver(batches, None);
         self.interner.sweep();
@@ -299,5 +314,65 @@ impl RibTask {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rib::peer::PeerKind;
+    use crate::wire::Family;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn local_routes_enter_the_rib_and_reach_the_observer() {
+        let local = PeerInfo {
+            address: IpAddr::V4(Ipv4Addr::new(198, 19, 0, 1)),
+            kind: PeerKind::Local,
+            remote_as: 65000,
+            router_id: Ipv4Addr::new(198, 19, 0, 1),
+        };
+        let encoder = OutboundEncoder {
+            family: Family::L2VPN_EVPN,
+            cluster_id: Ipv4Addr::new(198, 19, 0, 1),
+        };
+        let mut rib = RibTask::new(local, encoder);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        rib.observe(tx);
+        // A type-3 route (msg 20 of ../shared/vectors: RD 198.19.0.1:2).
+        let nlri = Bytes::from(hex("03110001c613000100020000000020c6130001"));
+        let update = IngressUpdate {
+            reach: Some(Reach {
+                attributes: Bytes::from(hex("400101005002000040050400000064")),
+                next_hop: Bytes::from_static(&[198, 19, 0, 1]),
+                summary: PathSummary::default(),
+                nlri: nlri.clone(),
+            }),
+            ..Default::default()
+        };
+        rib.handle(RibInput::Local { update });
+        rib.flush();
+        let changes = rx.try_recv().expect("one batch of changes");
+        assert_eq!(changes.len(), 1);
+        let new = changes[0].new.as_ref().expect("announced");
+        assert_eq!(new.source(), PeerIdx::LOCAL);
+        assert_eq!(new.nlri.as_slice(), nlri.as_ref());
+        // Withdrawn again: the observer sees the route go.
+        let update = IngressUpdate {
+            withdrawn: vec![nlri],
+            ..Default::default()
+        };
+        rib.handle(RibInput::Local { update });
+        rib.flush();
+        let changes = rx.try_recv().expect("second batch");
+        assert!(changes[0].new.is_none() && changes[0].old.is_some());
+        assert!(rx.try_recv().is_err(), "nothing else");
     }
 }
