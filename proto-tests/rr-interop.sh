@@ -89,7 +89,6 @@ EVPND_PID=$PT_LAST_PID
 ev() { "$EVPND" --socket "$SOCK" "$@"; }
 wait_until 10 ev show neighbors || { fail evpnd-start "control socket not answering: $(tail -3 "$PT_RUN/ri-rr/evpnd.log")"; pt_finish; }
 
-
 # ---------------------------------------------------------------- FRR VTEPs (peer with evpnd only)
 frr_vtep_setup ri-v1 $V1 $RR 10 11 || pt_finish
 frr_vtep_setup ri-v2 $V2 $RR 10 11 || pt_finish
