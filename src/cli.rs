@@ -2,7 +2,6 @@
 //!
 //! Exit codes (documented in `--help`): 0 ok, 1 runtime error, 2 bad
 //! configuration or usage (clap's own usage errors exit 2 as well),
-//! 3 not implemented yet (temporary).
 
 use crate::api::client;
 use crate::api::protocol::{Request, Response};
@@ -20,7 +19,6 @@ pub mod exit {
     pub const OK: u8 = 0;
     pub const RUNTIME_ERROR: u8 = 1;
     pub const BAD_CONFIG_OR_USAGE: u8 = 2;
-    pub const NOT_IMPLEMENTED: u8 = 3;
 }
 
 const EXAMPLES: &str = "\
@@ -38,8 +36,7 @@ Examples:
 Exit codes:
   0  success
   1  runtime error (daemon failure, control socket unreachable)
-  2  invalid configuration or command line
-  3  not implemented yet";
+  2  invalid configuration or command line, unreadable decode input";
 
 /// How long `evpnd show` waits for the daemon.
 const SHOW_TIMEOUT: Duration = Duration::from_secs(10);
@@ -301,36 +298,37 @@ async fn daemon(config: Config) -> Result<(), String> {
     );
     let (calls_tx, calls_rx) = mpsc::channel::<ApiCall>(64);
 
-    // integration point: the daemon core (peer sessions, RIB, dataplane)
-    // starts here from `config`, takes `calls_rx` and answers each ApiCall
-    // from its own state. Until then every query gets an empty table.
-    let core = tokio::spawn(answer_empty(calls_rx));
+    // The daemon core answers control-socket calls until the server stops
+    // (on a signal) and drops `calls_tx`; then it shuts the sessions down.
+    let mut core = tokio::spawn(crate::daemon::run(config, calls_rx));
 
-    let shutdown = async move {
+    let signalled = async move {
         match signals.await {
             Ok(Ok(name)) => tracing::info!(signal = name, "shutting down"),
             Ok(Err(e)) => tracing::error!(error = %e, "cannot listen for signals; shutting down"),
             Err(e) => tracing::error!(error = %e, "signal task failed; shutting down"),
         }
     };
-    server.serve(calls_tx, shutdown).await;
-    // The server dropped its sender: the core sees the channel close and ends.
-    let _ = core.await;
-    tracing::info!("stopped");
-    Ok(())
-}
-
-/// Stand-in for the daemon core: empty answers of the right kind.
-async fn answer_empty(mut calls: mpsc::Receiver<ApiCall>) {
-    while let Some(call) = calls.recv().await {
-        let response = match call.request {
-            Request::ShowRoutes { .. } => Response::Routes(vec![]),
-            Request::ShowNeighbors => Response::Neighbors(vec![]),
-            Request::ShowVnis => Response::Vnis(vec![]),
-            Request::ShowFdb { .. } => Response::Fdb(vec![]),
-        };
-        let _ = call.reply.send(response);
+    // A core that ends on its own (e.g. the BGP port is taken) stops the
+    // control socket as a signal would.
+    let mut ended_early = None;
+    let stop = async {
+        tokio::select! {
+            () = signalled => {}
+            result = &mut core => ended_early = Some(result),
+        }
+    };
+    server.serve(calls_tx, stop).await;
+    let result = match ended_early {
+        Some(result) => result,
+        None => core.await,
+    };
+    match result {
+        Ok(Ok(())) => tracing::info!("stopped"),
+        Ok(Err(e)) => return Err(e.to_string()),
+        Err(e) => return Err(format!("daemon task failed: {e}")),
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -4,12 +4,13 @@
 //! and synchronous; the I/O shells (sessions, netlink, control socket) are
 //! thin tokio tasks around it. See README.md for the module map.
 
-pub mod config;
-pub mod wire;
-pub mod rib;
-pub mod session;
 pub mod api;
 pub mod cli;
-pub mod decode_cli;
+pub mod config;
+pub mod daemon;
 pub mod dataplane;
+pub mod decode_cli;
 pub mod evpn;
+pub mod rib;
+pub mod session;
+pub mod wire;

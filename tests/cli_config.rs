@@ -117,12 +117,13 @@ fn env_override_reaches_check_config() {
 }
 
 #[test]
-fn usage_errors_exit_2_and_decode_is_not_implemented() {
+fn usage_errors_exit_2_and_a_truncated_message_exits_1() {
     let out = evpnd().arg("frobnicate").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let out = evpnd().args(["decode", "ffff"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    assert!(text(&out.stderr).contains("not implemented yet"));
+    assert_eq!(out.status.code(), Some(1));
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(said.contains("2 of 19 octets"), "{said}");
     let out = evpnd().arg("--help").output().unwrap();
     assert!(out.status.success());
     assert!(text(&out.stdout).contains("Exit codes:"));

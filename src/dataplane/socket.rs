@@ -13,10 +13,13 @@
 //! at ~80k/s; 256 requests per sendmsg reaches the kernel's ~300k/s.
 
 use super::diff::Op;
-use super::nl::neigh::{NeighEvent, Ownership, request_for_op};
+use super::nl::neigh::{
+    KernelEvent, LearnScope, Learned, NeighEvent, Ownership, parse_learned_message, request_for_op,
+};
 use super::nl::{
     Messages, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN,
-    NLMSG_OVERRUN, NlDecodeError, RTM_GETNEIGH, RTNLGRP_NEIGH, parse_ack, parse_neigh_message,
+    NLMSG_OVERRUN, NlDecodeError, NlHeader, RTM_GETNEIGH, RTNLGRP_NEIGH, parse_ack,
+    parse_neigh_message,
 };
 use netlink_sys::{Socket, protocols::NETLINK_ROUTE};
 use std::collections::HashMap;
@@ -328,6 +331,31 @@ impl RequestSocket {
         ifindex: u32,
         own: &Ownership,
     ) -> Result<Vec<NeighEvent>, SocketError> {
+        self.dump_with(family, ifindex, |header, payload| {
+            parse_neigh_message(header, payload, own)
+        })
+    }
+
+    /// Dumps like [`RequestSocket::dump_owned`] and returns what the kernel
+    /// learnt itself within `scope` (local MACs, SVI neighbours).
+    pub fn dump_learned(
+        &mut self,
+        family: u8,
+        ifindex: u32,
+        scope: &LearnScope,
+    ) -> Result<Vec<Learned>, SocketError> {
+        self.dump_with(family, ifindex, |header, payload| {
+            parse_learned_message(header, payload, scope)
+        })
+    }
+
+    /// One neighbour-table dump, each message classified by `parse`.
+    fn dump_with<T>(
+        &mut self,
+        family: u8,
+        ifindex: u32,
+        mut parse: impl FnMut(&NlHeader, &[u8]) -> Result<Option<T>, NlDecodeError>,
+    ) -> Result<Vec<T>, SocketError> {
         let sequence = self.take_sequence();
         // Strict dump filters (`valid_fdb_dump_strict`, `neigh_valid_dump_req`
         // in the kernel): the FDB dump takes the bridge port in ndm_ifindex,
@@ -397,8 +425,8 @@ impl RequestSocket {
                         }
                     }
                     _ => {
-                        if let Some(event) = parse_neigh_message(&header, payload, own)? {
-                            rows.push(event);
+                        if let Some(row) = parse(&header, payload)? {
+                            rows.push(row);
                         }
                     }
                 }
@@ -473,6 +501,28 @@ impl EventSocket {
     /// `Err(ResyncNeeded)` means notifications were dropped (ENOBUFS): the
     /// caller must dump and diff.
     pub fn recv(&mut self, own: &Ownership) -> Result<Vec<NeighEvent>, SocketError> {
+        self.recv_with(|header, payload| parse_neigh_message(header, payload, own))
+    }
+
+    /// Like [`EventSocket::recv`], for both kinds of row: evpnd's own (to
+    /// heal drift) and what the kernel learnt within `scope` (to advertise).
+    pub fn recv_all(
+        &mut self,
+        own: &Ownership,
+        scope: &LearnScope,
+    ) -> Result<Vec<KernelEvent>, SocketError> {
+        self.recv_with(|header, payload| {
+            if let Some(owned) = parse_neigh_message(header, payload, own)? {
+                return Ok(Some(KernelEvent::Owned(owned)));
+            }
+            Ok(parse_learned_message(header, payload, scope)?.map(KernelEvent::Learned))
+        })
+    }
+
+    fn recv_with<T>(
+        &mut self,
+        mut parse: impl FnMut(&NlHeader, &[u8]) -> Result<Option<T>, NlDecodeError>,
+    ) -> Result<Vec<T>, SocketError> {
         let n = match self.socket.recv(&mut &mut self.receive[..], 0) {
             Ok(n) => n,
             Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
@@ -483,7 +533,7 @@ impl EventSocket {
         let mut events = Vec::new();
         for message in Messages::new(self.receive.get(..n).unwrap_or_default()) {
             let (header, payload) = message?;
-            if let Some(event) = parse_neigh_message(&header, payload, own)? {
+            if let Some(event) = parse(&header, payload)? {
                 events.push(event);
             }
         }

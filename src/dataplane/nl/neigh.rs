@@ -444,6 +444,129 @@ pub fn parse_neigh_message(
     }))
 }
 
+/// Where the kernel's own learning matters to evpnd: the VLANs it serves and
+/// their SVIs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LearnScope {
+    pub own: Option<Ownership>,
+    /// Configured VLANs: only MACs learnt on these are advertised.
+    pub vlans: Vec<u16>,
+    /// (SVI ifindex, VLAN) for each configured VLAN.
+    pub svis: Vec<(u32, u16)>,
+}
+
+/// Something the kernel learnt by itself that a VTEP advertises (RFC 7432
+/// section 9: data-plane learning on the access side).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LearnedRow {
+    /// A MAC the bridge learnt on an access port, in `vlan`.
+    Mac {
+        vlan: u16,
+        mac: MacAddress,
+        port: u32,
+    },
+    /// An IP/MAC binding in the ARP/ND table of the SVI of `vlan`.
+    Neighbor {
+        vlan: u16,
+        ip: IpAddr,
+        mac: MacAddress,
+    },
+}
+
+/// A learnt row appeared (`present`) or went away (deleted, aged out, or
+/// no longer usable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Learned {
+    pub row: LearnedRow,
+    pub present: bool,
+}
+
+/// Any neighbour-table notification evpnd acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KernelEvent {
+    Owned(NeighEvent),
+    Learned(Learned),
+}
+
+/// Decides whether a row is one the kernel learnt itself within `scope`
+/// (pure, like [`owned_row`]); `Some((row, usable))`.
+///
+/// - FDB: a bridge row (NDA_MASTER = the bridge) on a port other than the
+///   vxlan device, in a configured VLAN, not permanent (the ports' own
+///   addresses) and not extern_learn (what evpnd or FRR installed).
+/// - ARP/ND: a row on a configured SVI, not extern_learn, not NOARP (static
+///   or installed for suppression); usable while REACHABLE, STALE, DELAY or
+///   PROBE (a FAILED or INCOMPLETE entry is no binding).
+pub fn learned_row(msg: &NeighbourMessage, scope: &LearnScope) -> Option<(LearnedRow, bool)> {
+    let own = scope.own?;
+    let flags = msg.header.flags.bits();
+    let state = u16::from(msg.header.state);
+    if flags & ntf::EXT_LEARNED != 0 {
+        return None;
+    }
+    let mut mac = None;
+    let mut ip = None;
+    let mut vlan = None;
+    let mut master = None;
+    for attr in &msg.attributes {
+        match attr {
+            NeighbourAttribute::LinkLayerAddress(b) => {
+                mac = <[u8; 6]>::try_from(b.as_slice()).ok().map(MacAddress)
+            }
+            NeighbourAttribute::Destination(a) => ip = address(a),
+            NeighbourAttribute::Vlan(v) => vlan = Some(*v),
+            NeighbourAttribute::Controller(i) => master = Some(*i),
+            _ => {}
+        }
+    }
+    match msg.header.family {
+        AddressFamily::Bridge => {
+            let port = msg.header.ifindex;
+            let vlan = vlan?;
+            let local = master == Some(own.bridge_ifindex)
+                && port != own.vxlan_ifindex
+                && port != own.bridge_ifindex
+                && state & nud::PERMANENT == 0
+                && scope.vlans.contains(&vlan);
+            let mac = mac.filter(|m| *m != MacAddress::ZERO && m.0[0] & 1 == 0)?;
+            local.then_some((LearnedRow::Mac { vlan, mac, port }, true))
+        }
+        AddressFamily::Inet | AddressFamily::Inet6 => {
+            let &(_, vlan) = scope.svis.iter().find(|(i, _)| *i == msg.header.ifindex)?;
+            if state & (nud::NOARP | nud::PERMANENT) != 0 {
+                return None;
+            }
+            let usable = state & (nud::REACHABLE | nud::STALE | nud::DELAY | nud::PROBE) != 0;
+            let row = LearnedRow::Neighbor {
+                vlan,
+                ip: ip?,
+                mac: mac.unwrap_or(MacAddress::ZERO),
+            };
+            Some((row, usable && mac.is_some()))
+        }
+        _ => None,
+    }
+}
+
+/// Parses one RTM_NEWNEIGH/RTM_DELNEIGH message into a learnt row event.
+pub fn parse_learned_message(
+    header: &NlHeader,
+    payload: &[u8],
+    scope: &LearnScope,
+) -> Result<Option<Learned>, NlDecodeError> {
+    let new = match header.message_type {
+        RTM_NEWNEIGH => true,
+        RTM_DELNEIGH => false,
+        _ => return Ok(None),
+    };
+    let msg =
+        NeighbourMessage::parse(payload).map_err(|e| NlDecodeError::Neighbour(e.to_string()))?;
+    Ok(learned_row(&msg, scope).map(|(row, usable)| Learned {
+        row,
+        present: new && usable,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -548,6 +671,88 @@ mod tests {
         assert_eq!(
             request_for_op(&Op::Add(Object::Stray(s)), &OWN),
             Err(NotInstallable(Object::Stray(s)))
+        );
+    }
+
+    fn scope() -> LearnScope {
+        LearnScope {
+            own: Some(OWN),
+            vlans: vec![10, 11],
+            svis: vec![(20, 10), (21, 11)],
+        }
+    }
+
+    #[test]
+    fn bridge_learnt_macs_on_access_ports_are_local() {
+        let mac = MacAddress([0x02, 0x0a, 0, 0, 0, 1]);
+        let fdb = |port: u32, state: u16, flags: u8, vlan: u16| {
+            message(
+                header(AddressFamily::Bridge, port, state, flags),
+                vec![
+                    NeighbourAttribute::LinkLayerAddress(mac.0.to_vec()),
+                    NeighbourAttribute::Vlan(vlan),
+                    NeighbourAttribute::Controller(OWN.bridge_ifindex),
+                ],
+            )
+        };
+        assert_eq!(
+            learned_row(&fdb(7, nud::REACHABLE, 0, 10), &scope()),
+            Some((
+                LearnedRow::Mac {
+                    vlan: 10,
+                    mac,
+                    port: 7
+                },
+                true
+            ))
+        );
+        // The vxlan port's rows are remote; permanent rows are the ports'
+        // own addresses; extern_learn rows were installed; VLAN 12 is not ours.
+        assert_eq!(
+            learned_row(&fdb(OWN.vxlan_ifindex, nud::REACHABLE, 0, 10), &scope()),
+            None
+        );
+        assert_eq!(learned_row(&fdb(7, nud::PERMANENT, 0, 10), &scope()), None);
+        assert_eq!(
+            learned_row(&fdb(7, nud::REACHABLE, ntf::EXT_LEARNED, 10), &scope()),
+            None
+        );
+        assert_eq!(learned_row(&fdb(7, nud::REACHABLE, 0, 12), &scope()), None);
+    }
+
+    #[test]
+    fn svi_neighbours_are_bindings_while_usable() {
+        let mac = MacAddress([0x02, 0x0a, 0, 0, 0, 1]);
+        let ip = v4(198, 18, 10, 1);
+        let arp = |ifindex: u32, state: u16, flags: u8| {
+            message(
+                header(AddressFamily::Inet, ifindex, state, flags),
+                vec![
+                    NeighbourAttribute::Destination(NeighbourAddress::Inet(Ipv4Addr::new(
+                        198, 18, 10, 1,
+                    ))),
+                    NeighbourAttribute::LinkLayerAddress(mac.0.to_vec()),
+                ],
+            )
+        };
+        let row = LearnedRow::Neighbor { vlan: 10, ip, mac };
+        assert_eq!(
+            learned_row(&arp(20, nud::STALE, 0), &scope()),
+            Some((row, true))
+        );
+        assert_eq!(
+            learned_row(&arp(20, nud::FAILED, 0), &scope()),
+            Some((row, false))
+        );
+        assert_eq!(
+            learned_row(&arp(20, nud::NOARP, ntf::EXT_LEARNED), &scope()),
+            None,
+            "ours"
+        );
+        assert_eq!(
+            learned_row(&arp(99, nud::REACHABLE, 0), &scope()),
+            None,
+            "not an SVI"
         );
     }
 }
