@@ -505,6 +505,14 @@ fn vtep_setup_in_a_vlan_aware_kernel() {
                 .and_then(|mut s| s.apply(&ops, &t.ownership()).map_err(|e| e.to_string()))
         })
     };
+    // Control: without remote entries nothing crosses (no flood list).
+    let before = nsx(&h1, "ping -c 1 -W 1 198.18.10.2");
+    c.check(
+        "no-ping-before-remote-entries",
+        before.is_err(),
+        "ping succeeded without any flood entry",
+    );
+    let _ = nsx(&h1, "ip neigh flush dev eth0");
     let r1 = install(&v1, &t1, remote_ops([198, 19, 0, 2], 2));
     let r2 = install(&v2, &t2, remote_ops([198, 19, 0, 1], 1));
     c.check(
