@@ -13,4 +13,5 @@ pub mod decode_cli;
 pub mod evpn;
 pub mod rib;
 pub mod session;
+pub mod vtep;
 pub mod wire;

@@ -5,12 +5,13 @@ pub mod show;
 
 use crate::api::protocol::{NeighborRow, Request, Response};
 use crate::api::server::ApiCall;
-use crate::config::Config;
+use crate::config::{Config, Dataplane};
 use crate::rib::encode::OutboundEncoder;
 use crate::rib::peer::{PeerInfo, PeerKind};
 use crate::rib::task::{PeerCounters, RibInput, RibTask};
 use crate::session::State;
 use crate::session::peer::{PeerHandle, PeerSpec, peer_kind, reject, spawn_peer};
+use crate::vtep::{self, VtepError, VtepQuery};
 use crate::wire::Family;
 use show::{RouteFilter, route_rows};
 use std::collections::HashMap;
@@ -31,6 +32,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Error)]
 pub enum DaemonError {
+    #[error(transparent)]
+    Vtep(#[from] VtepError),
     #[error("cannot listen for BGP on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -75,8 +78,21 @@ pub async fn run(config: Config, mut calls: mpsc::Receiver<ApiCall>) -> Result<(
             PeerSpec::new(idx, bgp, n)
         })
         .collect();
+    let vtep_role = config
+        .vtep
+        .as_ref()
+        .is_some_and(|v| v.dataplane == Dataplane::Linux);
+    let observer = vtep_role.then(|| {
+        let (tx, rx) = mpsc::unbounded_channel();
+        rib.observe(tx);
+        rx
+    });
     let (rib_tx, rib_rx) = mpsc::channel(RIB_QUEUE);
     let rib_task = tokio::spawn(rib.run(rib_rx));
+    let vtep = match observer {
+        Some(changes) => Some(vtep::start(&config, rib_tx.clone(), changes).await?),
+        None => None,
+    };
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let peers: Vec<PeerHandle> = specs
@@ -95,7 +111,7 @@ pub async fn run(config: Config, mut calls: mpsc::Receiver<ApiCall>) -> Result<(
         .collect();
 
     while let Some(call) = calls.recv().await {
-        let response = answer(call.request, &peers, &rib_tx).await;
+        let response = answer(call.request, &peers, &rib_tx, vtep.as_ref()).await;
         let _ = call.reply.send(response);
     }
 
@@ -145,7 +161,12 @@ async fn accept_loop(
     }
 }
 
-async fn answer(request: Request, peers: &[PeerHandle], rib: &mpsc::Sender<RibInput>) -> Response {
+async fn answer(
+    request: Request,
+    peers: &[PeerHandle],
+    rib: &mpsc::Sender<RibInput>,
+    vtep: Option<&mpsc::Sender<VtepQuery>>,
+) -> Response {
     match request {
         Request::ShowRoutes {
             vni,
@@ -188,10 +209,33 @@ async fn answer(request: Request, peers: &[PeerHandle], rib: &mpsc::Sender<RibIn
             }
             Response::Neighbors(rows)
         }
-        // The VTEP dataplane answers these once it runs; a route reflector
-        // has no VNIs and no forwarding table.
-        Request::ShowVnis => Response::Vnis(Vec::new()),
-        Request::ShowFdb { .. } => Response::Fdb(Vec::new()),
+        // A route reflector has no VNIs and no forwarding table.
+        Request::ShowVnis => {
+            let Some(vtep) = vtep else {
+                return Response::Vnis(Vec::new());
+            };
+            let (reply, rx) = oneshot::channel();
+            match vtep.send(VtepQuery::Vnis(reply)).await {
+                Ok(()) => rx.await.map_or_else(
+                    |_| Response::error("the VTEP task did not answer"),
+                    Response::Vnis,
+                ),
+                Err(_) => Response::error("the VTEP task is not running"),
+            }
+        }
+        Request::ShowFdb { vni } => {
+            let Some(vtep) = vtep else {
+                return Response::Fdb(Vec::new());
+            };
+            let (reply, rx) = oneshot::channel();
+            match vtep.send(VtepQuery::Fdb { vni, reply }).await {
+                Ok(()) => rx.await.map_or_else(
+                    |_| Response::error("the VTEP task did not answer"),
+                    Response::Fdb,
+                ),
+                Err(_) => Response::error("the VTEP task is not running"),
+            }
+        }
     }
 }
 

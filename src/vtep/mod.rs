@@ -1,0 +1,681 @@
+//! The VTEP shell: brings the bridge/vxlan topology up from config, turns
+//! the Loc-RIB's best-path changes into kernel state (import, reconciler),
+//! and turns what the kernel learns on the access side into local routes
+//! (origination). The decisions are the pure `evpn` and `dataplane` cores;
+//! this module only moves data between them, the RIB task and two netlink
+//! threads (one applying batched requests, one reading notifications).
+
+use crate::api::protocol::{FdbRow, VniRow};
+use crate::config::{Config, VtepConfig};
+use crate::dataplane::diff::{DesiredDelta, Op, apply_delta, diff};
+use crate::dataplane::model::{KernelState, Object, OwnedRow};
+use crate::dataplane::nl::neigh::{
+    KernelEvent, LearnScope, Learned, LearnedRow, NeighEvent, Ownership,
+};
+use crate::dataplane::setup::{SetupError, Topology, TopologySocket, setup};
+use crate::dataplane::socket::{AckMode, EventSocket, RequestSocket, SocketError};
+use crate::evpn::import::Importer;
+use crate::evpn::instance::{EvpnInstance, EvpnInstances, InstanceError};
+use crate::evpn::mobility::{LocalMacDecision, MobilityTracker};
+use crate::evpn::originate;
+use crate::rib::loc_rib::BestChange;
+use crate::rib::task::RibInput;
+use crate::wire::evpn::EvpnRouteKey;
+use crate::wire::mac::MacAddress;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::time::Duration;
+use thiserror::Error;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, info, warn};
+
+/// AF_BRIDGE, AF_INET, AF_INET6 (socket.h).
+const AF_BRIDGE: u8 = 7;
+const AF_INET: u8 = 2;
+const AF_INET6: u8 = 10;
+/// Entries evpnd installed before a restart are adopted, and the ones no
+/// route asks for any more are removed only after this long, so peers have
+/// re-sent their tables (no traffic loss across a restart).
+const STALE_GRACE: Duration = Duration::from_secs(30);
+/// A failed kernel request is retried after this, doubling, up to the cap.
+const RETRY_BASE: Duration = Duration::from_secs(1);
+const RETRY_CAP: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Error)]
+pub enum VtepError {
+    #[error("VTEP set-up: {0}")]
+    Setup(#[from] SetupError),
+    #[error("EVPN instances: {0}")]
+    Instances(#[from] InstanceError),
+    #[error("netlink: {0}")]
+    Socket(#[from] SocketError),
+    #[error("VTEP set-up task: {0}")]
+    Join(String),
+}
+
+/// `show vnis` / `show fdb`, answered by the VTEP task.
+pub enum VtepQuery {
+    Vnis(oneshot::Sender<Vec<VniRow>>),
+    Fdb {
+        vni: Option<u32>,
+        reply: oneshot::Sender<Vec<FdbRow>>,
+    },
+}
+
+/// Brings the topology up (or refuses, naming each problem) and starts the
+/// VTEP task. `changes` is the RIB task's best-path observer.
+pub async fn start(
+    config: &Config,
+    rib: mpsc::Sender<RibInput>,
+    changes: mpsc::UnboundedReceiver<Vec<BestChange<EvpnRouteKey>>>,
+) -> Result<mpsc::Sender<VtepQuery>, VtepError> {
+    let Some(vtep) = config.vtep.clone() else {
+        return Err(VtepError::Join("no [vtep] section".into()));
+    };
+    let instances = EvpnInstances::from_config(&vtep, config.bgp.router_id, config.bgp.asn)?;
+    let vtep_for_setup = vtep.clone();
+    let (topology, report) = tokio::task::spawn_blocking(move || {
+        let mut socket = TopologySocket::open()?;
+        setup(&mut socket, &vtep_for_setup)
+    })
+    .await
+    .map_err(|e| VtepError::Join(e.to_string()))??;
+    for change in &report.changes {
+        info!(change = %change, "VTEP set-up");
+    }
+    info!(
+        bridge = %vtep.bridge,
+        vxlan = %vtep.vxlan_device,
+        vnifilter = topology.vnifilter,
+        vnis = instances.len(),
+        "VTEP topology ready"
+    );
+    let own = topology.ownership();
+    let scope = LearnScope {
+        own: Some(own),
+        vlans: instances.iter().map(|i| i.vlan).collect(),
+        svis: topology
+            .svis
+            .iter()
+            .map(|(vlan, ifindex)| (*ifindex, *vlan))
+            .collect(),
+    };
+
+    // What evpnd installed before (adopted) and what the kernel learnt.
+    let mut requests = RequestSocket::open()?;
+    requests.set_ack_mode(AckMode::ErrorsAndLast);
+    let mut rows: Vec<OwnedRow> = Vec::new();
+    let mut learned: Vec<Learned> = Vec::new();
+    rows.extend(
+        requests
+            .dump_owned(AF_BRIDGE, topology.vxlan_ifindex, &own)?
+            .iter()
+            .map(|e| *e.row()),
+    );
+    learned.extend(requests.dump_learned(AF_BRIDGE, 0, &scope)?);
+    for svi in topology.svis.values() {
+        for family in [AF_INET, AF_INET6] {
+            rows.extend(
+                requests
+                    .dump_owned(family, *svi, &own)?
+                    .iter()
+                    .map(|e| *e.row()),
+            );
+            learned.extend(requests.dump_learned(family, *svi, &scope)?);
+        }
+    }
+    let vlan_of = {
+        let map: BTreeMap<u32, u16> = instances.iter().map(|i| (i.vni, i.vlan)).collect();
+        move |vni: u32| map.get(&vni).copied()
+    };
+    let kernel = KernelState::from_rows(rows, vlan_of);
+    info!(
+        adopted = kernel.len(),
+        learned = learned.len(),
+        "VTEP kernel state read"
+    );
+
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let events = EventSocket::subscribe()?;
+    spawn_event_thread(events, own, scope.clone(), events_tx);
+    let (ops_tx, ops_rx) = std::sync::mpsc::channel::<Vec<Op>>();
+    let (failed_tx, failed_rx) = mpsc::unbounded_channel();
+    spawn_request_thread(requests, own, ops_rx, failed_tx);
+
+    let (queries_tx, queries_rx) = mpsc::channel(16);
+    let importer = Importer::new(instances.clone(), topology.svis.clone());
+    let mut task = VtepTask {
+        vtep,
+        topology,
+        instances,
+        importer,
+        tracker: MobilityTracker::default(),
+        desired: KernelState::new(),
+        kernel,
+        local_macs: BTreeMap::new(),
+        bindings: BTreeMap::new(),
+        advertised: BTreeMap::new(),
+        rib,
+        ops: ops_tx,
+        retry: Vec::new(),
+        retry_delay: RETRY_BASE,
+        stale_pending: true,
+    };
+    task.originate_inclusive_multicast().await;
+    for l in learned {
+        task.learned(l).await;
+    }
+    tokio::spawn(task.run(changes, events_rx, failed_rx, queries_rx));
+    Ok(queries_tx)
+}
+
+/// Reads neighbour/FDB notifications on a thread of its own (the socket is
+/// blocking) and forwards what concerns evpnd.
+fn spawn_event_thread(
+    mut events: EventSocket,
+    own: Ownership,
+    scope: LearnScope,
+    tx: mpsc::UnboundedSender<Result<Vec<KernelEvent>, ()>>,
+) {
+    std::thread::Builder::new()
+        .name("evpnd-nl-events".into())
+        .spawn(move || {
+            loop {
+                let batch = match events.recv_all(&own, &scope) {
+                    Ok(batch) if batch.is_empty() => continue,
+                    Ok(batch) => Ok(batch),
+                    Err(SocketError::ResyncNeeded) => Err(()),
+                    Err(e) => {
+                        warn!(error = %e, "netlink notification socket failed; no more drift healing or local learning");
+                        return;
+                    }
+                };
+                if tx.send(batch).is_err() {
+                    return;
+                }
+            }
+        })
+        .map(drop)
+        .unwrap_or_else(|e| warn!(error = %e, "cannot start the netlink notification thread"));
+}
+
+/// Applies batches of operations on a thread of its own, pipelined
+/// (many requests per sendmsg, see `dataplane::socket`); failures go back to
+/// the VTEP task to be retried.
+fn spawn_request_thread(
+    mut requests: RequestSocket,
+    own: Ownership,
+    ops: std::sync::mpsc::Receiver<Vec<Op>>,
+    failed: mpsc::UnboundedSender<Vec<Op>>,
+) {
+    std::thread::Builder::new()
+        .name("evpnd-nl-requests".into())
+        .spawn(move || {
+            while let Ok(batch) = ops.recv() {
+                match requests.apply(&batch, &own) {
+                    Ok(report) => {
+                        for failure in &report.failures {
+                            warn!(failure = %failure, "kernel refused an update; will retry");
+                        }
+                        debug!(applied = report.applied, failed = report.failures.len(), "kernel updated");
+                        let again: Vec<Op> = report.failures.iter().map(|f| f.op).collect();
+                        if !again.is_empty() && failed.send(again).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        warn!(error = %e, ops = batch.len(), "netlink request batch failed; will retry");
+                        if failed.send(batch).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        })
+        .map(drop)
+        .unwrap_or_else(|e| warn!(error = %e, "cannot start the netlink request thread"));
+}
+
+struct VtepTask {
+    vtep: VtepConfig,
+    topology: Topology,
+    instances: EvpnInstances,
+    importer: Importer,
+    tracker: MobilityTracker,
+    /// What the routes ask for.
+    desired: KernelState,
+    /// What we believe the kernel holds (adopted at start, then every
+    /// operation sent; corrected by notifications).
+    kernel: KernelState,
+    /// MACs the bridge learnt on access ports: (VLAN, MAC) -> port.
+    local_macs: BTreeMap<(u16, MacAddress), u32>,
+    /// IP/MAC bindings from the SVIs' neighbour tables.
+    bindings: BTreeMap<(u16, IpAddr), MacAddress>,
+    /// What we advertise per local MAC: the IPs with it (MAC-only always).
+    advertised: BTreeMap<(u16, MacAddress), BTreeSet<IpAddr>>,
+    rib: mpsc::Sender<RibInput>,
+    ops: std::sync::mpsc::Sender<Vec<Op>>,
+    retry: Vec<Op>,
+    retry_delay: Duration,
+    /// Adopted entries not (yet) asked for are kept until STALE_GRACE.
+    stale_pending: bool,
+}
+
+impl VtepTask {
+    async fn run(
+        mut self,
+        mut changes: mpsc::UnboundedReceiver<Vec<BestChange<EvpnRouteKey>>>,
+        mut events: mpsc::UnboundedReceiver<Result<Vec<KernelEvent>, ()>>,
+        mut failed: mpsc::UnboundedReceiver<Vec<Op>>,
+        mut queries: mpsc::Receiver<VtepQuery>,
+    ) {
+        let stale = tokio::time::sleep(STALE_GRACE);
+        tokio::pin!(stale);
+        let retry = tokio::time::sleep(Duration::from_secs(3600));
+        tokio::pin!(retry);
+        loop {
+            tokio::select! {
+                batch = changes.recv() => match batch {
+                    Some(batch) => self.import(&batch).await,
+                    None => return,
+                },
+                Some(batch) = events.recv() => match batch {
+                    Ok(batch) => {
+                        for event in batch {
+                            self.kernel_event(event).await;
+                        }
+                    }
+                    Err(()) => self.resync("notifications were lost (ENOBUFS)"),
+                },
+                Some(ops) = failed.recv() => {
+                    if self.retry.is_empty() {
+                        retry.as_mut().reset(tokio::time::Instant::now() + self.retry_delay);
+                    }
+                    self.retry.extend(ops);
+                }
+                () = &mut retry, if !self.retry.is_empty() => {
+                    self.retry_failed();
+                    self.retry_delay = (self.retry_delay * 2).min(RETRY_CAP);
+                    retry.as_mut().reset(tokio::time::Instant::now() + self.retry_delay);
+                }
+                () = &mut stale, if self.stale_pending => {
+                    self.stale_pending = false;
+                    let ops = diff(&self.desired, &self.kernel);
+                    info!(operations = ops.len(), "initial sync over: removing stale entries");
+                    self.send(ops);
+                    self.kernel = self.desired.clone();
+                }
+                Some(query) = queries.recv() => self.answer(query),
+            }
+        }
+    }
+
+    fn send(&mut self, ops: Vec<Op>) {
+        if !ops.is_empty() {
+            let _ = self.ops.send(ops);
+        }
+    }
+
+    /// Best-path changes from the RIB: import them, then withdraw local
+    /// MACs that a remote route now beats (RFC 7432 section 15.1).
+    async fn import(&mut self, batch: &[BestChange<EvpnRouteKey>]) {
+        let mut delta = DesiredDelta::default();
+        for change in batch {
+            let d = self.importer.apply(change);
+            delta.upsert.extend(d.upsert);
+            delta.remove.extend(d.remove);
+        }
+        apply_delta(&mut self.desired, &delta);
+        let ops = apply_delta(&mut self.kernel, &delta);
+        self.send(ops);
+        for (vni, mac) in self.importer.take_overridden_local() {
+            if let Some(vlan) = self.instances.by_vni(vni).map(|i| i.vlan) {
+                info!(vni, %mac, "local MAC moved to another VTEP: withdrawing our routes");
+                self.withdraw_local(vlan, mac).await;
+            }
+        }
+    }
+
+    async fn kernel_event(&mut self, event: KernelEvent) {
+        match event {
+            KernelEvent::Learned(learned) => self.learned(learned).await,
+            // Drift: one of our rows went away while routes still ask for
+            // it. Put the whole object back.
+            KernelEvent::Owned(NeighEvent::Deleted(row)) => {
+                if let Some(object) = self.desired_object_of(&row) {
+                    warn!(object = %object, "an entry evpnd installed was removed by someone else; restoring it");
+                    self.send(vec![Op::Replace(object)]);
+                }
+            }
+            KernelEvent::Owned(NeighEvent::New(_)) => {}
+        }
+    }
+
+    /// The desired object a kernel row belongs to, if the row is missing
+    /// from the kernel but wanted.
+    fn desired_object_of(&self, row: &OwnedRow) -> Option<Object> {
+        match *row {
+            OwnedRow::Flood(f) => self.desired.floods.contains(&f).then_some(Object::Flood(f)),
+            OwnedRow::MacSelf { vni, mac, .. } => self
+                .desired
+                .macs
+                .values()
+                .find(|m| m.vni == vni && m.mac == mac)
+                .map(|m| Object::Mac(*m)),
+            OwnedRow::MacMaster { vlan, mac, .. } => self
+                .desired
+                .macs
+                .values()
+                .find(|m| m.vlan == vlan && m.mac == mac)
+                .map(|m| Object::Mac(*m)),
+            OwnedRow::Neighbor(n) => self
+                .desired
+                .neighbors
+                .values()
+                .find(|d| d.ifindex == n.ifindex && d.ip == n.ip)
+                .map(|d| Object::Neighbor(*d)),
+        }
+    }
+
+    fn resync(&mut self, why: &str) {
+        warn!(reason = why, "re-reading the kernel's EVPN state");
+        let own = self.topology.ownership();
+        let result = (|| -> Result<KernelState, SocketError> {
+            let mut socket = RequestSocket::open()?;
+            let mut rows: Vec<OwnedRow> = Vec::new();
+            rows.extend(
+                socket
+                    .dump_owned(AF_BRIDGE, self.topology.vxlan_ifindex, &own)?
+                    .iter()
+                    .map(|e| *e.row()),
+            );
+            for svi in self.topology.svis.values() {
+                for family in [AF_INET, AF_INET6] {
+                    rows.extend(
+                        socket
+                            .dump_owned(family, *svi, &own)?
+                            .iter()
+                            .map(|e| *e.row()),
+                    );
+                }
+            }
+            let map: BTreeMap<u32, u16> = self.instances.iter().map(|i| (i.vni, i.vlan)).collect();
+            Ok(KernelState::from_rows(rows, |vni| map.get(&vni).copied()))
+        })();
+        match result {
+            Ok(observed) => {
+                let mut ops = diff(&self.desired, &observed);
+                if self.stale_pending {
+                    // Adopted entries no route asks for yet stay until the
+                    // initial sync is over.
+                    ops.retain(|op| !matches!(op, Op::Delete(_)));
+                }
+                self.kernel = observed;
+                for op in &ops {
+                    op.apply_to(&mut self.kernel);
+                }
+                self.send(ops);
+            }
+            Err(e) => warn!(error = %e, "cannot re-read the kernel state"),
+        }
+    }
+
+    /// Re-sends what failed, as it stands now: an object still wanted is
+    /// (re)installed, one no longer wanted is deleted.
+    fn retry_failed(&mut self) {
+        let failed = std::mem::take(&mut self.retry);
+        let ops: Vec<Op> = failed
+            .into_iter()
+            .map(|op| {
+                let object = *op.object();
+                match self.desired.get(&object) {
+                    Some(wanted) => Op::Replace(wanted),
+                    None => Op::Delete(object),
+                }
+            })
+            .collect();
+        info!(operations = ops.len(), "retrying failed kernel updates");
+        let _ = self.ops.send(ops);
+        if self.retry.is_empty() {
+            self.retry_delay = RETRY_BASE;
+        }
+    }
+
+    /// RFC 7432 section 11 / RFC 8365 section 5.1.3: one type-3 route per
+    /// VNI, with an ingress-replication PMSI.
+    async fn originate_inclusive_multicast(&mut self) {
+        for instance in self.instances.iter() {
+            let update = originate::inclusive_multicast(instance).into_ingress();
+            let _ = self.rib.send(RibInput::Local { update }).await;
+        }
+    }
+
+    async fn learned(&mut self, learned: Learned) {
+        match learned.row {
+            LearnedRow::Mac { vlan, mac, port } => {
+                if learned.present {
+                    if self.local_macs.insert((vlan, mac), port).is_none() {
+                        debug!(vlan, %mac, port, "local MAC learnt");
+                    }
+                } else if self.local_macs.remove(&(vlan, mac)).is_some() {
+                    debug!(vlan, %mac, "local MAC gone");
+                }
+                self.advertise_local(vlan, mac).await;
+            }
+            LearnedRow::Neighbor { vlan, ip, mac } => {
+                let before = if learned.present {
+                    self.bindings.insert((vlan, ip), mac)
+                } else {
+                    self.bindings.remove(&(vlan, ip))
+                };
+                for affected in [before, learned.present.then_some(mac)]
+                    .into_iter()
+                    .flatten()
+                {
+                    self.advertise_local(vlan, affected).await;
+                }
+            }
+        }
+    }
+
+    /// Brings what we advertise for (VLAN, MAC) in line with what is local:
+    /// MAC-only plus one MAC+IP route per IP bound to it (RFC 7432 section
+    /// 9.1), with the MAC Mobility sequence the tracker decides (15.1).
+    async fn advertise_local(&mut self, vlan: u16, mac: MacAddress) {
+        let Some(instance) = self.instances.by_vlan(vlan).cloned() else {
+            return;
+        };
+        if !self.local_macs.contains_key(&(vlan, mac)) {
+            return self.withdraw_local(vlan, mac).await;
+        }
+        let claims = self.importer.mac_claims(instance.vni, mac);
+        let (sequence, sticky) = match self.tracker.learn(instance.vni, mac, false, claims) {
+            LocalMacDecision::Advertise { sequence, sticky } => (sequence, sticky),
+            LocalMacDecision::StickyElsewhere { vtep } => {
+                warn!(vni = instance.vni, %mac, %vtep, "MAC is static on another VTEP; not advertising it");
+                return self.withdraw_local(vlan, mac).await;
+            }
+        };
+        let ips: BTreeSet<IpAddr> = self
+            .bindings
+            .iter()
+            .filter(|((v, _), m)| *v == vlan && **m == mac)
+            .map(|((_, ip), _)| *ip)
+            .collect();
+        let before = self
+            .advertised
+            .insert((vlan, mac), ips.clone())
+            .unwrap_or_default();
+        let gone: Vec<_> = before
+            .difference(&ips)
+            .map(|ip| originate::mac_ip_nlri(&instance, mac, Some(*ip)))
+            .collect();
+        if !gone.is_empty() {
+            let _ = self
+                .rib
+                .send(RibInput::Local {
+                    update: originate::withdrawal(gone),
+                })
+                .await;
+        }
+        let mobility = originate::mac_mobility_community(sequence, sticky);
+        let routes = std::iter::once((mac, None)).chain(ips.iter().map(|ip| (mac, Some(*ip))));
+        let update = originate::mac_ip(&instance, mobility, routes).into_ingress();
+        let _ = self.rib.send(RibInput::Local { update }).await;
+    }
+
+    async fn withdraw_local(&mut self, vlan: u16, mac: MacAddress) {
+        let Some(instance) = self.instances.by_vlan(vlan).cloned() else {
+            return;
+        };
+        self.tracker.forget(instance.vni, mac);
+        let Some(ips) = self.advertised.remove(&(vlan, mac)) else {
+            return;
+        };
+        let nlri = std::iter::once(originate::mac_ip_nlri(&instance, mac, None))
+            .chain(
+                ips.iter()
+                    .map(|ip| originate::mac_ip_nlri(&instance, mac, Some(*ip))),
+            )
+            .collect::<Vec<_>>();
+        let _ = self
+            .rib
+            .send(RibInput::Local {
+                update: originate::withdrawal(nlri),
+            })
+            .await;
+    }
+
+    fn answer(&self, query: VtepQuery) {
+        match query {
+            VtepQuery::Vnis(reply) => {
+                let rows = self.instances.iter().map(|i| self.vni_row(i)).collect();
+                let _ = reply.send(rows);
+            }
+            VtepQuery::Fdb { vni, reply } => {
+                let _ = reply.send(self.fdb_rows(vni));
+            }
+        }
+    }
+
+    fn vni_row(&self, instance: &EvpnInstance) -> VniRow {
+        let counters = self.importer.counters(instance.vni);
+        let mut warnings = Vec::new();
+        if counters.no_matching_rt > 0 {
+            warnings.push(format!(
+                "{} routes carry VNI {} but none of its import route targets ({}): not installed; check the RTs on both sides",
+                counters.no_matching_rt,
+                instance.vni,
+                instance.import_rts.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        if counters.vni_mismatch > 0 {
+            warnings.push(format!(
+                "{} routes match an import RT but carry another VNI: not installed",
+                counters.vni_mismatch
+            ));
+        }
+        if counters.unusable > 0 {
+            warnings.push(format!("{} routes cannot be installed (no ingress-replication PMSI, or no usable next hop)", counters.unusable));
+        }
+        VniRow {
+            vni: instance.vni,
+            vlan: instance.vlan,
+            rd: instance.rd.to_string(),
+            import_rts: instance
+                .import_rts
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            export_rts: instance
+                .export_rts
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            remote_vteps: self
+                .desired
+                .floods
+                .iter()
+                .filter(|f| f.vni == instance.vni)
+                .map(|f| f.vtep)
+                .collect(),
+            local_macs: self
+                .local_macs
+                .keys()
+                .filter(|(v, _)| *v == instance.vlan)
+                .count() as u64,
+            remote_macs: self
+                .desired
+                .macs
+                .values()
+                .filter(|m| m.vni == instance.vni)
+                .count() as u64,
+            warnings,
+        }
+    }
+
+    fn fdb_rows(&self, vni: Option<u32>) -> Vec<FdbRow> {
+        let mut rows = Vec::new();
+        let ip_of = |vlan: u16, mac: MacAddress| {
+            self.bindings
+                .iter()
+                .find(|((v, _), m)| *v == vlan && **m == mac)
+                .map(|((_, ip), _)| *ip)
+        };
+        for instance in self
+            .instances
+            .iter()
+            .filter(|i| vni.is_none_or(|v| v == i.vni))
+        {
+            for ((vlan, mac), port) in self
+                .local_macs
+                .iter()
+                .filter(|((v, _), _)| *v == instance.vlan)
+            {
+                rows.push(FdbRow {
+                    vni: instance.vni,
+                    vlan: *vlan,
+                    mac: mac.to_string(),
+                    ip: ip_of(*vlan, *mac),
+                    dest: format!("port ifindex {port}"),
+                    origin: "learned".into(),
+                    state: "local".into(),
+                });
+            }
+            for m in self.desired.macs.values().filter(|m| m.vni == instance.vni) {
+                let ip = self
+                    .desired
+                    .neighbors
+                    .values()
+                    .find(|n| n.mac == m.mac && Some(n.ifindex) == self.topology.svi(m.vlan))
+                    .map(|n| n.ip);
+                rows.push(FdbRow {
+                    vni: m.vni,
+                    vlan: m.vlan,
+                    mac: m.mac.to_string(),
+                    ip,
+                    dest: m.vtep.to_string(),
+                    origin: "installed".into(),
+                    state: if m.sticky {
+                        "static".into()
+                    } else {
+                        "extern_learn".into()
+                    },
+                });
+            }
+            for f in self.desired.floods.iter().filter(|f| f.vni == instance.vni) {
+                rows.push(FdbRow {
+                    vni: f.vni,
+                    vlan: instance.vlan,
+                    mac: MacAddress::ZERO.to_string(),
+                    ip: None,
+                    dest: f.vtep.to_string(),
+                    origin: "installed".into(),
+                    state: "flood".into(),
+                });
+            }
+        }
+        let _ = &self.vtep;
+        rows
+    }
+}
