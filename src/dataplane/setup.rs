@@ -24,6 +24,7 @@ use super::nl::link::{
 };
 use super::nl::tunnel::{self, RTM_NEWTUNNEL};
 use super::nl::{Messages, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, parse_ack};
+use super::socket::extended_ack_message;
 use crate::config::VtepConfig;
 use netlink_sys::{Socket, protocols::NETLINK_ROUTE};
 use std::collections::{BTreeMap, BTreeSet};
@@ -735,11 +736,8 @@ fn join(problems: &[TopologyProblem]) -> String {
         .join("\n  ")
 }
 
-/// `NLM_F_DUMP_INTR`, `NLM_F_ACK_TLVS`, `NLM_F_CAPPED` (netlink.h).
+/// `NLM_F_DUMP_INTR` (netlink.h).
 const NLM_F_DUMP_INTR: u16 = 0x10;
-const NLM_F_CAPPED: u16 = 0x100;
-const NLM_F_ACK_TLVS: u16 = 0x200;
-const NLMSGERR_ATTR_MSG: u16 = 1;
 
 /// A synchronous NETLINK_ROUTE socket for the few dozen one-at-a-time
 /// requests of setup. The reconciler's [`super::socket::RequestSocket`] is
@@ -872,30 +870,6 @@ impl TopologySocket {
     }
 }
 
-/// The NLMSGERR_ATTR_MSG string of an extended ACK (netlink.h: TLVs follow
-/// `struct nlmsgerr`, whose echoed request is only its header when capped).
-fn extended_ack_message(flags: u16, payload: &[u8]) -> Option<String> {
-    if flags & NLM_F_ACK_TLVS == 0 {
-        return None;
-    }
-    let echoed = if flags & NLM_F_CAPPED != 0 {
-        NLMSG_HDRLEN
-    } else {
-        (u32::from_ne_bytes(payload.get(4..8)?.try_into().ok()?) as usize).next_multiple_of(4)
-    };
-    let mut tlvs = payload.get(4usize.checked_add(echoed)?..)?;
-    while tlvs.len() >= 4 {
-        let len = u16::from_ne_bytes([tlvs[0], tlvs[1]]) as usize;
-        let kind = u16::from_ne_bytes([tlvs[2], tlvs[3]]) & 0x3fff;
-        let value = tlvs.get(4..len.max(4))?;
-        if kind == NLMSGERR_ATTR_MSG {
-            let text = value.split(|b| *b == 0).next().unwrap_or_default();
-            return Some(String::from_utf8_lossy(text).into_owned());
-        }
-        tlvs = tlvs.get(len.max(4).next_multiple_of(4).min(tlvs.len())..)?;
-    }
-    None
-}
 
 /// Dumps links, bridge VLAN tables and the VNI filters of `vnifilter`
 /// devices in the calling thread's network namespace.

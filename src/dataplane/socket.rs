@@ -452,7 +452,7 @@ fn set_ack_flag(message: &mut [u8]) {
 /// The NLMSGERR_ATTR_MSG string of an extended ACK (netlink.h: TLVs follow
 /// `struct nlmsgerr`, whose echoed request is only its header when
 /// NLM_F_CAPPED is set).
-fn extended_ack_message(flags: u16, payload: &[u8]) -> Option<String> {
+pub(crate) fn extended_ack_message(flags: u16, payload: &[u8]) -> Option<String> {
     if flags & NLM_F_ACK_TLVS == 0 {
         return None;
     }
