@@ -570,5 +570,9 @@ mod tests {
             extended_ack_message(NLM_F_CAPPED | NLM_F_ACK_TLVS, &payload[..24]),
             None
         );
+        // Any truncation of the answer is handled, never a panic.
+        for cut in 0..payload.len() {
+            let _ = extended_ack_message(NLM_F_CAPPED | NLM_F_ACK_TLVS, &payload[..cut]);
+        }
     }
 }
