@@ -1133,3 +1133,97 @@ fn malformed_evpn_nlri_resets_the_session() {
     assert_nothing_for(&mut b);
     daemon.wait_state(B, "Established");
 }
+
+/// An eBGP neighbor (RFC 4271 5.1): a client's route reaches it with our AS
+/// prepended and without LOCAL_PREF, ORIGINATOR_ID or CLUSTER_LIST, next hop
+/// and communities unchanged; its own route reaches the iBGP client with
+/// LOCAL_PREF 100 and no reflection attributes (it is not reflected).
+#[test]
+fn ebgp_neighbor_gets_our_as_and_no_ibgp_attributes() {
+    const EBGP_AS: u32 = 65099;
+    let daemon = Daemon::start_with("ebgp", |port, socket| {
+        let mut config = rr_config(port, &[A], socket);
+        config = config.replacen(
+            "\n[control]",
+            &format!("\n[[neighbors]]\naddress = \"{B}\"\nremote_as = {EBGP_AS}\npassive = true\n\n[control]"),
+            1,
+        );
+        config
+    });
+    let mut a = Speaker::establish(A, A_ID, daemon.port);
+    let mut b = Speaker::connect(B, B_ID, daemon.port).with_asn(EBGP_AS);
+    b.handshake();
+    for s in [&mut a, &mut b] {
+        assert_eq!(s.initial_table().end_of_rib, 1);
+    }
+    let route = type2(rd(A_VTEP, 10), mac(1, 1), None, 10);
+    a.announce(
+        A_VTEP,
+        &vtep_attributes(true, &[rt(10)], None),
+        std::slice::from_ref(&route),
+    );
+    let mut got = Received::default();
+    b.collect_until(&mut got, |r| !r.announced.is_empty());
+    let (_, update) = &got.announced[0];
+    assert_eq!(
+        update.as_path().map(|p| p.to_string()),
+        Some("65000".to_string())
+    );
+    assert_eq!(update.local_pref(), None);
+    assert_eq!(update.originator_id(), None);
+    assert!(update.cluster_list().is_none());
+    assert_eq!(
+        update.mp_reach().and_then(|m| m.next_hop_addr()),
+        Some(std::net::IpAddr::V4(A_VTEP))
+    );
+    assert_eq!(
+        update.extended_communities().map(<[_]>::to_vec),
+        Some(vec![rt(10)])
+    );
+
+    let theirs = type2(rd(B_ID, 10), mac(2, 1), None, 10);
+    b.announce(
+        B_ID,
+        &ebgp_attributes(EBGP_AS, &[rt(10)]),
+        std::slice::from_ref(&theirs),
+    );
+    let mut got = Received::default();
+    a.collect_until(&mut got, |r| !r.announced.is_empty());
+    let (_, update) = &got.announced[0];
+    assert_eq!(
+        update.local_pref(),
+        Some(100),
+        "LOCAL_PREF added towards iBGP"
+    );
+    assert_eq!(
+        update.originator_id(),
+        None,
+        "an eBGP route is not reflected"
+    );
+    assert_eq!(
+        update.as_path().map(|p| p.to_string()),
+        Some(EBGP_AS.to_string())
+    );
+}
+
+/// What an eBGP VTEP in AS `asn` sends: ORIGIN IGP, AS_PATH [asn], the
+/// communities; no LOCAL_PREF (RFC 4271 5.1.5).
+fn ebgp_attributes(asn: u32, communities: &[ExtendedCommunity]) -> bytes::Bytes {
+    use evpnd::wire::as_path::AsPath;
+    use evpnd::wire::attribute::{AttributeValue, Origin, PathAttribute};
+    let mut path = AsPath::new();
+    path.prepend(asn);
+    let opts = evpnd::wire::message::EncodeOptions {
+        four_octet_as: true,
+        ..Default::default()
+    };
+    let mut out = bytes::BytesMut::new();
+    for value in [
+        AttributeValue::Origin(Origin::Igp),
+        AttributeValue::AsPath(path),
+        AttributeValue::ExtendedCommunities(communities.to_vec()),
+    ] {
+        PathAttribute::new(value).encode(&mut out, &opts);
+    }
+    out.freeze()
+}

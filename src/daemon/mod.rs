@@ -62,6 +62,7 @@ pub async fn run(config: Config, mut calls: mpsc::Receiver<ApiCall>) -> Result<(
     };
     let encoder = OutboundEncoder {
         family: Family::L2VPN_EVPN,
+        local_asn: bgp.asn,
         cluster_id: bgp.cluster_id,
     };
     let mut rib = RibTask::new(local, encoder);

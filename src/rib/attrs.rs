@@ -47,6 +47,8 @@ pub struct AttrSet {
     /// The attributes as sent to iBGP peers when reflected (ORIGINATOR_ID and
     /// CLUSTER_LIST added), computed on first use.
     pub reflected: OnceLock<Bytes>,
+    /// The attributes as sent to eBGP peers, computed on first use.
+    pub external: OnceLock<Bytes>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -87,6 +89,7 @@ impl AttrInterner {
                     next_hop: key.next_hop.clone(),
                     summary: summarize(),
                     reflected: OnceLock::new(),
+                    external: OnceLock::new(),
                 })
             })
             .clone()

@@ -6,6 +6,7 @@
 use super::attrs::PathSummary;
 use super::task::{IngressUpdate, Reach};
 use crate::wire::Family;
+use crate::wire::attribute::type_code;
 use crate::wire::evpn::{evpn_route_key, split_evpn_nlri};
 use crate::wire::extcomm::ExtendedCommunity;
 use crate::wire::message::DecodeOptions;
@@ -108,15 +109,48 @@ fn classify_nlri(
         out.withdrawn.push(reach.nlri.clone());
         return (out, ignored);
     }
-    let mut attributes = BytesMut::new();
-    update.encode_shared_attributes(&mut attributes, opts);
     out.reach = Some(Reach {
-        attributes: attributes.freeze(),
+        attributes: stored_attributes(update, opts, external),
         next_hop: reach.next_hop.clone(),
-        summary: summarize(update),
+        summary: PathSummary {
+            // RFC 4271 5.1.5: LOCAL_PREF from an external peer is ignored.
+            local_pref: update.local_pref().filter(|_| !external),
+            ..summarize(update)
+        },
         nlri: reach.nlri.clone(),
     });
     (out, None)
+}
+
+/// The form every attribute set is kept in, whatever the peer negotiated:
+/// AS numbers in 4 octets (RFC 6793), so one set of bytes serves every
+/// 4-octet peer unchanged; and as RFC 4271 section 5 says attributes are
+/// passed on: an unrecognized optional transitive attribute with the
+/// Partial bit set, an unrecognized optional non-transitive one dropped.
+/// LOCAL_PREF from an `external` peer is dropped (RFC 4271 5.1.5: ignored).
+/// For a 4-octet peer with only recognized attributes this is the received
+/// bytes exactly.
+pub fn stored_attributes(update: &Update, opts: &DecodeOptions, external: bool) -> Bytes {
+    let stored = Update {
+        attributes: update
+            .attributes
+            .iter()
+            .filter(|a| !(external && a.type_code() == type_code::LOCAL_PREF))
+            .filter_map(|a| a.propagated())
+            .collect(),
+        ..Default::default()
+    };
+    let mut attributes = BytesMut::new();
+    stored.encode_shared_attributes(&mut attributes, &stored_form(opts));
+    attributes.freeze()
+}
+
+/// The options attribute sets are stored with (see [`stored_attributes`]).
+pub fn stored_form(opts: &DecodeOptions) -> DecodeOptions {
+    DecodeOptions {
+        four_octet_as: true,
+        ..opts.clone()
+    }
 }
 
 fn loop_check(update: &Update, local: &LocalIdentity, external: bool) -> Option<Ignored> {

@@ -341,6 +341,7 @@ mod tests {
         };
         let encoder = OutboundEncoder {
             family: Family::L2VPN_EVPN,
+            local_asn: 65000,
             cluster_id: Ipv4Addr::new(198, 19, 0, 1),
         };
         let mut rib = RibTask::new(local, encoder);

@@ -102,11 +102,17 @@ impl Daemon {
     /// Start a reflector with these neighbors and wait until it answers on
     /// its control socket (which it does only once the BGP listener is up).
     pub fn start(name: &str, neighbors: &[Ipv4Addr]) -> Daemon {
+        Daemon::start_with(name, |port, socket| rr_config(port, neighbors, socket))
+    }
+
+    /// Start with the config `config(port, control socket)` returns.
+    pub fn start_with(name: &str, config: impl FnOnce(u16, &Path) -> String) -> Daemon {
         let dir = temp_dir(name);
         let socket = dir.join("evpnd.sock");
         let port = free_port();
+        let config_text = config(port, &socket);
         let config = dir.join("evpnd.toml");
-        std::fs::write(&config, rr_config(port, neighbors, &socket)).expect("write config");
+        std::fs::write(&config, config_text).expect("write config");
         let log = dir.join("evpnd.log");
         let log_file = std::fs::File::create(&log).expect("create log");
         let child = evpnd()
@@ -286,6 +292,8 @@ pub struct Speaker {
     /// announce Extended Message, so 4096-octet messages.
     opts: DecodeOptions,
     pub open_received: Option<Open>,
+    /// Our AS: the reflector's own (iBGP) unless `with_asn` says otherwise.
+    pub asn: u32,
 }
 
 /// TCP connection from `from` (bound before connecting) to 127.0.0.1:`port`.
@@ -322,7 +330,14 @@ impl Speaker {
                 ..DecodeOptions::default()
             },
             open_received: None,
+            asn: ASN,
         }
+    }
+
+    /// Speak as AS `asn` (an eBGP peer of the reflector).
+    pub fn with_asn(mut self, asn: u32) -> Speaker {
+        self.asn = asn;
+        self
     }
 
     /// Connect and bring the session to Established (RFC 4271 section 8):
@@ -336,13 +351,13 @@ impl Speaker {
 
     pub fn our_open(&self) -> Open {
         Open::new(
-            ASN,
+            self.asn,
             90,
             self.router_id,
             vec![
                 Capability::Multiprotocol(Family::L2VPN_EVPN),
                 Capability::RouteRefresh,
-                Capability::FourOctetAs(ASN),
+                Capability::FourOctetAs(self.asn),
             ],
         )
     }
