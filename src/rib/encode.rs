@@ -136,14 +136,16 @@ fn two_octet_form(stored: &[u8]) -> Bytes {
             .iter()
             .any(|s| s.asns.iter().any(|a| *a > 0xffff))
     });
-    if needs_as4 && update.attribute(type_code::AS4_PATH).is_none() {
-        if let Some(path) = update.as_path().cloned() {
-            update
-                .attributes
-                .push(PathAttribute::new(AttributeValue::As4Path(path)));
-            update.attributes.sort_by_key(PathAttribute::type_code);
-        }
+    if needs_as4
+        && update.attribute(type_code::AS4_PATH).is_none()
+        && let Some(path) = update.as_path().cloned()
+    {
+        update
+            .attributes
+            .push(PathAttribute::new(AttributeValue::As4Path(path)));
+        update.attributes.sort_by_key(PathAttribute::type_code);
     }
+
     let mut out = BytesMut::new();
     update.encode_shared_attributes(&mut out, &DecodeOptions::default());
     out.freeze()
