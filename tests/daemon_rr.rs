@@ -1020,10 +1020,12 @@ fn second_connection_of_an_established_peer_is_closed() {
 fn a_peer_that_restarts_at_once_comes_back() {
     let (daemon, a, mut b) = two_clients("restart", &[A, B]);
     // A VTEP whose bgpd restarts: FIN on the old connection and a new one
-    // right behind it. evpnd sits in Idle for the IdleHold time (about a
-    // second after a first failure, RFC 4271 8.1.1 damping) and drops
-    // connections meanwhile, so the peer retries as FRR would (with a
-    // short connect timer) until it is let in.
+    // right behind it. Until evpnd has read the FIN, the old session is
+    // Established and wins (RFC 4271 6.8: the new connection gets Cease /
+    // Connection Collision Resolution); then it sits in Idle for the
+    // IdleHold time (a quarter second after a first failure, RFC 4271 8.1.1
+    // damping) and drops connections meanwhile. The peer retries as FRR
+    // would (with a short connect timer) until it is let in.
     a.close();
     let deadline = Instant::now() + STEP;
     let mut refused = 0;
@@ -1038,6 +1040,11 @@ fn a_peer_that_restarts_at_once_comes_back() {
                 }
                 s.send(&Message::Keepalive);
                 break s;
+            }
+            Ok(Message::Notification(n))
+                if n.code == ErrorCode::Cease(CeaseSubcode::ConnectionCollisionResolution) =>
+            {
+                refused += 1
             }
             Ok(other) => panic!("expected OPEN, got {other:?}"),
             Err(_) => refused += 1,
