@@ -26,6 +26,8 @@
 #   host-delete    h3a's port deleted: its type-2 withdrawn (RR), n1/n2 entries gone (s)
 #   mac-move       h2a's MAC/IP reappears behind n3: seq 1 from n3, n2's route gone,
 #                  every VTEP points at 198.19.0.3, h1a pings it
+#   mac-move-n3-clean  n3's vxlan0 keeps no row of the old route (the bridge moved the
+#                  master row to h2m itself; the self row must go too)
 #   logs           no panic, no ERROR, all four evpnd still running
 set -uo pipefail
 source "$(dirname "$0")/../lib/harness.sh"
@@ -51,11 +53,18 @@ strip() { sed 's/[[:space:]]*$//'; }
 
 # ---------------------------------------------------------------- topology
 # Batched (ip -batch / bridge -batch): one command per object is several times slower
-# in the VM. The namespaces come from ns_add (prefix check, IPv6 off, lo up).
+# in the VM.
 t=$(now)
-underlay_create
-for n in $ALL; do ns_add lab-$n; done
-for i in 1 2 3; do ns_add lab-h${i}a; ns_add lab-h${i}b; done
+# Namespaces without ns_add's two extra commands each: in this throw-away VM new
+# namespaces inherit the root's IPv6-off defaults (devconf_inherit_init_net), lo is
+# set up in the batches below. h2m (MAC move) later uses host_attach/ns_add.
+sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 net.core.devconf_inherit_init_net=1
+NSS="lab-ul $(for n in $ALL; do echo -n "lab-$n "; done)$(for i in 1 2 3; do echo -n "lab-h${i}a lab-h${i}b "; done)"
+for ns in $NSS; do ip netns add $ns || { fail topology "ip netns add $ns"; pt_finish; }; PT_NS+=($ns); done
+[ "$(ip netns exec lab-h1a sysctl -n net.ipv6.conf.default.disable_ipv6)" = 1 ] ||
+	for ns in $NSS; do nsx $ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1; done
+for ns in $NSS; do echo "link set lo up" | ip -n $ns -batch -; done
+printf 'link add ulsw mtu 1600 type bridge\nlink set ulsw up\n' | ip -n lab-ul -batch -
 for n in $ALL; do
 	echo "link add p-$n mtu 1600 type veth peer name eth0 mtu 1600 netns lab-$n"
 	echo "link set p-$n master ulsw up"
@@ -135,7 +144,9 @@ vtep_conf() {
 	EOF
 }
 t=$(now)
+# The RR first, so the VTEPs' first connect finds it listening (no retry back-off)
 for n in $ALL; do
+	[ $n = n1 ] && { wait_until 30 ev rr show neighbors || { fail evpnd-start "rr: control socket not answering after 30 s: $(tail -3 "$PT_RUN/lab-rr/evpnd.log")"; pt_finish; }; }
 	mkdir -p "$PT_RUN/lab-$n"
 	{ if [ $n = rr ]; then rr_conf; else vtep_conf $n; fi
 	  printf '\n[control]\nsocket = "%s"\nmode = "0600"\n\n[log]\nlevel = "debug"\nformat = "text"\n' "$PT_RUN/lab-$n/evpnd.sock"
@@ -241,6 +252,7 @@ kernel_ok() { [ -z "$(fdb_missing $1)" ] && [ -z "$(neigh_missing $1)" ]; }
 for n in $VTEPS; do
 	t=$(now)
 	wait_until 20 kernel_ok $n
+	took=$(since "$t")
 	K=$PT_OUT/$n-kernel.txt
 	dump "$K" bridge -n lab-$n fdb show dev vxlan0
 	dump "$K" bridge -n lab-$n fdb show br br0
@@ -258,7 +270,7 @@ for n in $VTEPS; do
 	diffs="vs FRR 8.4: flood/MAC rows carry src_vni (SVD; FRR's per-VNI vxlan10/11 rows have none); $flood_el/4 flood rows are 'self extern_learn permanent' where FRR's are 'self permanent'; SVI neighbours show '${protos:-no proto}' where FRR shows 'proto zebra'"
 	[ -n "$extra" ] && diffs="$diffs; extra vxlan0 rows: $extra"
 	if kernel_ok $n; then
-		pass kernel-$n "vxlan0: 4 flood rows (dst <other VTEP> src_vni 10/11 self [extern_learn] permanent) + 4 remote MACs x (vlan V extern_learn master br0, dst <VTEP> src_vni V self extern_learn); vlan10/vlan11: 4 remote hosts extern_learn NOARP ($(since "$t")s); $diffs"
+		pass kernel-$n "vxlan0: 4 flood rows (dst <other VTEP> src_vni 10/11 self [extern_learn] permanent) + 4 remote MACs x (vlan V extern_learn master br0, dst <VTEP> src_vni V self extern_learn); vlan10/vlan11: 4 remote hosts extern_learn NOARP (${took}s); $diffs"
 	else
 		fail kernel-$n "missing fdb rows: $(fdb_missing $n | paste -sd';' -); missing neighbours: $(neigh_missing $n | paste -sd';' -); $diffs (see $n-kernel.txt)"
 	fi
