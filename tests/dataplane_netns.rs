@@ -256,6 +256,47 @@ fn a_moved_mac_is_replaced_in_place_and_half_rows_are_healed() {
     });
 }
 
+/// The MAC moved to a local port: the bridge moved its row away from vxlan0,
+/// so the remote MAC's combined delete finds no bridge row (ENOENT) and the
+/// kernel leaves the vxlan row. `apply` must still remove it, and report
+/// success: the object is gone, as asked.
+#[test]
+fn deleting_a_mac_whose_bridge_row_moved_away_removes_the_vxlan_row() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let ns = Netns::new();
+    let m = RemoteMac {
+        vni: 10,
+        vlan: 0,
+        mac: mac(7),
+        vtep: vtep(1),
+        sticky: false,
+    };
+    ns.enter(|own| {
+        let mut sock = RequestSocket::open().expect("socket");
+        apply_ok(&mut sock, &[Op::Add(Object::Mac(m))], &own);
+    });
+    ns.run("bridge fdb del 02:0a:00:00:00:07 dev vxlan0 master");
+    ns.enter(|own| {
+        let mut sock = RequestSocket::open().expect("socket");
+        let report = sock
+            .apply(&[Op::Delete(Object::Mac(m))], &own)
+            .expect("apply");
+        assert!(report.failures.is_empty(), "{:?}", report.failures);
+        assert!(
+            observe(&mut sock, &own, None).is_empty(),
+            "the vxlan row is gone too"
+        );
+        // Deleting what is already gone is not an error either.
+        let again = sock
+            .apply(&[Op::Delete(Object::Mac(m))], &own)
+            .expect("apply");
+        assert!(again.failures.is_empty(), "{:?}", again.failures);
+    });
+}
+
 #[test]
 fn foreign_entries_are_never_owned_nor_deleted() {
     if !is_root() {

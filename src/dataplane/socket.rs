@@ -13,6 +13,7 @@
 //! at ~80k/s; 256 requests per sendmsg reaches the kernel's ~300k/s.
 
 use super::diff::Op;
+use super::model::{Object, StrayMacRow};
 use super::nl::neigh::{
     KernelEvent, LearnScope, Learned, NeighEvent, Ownership, parse_learned_message, request_for_op,
 };
@@ -210,7 +211,50 @@ impl RequestSocket {
     /// Sends every operation, `batch` requests per sendmsg, and matches each
     /// answer to its operation by sequence number. A failing object is
     /// reported with that object and never stops the others.
+    ///
+    /// Deleting what is already gone (ENOENT) is success. One kernel fact
+    /// needs a second step: a remote MAC's single RTM_DELNEIGH removes the
+    /// bridge row first and stops with ENOENT when that row is no longer on
+    /// the vxlan device (the MAC moved to a local port and the bridge moved
+    /// its row), leaving the vxlan `self` row behind (`rtnl_fdb_del`); that
+    /// row is then deleted on its own.
     pub fn apply(&mut self, ops: &[Op], own: &Ownership) -> Result<ApplyReport, SocketError> {
+        let mut report = self.apply_once(ops, own)?;
+        let already_gone = |f: &OpFailure| {
+            matches!(f.op, Op::Delete(_))
+                && matches!(f.kind, OpErrorKind::Kernel { errno, .. } if errno == libc::ENOENT)
+        };
+        let self_rows: Vec<Op> = report
+            .failures
+            .iter()
+            .filter(|f| already_gone(f))
+            .filter_map(|f| match f.op {
+                Op::Delete(Object::Mac(m)) => {
+                    Some(Op::Delete(Object::Stray(StrayMacRow::SelfOnly {
+                        vni: m.vni,
+                        vlan: m.vlan,
+                        mac: m.mac,
+                        vtep: m.vtep,
+                        sticky: m.sticky,
+                    })))
+                }
+                _ => None,
+            })
+            .collect();
+        let gone = report.failures.iter().filter(|f| already_gone(f)).count();
+        report.failures.retain(|f| !already_gone(f));
+        report.applied += gone;
+        if !self_rows.is_empty() {
+            let second = self.apply_once(&self_rows, own)?;
+            report.resync_needed |= second.resync_needed;
+            report
+                .failures
+                .extend(second.failures.into_iter().filter(|f| !already_gone(f)));
+        }
+        Ok(report)
+    }
+
+    fn apply_once(&mut self, ops: &[Op], own: &Ownership) -> Result<ApplyReport, SocketError> {
         let mut report = ApplyReport::default();
         let mut pending: HashMap<u32, usize> = HashMap::with_capacity(self.batch);
         let batch = self.batch;

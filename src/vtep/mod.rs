@@ -159,6 +159,7 @@ pub async fn start(
         ops: ops_tx,
         retry: Vec::new(),
         retry_delay: RETRY_BASE,
+        last_failure: None,
         stale_pending: true,
     };
     task.originate_inclusive_multicast().await;
@@ -257,6 +258,7 @@ struct VtepTask {
     ops: std::sync::mpsc::Sender<Vec<Op>>,
     retry: Vec<Op>,
     retry_delay: Duration,
+    last_failure: Option<tokio::time::Instant>,
     /// Adopted entries not (yet) asked for are kept until STALE_GRACE.
     stale_pending: bool,
 }
@@ -288,15 +290,21 @@ impl VtepTask {
                     Err(()) => self.resync("notifications were lost (ENOBUFS)"),
                 },
                 Some(ops) = failed.recv() => {
+                    let now = tokio::time::Instant::now();
                     if self.retry.is_empty() {
-                        retry.as_mut().reset(tokio::time::Instant::now() + self.retry_delay);
+                        // Failures after a quiet spell start the back-off
+                        // over; failures that keep coming back wait longer.
+                        if self.last_failure.is_none_or(|t| now - t > RETRY_CAP) {
+                            self.retry_delay = RETRY_BASE;
+                        }
+                        retry.as_mut().reset(now + self.retry_delay);
                     }
+                    self.last_failure = Some(now);
                     self.retry.extend(ops);
                 }
                 () = &mut retry, if !self.retry.is_empty() => {
                     self.retry_failed();
                     self.retry_delay = (self.retry_delay * 2).min(RETRY_CAP);
-                    retry.as_mut().reset(tokio::time::Instant::now() + self.retry_delay);
                 }
                 () = &mut stale, if self.stale_pending => {
                     self.stale_pending = false;
@@ -436,9 +444,6 @@ impl VtepTask {
             .collect();
         info!(operations = ops.len(), "retrying failed kernel updates");
         let _ = self.ops.send(ops);
-        if self.retry.is_empty() {
-            self.retry_delay = RETRY_BASE;
-        }
     }
 
     /// RFC 7432 section 11 / RFC 8365 section 5.1.3: one type-3 route per
