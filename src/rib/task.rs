@@ -15,6 +15,7 @@ use super::loc_rib::{BestChange, LocRib, NlriBytes, Path};
 use super::peer::{PeerIdx, PeerInfo, PeerTable};
 use crate::wire::evpn::{EvpnRouteKey, evpn_route_key, split_evpn_nlri};
 use bytes::Bytes;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
@@ -94,6 +95,17 @@ pub enum RibInput {
     },
 }
 
+/// What the RIB tells its observer (the VTEP).
+#[derive(Debug)]
+pub enum RibEvent {
+    /// One batch of best-path changes.
+    Changes(Vec<BestChange<EvpnRouteKey>>),
+    /// Every configured peer has sent End-of-RIB (RFC 4724 section 2) since
+    /// start: the Loc-RIB holds the fabric's routes, so state nobody asks
+    /// for any more can go.
+    InitialSyncDone,
+}
+
 /// How many queued inputs are folded into one outbound computation.
 const MAX_BATCH: usize = 256;
 
@@ -106,7 +118,10 @@ pub struct RibTask {
     encoder: OutboundEncoder,
     pending: ChangeSet<EvpnRouteKey>,
     /// Gets every batch of best-path changes (the VTEP's importer).
-    observer: Option<mpsc::UnboundedSender<Vec<BestChange<EvpnRouteKey>>>>,
+    observer: Option<mpsc::UnboundedSender<RibEvent>>,
+    /// Configured peers, and those that sent End-of-RIB since start.
+    configured: usize,
+    end_of_rib_from: BTreeSet<PeerIdx>,
 }
 
 impl RibTask {
@@ -120,17 +135,20 @@ impl RibTask {
             encoder,
             pending: ChangeSet::default(),
             observer: None,
+            configured: 0,
+            end_of_rib_from: BTreeSet::new(),
         }
     }
 
     /// Send every batch of best-path changes to `observer` too.
-    pub fn observe(&mut self, observer: mpsc::UnboundedSender<Vec<BestChange<EvpnRouteKey>>>) {
+    pub fn observe(&mut self, observer: mpsc::UnboundedSender<RibEvent>) {
         self.observer = Some(observer);
     }
 
     /// Register a configured peer before its session comes up, so its index
     /// is stable across reconnects.
     pub fn add_peer(&mut self, info: PeerInfo) -> PeerIdx {
+        self.configured += 1;
         self.peers.add(info)
     }
 
@@ -232,6 +250,16 @@ impl RibTask {
     }
 
     fn apply_update(&mut self, peer: PeerIdx, update: IngressUpdate) {
+        if update.end_of_rib && peer != PeerIdx::LOCAL && self.end_of_rib_from.insert(peer) {
+            debug!(?peer, "End-of-RIB");
+            if self.end_of_rib_from.len() == self.configured && self.observer.is_some() {
+                // The changes applied so far go first.
+                self.flush();
+                if let Some(observer) = &self.observer {
+                    let _ = observer.send(RibEvent::InitialSyncDone);
+                }
+            }
+        }
         for field in &update.withdrawn {
             for nlri in split_evpn_nlri(field) {
                 match nlri.and_then(evpn_route_key) {
@@ -273,7 +301,7 @@ impl RibTask {
             return;
         }
         if let Some(observer) = &self.observer {
-            let _ = observer.send(self.pending.snapshot());
+            let _ = observer.send(RibEvent::Changes(self.pending.snapshot()));
         }
         let batches = std::mem::take(&mut self.pending).plan(&self.peers, &self.out);
         self.deliver(batches, None);
@@ -360,7 +388,9 @@ mod tests {
         };
         rib.handle(RibInput::Local { update });
         rib.flush();
-        let changes = rx.try_recv().expect("one batch of changes");
+        let Ok(RibEvent::Changes(changes)) = rx.try_recv() else {
+            panic!("one batch of changes")
+        };
         assert_eq!(changes.len(), 1);
         let new = changes[0].new.as_ref().expect("announced");
         assert_eq!(new.source(), PeerIdx::LOCAL);
@@ -372,8 +402,56 @@ mod tests {
         };
         rib.handle(RibInput::Local { update });
         rib.flush();
-        let changes = rx.try_recv().expect("second batch");
+        let Ok(RibEvent::Changes(changes)) = rx.try_recv() else {
+            panic!("second batch")
+        };
         assert!(changes[0].new.is_none() && changes[0].old.is_some());
         assert!(rx.try_recv().is_err(), "nothing else");
+    }
+
+    #[test]
+    fn end_of_rib_from_every_configured_peer_ends_the_initial_sync() {
+        let info = |last: u8, kind| PeerInfo {
+            address: IpAddr::V4(Ipv4Addr::new(198, 19, 0, last)),
+            kind,
+            remote_as: 65000,
+            router_id: Ipv4Addr::new(198, 19, 0, last),
+        };
+        let encoder = OutboundEncoder {
+            family: Family::L2VPN_EVPN,
+            local_asn: 65000,
+            cluster_id: Ipv4Addr::new(198, 19, 0, 1),
+        };
+        let mut rib = RibTask::new(info(1, PeerKind::Local), encoder);
+        let a = rib.add_peer(info(2, PeerKind::IbgpNonClient));
+        let b = rib.add_peer(info(3, PeerKind::IbgpNonClient));
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        rib.observe(tx);
+        let eor = || IngressUpdate {
+            end_of_rib: true,
+            ..Default::default()
+        };
+        rib.handle(RibInput::Update {
+            peer: a,
+            update: eor(),
+        });
+        rib.handle(RibInput::Update {
+            peer: a,
+            update: eor(),
+        });
+        assert!(
+            rx.try_recv().is_err(),
+            "one of two peers is not the whole fabric"
+        );
+        rib.handle(RibInput::Update {
+            peer: b,
+            update: eor(),
+        });
+        assert!(matches!(rx.try_recv(), Ok(RibEvent::InitialSyncDone)));
+        rib.handle(RibInput::Update {
+            peer: b,
+            update: eor(),
+        });
+        assert!(rx.try_recv().is_err(), "said once");
     }
 }

@@ -19,7 +19,7 @@ use crate::evpn::instance::{EvpnInstance, EvpnInstances, InstanceError};
 use crate::evpn::mobility::{LocalMacDecision, MobilityTracker};
 use crate::evpn::originate;
 use crate::rib::loc_rib::BestChange;
-use crate::rib::task::RibInput;
+use crate::rib::task::{RibEvent, RibInput};
 use crate::wire::evpn::EvpnRouteKey;
 use crate::wire::mac::MacAddress;
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,8 +34,9 @@ const AF_BRIDGE: u8 = 7;
 const AF_INET: u8 = 2;
 const AF_INET6: u8 = 10;
 /// Entries evpnd installed before a restart are adopted, and the ones no
-/// route asks for any more are removed only after this long, so peers have
-/// re-sent their tables (no traffic loss across a restart).
+/// route asks for any more are removed once every peer has sent End-of-RIB
+/// (RFC 4724 section 2), or after this long for peers that never send one
+/// (GoBGP): no traffic loss across a restart.
 const STALE_GRACE: Duration = Duration::from_secs(30);
 /// A failed kernel request is retried after this, doubling, up to the cap.
 const RETRY_BASE: Duration = Duration::from_secs(1);
@@ -67,7 +68,7 @@ pub enum VtepQuery {
 pub async fn start(
     config: &Config,
     rib: mpsc::Sender<RibInput>,
-    changes: mpsc::UnboundedReceiver<Vec<BestChange<EvpnRouteKey>>>,
+    changes: mpsc::UnboundedReceiver<RibEvent>,
 ) -> Result<mpsc::Sender<VtepQuery>, VtepError> {
     let Some(vtep) = config.vtep.clone() else {
         return Err(VtepError::Join("no [vtep] section".into()));
@@ -266,7 +267,7 @@ struct VtepTask {
 impl VtepTask {
     async fn run(
         mut self,
-        mut changes: mpsc::UnboundedReceiver<Vec<BestChange<EvpnRouteKey>>>,
+        mut changes: mpsc::UnboundedReceiver<RibEvent>,
         mut events: mpsc::UnboundedReceiver<Result<Vec<KernelEvent>, ()>>,
         mut failed: mpsc::UnboundedReceiver<Vec<Op>>,
         mut queries: mpsc::Receiver<VtepQuery>,
@@ -277,8 +278,13 @@ impl VtepTask {
         tokio::pin!(retry);
         loop {
             tokio::select! {
-                batch = changes.recv() => match batch {
-                    Some(batch) => self.import(&batch).await,
+                event = changes.recv() => match event {
+                    Some(RibEvent::Changes(batch)) => self.import(&batch).await,
+                    Some(RibEvent::InitialSyncDone) if self.stale_pending => {
+                        info!("every peer sent End-of-RIB");
+                        self.remove_stale();
+                    }
+                    Some(RibEvent::InitialSyncDone) => {}
                     None => return,
                 },
                 Some(batch) = events.recv() => match batch {
@@ -307,15 +313,25 @@ impl VtepTask {
                     self.retry_delay = (self.retry_delay * 2).min(RETRY_CAP);
                 }
                 () = &mut stale, if self.stale_pending => {
-                    self.stale_pending = false;
-                    let ops = diff(&self.desired, &self.kernel);
-                    info!(operations = ops.len(), "initial sync over: removing stale entries");
-                    self.send(ops);
-                    self.kernel = self.desired.clone();
+                    info!("End-of-RIB not seen from every peer in {STALE_GRACE:?}");
+                    self.remove_stale();
                 }
                 Some(query) = queries.recv() => self.answer(query),
             }
         }
+    }
+
+    /// The initial sync is over: remove what evpnd installed before a
+    /// restart and no route asks for any more.
+    fn remove_stale(&mut self) {
+        self.stale_pending = false;
+        let ops = diff(&self.desired, &self.kernel);
+        info!(
+            operations = ops.len(),
+            "initial sync over: removing stale entries"
+        );
+        self.send(ops);
+        self.kernel = self.desired.clone();
     }
 
     fn send(&mut self, ops: Vec<Op>) {
