@@ -160,7 +160,8 @@ for n in $ALL; do
 done
 pt_log "4 evpnd answering $(since "$t")s after start"
 # evpnd made the SVIs; give them addresses (local IP learning comes from their ARP tables)
-for n in $VTEPS; do
+# LAB_SVI_ADDRESSES=0 leaves them without: then the bindings come from ARP snooping alone.
+[ "${LAB_SVI_ADDRESSES:-1}" = 0 ] || for n in $VTEPS; do
 	i=${n#n}
 	for v in 10 11; do
 		ip -n lab-$n addr add "198.18.$v.$((100 + i))/24" dev vlan$v ||

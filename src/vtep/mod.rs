@@ -5,6 +5,8 @@
 //! this module only moves data between them, the RIB task and two netlink
 //! threads (one applying batched requests, one reading notifications).
 
+pub mod snoop;
+
 use crate::api::protocol::{FdbRow, VniRow};
 use crate::config::{Config, VtepConfig};
 use crate::dataplane::diff::{DesiredDelta, Op, apply_delta, diff};
@@ -138,6 +140,9 @@ pub async fn start(
 
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let events = EventSocket::subscribe()?;
+    if let Err(e) = snoop::spawn_arp_snooper(scope.svis.clone(), events_tx.clone()) {
+        warn!(error = %e, "cannot snoop ARP; MAC+IP routes come from the SVIs' neighbour tables only");
+    }
     spawn_event_thread(events, own, scope.clone(), events_tx);
     let (ops_tx, ops_rx) = std::sync::mpsc::channel::<Vec<Op>>();
     let (failed_tx, failed_rx) = mpsc::unbounded_channel();

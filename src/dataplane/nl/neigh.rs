@@ -501,9 +501,7 @@ pub fn learned_row(msg: &NeighbourMessage, scope: &LearnScope) -> Option<(Learne
     let own = scope.own?;
     let flags = msg.header.flags.bits();
     let state = u16::from(msg.header.state);
-    if flags & ntf::EXT_LEARNED != 0 {
-        return None;
-    }
+    let ext_learned = flags & ntf::EXT_LEARNED != 0;
     let mut mac = None;
     let mut ip = None;
     let mut vlan = None;
@@ -522,18 +520,23 @@ pub fn learned_row(msg: &NeighbourMessage, scope: &LearnScope) -> Option<(Learne
     match msg.header.family {
         AddressFamily::Bridge => {
             let port = msg.header.ifindex;
-            let vlan = vlan?;
-            let local = master == Some(own.bridge_ifindex)
-                && port != own.vxlan_ifindex
-                && port != own.bridge_ifindex
-                && state & nud::PERMANENT == 0
-                && scope.vlans.contains(&vlan);
+            let vlan = vlan.filter(|v| scope.vlans.contains(v))?;
             let mac = mac.filter(|m| *m != MacAddress::ZERO && m.0[0] & 1 == 0)?;
-            local.then_some((LearnedRow::Mac { vlan, mac, port }, true))
+            if master != Some(own.bridge_ifindex)
+                || port == own.bridge_ifindex
+                || state & nud::PERMANENT != 0
+            {
+                return None;
+            }
+            // The bridge keeps one row per (MAC, VLAN): a row now on the
+            // vxlan port, or installed (extern_learn), says the MAC is no
+            // longer local, even though no deletion was notified.
+            let local = port != own.vxlan_ifindex && !ext_learned;
+            Some((LearnedRow::Mac { vlan, mac, port }, local))
         }
         AddressFamily::Inet | AddressFamily::Inet6 => {
             let &(_, vlan) = scope.svis.iter().find(|(i, _)| *i == msg.header.ifindex)?;
-            if state & (nud::NOARP | nud::PERMANENT) != 0 {
+            if ext_learned || state & (nud::NOARP | nud::PERMANENT) != 0 {
                 return None;
             }
             let usable = state & (nud::REACHABLE | nud::STALE | nud::DELAY | nud::PROBE) != 0;
@@ -706,17 +709,28 @@ mod tests {
                 true
             ))
         );
-        // The vxlan port's rows are remote; permanent rows are the ports'
-        // own addresses; extern_learn rows were installed; VLAN 12 is not ours.
+        // A row on the vxlan port or installed (extern_learn) means the MAC
+        // is not local (any more): the bridge moved its one row for it.
+        let not_local = |port| {
+            Some((
+                LearnedRow::Mac {
+                    vlan: 10,
+                    mac,
+                    port,
+                },
+                false,
+            ))
+        };
         assert_eq!(
             learned_row(&fdb(OWN.vxlan_ifindex, nud::REACHABLE, 0, 10), &scope()),
-            None
+            not_local(OWN.vxlan_ifindex)
         );
-        assert_eq!(learned_row(&fdb(7, nud::PERMANENT, 0, 10), &scope()), None);
         assert_eq!(
             learned_row(&fdb(7, nud::REACHABLE, ntf::EXT_LEARNED, 10), &scope()),
-            None
+            not_local(7)
         );
+        // Permanent rows are the ports' own addresses; VLAN 12 is not ours.
+        assert_eq!(learned_row(&fdb(7, nud::PERMANENT, 0, 10), &scope()), None);
         assert_eq!(learned_row(&fdb(7, nud::REACHABLE, 0, 12), &scope()), None);
     }
 
