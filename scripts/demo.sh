@@ -1,23 +1,24 @@
 #!/usr/bin/env bash
-# scripts/demo.sh - a three-VTEP EVPN overlay with evpnd as its route reflector.
+# scripts/demo.sh - a three-VTEP EVPN overlay run by evpnd, end to end.
 #
-# usage: scripts/demo.sh [--keep | --down]
-#   (no option)  build evpnd, build the network, show what evpnd learnt, ping across, tear down
-#   --keep       leave everything running (evpnd, FRR, namespaces) and print how to look around
-#   --down       tear down what an earlier --keep left
+# usage: scripts/demo.sh                 the seed's network driven by evpnd alone
+#        scripts/demo.sh --frr [--keep | --down]
+#                                        evpnd as route reflector for three FRR VTEPs
 #
-# The network (network namespaces on this host, addresses from 198.18.0.0/15 only):
+# Default: an evpnd route reflector and three evpnd VTEPs (198.19.0.1-3), each with one
+# VLAN-aware bridge and one external vxlan device, VLAN 10 <-> VNI 10 and VLAN 11 <-> VNI 11,
+# and two hosts (198.18.10.N on VLAN 10, 198.18.11.N on VLAN 11). evpnd creates the bridge
+# ports' VXLAN side, learns the hosts, exchanges type-2/type-3 routes and installs the
+# forwarding and ARP-suppression entries; the script shows `evpnd show ...` from one node,
+# pings across, checks isolation, broadcast, ARP suppression, host removal and a MAC
+# move, and tears everything down. A kernel without VLAN filtering (like this host's)
+# runs it inside a Debian-kernel VM (virtme-ng), which the script says.
 #
-#                      dm-rr: evpnd route reflector 198.19.0.4 (AS 65000)
-#                 /                     |                       \
-#   dm-n1 FRR VTEP 198.19.0.1   dm-n2 FRR VTEP 198.19.0.2   dm-n3 FRR VTEP 198.19.0.3
-#     VNI 10: dm-h1a 198.18.10.1   dm-h2a 198.18.10.2          dm-h3a 198.18.10.3
-#     VNI 11: dm-h1b 198.18.11.1   dm-h2b 198.18.11.2          dm-h3b 198.18.11.3
+# --frr: on this host's kernel, evpnd reflects for three FRR 8.4 VTEPs (one vxlan device
+# per VNI, as FRR 8.4 needs); --keep leaves it running (then --frr --down tears it down).
 #
-# The VTEPs are FRR 8.4 with one vxlan device per VNI (this host's kernel has no VLAN
-# filtering); they peer only with evpnd, which reflects their type-2 (MAC/IP) and
-# type-3 (ingress replication) routes. No multicast in the underlay, no static fdb.
-# Needs root and the packages scripts/install-deps.sh installs.
+# Everything lives in network namespaces (and the VM), addresses from 198.18.0.0/15.
+# Needs root and what scripts/install-deps.sh installs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -25,12 +26,50 @@ source proto-tests/lib/harness.sh
 
 mode=run
 case "${1:-}" in
-"") ;;
---keep) mode=keep ;;
---down) mode=down ;;
--h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+"") mode=evpnd ;;
+--frr)
+	case "${2:-}" in
+	"") ;;
+	--keep) mode=keep ;;
+	--down) mode=down ;;
+	*) die "scripts/demo.sh: unknown option '$2' (see --help)" ;;
+	esac
+	;;
+-h | --help) sed -n '2,23p' "$0"; exit 0 ;;
 *) die "scripts/demo.sh: unknown option '$1' (see --help)" ;;
 esac
+
+if [ "$mode" = evpnd ]; then
+	[ "$(id -u)" = 0 ] || die "scripts/demo.sh needs root (network namespaces)"
+	T0=$(now)
+	say demo "building evpnd (cargo build --bin evpnd) ..."
+	cargo build --quiet --bin evpnd || die "cargo build failed"
+	out=$REPO/target/demo
+	rm -rf "$out"
+	mkdir -p "$out"
+	if ip netns add evdemo-probe 2>/dev/null &&
+		ip -n evdemo-probe link add br0 type bridge vlan_filtering 1 2>/dev/null; then
+		say demo "running the network inside a Debian-kernel VM (virtme-ng, TCG; about 2-3 minutes), the way CI does"
+	else
+		say demo "this kernel has no VLAN filtering: running the network inside a Debian-kernel VM (virtme-ng, TCG; about 2-3 minutes)"
+	fi
+	ip netns del evdemo-probe 2>/dev/null
+	LAB_DEMO=1 PT_OUT_DIR=$out EVPND_BIN=$REPO/target/debug/evpnd \
+		proto-tests/vtep-lab-vm.sh >"$out/result.txt" 2>/dev/null &
+	pid=$!
+	# Progress: the VM's boot and the scenario's steps and checks, as they happen.
+	until [ -f "$out/vm.log" ] || ! kill -0 $pid 2>/dev/null; do sleep 0.5; done
+	tail -n +1 -F --pid=$pid "$out/vm.log" 2>/dev/null |
+		grep --line-buffered -E '^\[vm\]|booted|t\+[0-9.]+s\]|^(PASS|FAIL) '
+	wait $pid
+	rc=$?
+	show=$out/vm/demo-show.txt
+	echo
+	[ -f "$show" ] && cat "$show"
+	tally=$(grep -h 'passed, .* failed' "$out/result.txt" 2>/dev/null | tail -1)
+	say demo "done in $(since "$T0") s${tally:+: $tally}; logs and captures in $out"
+	exit $rc
+fi
 
 export PT_OUT_DIR=$REPO/target/demo
 pt_init demo dm # sweeps whatever an earlier run left
@@ -153,7 +192,7 @@ Everything is still running. Look around:
   $EVPND --socket $SOCK show neighbors --json
   ip netns exec dm-h1a ping 198.18.10.3
   vtysh -N dm-n1 -c 'show bgp l2vpn evpn'
-Tear it down with: scripts/demo.sh --down
+Tear it down with: scripts/demo.sh --frr --down
 EOF
 	exit 0
 fi

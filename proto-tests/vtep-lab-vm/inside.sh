@@ -222,6 +222,15 @@ rr_complete() { [ "$(rr_tuples)" = "$WANT" ]; }
 t=$(now)
 if wait_until 30 rr_complete; then
 	pass rr-routes "RR best paths = 6 type-3 + 6 MAC + 6 MAC+IP type-2, each with its VNI and VTEP next hop, nothing else ($(since "$t")s after host->SVI pings)"
+	if [ "${LAB_DEMO:-0}" = 1 ]; then # what the demo shows a newcomer
+		{
+			echo "[demo] n1: evpnd show neighbors"; ev n1 show neighbors; echo
+			echo "[demo] n1: evpnd show vnis"; ev n1 show vnis; echo
+			echo "[demo] route reflector: evpnd show routes --vni 10"; ev rr show routes --vni 10; echo
+			echo "[demo] n1: evpnd show fdb"; ev n1 show fdb; echo
+			echo "[demo] n1: bridge fdb show dev vxlan0 (installed by evpnd)"; bridge -n lab-n1 fdb show dev vxlan0; echo
+		} >"$PT_OUT/demo-show.txt" 2>&1
+	fi
 else
 	got=$(rr_tuples)
 	fail rr-routes "missing: $(comm -23 <(echo "$WANT") <(echo "$got") | paste -sd, -); unexpected: $(comm -13 <(echo "$WANT") <(echo "$got") | paste -sd, -)"
