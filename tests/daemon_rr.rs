@@ -1234,3 +1234,48 @@ fn ebgp_attributes(asn: u32, communities: &[ExtendedCommunity]) -> bytes::Bytes 
     }
     out.freeze()
 }
+
+/// `[metrics] listen`: a Prometheus scrape reports the sessions and the
+/// Loc-RIB (issue: observability).
+#[test]
+fn metrics_endpoint_reports_sessions_and_routes() {
+    use std::io::{Read, Write};
+    let metrics_port = free_port();
+    let daemon = Daemon::start_with("metrics", |port, socket| {
+        rr_config(port, &[A, B], socket)
+            + &format!("\n[metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n")
+    });
+    let mut a = Speaker::establish(A, A_ID, daemon.port);
+    let mut b = Speaker::establish(B, B_ID, daemon.port);
+    for s in [&mut a, &mut b] {
+        assert_eq!(s.initial_table().end_of_rib, 1);
+    }
+    let route = type2(rd(A_VTEP, 10), mac(1, 1), None, 10);
+    announce_and_see(&mut a, &mut b, &route);
+    let scrape = |path: &str| {
+        let mut stream =
+            std::net::TcpStream::connect(("127.0.0.1", metrics_port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        text
+    };
+    let text = scrape("/metrics");
+    assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
+    for line in [
+        format!("evpnd_peer_established{{peer=\"{A}\"}} 1"),
+        format!("evpnd_peer_established{{peer=\"{B}\"}} 1"),
+        format!("evpnd_peer_prefixes_received{{peer=\"{A}\"}} 1"),
+        "evpnd_routes{type=\"2\"} 1".to_string(),
+        "evpnd_type2_routes{vni=\"10\"} 1".to_string(),
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    assert!(scrape("/").starts_with("HTTP/1.1 404"));
+}

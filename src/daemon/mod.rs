@@ -1,6 +1,7 @@
 //! The daemon: wires the configured peers, the RIB task, the BGP listener
 //! and the control socket together, and answers `show` queries.
 
+pub mod metrics;
 pub mod show;
 
 use crate::api::protocol::{NeighborRow, Request, Response};
@@ -34,6 +35,11 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 pub enum DaemonError {
     #[error(transparent)]
     Vtep(#[from] VtepError),
+    #[error("cannot serve metrics on {addr}: {source}")]
+    Metrics {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("cannot listen for BGP on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -111,9 +117,29 @@ pub async fn run(config: Config, mut calls: mpsc::Receiver<ApiCall>) -> Result<(
         .map(|l| tokio::spawn(accept_loop(l, inbound.clone())))
         .collect();
 
-    while let Some(call) = calls.recv().await {
-        let response = answer(call.request, &peers, &rib_tx, vtep.as_ref()).await;
-        let _ = call.reply.send(response);
+    let (snapshots_tx, mut snapshots) = mpsc::channel::<metrics::SnapshotRequest>(4);
+    let metrics_task = match config.metrics.listen {
+        Some(addr) => Some(
+            metrics::serve(addr, snapshots_tx)
+                .await
+                .map_err(|source| DaemonError::Metrics { addr, source })?,
+        ),
+        None => None,
+    };
+    loop {
+        tokio::select! {
+            call = calls.recv() => {
+                let Some(call) = call else { break };
+                let response = answer(call.request, &peers, &rib_tx, vtep.as_ref()).await;
+                let _ = call.reply.send(response);
+            }
+            Some(reply) = snapshots.recv() => {
+                let _ = reply.send(snapshot(&peers, &rib_tx, vtep.as_ref()).await);
+            }
+        }
+    }
+    if let Some(task) = metrics_task {
+        task.abort();
     }
 
     info!("stopping sessions");
@@ -238,6 +264,49 @@ async fn answer(
             }
         }
     }
+}
+
+/// What the metrics endpoint reports, read now.
+async fn snapshot(
+    peers: &[PeerHandle],
+    rib: &mpsc::Sender<RibInput>,
+    vtep: Option<&mpsc::Sender<VtepQuery>>,
+) -> metrics::Snapshot {
+    let mut snapshot = metrics::Snapshot::default();
+    for peer in peers {
+        let (reply, rx) = oneshot::channel();
+        let counters = match rib
+            .send(RibInput::Counters {
+                peer: peer.spec.idx,
+                reply,
+            })
+            .await
+        {
+            Ok(()) => rx.await.unwrap_or_default(),
+            Err(_) => PeerCounters::default(),
+        };
+        let c = &peer.counters;
+        snapshot.peers.push(metrics::PeerMetrics {
+            address: peer.spec.neighbor.address,
+            established: peer.status.borrow().state == State::Established,
+            messages_in: c.messages_in.load(Ordering::Relaxed),
+            messages_out: c.messages_out.load(Ordering::Relaxed),
+            updates_in: c.updates_in.load(Ordering::Relaxed),
+            updates_out: c.updates_out.load(Ordering::Relaxed),
+            prefixes_received: u64::from(counters.received),
+        });
+    }
+    let (reply, rx) = oneshot::channel();
+    if rib.send(RibInput::Stats { reply }).await.is_ok() {
+        snapshot.rib = rx.await.unwrap_or_default();
+    }
+    if let Some(vtep) = vtep {
+        let (reply, rx) = oneshot::channel();
+        if vtep.send(VtepQuery::Stats(reply)).await.is_ok() {
+            snapshot.vtep = rx.await.ok();
+        }
+    }
+    snapshot
 }
 
 fn neighbor_row(peer: &PeerHandle, counters: PeerCounters) -> NeighborRow {

@@ -13,7 +13,7 @@ use super::attrs::{AttrInterner, PathSummary};
 use super::encode::{OutboundEncoder, end_of_rib};
 use super::loc_rib::{BestChange, LocRib, NlriBytes, Path};
 use super::peer::{PeerIdx, PeerInfo, PeerTable};
-use crate::wire::evpn::{EvpnRouteKey, evpn_route_key, split_evpn_nlri};
+use crate::wire::evpn::{EvpnRoute, EvpnRouteKey, evpn_route_key, split_evpn_nlri};
 use bytes::Bytes;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -93,6 +93,19 @@ pub enum RibInput {
         peer: PeerIdx,
         reply: oneshot::Sender<PeerCounters>,
     },
+    /// Table sizes, for the metrics endpoint.
+    Stats { reply: oneshot::Sender<RibStats> },
+}
+
+/// Loc-RIB sizes for the metrics endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RibStats {
+    /// Routes (keys) per EVPN route type.
+    pub routes_by_type: std::collections::BTreeMap<u8, u64>,
+    /// Type-2 routes per VNI (label1, RFC 8365 section 5.1.3).
+    pub type2_by_vni: std::collections::BTreeMap<u32, u64>,
+    pub paths: u64,
+    pub attribute_sets: u64,
 }
 
 /// What the RIB tells its observer (the VTEP).
@@ -210,7 +223,34 @@ impl RibTask {
                     sent: self.advertised_to(peer),
                 });
             }
+            RibInput::Stats { reply } => {
+                let _ = reply.send(self.stats());
+            }
         }
+    }
+
+    /// Sizes by route type and type-2 VNI, read off the NLRI bytes (no
+    /// typed decoding: this walks the whole table).
+    fn stats(&self) -> RibStats {
+        let mut stats = RibStats {
+            attribute_sets: self.interner.len() as u64,
+            ..Default::default()
+        };
+        for paths in self.rib.iter() {
+            stats.paths += paths.len() as u64;
+            let nlri = &paths[0].nlri;
+            let Some(&route_type) = nlri.first() else {
+                continue;
+            };
+            *stats.routes_by_type.entry(route_type).or_default() += 1;
+            if let Some(EvpnRoute::MacIp(route)) = EvpnRoute::decode_all(nlri, 0)
+                .ok()
+                .and_then(|routes| routes.into_iter().next())
+            {
+                *stats.type2_by_vni.entry(route.vni()).or_default() += 1;
+            }
+        }
+        stats
     }
 
     /// Every path, for `show routes`.

@@ -56,8 +56,22 @@ pub enum VtepError {
     Join(String),
 }
 
+/// Reconciler counters, for the metrics endpoint.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VtepStats {
+    /// Kernel operations handed to the netlink thread.
+    pub operations: u64,
+    /// Operations the kernel refused (each retried).
+    pub failures: u64,
+    pub local_macs: u64,
+    pub remote_macs: u64,
+    pub flood_entries: u64,
+    pub suppression_neighbors: u64,
+}
+
 /// `show vnis` / `show fdb`, answered by the VTEP task.
 pub enum VtepQuery {
+    Stats(oneshot::Sender<VtepStats>),
     Vnis(oneshot::Sender<Vec<VniRow>>),
     Fdb {
         vni: Option<u32>,
@@ -167,6 +181,7 @@ pub async fn start(
         retry_delay: RETRY_BASE,
         last_failure: None,
         stale_pending: true,
+        stats: VtepStats::default(),
     };
     task.originate_inclusive_multicast().await;
     for l in learned {
@@ -267,6 +282,7 @@ struct VtepTask {
     last_failure: Option<tokio::time::Instant>,
     /// Adopted entries not (yet) asked for are kept until STALE_GRACE.
     stale_pending: bool,
+    stats: VtepStats,
 }
 
 impl VtepTask {
@@ -301,6 +317,7 @@ impl VtepTask {
                     Err(()) => self.resync("notifications were lost (ENOBUFS)"),
                 },
                 Some(ops) = failed.recv() => {
+                    self.stats.failures += ops.len() as u64;
                     let now = tokio::time::Instant::now();
                     if self.retry.is_empty() {
                         // Failures after a quiet spell start the back-off
@@ -341,6 +358,7 @@ impl VtepTask {
 
     fn send(&mut self, ops: Vec<Op>) {
         if !ops.is_empty() {
+            self.stats.operations += ops.len() as u64;
             let _ = self.ops.send(ops);
         }
     }
@@ -574,6 +592,15 @@ impl VtepTask {
 
     fn answer(&self, query: VtepQuery) {
         match query {
+            VtepQuery::Stats(reply) => {
+                let _ = reply.send(VtepStats {
+                    local_macs: self.local_macs.len() as u64,
+                    remote_macs: self.desired.macs.len() as u64,
+                    flood_entries: self.desired.floods.len() as u64,
+                    suppression_neighbors: self.desired.neighbors.len() as u64,
+                    ..self.stats
+                });
+            }
             VtepQuery::Vnis(reply) => {
                 let rows = self.instances.iter().map(|i| self.vni_row(i)).collect();
                 let _ = reply.send(rows);

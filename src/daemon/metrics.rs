@@ -1,0 +1,261 @@
+//! The optional Prometheus endpoint (`[metrics] listen = "addr:port"`):
+//! `GET /metrics` in the text exposition format. Each scrape asks the daemon
+//! for a fresh snapshot; nothing is computed between scrapes.
+
+use crate::rib::task::RibStats;
+use crate::vtep::VtepStats;
+use std::fmt::Write as _;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{info, warn};
+
+/// One peer's line items.
+#[derive(Debug, Clone)]
+pub struct PeerMetrics {
+    pub address: IpAddr,
+    pub established: bool,
+    pub messages_in: u64,
+    pub messages_out: u64,
+    pub updates_in: u64,
+    pub updates_out: u64,
+    pub prefixes_received: u64,
+}
+
+/// Everything one scrape reports.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub peers: Vec<PeerMetrics>,
+    pub rib: RibStats,
+    pub vtep: Option<VtepStats>,
+}
+
+/// A scrape: the daemon answers with a snapshot.
+pub type SnapshotRequest = oneshot::Sender<Snapshot>;
+
+/// The exposition text for a snapshot.
+pub fn render(s: &Snapshot) -> String {
+    let mut out = String::new();
+    let mut family = |name: &str, kind: &str, help: &str| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    };
+    family(
+        "evpnd_peer_established",
+        "gauge",
+        "1 when the BGP session is Established.",
+    );
+    family(
+        "evpnd_peer_messages_received_total",
+        "counter",
+        "BGP messages received.",
+    );
+    family(
+        "evpnd_peer_messages_sent_total",
+        "counter",
+        "BGP messages sent.",
+    );
+    family(
+        "evpnd_peer_updates_received_total",
+        "counter",
+        "UPDATE messages received.",
+    );
+    family(
+        "evpnd_peer_updates_sent_total",
+        "counter",
+        "UPDATE messages sent.",
+    );
+    family(
+        "evpnd_peer_prefixes_received",
+        "gauge",
+        "Paths held from the peer.",
+    );
+    family(
+        "evpnd_routes",
+        "gauge",
+        "Loc-RIB routes per EVPN route type.",
+    );
+    family(
+        "evpnd_type2_routes",
+        "gauge",
+        "Loc-RIB type-2 routes per VNI.",
+    );
+    family("evpnd_paths", "gauge", "Paths in the Loc-RIB.");
+    family(
+        "evpnd_attribute_sets",
+        "gauge",
+        "Distinct interned path-attribute sets.",
+    );
+    family(
+        "evpnd_reconciler_operations_total",
+        "counter",
+        "Kernel operations sent.",
+    );
+    family(
+        "evpnd_reconciler_failures_total",
+        "counter",
+        "Kernel operations refused (retried).",
+    );
+    family(
+        "evpnd_kernel_entries",
+        "gauge",
+        "Entries evpnd wants installed, per kind.",
+    );
+    family("evpnd_local_macs", "gauge", "MACs learnt on access ports.");
+    for p in &s.peers {
+        let peer = p.address;
+        let _ = writeln!(
+            out,
+            "evpnd_peer_established{{peer=\"{peer}\"}} {}",
+            u8::from(p.established)
+        );
+        let _ = writeln!(
+            out,
+            "evpnd_peer_messages_received_total{{peer=\"{peer}\"}} {}",
+            p.messages_in
+        );
+        let _ = writeln!(
+            out,
+            "evpnd_peer_messages_sent_total{{peer=\"{peer}\"}} {}",
+            p.messages_out
+        );
+        let _ = writeln!(
+            out,
+            "evpnd_peer_updates_received_total{{peer=\"{peer}\"}} {}",
+            p.updates_in
+        );
+        let _ = writeln!(
+            out,
+            "evpnd_peer_updates_sent_total{{peer=\"{peer}\"}} {}",
+            p.updates_out
+        );
+        let _ = writeln!(
+            out,
+            "evpnd_peer_prefixes_received{{peer=\"{peer}\"}} {}",
+            p.prefixes_received
+        );
+    }
+    for (route_type, n) in &s.rib.routes_by_type {
+        let _ = writeln!(out, "evpnd_routes{{type=\"{route_type}\"}} {n}");
+    }
+    for (vni, n) in &s.rib.type2_by_vni {
+        let _ = writeln!(out, "evpnd_type2_routes{{vni=\"{vni}\"}} {n}");
+    }
+    let _ = writeln!(out, "evpnd_paths {}", s.rib.paths);
+    let _ = writeln!(out, "evpnd_attribute_sets {}", s.rib.attribute_sets);
+    if let Some(v) = &s.vtep {
+        let _ = writeln!(out, "evpnd_reconciler_operations_total {}", v.operations);
+        let _ = writeln!(out, "evpnd_reconciler_failures_total {}", v.failures);
+        let _ = writeln!(
+            out,
+            "evpnd_kernel_entries{{kind=\"remote_mac\"}} {}",
+            v.remote_macs
+        );
+        let _ = writeln!(
+            out,
+            "evpnd_kernel_entries{{kind=\"flood\"}} {}",
+            v.flood_entries
+        );
+        let _ = writeln!(
+            out,
+            "evpnd_kernel_entries{{kind=\"neighbor\"}} {}",
+            v.suppression_neighbors
+        );
+        let _ = writeln!(out, "evpnd_local_macs {}", v.local_macs);
+    }
+    out
+}
+
+/// Binds `listen` (an error names the address) and serves scrapes until the
+/// daemon drops its end of `snapshots`.
+pub async fn serve(
+    listen: SocketAddr,
+    snapshots: mpsc::Sender<SnapshotRequest>,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let listener = TcpListener::bind(listen).await?;
+    info!(%listen, "serving Prometheus metrics at /metrics");
+    Ok(tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let snapshots = snapshots.clone();
+            tokio::spawn(async move {
+                let mut request = [0u8; 1024];
+                let read =
+                    tokio::time::timeout(Duration::from_secs(5), stream.read(&mut request)).await;
+                let Ok(Ok(n)) = read else { return };
+                let first_line = request
+                    .get(..n)
+                    .unwrap_or_default()
+                    .split(|b| *b == b'\r' || *b == b'\n')
+                    .next()
+                    .unwrap_or_default();
+                let response = if first_line.starts_with(b"GET /metrics ")
+                    || first_line == b"GET /metrics"
+                {
+                    let (tx, rx) = oneshot::channel();
+                    if snapshots.send(tx).await.is_err() {
+                        return;
+                    }
+                    let Ok(snapshot) = rx.await else { return };
+                    let body = render(&snapshot);
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                } else {
+                    "HTTP/1.1 404 Not Found\r\nContent-Length: 21\r\nConnection: close\r\n\r\nonly /metrics is here".to_string()
+                };
+                if let Err(e) = stream.write_all(response.as_bytes()).await {
+                    warn!(error = %e, "metrics scrape");
+                }
+            });
+        }
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_the_exposition_format() {
+        let mut rib = RibStats::default();
+        rib.routes_by_type.insert(2, 6);
+        rib.routes_by_type.insert(3, 3);
+        rib.type2_by_vni.insert(10, 4);
+        rib.paths = 9;
+        let text = render(&Snapshot {
+            peers: vec![PeerMetrics {
+                address: "198.19.0.1".parse().unwrap(),
+                established: true,
+                messages_in: 12,
+                messages_out: 7,
+                updates_in: 3,
+                updates_out: 2,
+                prefixes_received: 5,
+            }],
+            rib,
+            vtep: None,
+        });
+        for line in [
+            "# TYPE evpnd_peer_established gauge",
+            "evpnd_peer_established{peer=\"198.19.0.1\"} 1",
+            "evpnd_peer_messages_received_total{peer=\"198.19.0.1\"} 12",
+            "evpnd_routes{type=\"2\"} 6",
+            "evpnd_type2_routes{vni=\"10\"} 4",
+            "evpnd_paths 9",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+        assert!(
+            !text.contains("evpnd_reconciler_operations_total "),
+            "no VTEP, no reconciler lines"
+        );
+    }
+}
