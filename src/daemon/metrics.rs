@@ -254,8 +254,10 @@ mod tests {
             );
         }
         assert!(
-            !text.contains("evpnd_reconciler_operations_total "),
-            "no VTEP, no reconciler lines"
+            !text
+                .lines()
+                .any(|l| l.starts_with("evpnd_reconciler_operations_total")),
+            "no VTEP, no reconciler samples"
         );
     }
 }
