@@ -221,18 +221,7 @@ async fn answer(
         Request::ShowNeighbors => {
             let mut rows = Vec::with_capacity(peers.len());
             for peer in peers {
-                let (reply, rx) = oneshot::channel();
-                let counters = match rib
-                    .send(RibInput::Counters {
-                        peer: peer.spec.idx,
-                        reply,
-                    })
-                    .await
-                {
-                    Ok(()) => rx.await.unwrap_or_default(),
-                    Err(_) => PeerCounters::default(),
-                };
-                rows.push(neighbor_row(peer, counters));
+                rows.push(neighbor_row(peer, peer_counters(rib, peer).await));
             }
             Response::Neighbors(rows)
         }
@@ -266,6 +255,19 @@ async fn answer(
     }
 }
 
+/// The RIB's counters for one peer (zero when the RIB task is gone).
+async fn peer_counters(rib: &mpsc::Sender<RibInput>, peer: &PeerHandle) -> PeerCounters {
+    let (reply, rx) = oneshot::channel();
+    let query = RibInput::Counters {
+        peer: peer.spec.idx,
+        reply,
+    };
+    match rib.send(query).await {
+        Ok(()) => rx.await.unwrap_or_default(),
+        Err(_) => PeerCounters::default(),
+    }
+}
+
 /// What the metrics endpoint reports, read now.
 async fn snapshot(
     peers: &[PeerHandle],
@@ -274,17 +276,7 @@ async fn snapshot(
 ) -> metrics::Snapshot {
     let mut snapshot = metrics::Snapshot::default();
     for peer in peers {
-        let (reply, rx) = oneshot::channel();
-        let counters = match rib
-            .send(RibInput::Counters {
-                peer: peer.spec.idx,
-                reply,
-            })
-            .await
-        {
-            Ok(()) => rx.await.unwrap_or_default(),
-            Err(_) => PeerCounters::default(),
-        };
+        let counters = peer_counters(rib, peer).await;
         let c = &peer.counters;
         snapshot.peers.push(metrics::PeerMetrics {
             address: peer.spec.neighbor.address,

@@ -420,6 +420,22 @@ pub fn owned_row(msg: &NeighbourMessage, own: &Ownership) -> Option<OwnedRow> {
     }
 }
 
+/// An RTM_NEWNEIGH (`true`) or RTM_DELNEIGH (`false`) message, parsed;
+/// other message types give `None`.
+fn neigh_message(
+    header: &NlHeader,
+    payload: &[u8],
+) -> Result<Option<(bool, NeighbourMessage)>, NlDecodeError> {
+    let new = match header.message_type {
+        RTM_NEWNEIGH => true,
+        RTM_DELNEIGH => false,
+        _ => return Ok(None),
+    };
+    let msg =
+        NeighbourMessage::parse(payload).map_err(|e| NlDecodeError::Neighbour(e.to_string()))?;
+    Ok(Some((new, msg)))
+}
+
 /// Parses one RTM_NEWNEIGH/RTM_DELNEIGH message (dump reply or multicast
 /// notification) into an event about an owned row. Rows evpnd does not own
 /// and other message types give `Ok(None)`.
@@ -428,13 +444,9 @@ pub fn parse_neigh_message(
     payload: &[u8],
     own: &Ownership,
 ) -> Result<Option<NeighEvent>, NlDecodeError> {
-    let new = match header.message_type {
-        RTM_NEWNEIGH => true,
-        RTM_DELNEIGH => false,
-        _ => return Ok(None),
+    let Some((new, msg)) = neigh_message(header, payload)? else {
+        return Ok(None);
     };
-    let msg =
-        NeighbourMessage::parse(payload).map_err(|e| NlDecodeError::Neighbour(e.to_string()))?;
     Ok(owned_row(&msg, own).map(|row| {
         if new {
             NeighEvent::New(row)
@@ -557,13 +569,9 @@ pub fn parse_learned_message(
     payload: &[u8],
     scope: &LearnScope,
 ) -> Result<Option<Learned>, NlDecodeError> {
-    let new = match header.message_type {
-        RTM_NEWNEIGH => true,
-        RTM_DELNEIGH => false,
-        _ => return Ok(None),
+    let Some((new, msg)) = neigh_message(header, payload)? else {
+        return Ok(None);
     };
-    let msg =
-        NeighbourMessage::parse(payload).map_err(|e| NlDecodeError::Neighbour(e.to_string()))?;
     Ok(learned_row(&msg, scope).map(|(row, usable)| Learned {
         row,
         present: new && usable,
