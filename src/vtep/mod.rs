@@ -10,7 +10,7 @@ pub mod snoop;
 use crate::api::protocol::{FdbRow, VniRow};
 use crate::config::{Config, VtepConfig};
 use crate::dataplane::diff::{DesiredDelta, Op, apply_delta, diff};
-use crate::dataplane::model::{KernelState, Object, OwnedRow};
+use crate::dataplane::model::{KernelState, MacKey, NeighborKey, Object, OwnedRow};
 use crate::dataplane::nl::neigh::{
     KernelEvent, LearnScope, Learned, LearnedRow, NeighEvent, Ownership,
 };
@@ -154,8 +154,8 @@ pub async fn start(
 
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let events = EventSocket::subscribe()?;
-    if let Err(e) = snoop::spawn_arp_snooper(scope.svis.clone(), events_tx.clone()) {
-        warn!(error = %e, "cannot snoop ARP; MAC+IP routes come from the SVIs' neighbour tables only");
+    if let Err(e) = snoop::spawn_snoopers(scope.svis.clone(), events_tx.clone()) {
+        warn!(error = %e, "cannot snoop ARP/ND; MAC+IP routes come from the SVIs' neighbour tables only");
     }
     spawn_event_thread(events, own, scope.clone(), events_tx);
     let (ops_tx, ops_rx) = std::sync::mpsc::channel::<Vec<Op>>();
@@ -285,6 +285,19 @@ struct VtepTask {
     stats: VtepStats,
 }
 
+/// Does a kernel row say what the desired object says?
+fn row_matches(row: &OwnedRow, object: &Object) -> bool {
+    match (*row, *object) {
+        (OwnedRow::Flood(f), Object::Flood(d)) => f == d,
+        (OwnedRow::MacSelf { vtep, sticky, .. }, Object::Mac(m)) => {
+            vtep == m.vtep && sticky == m.sticky
+        }
+        (OwnedRow::MacMaster { sticky, .. }, Object::Mac(m)) => sticky == m.sticky,
+        (OwnedRow::Neighbor(n), Object::Neighbor(d)) => n.mac == d.mac,
+        _ => false,
+    }
+}
+
 impl VtepTask {
     async fn run(
         mut self,
@@ -394,32 +407,45 @@ impl VtepTask {
                     self.send(vec![Op::Replace(object)]);
                 }
             }
-            KernelEvent::Owned(NeighEvent::New(_)) => {}
+            // Someone changed one of our rows (another VTEP, a flag): put
+            // back what the routes say. Our own changes echo back matching.
+            KernelEvent::Owned(NeighEvent::New(row)) => {
+                if let Some(object) = self.desired_object_of(&row)
+                    && !row_matches(&row, &object)
+                {
+                    warn!(object = %object, "an entry evpnd installed was changed by someone else; restoring it");
+                    self.send(vec![Op::Replace(object)]);
+                }
+            }
         }
     }
 
     /// The desired object a kernel row belongs to, if the row is missing
     /// from the kernel but wanted.
+    /// The desired object a kernel row belongs to: keyed lookups only, since
+    /// this runs for every notification (each of our own changes echoes).
     fn desired_object_of(&self, row: &OwnedRow) -> Option<Object> {
+        let mac_at = |vni: u32, vlan: u16, mac: MacAddress| {
+            self.desired
+                .macs
+                .get(&MacKey { vni, vlan, mac })
+                .map(|m| Object::Mac(*m))
+        };
         match *row {
             OwnedRow::Flood(f) => self.desired.floods.contains(&f).then_some(Object::Flood(f)),
-            OwnedRow::MacSelf { vni, mac, .. } => self
-                .desired
-                .macs
-                .values()
-                .find(|m| m.vni == vni && m.mac == mac)
-                .map(|m| Object::Mac(*m)),
-            OwnedRow::MacMaster { vlan, mac, .. } => self
-                .desired
-                .macs
-                .values()
-                .find(|m| m.vlan == vlan && m.mac == mac)
-                .map(|m| Object::Mac(*m)),
+            OwnedRow::MacSelf { vni, mac, .. } => {
+                mac_at(vni, self.instances.by_vni(vni)?.vlan, mac)
+            }
+            OwnedRow::MacMaster { vlan, mac, .. } => {
+                mac_at(self.instances.by_vlan(vlan)?.vni, vlan, mac)
+            }
             OwnedRow::Neighbor(n) => self
                 .desired
                 .neighbors
-                .values()
-                .find(|d| d.ifindex == n.ifindex && d.ip == n.ip)
+                .get(&NeighborKey {
+                    ifindex: n.ifindex,
+                    ip: n.ip,
+                })
                 .map(|d| Object::Neighbor(*d)),
         }
     }
