@@ -424,6 +424,12 @@ n3_no_remote_row() { ! bridge -n lab-n3 fdb show dev vxlan0 | grep -q "^$M2 "; }
 all_point_n3() { fdb_points_n3 n1 && fdb_points_n3 n2 && n3_local; }
 before=$(mac_paths | paste -sd, -)
 t=$(now)
+# A migration: the guest falls silent on n2 (no address, so it answers
+# nothing; the link stays up, so n2's bridge entry and route stay until they
+# age out) and starts on n3. A host still answering on n2 would be a real
+# duplicate MAC, and the routes would flap between the VTEPs (duplicate-MAC
+# detection is not built).
+ip -n lab-h2a addr flush dev eth0
 host_attach lab-n3 br0 lab-h2m 198.18.10.2/24 "$M2" 10
 nsx lab-h2m ping -c 1 -W 3 198.18.10.103 >>"$PT_OUT/checks.log" 2>&1 # traffic: n3's bridge learns the MAC on h2m
 wait_until 20 moved_mac
