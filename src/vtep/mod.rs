@@ -391,6 +391,11 @@ impl VtepTask {
         for (vni, mac) in self.importer.take_overridden_local() {
             if let Some(vlan) = self.instances.by_vni(vni).map(|i| i.vlan) {
                 info!(vni, %mac, "local MAC moved to another VTEP: withdrawing our routes");
+                // Not local any more: the remote entry now installed takes
+                // the bridge's row. Until the bridge learns the MAC on an
+                // access port again, a binding seen for it (an ARP, a
+                // neighbour probe) must not advertise it back.
+                self.local_macs.remove(&(vlan, mac));
                 self.withdraw_local(vlan, mac).await;
             }
         }
