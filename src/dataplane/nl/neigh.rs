@@ -333,6 +333,39 @@ fn address(a: &NeighbourAddress) -> Option<IpAddr> {
     }
 }
 
+/// The attributes of a neighbour/FDB message that evpnd reads.
+#[derive(Debug, Default)]
+struct RowAttributes {
+    mac: Option<MacAddress>,
+    /// NDA_DST: the remote VTEP of a vxlan row, the IP of an ARP/ND row.
+    destination: Option<IpAddr>,
+    vlan: Option<u16>,
+    src_vni: Option<u32>,
+    protocol: Option<u8>,
+    /// NDA_MASTER: the bridge, on a bridge row.
+    master: Option<u32>,
+}
+
+impl RowAttributes {
+    fn of(msg: &NeighbourMessage) -> Self {
+        let mut out = RowAttributes::default();
+        for attr in &msg.attributes {
+            match attr {
+                NeighbourAttribute::LinkLayerAddress(b) => {
+                    out.mac = <[u8; 6]>::try_from(b.as_slice()).ok().map(MacAddress)
+                }
+                NeighbourAttribute::Destination(a) => out.destination = address(a),
+                NeighbourAttribute::Vlan(v) => out.vlan = Some(*v),
+                NeighbourAttribute::SourceVni(v) => out.src_vni = Some(*v),
+                NeighbourAttribute::Protocol(p) => out.protocol = Some(u8::from(*p)),
+                NeighbourAttribute::Controller(i) => out.master = Some(*i),
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
 /// Decides whether a kernel neighbour/FDB row is evpnd's, and if so what it
 /// is. Pure: this is the ownership predicate.
 ///
@@ -349,25 +382,15 @@ fn address(a: &NeighbourAddress) -> Option<IpAddr> {
 pub fn owned_row(msg: &NeighbourMessage, own: &Ownership) -> Option<OwnedRow> {
     let flags = msg.header.flags.bits();
     let state = u16::from(msg.header.state);
-    let mut mac = None;
-    let mut remote = None;
-    let mut vlan = 0u16;
-    let mut src_vni = None;
-    let mut protocol = None;
-    let mut master = None;
-    for attr in &msg.attributes {
-        match attr {
-            NeighbourAttribute::LinkLayerAddress(b) => {
-                mac = <[u8; 6]>::try_from(b.as_slice()).ok().map(MacAddress)
-            }
-            NeighbourAttribute::Destination(a) => remote = address(a),
-            NeighbourAttribute::Vlan(v) => vlan = *v,
-            NeighbourAttribute::SourceVni(v) => src_vni = Some(*v),
-            NeighbourAttribute::Protocol(p) => protocol = Some(u8::from(*p)),
-            NeighbourAttribute::Controller(i) => master = Some(*i),
-            _ => {}
-        }
-    }
+    let RowAttributes {
+        mac,
+        destination: remote,
+        vlan,
+        src_vni,
+        protocol,
+        master,
+    } = RowAttributes::of(msg);
+    let vlan = vlan.unwrap_or(0);
     let mac = mac?;
     match msg.header.family {
         AddressFamily::Bridge => {
@@ -514,21 +537,13 @@ pub fn learned_row(msg: &NeighbourMessage, scope: &LearnScope) -> Option<(Learne
     let flags = msg.header.flags.bits();
     let state = u16::from(msg.header.state);
     let ext_learned = flags & ntf::EXT_LEARNED != 0;
-    let mut mac = None;
-    let mut ip = None;
-    let mut vlan = None;
-    let mut master = None;
-    for attr in &msg.attributes {
-        match attr {
-            NeighbourAttribute::LinkLayerAddress(b) => {
-                mac = <[u8; 6]>::try_from(b.as_slice()).ok().map(MacAddress)
-            }
-            NeighbourAttribute::Destination(a) => ip = address(a),
-            NeighbourAttribute::Vlan(v) => vlan = Some(*v),
-            NeighbourAttribute::Controller(i) => master = Some(*i),
-            _ => {}
-        }
-    }
+    let RowAttributes {
+        mac,
+        destination: ip,
+        vlan,
+        master,
+        ..
+    } = RowAttributes::of(msg);
     match msg.header.family {
         AddressFamily::Bridge => {
             let port = msg.header.ifindex;
