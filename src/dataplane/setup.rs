@@ -1012,6 +1012,15 @@ fn fix(
         reason: format!("{name} vanished during setup"),
     };
     let index = |name: &str| ifindex_of(observed, name).ok_or_else(|| unresolved(name));
+    let set_up = |socket: &mut TopologySocket, report: &mut SetupReport, name: &str| {
+        let i = index(name)?;
+        send(
+            socket,
+            report,
+            format!("ip link set dev {name} up"),
+            &link::set_up(i),
+        )
+    };
     match problem {
         BridgeMissing { bridge } => {
             let mac = bridge_mac(config);
@@ -1024,23 +1033,9 @@ fn fix(
                 ),
                 &link::bridge_add(bridge, mac),
             )?;
-            let i = index(bridge)?;
-            send(
-                socket,
-                report,
-                format!("ip link set dev {bridge} up"),
-                &link::set_up(i),
-            )
+            set_up(socket, report, bridge)
         }
-        BridgeDown { bridge } => {
-            let i = index(bridge)?;
-            send(
-                socket,
-                report,
-                format!("ip link set dev {bridge} up"),
-                &link::set_up(i),
-            )
-        }
+        BridgeDown { bridge } => set_up(socket, report, bridge),
         VxlanMissing { vxlan } => {
             let master = index(&config.bridge)?;
             let base = format!(
@@ -1089,15 +1084,7 @@ fn fix(
             // vlan_tunnel): set ours before anyone sees it as a conflict.
             port_flags(socket, report, vxlan, i)
         }
-        VxlanDown { vxlan } => {
-            let i = index(vxlan)?;
-            send(
-                socket,
-                report,
-                format!("ip link set dev {vxlan} up"),
-                &link::set_up(i),
-            )
-        }
+        VxlanDown { vxlan } => set_up(socket, report, vxlan),
         VlanMissing { vxlan, vlan } => {
             let i = index(vxlan)?;
             send(
@@ -1142,23 +1129,9 @@ fn fix(
                 format!("ip link add link {bridge} name {name} type vlan id {vlan}"),
                 &link::svi_add(b, name, *vlan),
             )?;
-            let i = index(name)?;
-            send(
-                socket,
-                report,
-                format!("ip link set dev {name} up"),
-                &link::set_up(i),
-            )
+            set_up(socket, report, name)
         }
-        SviDown { name } => {
-            let i = index(name)?;
-            send(
-                socket,
-                report,
-                format!("ip link set dev {name} up"),
-                &link::set_up(i),
-            )
-        }
+        SviDown { name } => set_up(socket, report, name),
         // Conflicts never reach here (setup refuses first).
         _ => Ok(()),
     }
