@@ -5,18 +5,11 @@
 //! attributes). It works on the wire bytes of the attribute set so that
 //! reflection cannot reorder or re-encode what it does not own.
 
+use crate::wire::attribute::type_code::{CLUSTER_LIST, LOCAL_PREF, ORIGINATOR_ID};
+use crate::wire::attribute::{AttrFlags, put_attribute};
 use crate::wire::{DecodeResult, Reader};
 use bytes::{BufMut, Bytes, BytesMut};
 use std::net::Ipv4Addr;
-
-/// RFC 4271 4.3: attribute flags.
-const FLAG_OPTIONAL: u8 = 0x80;
-const FLAG_EXTENDED_LENGTH: u8 = 0x10;
-/// RFC 4271 5.1.5.
-const LOCAL_PREF: u8 = 5;
-/// RFC 4456 section 8.
-const ORIGINATOR_ID: u8 = 9;
-const CLUSTER_LIST: u8 = 10;
 
 /// One attribute as it sits on the wire: its flags, type, and value.
 struct RawAttribute<'a> {
@@ -38,7 +31,7 @@ fn raw_attributes(field: &[u8]) -> impl Iterator<Item = DecodeResult<RawAttribut
         let attr = (|| {
             let flags = r.u8("attribute flags")?;
             let type_code = r.u8("attribute type")?;
-            let len = if flags & FLAG_EXTENDED_LENGTH != 0 {
+            let len = if AttrFlags(flags).extended_length() {
                 usize::from(r.u16("attribute length")?)
             } else {
                 usize::from(r.u8("attribute length")?)
@@ -57,19 +50,6 @@ fn raw_attributes(field: &[u8]) -> impl Iterator<Item = DecodeResult<RawAttribut
         }
         Some(attr)
     })
-}
-
-fn put_attribute(out: &mut BytesMut, flags: u8, type_code: u8, value: &[u8]) {
-    if value.len() > usize::from(u8::MAX) {
-        out.put_u8(flags | FLAG_EXTENDED_LENGTH);
-        out.put_u8(type_code);
-        out.put_u16(value.len() as u16);
-    } else {
-        out.put_u8(flags & !FLAG_EXTENDED_LENGTH);
-        out.put_u8(type_code);
-        out.put_u8(value.len() as u8);
-    }
-    out.put_slice(value);
 }
 
 /// A reflector's identity when it reflects an iBGP-learnt route.
@@ -98,9 +78,25 @@ pub fn to_ibgp(
 ) -> DecodeResult<Bytes> {
     let present = |code: u8| raw_attributes(encoded).any(|a| a.is_ok_and(|a| a.type_code == code));
     let missing = [
-        Some((LOCAL_PREF, 0x40, default_local_pref.to_be_bytes())),
-        reflection.map(|r| (ORIGINATOR_ID, FLAG_OPTIONAL, r.originator_id.octets())),
-        reflection.map(|r| (CLUSTER_LIST, FLAG_OPTIONAL, r.cluster_id.octets())),
+        Some((
+            LOCAL_PREF,
+            AttrFlags::WELL_KNOWN,
+            default_local_pref.to_be_bytes(),
+        )),
+        reflection.map(|r| {
+            (
+                ORIGINATOR_ID,
+                AttrFlags::OPTIONAL_NON_TRANSITIVE,
+                r.originator_id.octets(),
+            )
+        }),
+        reflection.map(|r| {
+            (
+                CLUSTER_LIST,
+                AttrFlags::OPTIONAL_NON_TRANSITIVE,
+                r.cluster_id.octets(),
+            )
+        }),
     ];
     let mut missing = missing
         .into_iter()
@@ -112,19 +108,21 @@ pub fn to_ibgp(
         let attr = attr?;
         while let Some((code, flags, value)) = missing.next_if(|(code, ..)| *code < attr.type_code)
         {
-            put_attribute(&mut out, flags, code, &value);
+            put_attribute(&mut out, flags, code, |o| o.put_slice(&value));
         }
         if let (CLUSTER_LIST, Some(r)) = (attr.type_code, reflection) {
             let mut list = Vec::with_capacity(attr.value.len() + 4);
             list.extend_from_slice(&r.cluster_id.octets());
             list.extend_from_slice(attr.value);
-            put_attribute(&mut out, attr.flags, CLUSTER_LIST, &list);
+            put_attribute(&mut out, AttrFlags(attr.flags), CLUSTER_LIST, |o| {
+                o.put_slice(&list)
+            });
         } else {
             out.put_slice(attr.wire);
         }
     }
     for (code, flags, value) in missing {
-        put_attribute(&mut out, flags, code, &value);
+        put_attribute(&mut out, flags, code, |o| o.put_slice(&value));
     }
     Ok(out.freeze())
 }
