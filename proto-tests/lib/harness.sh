@@ -82,10 +82,11 @@ pt_finish() {
 pt_log() { echo "[$PT_NAME t+$(since "$PT_T0")s] $*" | tee -a "$PT_OUT/scenario.log" >&2; }
 
 # ------------------------------------------------------------------ reporting
-# pass NAME [DETAIL]: record a passed check, prints "PASS NAME: DETAIL"
-pass() { PT_NPASS=$((PT_NPASS + 1)); echo "PASS $1${2:+: $2}"; echo "PASS $1${2:+: $2}" >>"$PT_OUT/checks.log"; }
+# pass NAME [DETAIL]: record a passed check, prints "PASS NAME: DETAIL" (NAME prefixed
+# with PT_CHECK_PREFIX when set: suites of several scenarios name checks "scenario/check")
+pass() { PT_NPASS=$((PT_NPASS + 1)); echo "PASS ${PT_CHECK_PREFIX:-}$1${2:+: $2}" | tee -a "$PT_OUT/checks.log"; }
 # fail NAME REASON: record a failed check, prints "FAIL NAME: REASON"
-fail() { PT_NFAIL=$((PT_NFAIL + 1)); echo "FAIL $1${2:+: $2}"; echo "FAIL $1${2:+: $2}" >>"$PT_OUT/checks.log"; }
+fail() { PT_NFAIL=$((PT_NFAIL + 1)); echo "FAIL ${PT_CHECK_PREFIX:-}$1${2:+: $2}" | tee -a "$PT_OUT/checks.log"; }
 # check NAME CMD...: PASS if CMD exits 0; CMD's output goes to PT_OUT/checks.log
 check() {
 	local name=$1; shift
@@ -278,6 +279,38 @@ frr_vtep_conf() {
 	echo " address-family l2vpn evpn"
 	for p in "$@"; do echo "  neighbor $p activate"; done
 	echo "  advertise-all-vni"
+	[ -n "${FRR_EXTRA_EVPN:-}" ] && echo "$FRR_EXTRA_EVPN"
+	echo " exit-address-family"
+	echo "!"
+}
+
+# frr_rr_conf ROUTER_ID CLUSTER_ID CLIENTS NONCLIENTS: print an frr.conf for an FRR route
+# reflector (BGP only, no VNIs) in AS ${FRR_AS:-65000}: CLIENTS (comma-separated) are
+# passive route-reflector clients (they open the sessions: no collisions at start-up),
+# NONCLIENTS (comma-separated, may be empty) plain iBGP peers, e.g. a second reflector.
+# Timers as frr_vtep_conf.
+frr_rr_conf() {
+	local rid=$1 cluster=$2 clients=$3 others=$4 p
+	cat <<-CONF
+	frr defaults datacenter
+	log timestamp precision 3
+	!
+	router bgp ${FRR_AS:-65000}
+	 bgp router-id $rid
+	 bgp cluster-id $cluster
+	 no bgp default ipv4-unicast
+	 timers bgp 3 9
+	CONF
+	for p in ${clients//,/ } ${others//,/ }; do
+		echo " neighbor $p remote-as ${FRR_AS:-65000}"
+		echo " neighbor $p timers 3 9"
+		echo " neighbor $p timers connect 2"
+	done
+	for p in ${clients//,/ }; do echo " neighbor $p passive"; done
+	echo " !"
+	echo " address-family l2vpn evpn"
+	for p in ${clients//,/ } ${others//,/ }; do echo "  neighbor $p activate"; done
+	for p in ${clients//,/ }; do echo "  neighbor $p route-reflector-client"; done
 	echo " exit-address-family"
 	echo "!"
 }
@@ -336,6 +369,17 @@ exabgp_start() {
 	sleep 1
 	kill -0 "$PT_LAST_PID" 2>/dev/null || { fail "exabgp-start-$ns" "exited: $(tail -5 "$PT_RUN/$ns/exabgp.stdout")"; return 1; }
 }
+
+# ------------------------------------------------------------------ lab conventions
+# host_mac VLAN I / host_ip VLAN I: the address of host I (VTEP nI's) on VLAN/VNI VLAN
+host_mac() { printf '02:%02x:00:00:00:%02x' "$1" "$2"; }
+host_ip() { echo "198.18.$1.$2"; }
+# dump FILE CMD...: append "### CMD", its output and a blank line to FILE
+dump() { local f=$1; shift; { echo "### $*"; "$@" 2>&1; echo; } >>"$f"; }
+# strip: drop trailing blanks (iproute2 ends some lines with one)
+strip() { sed 's/[[:space:]]*$//'; }
+# vxlan_pairs PCAP: one line per VXLAN packet in PCAP: "<outer dst> <vni> <inner packet>"
+vxlan_pairs() { tcpdump -nn -r "$1" 2>/dev/null | awk '/: VXLAN/ { dst = $5; sub(/\.4789:$/, "", dst); vni = $NF; if ((getline inner) > 0) print dst, vni, inner }'; }
 
 # ------------------------------------------------------------------ capture
 # pcap_start NS IFACE FILE [FILTER]: tcpdump in NS (full snaplen, -U), waits until it

@@ -44,12 +44,8 @@ done
 if arping --help 2>&1 | grep -q Habets; then ARPING_IF=-i; else ARPING_IF=-I; fi
 
 vtep_ip() { echo "198.19.0.${1#n}"; }
-host_mac() { printf '02:%02x:00:00:00:%02x' "$1" "$2"; } # VLAN N
-host_ip() { echo "198.18.$1.$2"; }                          # VLAN N
 ev() { local n=$1; shift; "$EVPND" --socket "$PT_RUN/lab-$n/evpnd.sock" "$@"; }
 ev_json() { ev "$1" show "$2" --json 2>/dev/null; }
-dump() { local f=$1; shift; { echo "### $*"; "$@" 2>&1; echo; } >>"$f"; }
-strip() { sed 's/[[:space:]]*$//'; }
 
 # ---------------------------------------------------------------- topology
 # Batched (ip -batch / bridge -batch): one command per object is several times slower
@@ -289,8 +285,6 @@ for n in $VTEPS; do ev_json $n fdb >"$PT_OUT/$n-show-fdb.json"; ev_json $n vnis 
 
 pt_log "kernel checks done"
 # ================================================================ 6. ARP suppression (before any host<->host traffic)
-# vxlan_pairs PCAP: one line per VXLAN packet: "<outer dst> <vni> <inner packet>"
-vxlan_pairs() { tcpdump -nn -r "$1" 2>/dev/null | awk '/: VXLAN/ { dst = $5; sub(/\.4789:$/, "", dst); vni = $NF; if ((getline inner) > 0) print dst, vni, inner }'; }
 pcap_start lab-n1 eth0 "$PT_OUT/arp-suppress-n1-underlay.pcap" 'udp port 4789' || pt_finish
 TD1=$PT_LAST_PID
 pcap_start lab-h2a eth0 "$PT_OUT/arp-suppress-h2a.pcap" arp || pt_finish
