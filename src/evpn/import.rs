@@ -52,13 +52,26 @@ pub struct ImportCounters {
     pub unusable: u64,
 }
 
+/// Best paths that carry an instance's VNI but none of its import RTs,
+/// grouped by where they come from: what an operator needs to fix the RT
+/// configuration on one side or the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RtMismatch {
+    pub vni: Vni,
+    /// The advertising VTEP: the type 3's ingress-replication endpoint, the
+    /// type 2's next hop.
+    pub vtep: Option<IpAddr>,
+    /// The route's lowest route target (it may carry more).
+    pub route_target: Option<RouteTarget>,
+}
+
 /// What one best path contributes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Contribution {
     Flood(FloodEntry),
     Mac(MacKey, MacClaim),
     Neighbor(NeighborSlot, MacAddress, MacClaim),
-    NoMatchingRt(Vni),
+    NoMatchingRt(RtMismatch),
     VniMismatch(Vni),
     Unusable(Vni),
     /// Neither an RT nor the VNI of any instance.
@@ -91,6 +104,10 @@ pub struct Importer {
     macs: BTreeMap<MacKey, BTreeMap<EvpnRouteKey, MacClaim>>,
     neighbors: BTreeMap<NeighborSlot, BTreeMap<EvpnRouteKey, (MacAddress, MacClaim)>>,
     counters: BTreeMap<Vni, ImportCounters>,
+    rt_mismatches: BTreeMap<RtMismatch, u64>,
+    /// Mismatches seen for the first time since the last
+    /// [`Importer::take_new_rt_mismatches`], to be logged once.
+    new_rt_mismatches: Vec<RtMismatch>,
     foreign: u64,
     overridden_local: BTreeSet<(Vni, MacAddress)>,
 }
@@ -106,6 +123,8 @@ impl Importer {
             macs: BTreeMap::new(),
             neighbors: BTreeMap::new(),
             counters: BTreeMap::new(),
+            rt_mismatches: BTreeMap::new(),
+            new_rt_mismatches: Vec::new(),
             foreign: 0,
             overridden_local: BTreeSet::new(),
         }
@@ -170,6 +189,21 @@ impl Importer {
     /// Counters of the instance with VNI `vni`.
     pub fn counters(&self, vni: Vni) -> ImportCounters {
         self.counters.get(&vni).copied().unwrap_or_default()
+    }
+
+    /// The routes counted in `no_matching_rt` of VNI `vni`, by advertising
+    /// VTEP and route target, with how many routes each.
+    pub fn rt_mismatches(&self, vni: Vni) -> impl Iterator<Item = (&RtMismatch, u64)> {
+        self.rt_mismatches
+            .iter()
+            .filter(move |(m, _)| m.vni == vni)
+            .map(|(m, n)| (m, *n))
+    }
+
+    /// Mismatches that appeared since the last call (each reported once
+    /// while it lasts), for the log.
+    pub fn take_new_rt_mismatches(&mut self) -> Vec<RtMismatch> {
+        std::mem::take(&mut self.new_rt_mismatches)
     }
 
     /// Best paths matching no instance by RT or VNI.
@@ -263,7 +297,14 @@ impl Importer {
                     .or_default()
                     .insert(key.clone(), (mac, claim));
             }
-            Contribution::NoMatchingRt(vni) => self.counter(vni).no_matching_rt += 1,
+            Contribution::NoMatchingRt(m) => {
+                self.counter(m.vni).no_matching_rt += 1;
+                let n = self.rt_mismatches.entry(m).or_default();
+                if *n == 0 {
+                    self.new_rt_mismatches.push(m);
+                }
+                *n += 1;
+            }
             Contribution::VniMismatch(vni) => self.counter(vni).vni_mismatch += 1,
             Contribution::Unusable(vni) => self.counter(vni).unusable += 1,
             Contribution::Foreign => self.foreign += 1,
@@ -295,9 +336,13 @@ impl Importer {
                 m.remove(key);
                 m.is_empty()
             }),
-            Contribution::NoMatchingRt(vni) => {
-                let c = self.counter(vni);
+            Contribution::NoMatchingRt(m) => {
+                let c = self.counter(m.vni);
                 c.no_matching_rt = c.no_matching_rt.saturating_sub(1);
+                drop_from(&mut self.rt_mismatches, m, |n| {
+                    *n = n.saturating_sub(1);
+                    *n == 0
+                });
             }
             Contribution::VniMismatch(vni) => {
                 let c = self.counter(vni);
@@ -344,7 +389,17 @@ impl Importer {
             .collect();
         if matched.is_empty() {
             return vec![match route_vni.and_then(|vni| self.instances.by_vni(vni)) {
-                Some(instance) => Contribution::NoMatchingRt(instance.vni),
+                Some(instance) => Contribution::NoMatchingRt(RtMismatch {
+                    vni: instance.vni,
+                    vtep: match (&route, attributes.pmsi_tunnel().map(|p| &p.tunnel)) {
+                        (
+                            EvpnRoute::InclusiveMulticast(_),
+                            Some(PmsiTunnelId::IngressReplication { endpoint }),
+                        ) => Some(*endpoint),
+                        _ => next_hop,
+                    },
+                    route_target: rts.first().copied(),
+                }),
                 None => Contribution::Foreign,
             }];
         }
@@ -645,6 +700,21 @@ mod tests {
         );
         assert!(announce(&mut imp, &stray[0]).is_empty());
         assert_eq!(imp.counters(10).no_matching_rt, 1);
+        // ... and named: from which VTEP, with which RT, once in the log.
+        let stray_rt: RouteTarget = "65000:99".parse().unwrap();
+        assert_eq!(
+            imp.rt_mismatches(10).collect::<Vec<_>>(),
+            vec![(
+                &RtMismatch {
+                    vni: 10,
+                    vtep: Some(vtep(2)),
+                    route_target: Some(stray_rt),
+                },
+                1
+            )]
+        );
+        assert_eq!(imp.take_new_rt_mismatches().len(), 1);
+        assert!(imp.take_new_rt_mismatches().is_empty());
         // RT of VNI 11 with label 10: the label picks the instance.
         let mismatch = paths(
             &mut interner,
@@ -663,6 +733,7 @@ mod tests {
         assert_eq!(imp.foreign_routes(), 1);
         withdraw(&mut imp, &stray[0]);
         assert_eq!(imp.counters(10), ImportCounters::default());
+        assert_eq!(imp.rt_mismatches(10).count(), 0);
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub mod instance;
 pub mod mobility;
 pub mod originate;
 
-pub use import::{ImportCounters, Importer, desired_state};
+pub use import::{ImportCounters, Importer, RtMismatch, desired_state};
 pub use instance::{EvpnInstance, EvpnInstances, InstanceError, auto_route_target};
 pub use mobility::{LocalMacDecision, MacClaim, MobilityTracker, compare_claims};
 pub use originate::LocalAdvertisement;

@@ -16,7 +16,7 @@ use crate::dataplane::nl::neigh::{
 };
 use crate::dataplane::setup::{SetupError, Topology, TopologySocket, setup};
 use crate::dataplane::socket::{AckMode, EventSocket, RequestSocket, SocketError};
-use crate::evpn::import::Importer;
+use crate::evpn::import::{Importer, RtMismatch};
 use crate::evpn::instance::{EvpnInstance, EvpnInstances, InstanceError};
 use crate::evpn::mobility::{LocalMacDecision, MobilityTracker};
 use crate::evpn::originate;
@@ -286,6 +286,31 @@ struct VtepTask {
 }
 
 /// Does a kernel row say what the desired object says?
+/// `show vnis` and the log: routes for this VNI that no import RT takes
+/// (RFC 7432 section 9.2), said so that the fix is obvious: which VTEP, which
+/// RT, and the two ways to make them meet.
+fn rt_mismatch_warning(instance: &EvpnInstance, mismatch: &RtMismatch, routes: u64) -> String {
+    let import_rts = instance
+        .import_rts
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let from = mismatch
+        .vtep
+        .map_or_else(|| "an unknown VTEP".to_string(), |v| format!("VTEP {v}"));
+    match mismatch.route_target {
+        Some(rt) => format!(
+            "{routes} route(s) from {from} carry VNI {vni} with RT {rt}, which is not an import RT of VNI {vni} ({import_rts}): not installed; import {rt} here or export {import_rts} there",
+            vni = instance.vni,
+        ),
+        None => format!(
+            "{routes} route(s) from {from} carry VNI {vni} without any route target: not installed (RFC 7432 section 9.2)",
+            vni = instance.vni,
+        ),
+    }
+}
+
 fn row_matches(row: &OwnedRow, object: &Object) -> bool {
     match (*row, *object) {
         (OwnedRow::Flood(f), Object::Flood(d)) => f == d,
@@ -388,6 +413,11 @@ impl VtepTask {
         apply_delta(&mut self.desired, &delta);
         let ops = apply_delta(&mut self.kernel, &delta);
         self.send(ops);
+        for mismatch in self.importer.take_new_rt_mismatches() {
+            if let Some(instance) = self.instances.by_vni(mismatch.vni) {
+                warn!("{}", rt_mismatch_warning(instance, &mismatch, 1));
+            }
+        }
         for (vni, mac) in self.importer.take_overridden_local() {
             if let Some(vlan) = self.instances.by_vni(vni).map(|i| i.vlan) {
                 info!(vni, %mac, "local MAC moved to another VTEP: withdrawing our routes");
@@ -645,13 +675,8 @@ impl VtepTask {
     fn vni_row(&self, instance: &EvpnInstance) -> VniRow {
         let counters = self.importer.counters(instance.vni);
         let mut warnings = Vec::new();
-        if counters.no_matching_rt > 0 {
-            warnings.push(format!(
-                "{} routes carry VNI {} but none of its import route targets ({}): not installed; check the RTs on both sides",
-                counters.no_matching_rt,
-                instance.vni,
-                instance.import_rts.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
-            ));
+        for (mismatch, routes) in self.importer.rt_mismatches(instance.vni) {
+            warnings.push(rt_mismatch_warning(instance, mismatch, routes));
         }
         if counters.vni_mismatch > 0 {
             warnings.push(format!(
@@ -761,5 +786,38 @@ impl VtepTask {
         }
         let _ = &self.vtep;
         rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn rt_mismatch_warning_names_the_vtep_the_rt_and_both_fixes() {
+        let local_rt = "65000:12".parse().unwrap();
+        let instance = EvpnInstance {
+            vlan: 12,
+            vni: 12,
+            rd: "198.19.0.1:4".parse().unwrap(),
+            import_rts: vec![local_rt],
+            export_rts: vec![local_rt],
+            local_vtep: IpAddr::V4(Ipv4Addr::new(198, 19, 0, 1)),
+        };
+        let mismatch = RtMismatch {
+            vni: 12,
+            vtep: Some(IpAddr::V4(Ipv4Addr::new(198, 19, 0, 3))),
+            route_target: Some("65000:1212".parse().unwrap()),
+        };
+        assert_eq!(
+            rt_mismatch_warning(&instance, &mismatch, 2),
+            "2 route(s) from VTEP 198.19.0.3 carry VNI 12 with RT 65000:1212, which is not an import RT of VNI 12 (65000:12): not installed; import 65000:1212 here or export 65000:12 there"
+        );
+        let no_rt = RtMismatch {
+            route_target: None,
+            ..mismatch
+        };
+        assert!(rt_mismatch_warning(&instance, &no_rt, 1).contains("without any route target"));
     }
 }
