@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# s2-frr-rr - FRR 8.4 as route reflector for two evpnd VTEPs and one FRR VTEP, and
+# route targets: VNI 10 on the auto RT (AS:VNI) both sides derive, VNI 11 on an
+# explicit RT configured on both sides, VNI 12 mismatched (runs inside scripts/vm
+# via interop-vm.sh).
+#
+#   rr 198.19.0.4 FRR RR (cluster id = router id), n1..n3 passive clients
+#   n1 198.19.0.1 evpnd   n2 198.19.0.2 evpnd   n3 198.19.0.3 FRR
+#   VNI 10: auto RT 65000:10; VNI 11: import/export 65000:1111 on all three;
+#   VNI 12 (no hosts): n3 exports and imports 65000:1212, n1/n2 use the auto RT 65000:12
+# Checks: lib.sh ix_standard_checks (VNI 12: only n1 <-> n2 flood to each other),
+# rt-auto / rt-explicit (every speaker's routes carry the RTs configured),
+# rt-mismatch-warning (n1/n2 name n3's VNI-12 route and its RT in show vnis),
+# rd (each side's auto RDs), logs.
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+ix_init s2-frr-rr ixb
+ix_node rr frr-rr 198.19.0.4 "n1 n2 n3"
+ix_node n1 evpnd-vtep 198.19.0.1 "rr" "10 11 12"
+ix_node n2 evpnd-vtep 198.19.0.2 "rr" "10 11 12"
+ix_node n3 frr-vtep 198.19.0.3 "rr" "10 11 12"
+IX_RT_EVPND[11]=65000:1111 IX_RT_FRR[11]=65000:1111
+IX_RT_FRR[12]=65000:1212
+# VNI 12: the RTs differ between evpnd and FRR VTEPs, so only same-kind VTEPs import
+ix_imports() { [ "$3" != 12 ] || [ "${IX_KIND[$1]}" = "${IX_KIND[$2]}" ]; }
+ix_build || pt_finish
+ix_standard_checks
+
+# ---------------------------------------------------------------- route targets, RDs
+D=$PT_OUT/routes
+rts_of() { # VNI: "rt=..." values of every speaker's routes for that VNI, counted
+	cat "$D"/*.routes | grep -E " label=$1 " | grep -o ' rt=[^ ]*' | sort | uniq -c | awk '{printf "%s%s x%s", s, $2, $1; s=", "}'
+}
+nroutes() { cat "$D"/*.routes | grep -cE " label=$1 "; }
+[ "$(rts_of 10)" = "rt=65000:10 x$(nroutes 10)" ] &&
+	pass rt-auto "VNI 10: all $(nroutes 10) route lines of the 4 speakers carry RT 65000:10 (FRR's auto RT AS:VNI = evpnd's)" ||
+	fail rt-auto "VNI 10 RTs: $(rts_of 10) (want rt=65000:10 only)"
+[ "$(rts_of 11)" = "rt=65000:1111 x$(nroutes 11)" ] &&
+	pass rt-explicit "VNI 11: all $(nroutes 11) route lines carry the explicit RT 65000:1111 set on both evpnd and FRR (and the VNI-11 pings passed above)" ||
+	fail rt-explicit "VNI 11 RTs: $(rts_of 11) (want rt=65000:1111 only)"
+mismatch_warned() { # NODE: show vnis names n3's VNI-12 route and its RT
+	ev_json "$1" vnis | jq -e '.[] | select(.vni == 12) | .warnings | any(test("198\\.19\\.0\\.3") and test("65000:1212") and test("65000:12\\b"))' >/dev/null &&
+		ev "$1" show vnis | grep -q 'warning: .*65000:1212'
+}
+for n in n1 n2; do
+	if wait_until 10 mismatch_warned $n; then
+		pass rt-mismatch-warning-$n "show vnis on $n, VNI 12: '$(ev_json $n vnis | jq -r '.[] | select(.vni == 12) | .warnings[0]')'; remote VTEPs of VNI 12: $(ev_json $n vnis | jq -c '.[] | select(.vni == 12) | .remote_vteps')"
+	else
+		fail rt-mismatch-warning-$n "show vnis on $n, VNI 12: $(ev_json $n vnis | jq -c '.[] | select(.vni == 12)')"
+	fi
+done
+rds=""
+for n in n1 n3; do for v in 10 11 12; do
+	rd=$(grep -E "^T3 .* label=$v nh=${IX_IP[$n]//./\\.} " "$D/rr.routes" | grep -o 'rd=[^ ]*' | head -1)
+	rds+="${IX_KIND[$n]%-*} $n VNI $v ${rd#rd=}, "
+done; done
+[[ $rds != *"VNI 10 ,"* ]] && pass rd "auto RDs (router-id:N, RFC 7432 7.9), from the type-3 routes: ${rds%, }" || fail rd "type-3 RDs missing: ${rds%, } (see $D/rr.routes)"
+
+ix_dump final
+ix_check_logs
+pt_finish
