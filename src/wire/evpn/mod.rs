@@ -2,17 +2,25 @@
 //! MP_UNREACH_NLRI for AFI 25 / SAFI 70.
 //!
 //! Types 2 (MAC/IP) and 3 (inclusive multicast) are typed; every other route
-//! type is kept as bytes so a route reflector passes it on unchanged. For the
+//! type is kept as bytes so a route reflector passes it on unchanged. Types
+//! 1, 4 and 5 have read-only views of those bytes ([`EvpnRoute::ethernet_ad`],
+//! [`EvpnRoute::ethernet_segment`], [`EvpnRoute::ip_prefix`]). For the
 //! reflector's hot path, [`split_evpn_nlri`] and [`evpn_route_key`] work on
 //! the wire bytes without decoding or allocating.
 
 pub mod esi;
+pub mod ethernet_ad;
+pub mod ethernet_segment;
 pub mod inclusive_multicast;
+pub mod ip_prefix;
 pub mod key;
 pub mod mac_ip;
 
 pub use esi::Esi;
+pub use ethernet_ad::Type1Route;
+pub use ethernet_segment::Type4Route;
 pub use inclusive_multicast::Type3Route;
+pub use ip_prefix::Type5Route;
 pub use key::{EvpnRouteKey, INLINE_KEY_CAPACITY, evpn_route_key};
 pub use mac_ip::Type2Route;
 
@@ -157,6 +165,37 @@ impl EvpnRoute {
             }
             EvpnRoute::Opaque { .. } => None,
         }
+    }
+
+    /// The value octets of an opaque route of type `wanted`.
+    fn opaque_value(&self, wanted: u8) -> Option<&[u8]> {
+        match self {
+            EvpnRoute::Opaque { route_type, value } if *route_type == wanted => Some(value),
+            _ => None,
+        }
+    }
+
+    /// A type-1 route's fields (RFC 7432 section 7.1), read from its opaque
+    /// value without allocating. `None` for other types, and for a value
+    /// that does not decode, which only a hand-built route can have: a
+    /// decoded one passed the same checks for its key.
+    pub fn ethernet_ad(&self) -> Option<Type1Route> {
+        let value = self.opaque_value(route_type::ETHERNET_AUTO_DISCOVERY)?;
+        Type1Route::from_value(value).ok()
+    }
+
+    /// A type-4 route's fields (RFC 7432 section 7.4); as
+    /// [`Self::ethernet_ad`].
+    pub fn ethernet_segment(&self) -> Option<Type4Route> {
+        let value = self.opaque_value(route_type::ETHERNET_SEGMENT)?;
+        Type4Route::from_value(value).ok()
+    }
+
+    /// A type-5 route's fields (RFC 9136 section 3.1); as
+    /// [`Self::ethernet_ad`].
+    pub fn ip_prefix(&self) -> Option<Type5Route> {
+        let value = self.opaque_value(route_type::IP_PREFIX)?;
+        Type5Route::from_value(value).ok()
     }
 
     /// The route's identity for BGP processing (see [`EvpnRouteKey`]). Only
@@ -463,6 +502,40 @@ mod tests {
     }
 
     #[test]
+    fn views_of_types_1_4_and_5_read_their_opaque_values() {
+        let routes = EvpnRoute::decode_all(&type1_nlri(7, 11), 0).unwrap();
+        let ad = routes[0].ethernet_ad().unwrap();
+        assert_eq!(ad.esi.to_string(), "00:00:00:00:00:00:00:00:00:07");
+        assert_eq!((ad.ethernet_tag, ad.vni()), (0, 11));
+        assert_eq!(routes[0].ethernet_segment(), None);
+        assert_eq!(routes[0].ip_prefix(), None);
+
+        let routes = EvpnRoute::decode_all(&type5_v4_nlri(24, 1), 0).unwrap();
+        let prefix = routes[0].ip_prefix().unwrap();
+        assert_eq!(prefix.cidr(), "198.18.10.0/24");
+        assert_eq!(prefix.gateway_ip(), Some("198.19.0.1".parse().unwrap()));
+        assert_eq!(prefix.vni(), 4001);
+        assert_eq!(routes[0].ethernet_ad(), None);
+
+        let mut type4 = vec![4, 23, 0, 1, 198, 19, 0, 1, 0, 2];
+        type4.extend_from_slice(&[3; 10]);
+        type4.extend_from_slice(&[32, 198, 19, 0, 1]);
+        let routes = EvpnRoute::decode_all(&type4, 0).unwrap();
+        let es = routes[0].ethernet_segment().unwrap();
+        assert_eq!(es.esi, Esi([3; 10]));
+        assert_eq!(es.originating_router.to_string(), "198.19.0.1");
+
+        // Typed routes and hand-built malformed values have no view.
+        let imet = EvpnRoute::decode_all(&FRR_IMET_NLRI, 0).unwrap();
+        assert_eq!(imet[0].ethernet_ad(), None);
+        let short = EvpnRoute::Opaque {
+            route_type: 5,
+            value: Bytes::from_static(&[0; 33]),
+        };
+        assert_eq!(short.ip_prefix(), None);
+    }
+
+    #[test]
     fn splitter_reports_truncation_once_and_stops() {
         let mut field = FRR_IMET_NLRI.to_vec();
         field.extend_from_slice(&[3, 17, 0, 1]);
@@ -535,6 +608,26 @@ mod tests {
                     prop_assert!(!(framing_ok && keys_ok));
                 }
             }
+        }
+
+        #[test]
+        fn opaque_views_never_panic_and_decode_exactly_what_the_key_accepts(
+            route_type in prop_oneof![Just(1u8), Just(4u8), Just(5u8), any::<u8>()],
+            value in proptest::collection::vec(any::<u8>(), 0..70)
+        ) {
+            let route = EvpnRoute::Opaque { route_type, value: Bytes::from(value.clone()) };
+            let key_ok = EvpnRouteKey::from_value(route_type, &value, 2).is_ok();
+            let views = [
+                route.ethernet_ad().is_some(),
+                route.ethernet_segment().is_some(),
+                route.ip_prefix().is_some(),
+            ];
+            let expected = [
+                route_type == 1 && key_ok,
+                route_type == 4 && key_ok,
+                route_type == 5 && key_ok,
+            ];
+            prop_assert_eq!(views, expected);
         }
 
         #[test]
