@@ -87,25 +87,36 @@ pub struct Pmsi {
 /// One path of one EVPN route.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RouteRow {
-    /// EVPN route type (RFC 7432 section 7): 2 MAC/IP Advertisement,
-    /// 3 Inclusive Multicast Ethernet Tag; other types are reflected opaquely.
+    /// EVPN route type (RFC 7432 section 7): 1 Ethernet Auto-Discovery,
+    /// 2 MAC/IP Advertisement, 3 Inclusive Multicast Ethernet Tag,
+    /// 4 Ethernet Segment, 5 IP Prefix (RFC 9136); types 1, 4 and 5 are
+    /// reflected opaquely and their fields read for display only.
     pub route_type: u8,
     /// Route distinguisher, text ("198.19.0.1:2", "65000:10").
     pub rd: String,
-    /// Ethernet Segment Identifier, 10 octets as colon-separated hex (type 2).
+    /// Ethernet Segment Identifier, 10 octets as colon-separated hex
+    /// (types 1, 2, 4 and 5).
     pub esi: Option<String>,
-    /// Ethernet Tag ID (0 in VLAN-based service).
+    /// Ethernet Tag ID (0 in VLAN-based service; types 1, 2, 3 and 5).
     pub ethernet_tag: u32,
     /// MAC address, lowercase "aa:bb:cc:dd:ee:ff" (type 2).
     pub mac: Option<String>,
     /// IP address of the MAC/IP route (type 2), when present.
     pub ip: Option<IpAddr>,
-    /// Labels = VNIs, 24-bit (RFC 8365 section 5.1.3): L2 VNI, then L3 VNI if any.
+    /// Labels = VNIs, 24-bit (RFC 8365 section 5.1.3): type 2 the L2 VNI,
+    /// then the L3 VNI if any; type 1 the label (VNI of a per-EVI route, 0
+    /// per ES); type 5 the L3 VNI.
     pub labels: Vec<u32>,
     /// BGP next hop (the advertising VTEP), from MP_REACH_NLRI.
     pub next_hop: Option<IpAddr>,
-    /// Originating router's IP (type 3).
+    /// Originating router's IP (types 3 and 4).
     pub originator_ip: Option<IpAddr>,
+    /// IP prefix of a type-5 route in CIDR notation, as sent
+    /// ("198.18.21.0/24"; RFC 9136 section 3.1).
+    pub prefix: Option<String>,
+    /// Gateway IP of a type-5 route; `None` when the field is all zeros (no
+    /// gateway overlay index, RFC 9136 section 3.2).
+    pub gateway_ip: Option<IpAddr>,
     /// The peer address this path came from, or "local" for our own routes.
     pub peer: String,
     /// iBGP-learned path (shown as "i" in the status column).

@@ -13,11 +13,20 @@ const ROUTE_HEADER: &str = "   Network          Next Hop            Metric LocPr
 /// Next hop, attribute and community lines start in this column (FRR layout).
 const INDENT: &str = "                    ";
 
-/// The prefix in FRR's bracket notation: `[2]:[EthTag]:[MAClen]:[MAC]:[IPlen]:[IP]`
-/// for type 2, `[3]:[EthTag]:[IPlen]:[OrigIP]` for type 3 (RFC 7432 section 7).
+/// The prefix in FRR's bracket notation (FRR's `prefix2str`; RFC 7432
+/// section 7, RFC 9136 section 3.1), the RD shown apart:
+/// - type 1 `[1]:[EthTag]:[ESI]:[IPlen]:[VTEP-IP]:[Frag-id]`: VTEP IP and
+///   fragment are FRR-internal, not in the NLRI; FRR's global table shows
+///   received routes with `[32]:[0.0.0.0]:[0]`, and so does this;
+/// - type 2 `[2]:[EthTag]:[MAClen]:[MAC]:[IPlen]:[IP]`;
+/// - type 3 `[3]:[EthTag]:[IPlen]:[OrigIP]`;
+/// - type 4 `[4]:[ESI]:[IPlen]:[OrigIP]`;
+/// - type 5 `[5]:[EthTag]:[IPlen]:[IP]`, IPlen being the prefix length.
 pub fn route_prefix(row: &RouteRow) -> String {
     let ip_len = |ip: &IpAddr| if ip.is_ipv4() { 32 } else { 128 };
+    let esi = row.esi.as_deref().unwrap_or("?");
     match row.route_type {
+        1 => format!("[1]:[{}]:[{esi}]:[32]:[0.0.0.0]:[0]", row.ethernet_tag),
         2 => {
             let mut s = format!(
                 "[2]:[{}]:[48]:[{}]",
@@ -33,6 +42,18 @@ pub fn route_prefix(row: &RouteRow) -> String {
             Some(ip) => format!("[3]:[{}]:[{}]:[{ip}]", row.ethernet_tag, ip_len(ip)),
             None => format!("[3]:[{}]", row.ethernet_tag),
         },
+        4 => match &row.originator_ip {
+            Some(ip) => format!("[4]:[{esi}]:[{}]:[{ip}]", ip_len(ip)),
+            None => format!("[4]:[{esi}]"),
+        },
+        5 => {
+            let (address, length) = row
+                .prefix
+                .as_deref()
+                .and_then(|p| p.split_once('/'))
+                .unwrap_or(("?", "?"));
+            format!("[5]:[{}]:[{length}]:[{address}]", row.ethernet_tag)
+        }
         t => format!("[{t}]:[{}]", row.ethernet_tag),
     }
 }
@@ -97,8 +118,11 @@ pub fn render_routes(rows: &[RouteRow]) -> String {
     let mut out = String::new();
     out.push_str("Status codes: * valid, > best, i - internal\n");
     out.push_str("Origin codes: i - IGP, e - EGP, ? - incomplete\n");
+    out.push_str("EVPN type-1 prefix: [1]:[EthTag]:[ESI]:[IPlen]:[VTEP-IP]:[Frag-id]\n");
     out.push_str("EVPN type-2 prefix: [2]:[EthTag]:[MAClen]:[MAC]:[IPlen]:[IP]\n");
-    out.push_str("EVPN type-3 prefix: [3]:[EthTag]:[IPlen]:[OrigIP]\n\n");
+    out.push_str("EVPN type-3 prefix: [3]:[EthTag]:[IPlen]:[OrigIP]\n");
+    out.push_str("EVPN type-4 prefix: [4]:[ESI]:[IPlen]:[OrigIP]\n");
+    out.push_str("EVPN type-5 prefix: [5]:[EthTag]:[IPlen]:[IP]\n\n");
     out.push_str(ROUTE_HEADER);
     out.push('\n');
     let mut current_rd: Option<&str> = None;
@@ -276,6 +300,8 @@ mod tests {
             labels: vec![10],
             next_hop: Some(nh.parse().unwrap()),
             originator_ip: None,
+            prefix: None,
+            gateway_ip: None,
             peer: nh.into(),
             internal: true,
             best: true,
@@ -326,8 +352,11 @@ mod tests {
         let expected = "\
 Status codes: * valid, > best, i - internal
 Origin codes: i - IGP, e - EGP, ? - incomplete
+EVPN type-1 prefix: [1]:[EthTag]:[ESI]:[IPlen]:[VTEP-IP]:[Frag-id]
 EVPN type-2 prefix: [2]:[EthTag]:[MAClen]:[MAC]:[IPlen]:[IP]
 EVPN type-3 prefix: [3]:[EthTag]:[IPlen]:[OrigIP]
+EVPN type-4 prefix: [4]:[ESI]:[IPlen]:[OrigIP]
+EVPN type-5 prefix: [5]:[EthTag]:[IPlen]:[IP]
 
    Network          Next Hop            Metric LocPrf Weight Path
 Route Distinguisher: 198.19.0.1:2
@@ -370,7 +399,7 @@ Displayed 3 prefixes (3 paths)
             route("198.19.0.1:9", "02:0b:00:00:00:01", None, "198.19.0.1"),
         ];
         let out = render_routes(&rows);
-        let body: Vec<&str> = out.lines().skip(6).collect();
+        let body: Vec<&str> = out.lines().skip(9).collect();
         assert_eq!(
             body,
             vec![

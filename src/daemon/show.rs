@@ -65,6 +65,8 @@ fn route_row(p: &RibPath, opts: &DecodeOptions) -> Option<RouteRow> {
         )
         .next_hop_addr(),
         originator_ip: None,
+        prefix: None,
+        gateway_ip: None,
         peer: match &p.from {
             Some(info) if info.kind == PeerKind::Local => "local".to_string(),
             Some(info) => info.address.to_string(),
@@ -120,12 +122,30 @@ fn route_row(p: &RibPath, opts: &DecodeOptions) -> Option<RouteRow> {
             row.ethernet_tag = r.ethernet_tag;
             row.originator_ip = Some(r.originating_router);
         }
-        EvpnRoute::Opaque { value, .. } => {
-            // Every EVPN route type starts with its RD (RFC 7432 section 7).
-            let mut r = Reader::new(&value);
-            row.rd = RouteDistinguisher::decode(&mut r)
-                .map(|rd| rd.to_string())
-                .unwrap_or_default();
+        EvpnRoute::Opaque { ref value, .. } => {
+            if let Some(r) = route.ethernet_ad() {
+                row.rd = r.rd.to_string();
+                row.esi = Some(r.esi.to_string());
+                row.ethernet_tag = r.ethernet_tag;
+                row.labels = vec![r.vni()];
+            } else if let Some(r) = route.ethernet_segment() {
+                row.rd = r.rd.to_string();
+                row.esi = Some(r.esi.to_string());
+                row.originator_ip = Some(r.originating_router);
+            } else if let Some(r) = route.ip_prefix() {
+                row.rd = r.rd.to_string();
+                row.esi = Some(r.esi.to_string());
+                row.ethernet_tag = r.ethernet_tag;
+                row.prefix = Some(r.cidr());
+                row.gateway_ip = r.gateway_ip();
+                row.labels = vec![r.vni()];
+            } else {
+                // Every EVPN route type starts with its RD (RFC 7432 section 7).
+                let mut r = Reader::new(value);
+                row.rd = RouteDistinguisher::decode(&mut r)
+                    .map(|rd| rd.to_string())
+                    .unwrap_or_default();
+            }
         }
     }
     Some(row)
