@@ -19,6 +19,9 @@ peer, ORIGINATOR_ID, CLUSTER_LIST, origin, local-pref, ... give one line):
 
     T2 rd=<rd> etag=<n> mac=<mac> ip=<ip|-> label=<l2vni>[,<l3vni>] nh=<ip> rt=<rts> seq=<n|-> sticky=<0|1> gw=<0|1>
     T3 rd=<rd> etag=<n> orig=<ip> label=<pmsi label|-> nh=<ip> rt=<rts> pmsi=<tunnel type|->
+    T1 rd=<rd> etag=<n> esi=<esi> nh=<ip> rt=<rts>
+    T4 rd=<rd> esi=<esi> orig=<ip> nh=<ip> rt=<rts>
+    T5 rd=<rd> etag=<n> esi=<esi> prefix=<ip/len> gw=<ip|-> label=<l3vni> nh=<ip> rt=<rts>
     T<n> rd=<rd> nh=<ip> rt=<rts>                       (any other route type)
 
     rd     "A.B.C.D:N" or "AS:N" (4-octet AS in plain, not dotted, form).
@@ -32,13 +35,33 @@ peer, ORIGINATOR_ID, CLUSTER_LIST, origin, local-pref, ... give one line):
            carries no MAC Mobility community; sticky = its static flag.
     gw     Default Gateway extended community present (RFC 7432 section 7.8).
     pmsi   PMSI tunnel type number (RFC 6514 section 5): 6 = ingress replication.
+    esi    Ethernet Segment Identifier (RFC 7432 section 5), ten lowercase
+           colon-separated octets ("00:11:22:33:44:55:66:77:88:99").
+    prefix type 5 IP prefix (RFC 9136 section 3.1), "<address>/<length>" as sent.
+    gw     on T5: the gateway IP; `-` when absent or all zeros (RFC 9136
+           section 3.2: no gateway overlay index).
     `?`    the speaker's output does not say (e.g. FRR's non-detail JSON has no
            labels); never equal to a real value, so such a line never matches.
 
-Other route types (1, 4, 5, ...) carry only rd, nh and rt: evpnd's RouteRow keeps
-no ESI, Ethernet tag or prefix for them, so any further field would make the
-three speakers' lines differ for the same route. Two such routes of one RD with
-the same next hop and RTs therefore collapse to one line.
+Where the fields of types 1, 4 and 5 come from:
+    FRR    the prefix key (FRR's prefix2str): type 1 "[1]:[EthTag]:[ESI]:[32]:
+           [0.0.0.0]:[0]" (VTEP IP and fragment are FRR's own, always 0 in its
+           global table), type 4 "[4]:[ESI]:[32]:[OrigIP]", type 5 "[5]:[EthTag]:
+           [IPlen]:[IP]" (or the ethTag/ipLen/ip fields). Type 5: the label from
+           the detail form's "vni" (as type 2); the ESI from a path's "esi" and the
+           gateway from a path's "gatewayIP" when present, else zero. Those two key
+           names are read from FRR's source, not from a capture: FRR prints them only
+           for a non-zero ESI / a gateway overlay index, and no capture here has one.
+    GoBGP  nlri.value: esi ("single-homed", "ESI_ARBITRARY | <9 octets>",
+           "ESI_LACP | system mac <mac>, port key <n>"; another form gives `?`),
+           etag, ip (type 4), prefix, gateway, label (type 5).
+    evpnd  esi, ethernet_tag, originator_ip (type 4), prefix, gateway_ip and
+           labels[0] (type 5).
+T1 lines carry no label: FRR 8.4 keeps none for a received type-1 route
+(bgpd/bgp_evpn_mh.c, process_type1_route passes no label to bgp_update), so a
+label would make FRR's line differ from the others' for the same route.
+Other route types carry only rd, nh and rt; two such routes of one RD with the
+same next hop and RTs collapse to one line.
 
 Options:
     --exclude-nh IP[,IP]  drop routes whose next hop is one of these.
@@ -133,6 +156,53 @@ def norm_admin_value(text, what):
     return f"{admin}:{int(number)}"
 
 
+ZERO_ESI = ":".join(["00"] * 10)
+
+
+def norm_esi(value, what):
+    """Ten colon-separated octets, lowercase (RFC 7432 section 5)."""
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){9}", value):
+        raise InputError(f"{what} is not an ESI: {value!r}")
+    return value.lower()
+
+
+def gobgp_esi(value, where):
+    """GoBGP 3.10's ESI text (as in proto-tests/vectors) as ten octets, or UNKNOWN."""
+    if value in (None, "single-homed"):
+        return ZERO_ESI
+    if not isinstance(value, str):
+        raise InputError(f"{where}: esi is not a string: {value!r}")
+    arbitrary = re.fullmatch(r"ESI_ARBITRARY \| ((?:[0-9A-Fa-f]{2}:){8}[0-9A-Fa-f]{2})", value)
+    if arbitrary:
+        return norm_esi("00:" + arbitrary.group(1), f"{where}: esi")
+    lacp = re.fullmatch(r"ESI_LACP \| system mac ([0-9A-Fa-f:]{17}), port key (\d+)", value)
+    if lacp:
+        # Type 1: system MAC (6 octets), port key (2), one zero octet.
+        key = int(lacp.group(2))
+        if key > 0xFFFF:
+            raise InputError(f"{where}: LACP port key out of range: {value!r}")
+        octets = ["01", *norm_mac(lacp.group(1)).split(":"), f"{key >> 8:02x}", f"{key & 0xFF:02x}", "00"]
+        return ":".join(octets)
+    return UNKNOWN
+
+
+def norm_prefix(address, length, what):
+    """"<address>/<length>" with the address in canonical text (host bits kept)."""
+    address = norm_ip(address, what)
+    length = norm_int(length, what)
+    if address == ABSENT or length > (32 if "." in address else 128):
+        raise InputError(f"{what} is not a prefix: {address}/{length}")
+    return f"{address}/{length}"
+
+
+def norm_gateway(value, what):
+    """A gateway IP; ABSENT for none or all zeros (RFC 9136 section 3.2)."""
+    gw = norm_ip(value, what)
+    if gw != ABSENT and ipaddress.ip_address(gw).is_unspecified:
+        return ABSENT
+    return gw
+
+
 def rt_field(rts):
     return ",".join(sorted(set(rts))) if rts else ABSENT
 
@@ -163,6 +233,9 @@ class Route:
         self.orig = ABSENT
         self.pmsi_label = UNKNOWN
         self.pmsi_type = UNKNOWN
+        self.esi = UNKNOWN
+        self.prefix = UNKNOWN
+        self.gateway = ABSENT
 
     def line(self):
         rt = rt_field(self.rts)
@@ -176,6 +249,15 @@ class Route:
             return (
                 f"T3 rd={self.rd} etag={self.etag} orig={self.orig}"
                 f" label={self.pmsi_label} nh={self.nh} rt={rt} pmsi={self.pmsi_type}"
+            )
+        if self.route_type == 1:
+            return f"T1 rd={self.rd} etag={self.etag} esi={self.esi} nh={self.nh} rt={rt}"
+        if self.route_type == 4:
+            return f"T4 rd={self.rd} esi={self.esi} orig={self.orig} nh={self.nh} rt={rt}"
+        if self.route_type == 5:
+            return (
+                f"T5 rd={self.rd} etag={self.etag} esi={self.esi} prefix={self.prefix}"
+                f" gw={self.gateway} label={labels_field(self.labels)} nh={self.nh} rt={rt}"
             )
         return f"T{self.route_type} rd={self.rd} nh={self.nh} rt={rt}"
 
@@ -288,6 +370,31 @@ def frr_route(rd, entry, path, key_parts, where):
             # The detail form prints the PMSI whenever the path has one.
             route.pmsi_label = ABSENT
             route.pmsi_type = ABSENT
+    elif route_type == 1:
+        if len(key_parts) < 3:
+            raise InputError(f"{where}: type-1 prefix is not [1]:[EthTag]:[ESI]:...")
+        route.etag = frr_etag(etag, key_parts, where)
+        route.esi = norm_esi(key_parts[2], f"{where}: ESI")
+    elif route_type == 4:
+        if len(key_parts) < 4:
+            raise InputError(f"{where}: type-4 prefix is not [4]:[ESI]:[IPlen]:[OrigIP]")
+        route.esi = norm_esi(key_parts[1], f"{where}: ESI")
+        route.orig = norm_ip(key_parts[3], f"{where}: originating router ip")
+    elif route_type == 5:
+        ip = frr_field(entry, path, "ip")
+        ip_len = frr_field(entry, path, "ipLen")
+        if ip is None or ip_len is None:
+            if len(key_parts) < 4:
+                raise InputError(f"{where}: type-5 prefix is not [5]:[EthTag]:[IPlen]:[IP]")
+            ip_len, ip = key_parts[2], key_parts[3]
+        route.etag = frr_etag(etag, key_parts, where)
+        route.prefix = norm_prefix(ip, ip_len, f"{where}: prefix")
+        esi = path.get("esi")
+        route.esi = ZERO_ESI if esi in (None, "", 0) else norm_esi(esi, f"{where}: esi")
+        route.gateway = norm_gateway(path.get("gatewayIP"), f"{where}: gatewayIP")
+        vni = path.get("vni", path.get("VNI"))
+        if vni is not None:
+            route.labels = [norm_int(v, f"{where}: vni") for v in str(vni).split("/")]
     return route
 
 
@@ -373,6 +480,17 @@ def gobgp_route(path, where):
         else:
             route.pmsi_label = str(norm_int(pmsi.get("label"), f"{where}: pmsi label"))
             route.pmsi_type = str(norm_int(pmsi.get("tunnel-type"), f"{where}: pmsi tunnel-type"))
+    elif route_type in (1, 4, 5):
+        route.esi = gobgp_esi(value.get("esi"), where)
+        if route_type == 4:
+            route.orig = norm_ip(value.get("ip"), f"{where}: originating router ip")
+        else:
+            route.etag = norm_int(value.get("etag", 0), f"{where}: etag")
+        if route_type == 5:
+            address, _, length = str(value.get("prefix")).partition("/")
+            route.prefix = norm_prefix(address, length, f"{where}: prefix")
+            route.gateway = norm_gateway(value.get("gateway"), f"{where}: gateway")
+            route.labels = [norm_int(value.get("label"), f"{where}: label")]
     return route
 
 
@@ -432,6 +550,20 @@ def evpnd_route(row, where):
             # type is not ingress replication (src/daemon/show.rs).
             route.pmsi_label = ABSENT
             route.pmsi_type = ABSENT
+    elif route_type in (1, 4, 5):
+        route.esi = norm_esi(row.get("esi"), f"{where}: esi")
+        if route_type == 4:
+            route.orig = norm_ip(row.get("originator_ip"), f"{where}: originator_ip")
+        else:
+            route.etag = norm_int(row.get("ethernet_tag", 0), f"{where}: ethernet_tag")
+        if route_type == 5:
+            address, _, length = str(row.get("prefix")).partition("/")
+            route.prefix = norm_prefix(address, length, f"{where}: prefix")
+            route.gateway = norm_gateway(row.get("gateway_ip"), f"{where}: gateway_ip")
+            labels = row.get("labels")
+            if not isinstance(labels, list):
+                raise InputError(f"{where}: labels is not a list")
+            route.labels = [norm_int(n, f"{where}: label") for n in labels]
     return route
 
 

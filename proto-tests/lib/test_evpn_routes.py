@@ -13,6 +13,11 @@ Samples (evpn-routes-samples/):
                          types 1, 4, 5, Default Gateway, two labels, an ESI.
     frr-from-gobgp.json  FRR 8.4 `show bgp l2vpn evpn json` of those same GoBGP routes
                          (proto-tests/vectors/gobgp/frr-received.json).
+    evpnd-opaque.json    evpnd's RouteRow JSON (serde serialization, written by
+                         tests/opaque_route_vectors.rs with EVPND_WRITE_OPAQUE_ROWS=<file>) of the
+                         type 1, 4 and 5 routes GoBGP and ExaBGP sent in proto-tests/vectors/; GoBGP's
+                         own view of ExaBGP's routes is read from
+                         proto-tests/vectors/exabgp/gobgp-received.json.
   hand-built (no real capture of them exists):
     gobgp-rr.json        GoBGP's view of the rr-interop run: that run kept GoBGP's RIB only as
                          text (gobgp-rib.txt); rebuilt in gobgp-said.json's JSON shape, plus a
@@ -28,6 +33,7 @@ Samples (evpn-routes-samples/):
 
 import importlib.util
 import io
+import json
 import os
 import subprocess
 import sys
@@ -80,14 +86,15 @@ MOBILITY = [
 ]
 
 GOBGP_SAID = [
-    "T1 rd=198.18.0.1:11 nh=198.18.0.1 rt=65000:11",
+    "T1 rd=198.18.0.1:11 etag=0 esi=01:02:ee:00:00:00:01:00:07:00 nh=198.18.0.1 rt=65000:11",
     "T2 rd=198.18.0.1:10 etag=0 mac=02:0a:00:00:01:02 ip=198.18.10.12 label=10 nh=198.18.0.1 rt=65000:10 seq=- sticky=0 gw=0",
     "T2 rd=198.18.0.1:10 etag=0 mac=02:0a:00:00:01:03 ip=198.18.10.13 label=10,100 nh=198.18.0.1 rt=65000:10,65000:100 seq=- sticky=0 gw=0",
     "T2 rd=198.18.0.1:10 etag=0 mac=02:0a:00:00:01:fe ip=198.18.10.254 label=10 nh=198.18.0.1 rt=65000:10 seq=- sticky=0 gw=1",
     "T2 rd=198.18.0.1:11 etag=0 mac=02:0b:00:00:01:01 ip=198.18.11.11 label=11 nh=198.18.0.1 rt=65000:11 seq=- sticky=0 gw=0",
     "T3 rd=198.18.0.1:10 etag=0 orig=198.18.0.1 label=10 nh=198.18.0.1 rt=65000:10 pmsi=6",
-    "T4 rd=198.18.0.1:1 nh=198.18.0.1 rt=-",
-    "T5 rd=198.18.0.1:100 nh=198.18.0.1 rt=65000:100",
+    "T4 rd=198.18.0.1:1 esi=01:02:ee:00:00:00:01:00:07:00 orig=198.18.0.1 nh=198.18.0.1 rt=-",
+    "T5 rd=198.18.0.1:100 etag=0 esi=00:00:00:00:00:00:00:00:00:00 prefix=198.18.20.0/24 gw=- label=100"
+    " nh=198.18.0.1 rt=65000:100",
 ]
 
 
@@ -122,12 +129,73 @@ class RealSamples(unittest.TestCase):
         frr = lines("frr", "frr-from-gobgp.json")
         gobgp = [
             line.replace(" label=10,100 ", " label=? ")
+            .replace(" label=100 ", " label=? ")
             .replace(" label=10 ", " label=? ")
             .replace(" label=11 ", " label=? ")
             .replace(" pmsi=6", " pmsi=?")
             for line in lines("gobgp", "gobgp-said.json")
         ]
         self.assertEqual(frr, sorted(gobgp))
+
+
+class OpaqueTypes(unittest.TestCase):
+    """Types 1, 4 and 5: the same routes give the same lines from all three speakers."""
+
+    def test_evpnd_rows_of_gobgp_routes_agree_with_gobgp(self):
+        evpnd = lines("evpnd", "evpnd-opaque.json", exclude_nh={"198.18.0.2"})
+        self.assertEqual(evpnd, [line for line in GOBGP_SAID if line[:2] in ("T1", "T4", "T5")])
+
+    def test_evpnd_rows_of_exabgp_routes_agree_with_gobgp(self):
+        with open(os.path.join(HERE, "..", "vectors", "exabgp", "gobgp-received.json"), encoding="utf-8") as handle:
+            received = json.load(handle)["after_announce"]["neighbor 198.18.0.2 adj-in -a evpn -j"]
+        gobgp = evpn_routes.canonical_lines("gobgp", json.dumps(received), types={1, 4, 5})
+        self.assertEqual(len(gobgp), 5)
+        self.assertIn(
+            "T5 rd=198.18.0.2:100 etag=0 esi=00:00:00:00:00:00:00:00:00:00 prefix=198.18.21.0/24"
+            " gw=198.18.21.1 label=100 nh=198.18.0.2 rt=65000:100",
+            gobgp,
+        )
+        self.assertEqual(lines("evpnd", "evpnd-opaque.json", exclude_nh={"198.18.0.1"}), gobgp)
+
+    def test_frr_plain_form_agrees_but_for_the_type5_label(self):
+        frr = lines("frr", "frr-from-gobgp.json", types={1, 4, 5})
+        evpnd = lines("evpnd", "evpnd-opaque.json", exclude_nh={"198.18.0.2"})
+        self.assertEqual(frr, [line.replace(" label=100 ", " label=? ") for line in evpnd])
+
+    def test_frr_detail_type5_with_label_esi_and_gateway(self):
+        doc = {
+            "198.18.0.2:100": {
+                "[5]:[0]:[24]:[198.18.21.0]": {
+                    "prefix": "[5]:[0]:[24]:[198.18.21.0]",
+                    "routeType": 5,
+                    "ethTag": 0,
+                    "ipLen": 24,
+                    "ip": "198.18.21.0",
+                    "paths": [[{
+                        "VNI": "100",
+                        "gatewayIP": "198.18.21.1",
+                        "extendedCommunity": {"string": "RT:65000:100 ET:8"},
+                        "nexthops": [{"ip": "198.18.0.2"}],
+                    }]],
+                }
+            }
+        }
+        self.assertEqual(
+            evpn_routes.canonical_lines("frr", json.dumps(doc)),
+            [
+                "T5 rd=198.18.0.2:100 etag=0 esi=00:00:00:00:00:00:00:00:00:00 prefix=198.18.21.0/24"
+                " gw=198.18.21.1 label=100 nh=198.18.0.2 rt=65000:100"
+            ],
+        )
+
+    def test_unknown_gobgp_esi_form_never_matches(self):
+        self.assertEqual(evpn_routes.gobgp_esi("ESI_MSTP | bridge mac 02:00:00:00:00:01, priority 1", "x"), "?")
+
+    def test_bad_type5_prefix_is_refused(self):
+        row = '[{"route_type": 5, "rd": "1.2.3.4:1", "esi": "00:00:00:00:00:00:00:00:00:00", "prefix": "198.18.0.0/33", "labels": [1], "next_hop": "198.18.0.1"}]'
+        code, out, err = run("evpnd", stdin=row)
+        self.assertEqual((code, out), (2, ""))
+        self.assertIn("not a prefix", err)
 
 
 class HandBuiltTrio(unittest.TestCase):
