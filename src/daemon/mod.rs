@@ -94,6 +94,17 @@ pub async fn run(config: Config, mut calls: mpsc::Receiver<ApiCall>) -> Result<(
         rib.observe(tx);
         rx
     });
+    // Bound before any session starts: a bad address fails the start-up
+    // before peers are contacted, and a scrape never races the first routes.
+    let (snapshots_tx, mut snapshots) = mpsc::channel::<metrics::SnapshotRequest>(4);
+    let metrics_task = match config.metrics.listen {
+        Some(addr) => Some(
+            metrics::serve(addr, snapshots_tx)
+                .await
+                .map_err(|source| DaemonError::Metrics { addr, source })?,
+        ),
+        None => None,
+    };
     let (rib_tx, rib_rx) = mpsc::channel(RIB_QUEUE);
     let rib_task = tokio::spawn(rib.run(rib_rx));
     let vtep = match observer {
@@ -117,15 +128,6 @@ pub async fn run(config: Config, mut calls: mpsc::Receiver<ApiCall>) -> Result<(
         .map(|l| tokio::spawn(accept_loop(l, inbound.clone())))
         .collect();
 
-    let (snapshots_tx, mut snapshots) = mpsc::channel::<metrics::SnapshotRequest>(4);
-    let metrics_task = match config.metrics.listen {
-        Some(addr) => Some(
-            metrics::serve(addr, snapshots_tx)
-                .await
-                .map_err(|source| DaemonError::Metrics { addr, source })?,
-        ),
-        None => None,
-    };
     loop {
         tokio::select! {
             call = calls.recv() => {
