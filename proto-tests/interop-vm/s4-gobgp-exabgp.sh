@@ -226,8 +226,9 @@ s4_routes_145() {
 	local n=$1 ns; ns=$(ix_ns "$1")
 	case ${IX_KIND[$n]} in
 	evpnd-*) ev_json "$n" routes | python3 "$IX_LIB/evpn-routes.py" evpnd --types 1,4,5 ;;
-	frr-*) frr_vtysh "$ns" 'show bgp l2vpn evpn route detail json' | python3 "$IX_LIB/evpn-routes.py" frr --types 1,4,5 ;;
-	gobgp) gobgp_cli "$ns" global rib -a evpn -j | python3 "$IX_LIB/evpn-routes.py" gobgp --types 1,4,5 ;;
+	# the speaker's own JSON kept beside the lines (FRR's type-5 gateway: see the report)
+	frr-*) frr_vtysh "$ns" 'show bgp l2vpn evpn route detail json' | tee "$PT_OUT/routes-145/$n.json" | python3 "$IX_LIB/evpn-routes.py" frr --types 1,4,5 ;;
+	gobgp) gobgp_cli "$ns" global rib -a evpn -j | tee "$PT_OUT/routes-145/$n.json" | python3 "$IX_LIB/evpn-routes.py" gobgp --types 1,4,5 ;;
 	esac
 }
 s4_count_145() { # NODE: "t1=N t4=N t5=N" distinct NLRIs in the speaker's own JSON
