@@ -377,9 +377,8 @@ impl Importer {
         let next_hop = next_hop_addr(&path.attrs.next_hop);
         let ours =
             path.source() == PeerIdx::LOCAL || (next_hop.is_some() && next_hop == self.local_vtep);
-        let rts: BTreeSet<RouteTarget> = attributes
-            .extended_communities()
-            .unwrap_or_default()
+        let communities = attributes.extended_communities().unwrap_or_default();
+        let rts: BTreeSet<RouteTarget> = communities
             .iter()
             .filter_map(|c| c.route_target())
             .collect();
@@ -441,10 +440,15 @@ impl Importer {
                         continue;
                     };
                     let mobility = path.attrs.summary.mac_mobility;
+                    // A gateway's MAC (Default Gateway community, RFC 7432
+                    // section 10.1) is as immovable as a sticky one (section
+                    // 15.2): installed sticky, as zebra does, so a local port
+                    // cannot take it over, and never beaten by a host's claim.
+                    let default_gateway = communities.iter().any(|c| c.is_default_gateway());
                     let claim = MacClaim {
                         vtep,
                         sequence: mobility.map_or(0, |m| m.sequence),
-                        sticky: mobility.is_some_and(|m| m.sticky()),
+                        sticky: mobility.is_some_and(|m| m.sticky()) || default_gateway,
                         local: ours,
                     };
                     out.push(Contribution::Mac(
@@ -734,6 +738,53 @@ mod tests {
         withdraw(&mut imp, &stray[0]);
         assert_eq!(imp.counters(10), ImportCounters::default());
         assert_eq!(imp.rt_mismatches(10).count(), 0);
+    }
+
+    #[test]
+    fn a_default_gateway_mac_is_installed_sticky_and_beats_a_higher_sequence() {
+        use crate::wire::attribute::{AttributeValue, Origin, PathAttribute};
+        use crate::wire::extcomm::ExtendedCommunity;
+        let mut interner = AttrInterner::default();
+        let mut imp = importer();
+        // RFC 7432 section 10.1: the gateway's MAC+IP route carries the
+        // Default Gateway community; re-encode the attributes with it.
+        let mut ad = mac_ip(&origin(3, 10, "65000:10"), None, [(mac(7), None)]);
+        let mut attributes = bytes::BytesMut::new();
+        for value in [
+            AttributeValue::Origin(Origin::Igp),
+            AttributeValue::ExtendedCommunities(vec![
+                ExtendedCommunity::VXLAN_ENCAPSULATION,
+                ExtendedCommunity::RouteTarget("65000:10".parse().unwrap()),
+                ExtendedCommunity::DefaultGateway,
+            ]),
+        ] {
+            PathAttribute::new(value).encode(&mut attributes, &DecodeOptions::default().into());
+        }
+        ad.attributes = attributes.freeze();
+        let gateway = paths(&mut interner, 3, ad).remove(0);
+        let sticky_at = |node: u8| {
+            Object::Mac(RemoteMac {
+                vni: 10,
+                vlan: 100,
+                mac: mac(7),
+                vtep: vtep(node),
+                sticky: true,
+            })
+        };
+        assert_eq!(announce(&mut imp, &gateway).upsert, vec![sticky_at(3)]);
+        // A host elsewhere claiming the gateway's MAC, even with a higher
+        // sequence, does not move it.
+        let claim = paths(
+            &mut interner,
+            4,
+            mac_ip(
+                &origin(4, 10, "65000:10"),
+                mac_mobility_community(5, false),
+                [(mac(7), None)],
+            ),
+        )
+        .remove(0);
+        assert!(announce(&mut imp, &claim).upsert.is_empty());
     }
 
     #[test]
