@@ -758,7 +758,7 @@ mod tests {
                 ExtendedCommunity::DefaultGateway,
             ]),
         ] {
-            PathAttribute::new(value).encode(&mut attributes, &DecodeOptions::default().into());
+            PathAttribute::new(value).encode(&mut attributes, &DecodeOptions::default());
         }
         ad.attributes = attributes.freeze();
         let gateway = paths(&mut interner, 3, ad).remove(0);
