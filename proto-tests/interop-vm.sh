@@ -14,6 +14,7 @@
 # Artifacts: target/proto-tests/interop-vm/ (vm.log; vm/<scenario>/: checks.log,
 # route and kernel views, captures, run/<ns>/ daemon logs).
 # env: INTEROP_SCENARIOS="s1 s3" runs a subset; EVPND_BIN; VM_TIMEOUT (default 1500 s).
+# proto-timeout: 1600
 set -uo pipefail
 source "$(dirname "$0")/lib/vm-scenario.sh"
 vm_scenario interop-vm 1500 INTEROP_SCENARIOS="${INTEROP_SCENARIOS:-}" bash proto-tests/interop-vm/inside.sh

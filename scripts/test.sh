@@ -6,7 +6,7 @@
 #     1. scripts/install-deps.sh   (installs + verifies tools; its failure aborts at once)
 #     2. cargo fmt --all -- --check
 #     3. cargo clippy --all-targets -- -D warnings
-#     4. cargo test --all-targets
+#     4. cargo test --all-targets, then proto-tests/lib/test_evpn_routes.py
 #     5. cargo build --bins        (EVPND_BIN for the scenarios)
 #     6. every executable proto-tests/*.sh scenario, one after another (needs root)
 #   --quick: steps 1-4 only (no proto-tests, no VM).
@@ -14,7 +14,8 @@
 # Scenario convention (see proto-tests/README.md): a scenario prints one line per
 # check, "PASS <name>: detail" or "FAIL <name>: detail", and exits non-zero if any
 # check failed. A scenario that exits non-zero without a FAIL line, or times out
-# (PROTO_TIMEOUT, default 900 s), counts as one extra failure. Logs and artifacts
+# (PROTO_TIMEOUT, default 900 s or the scenario's "# proto-timeout: S" line), counts
+# as one extra failure. Logs and artifacts
 # go to target/proto-tests/<scenario>/, its output to target/proto-tests/<scenario>.log.
 # The last line printed is
 # "proto-tests: N passed, N failed" (N = checks over all scenarios).
@@ -61,6 +62,7 @@ step install-deps scripts/install-deps.sh || { say test "dependencies missing: a
 step cargo-fmt cargo fmt --all -- --check
 step cargo-clippy cargo clippy --all-targets -- -D warnings
 step cargo-test cargo test --all-targets
+step python-tests python3 proto-tests/lib/test_evpn_routes.py
 
 print_summary() {
 	say test "summary:"
@@ -93,14 +95,17 @@ for sc in proto-tests/*.sh; do
 	t=$(now)
 	say test "==> proto-test $name (log: ${log#$REPO_ROOT/})"
 	# own process group via plain timeout: a hung scenario's children die with it
-	PT_OUT_DIR=$PT_OUT/$name timeout -k 20 "${PROTO_TIMEOUT:-900}" "$sc" </dev/null 2>&1 | tee "$log"
+	# a scenario may declare a longer limit in a "# proto-timeout: S" line
+	limit=$(sed -n 's/^# proto-timeout: *\([0-9][0-9]*\).*/\1/p' "$sc" | head -1)
+	limit=${PROTO_TIMEOUT:-${limit:-900}}
+	PT_OUT_DIR=$PT_OUT/$name timeout -k 20 "$limit" "$sc" </dev/null 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	p=$(grep -c '^PASS ' "$log" 2>/dev/null) f=$(grep -c '^FAIL ' "$log" 2>/dev/null)
 	[[ $p =~ ^[0-9]+$ ]] || p=0
 	[[ $f =~ ^[0-9]+$ ]] || f=1
 	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
 		f=1
-		echo "FAIL $name: scenario exited rc=$rc$([ "$rc" = 124 ] && echo " (timeout ${PROTO_TIMEOUT:-900}s)") without a FAIL line"
+		echo "FAIL $name: scenario exited rc=$rc$([ "$rc" = 124 ] && echo " (timeout ${limit}s)") without a FAIL line"
 	fi
 	if [ "$rc" = 0 ] && [ "$f" != 0 ]; then
 		echo "FAIL $name: scenario printed FAIL lines but exited 0 (counted as failed)"

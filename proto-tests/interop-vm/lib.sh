@@ -209,14 +209,14 @@ ix_sessions_up() {
 	local n s
 	for n in "${IX_NODES[@]}"; do s=$(ix_node_sessions "$n"); [ "${s%/*}" = "${s#*/}" ] || return 1; done
 }
-ix_check_sessions() { # [TIMEOUT]
-	local t n detail=""; t=$(now)
+ix_check_sessions() { # [TIMEOUT] [TAG]
+	local t n detail="" tag=${2:-sessions}; t=$(now)
 	if wait_until "${1:-60}" ix_sessions_up; then
 		for n in "${IX_NODES[@]}"; do detail+="$n $(ix_node_sessions "$n"), "; done
-		pass sessions "every configured session Established (${detail%, }) $(since "$t")s after start"
+		pass "$tag" "every configured session Established (${detail%, }) after $(since "$t")s"
 	else
 		for n in "${IX_NODES[@]}"; do detail+="$(ix_label "$n") $(ix_node_sessions "$n"), "; done
-		fail sessions "not all Established after $(since "$t")s: ${detail%, }"
+		fail "$tag" "not all Established after $(since "$t")s: ${detail%, }"
 		return 1
 	fi
 }
@@ -258,7 +258,15 @@ ix_expected_routes() {
 	done
 	[ -n "$IX_EXTRA_ROUTES" ] && echo "$IX_EXTRA_ROUTES"
 }
-ix_speakers() { local n; for n in "${IX_NODES[@]}"; do [ "${IX_KIND[$n]}" = exabgp ] || echo "$n"; done; }
+# speakers whose routes are compared: every node but ExaBGP (no RIB to ask) and the
+# nodes in IX_DOWN (stopped on purpose)
+IX_DOWN=""
+ix_speakers() {
+	local n
+	for n in "${IX_NODES[@]}"; do
+		[ "${IX_KIND[$n]}" = exabgp ] || [[ " $IX_DOWN " == *" $n "* ]] || echo "$n"
+	done
+}
 ix_routes_snapshot() { # DIR: DIR/<node>.routes for every speaker
 	local n; mkdir -p "$1"
 	for n in $(ix_speakers); do ix_routes "$n" >"$1/$n.routes" 2>"$1/$n.err"; done
@@ -344,7 +352,7 @@ ix_check_kernel() {
 		ix_dump_kernel "$n" >"$d/$n-iproute2.txt"
 		local want; want=$(ix_kernel_expected "$n")
 		if ix_kernel_ok "$n"; then
-			pass "$tag-$n" "$(ix_label "$n"): $(grep -c '^flood' <<<"$want") flood, $(grep -c '^mac' <<<"$want") vxlan + $(grep -c '^bridge' <<<"$want") bridge MAC rows, $(grep -c '^neigh' <<<"$want") SVI neighbours, exactly the other VTEPs' routes ($(since "$t")s)"
+			pass "$tag-$n" "$(ix_label "$n"): $(grep -c '^flood' <<<"$want") flood, $(grep -c '^mac' <<<"$want") vxlan + $(grep -c '^bridge' <<<"$want") bridge MAC rows, $(grep -c '^neigh' <<<"$want") SVI neighbours, exactly the other VTEPs' routes (verified after $(since "$t")s)"
 		else
 			fail "$tag-$n" "$(ix_label "$n"): missing [$(comm -23 <(echo "$want") <(ix_kernel_towards_vteps "$n") | paste -sd';' -)] unexpected [$(comm -13 <(echo "$want") <(ix_kernel_towards_vteps "$n") | paste -sd';' -)] (see $d/$n-iproute2.txt)"
 		fi
@@ -354,10 +362,15 @@ ix_check_kernel() {
 	done
 }
 # ix_compare_with_zebra TAG EVPND_VTEP FRR_VTEP DIR: the rows both hold for routes of
-# third parties (next hop neither of them), evpnd's vs zebra's
+# third parties (next hop neither of them, VNIs both import), evpnd's vs zebra's
 ix_compare_with_zebra() {
-	local tag=$1 e=$2 f=$3 d=$4 re rf ne nf raw
+	local tag=$1 e=$2 f=$3 d=$4 re rf ne nf raw o v
 	local skip=" dst=(${IX_IP[$e]//./\\.}|${IX_IP[$f]//./\\.}) "
+	for o in $(ix_vteps); do
+		for v in ${IX_VNIS[$o]}; do
+			ix_imports "$e" "$o" "$v" && ix_imports "$f" "$o" "$v" || skip+="|vni=$v .*dst=${IX_IP[$o]//./\\.} "
+		done
+	done
 	rf=$(sed -E 's/ dev=[^ ]+//' "$d/$f.raw" | grep -vE "$skip")
 	re=$(sed -E 's/ dev=[^ ]+//' "$d/$e.raw" | grep -vE "$skip")
 	nf=$(sed -E 's/ proto=[^ ]+//' <<<"$rf" | ix_kernel_as_zebra | sort)
@@ -382,9 +395,10 @@ ix_dump_kernel() {
 }
 
 # ---------------------------------------------------------------- traffic
-# ix_check_arp_suppression: on every VTEP, its VNI-10 host's broadcast ARP for a
-# remote host is answered locally (right MAC, no such ARP in VXLAN on its underlay);
-# the control ARP for an unknown IP is flooded to exactly the other VTEPs of VNI 10
+# ix_check_arp_suppression [EXTRA_FLOOD_DST...]: on every VTEP, its VNI-10 host's
+# broadcast ARP for a remote host is answered locally (right MAC, no such ARP in VXLAN
+# on its underlay); the control ARP for an unknown IP is flooded to exactly the other
+# VTEPs of VNI 10 (and EXTRA_FLOOD_DST: other type-3 originators)
 ix_check_arp_suppression() {
 	local n o ns h target mac pcap out rc n_sup ctl want got
 	for n in $(ix_vteps); do
@@ -401,7 +415,10 @@ ix_check_arp_suppression() {
 		vxlan_pairs "$pcap" >"$pcap.txt"
 		n_sup=$(grep -c "who-has $target tell" "$pcap.txt")
 		ctl=$(grep 'who-has 198.18.10.99 tell' "$pcap.txt" | awk '{print $1 "/" $2}' | sort -u | paste -sd' ' -)
-		want=$(for o in $(ix_vteps); do [ "$o" != "$n" ] && [[ " ${IX_VNIS[$o]} " == *" 10 "* ]] && ix_imports "$n" "$o" 10 && echo "${IX_IP[$o]}/10"; done | sort | paste -sd' ' -)
+		want=$({
+			for o in $(ix_vteps); do [ "$o" != "$n" ] && [[ " ${IX_VNIS[$o]} " == *" 10 "* ]] && ix_imports "$n" "$o" 10 && echo "${IX_IP[$o]}/10"; done
+			for o in "$@"; do echo "$o/10"; done
+		} | sort | paste -sd' ' -)
 		got=$(grep -io 'from [0-9a-f:]\{17\}\|\[[0-9a-f:]\{17\}\]' "$out" | head -1)
 		if [ $rc = 0 ] && grep -qi "$mac" "$out" && [ "$n_sup" = 0 ] && [ "$ctl" = "$want" ]; then
 			pass "arp-suppression-$n" "$(ix_label "$n"): ARP for $target answered locally with $mac, 0 such ARPs in VXLAN; control ARP for 198.18.10.99 flooded to $ctl"
@@ -429,24 +446,28 @@ ix_check_ping_matrix() {
 	fi
 }
 
-# ix_check_isolation: the second VTEP's VLAN-11 host gets a VNI-10 subnet address;
-# only the VNI separates it from VNI 10 now: no ping either way, no ARP crosses
+# ix_check_isolation: a temporary host on the second VTEP's VLAN 11 with an address
+# in VNI 10's subnet: only the VNI separates it from VNI 10 now: no ping either way, no
+# ARP crosses. The host is then deleted and its routes awaited gone, so later checks
+# see the topology's routes only.
 ix_check_isolation() {
-	local n1 n2 h1 h2b rc_a rc_b leak td
+	local n1 n2 h1 iso rc_a rc_b leak td gone
 	n1=$(ix_vteps | sed -n 1p) n2=$(ix_vteps | sed -n 2p)
-	h1=$(ix_host "$n1" 10) h2b=$(ix_host "$n2" 11)
-	ip -n "$h2b" addr add 198.18.10.21/24 dev eth0
-	pcap_start "$h2b" eth0 "$PT_RUN/isolation.pcap" arp || return 1
+	h1=$(ix_host "$n1" 10) iso=$PT_PREFIX-iso
+	host_attach "$(ix_ns "$n2")" br0 "$iso" 198.18.10.21/24 02:0b:00:00:00:99 11
+	pcap_start "$iso" eth0 "$PT_RUN/isolation.pcap" arp || return 1
 	td=$PT_LAST_PID
 	nsx "$h1" ping -c 2 -i 0.3 -W 1 198.18.10.21 >/dev/null 2>&1; rc_a=$?
-	nsx "$h2b" ping -c 2 -i 0.3 -W 1 -I 198.18.10.21 "$(host_ip 10 "$(ix_index "$n1")")" >/dev/null 2>&1; rc_b=$?
+	nsx "$iso" ping -c 2 -i 0.3 -W 1 "$(host_ip 10 "$(ix_index "$n1")")" >/dev/null 2>&1; rc_b=$?
 	sleep 1; pcap_stop $td
 	leak=$(tcpdump -nn -r "$PT_RUN/isolation.pcap" 2>/dev/null | grep -c "who-has 198.18.10.21 tell $(host_ip 10 "$(ix_index "$n1")"),")
-	ip -n "$h2b" addr del 198.18.10.21/24 dev eth0
-	if [ $rc_a != 0 ] && [ $rc_b != 0 ] && [ "$leak" = 0 ]; then
-		pass vni-isolation "$n2's VNI-11 host given a VNI-10 address: unreachable from $n1's VNI-10 host and back, 0 of the VNI-10 ARPs for it reached it"
+	ip -n "$(ix_ns "$n2")" link del iso
+	ip netns del "$iso"
+	wait_until 30 ix_routes_settled "$PT_OUT/routes-after-isolation" && gone=yes || gone=no
+	if [ $rc_a != 0 ] && [ $rc_b != 0 ] && [ "$leak" = 0 ] && [ $gone = yes ]; then
+		pass vni-isolation "a VNI-11 host on $n2 with a VNI-10 address: unreachable from $n1's VNI-10 host and back, 0 of the VNI-10 ARPs for it reached it; deleted, its routes gone from every speaker"
 	else
-		fail vni-isolation "ping rc $n1->.21=$rc_a, .21->$n1=$rc_b (want both non-0), VNI-10 ARPs seen by the VNI-11 host: $leak (want 0)"
+		fail vni-isolation "ping rc $n1->.21=$rc_a, .21->$n1=$rc_b (want both non-0), VNI-10 ARPs seen by the VNI-11 host: $leak (want 0), routes back to the topology's after deletion: $gone"
 	fi
 }
 
@@ -476,14 +497,14 @@ ix_check_broadcast() {
 	fi
 }
 
-# ix_standard_checks: the checks every scenario runs, in an order where the ARP check
-# comes before any host-to-host traffic
+# ix_standard_checks [EXTRA_FLOOD_DST...]: the checks every scenario runs, in an order
+# where the ARP check comes before any host-to-host traffic
 ix_standard_checks() {
 	ix_check_sessions 90 || return 1
 	ix_learn
 	ix_check_routes routes
 	ix_check_kernel kernel
-	ix_check_arp_suppression
+	ix_check_arp_suppression "$@"
 	ix_check_ping_matrix
 	ix_check_isolation
 	ix_check_broadcast "$@"

@@ -147,36 +147,6 @@ cp "$PT_RUN/exabgp-commands" "$PT_OUT/exabgp-commands"
 pt_log "GoBGP and ExaBGP routes injected"
 
 # ---------------------------------------------------------------- local checks
-# s4_check_arp_suppression EXTRA_FLOOD_DST...: lib.sh's ix_check_arp_suppression with
-# other type-3 originators (here GoBGP, ExaBGP) added to where the control ARP for an
-# unknown IP must be flooded (lib.sh only expects the VTEPs; see the report)
-s4_check_arp_suppression() {
-	local n o ns h target mac pcap out rc n_sup ctl want got
-	for n in $(ix_vteps); do
-		ns=$(ix_ns "$n") h=$(ix_host "$n" 10)
-		o=$(ix_vteps | grep -vx "$n" | head -1)
-		target=$(host_ip 10 "$(ix_index "$o")") mac=$(host_mac 10 "$(ix_index "$o")")
-		pcap=$PT_OUT/arp-$n-underlay.pcap out=$PT_OUT/arp-$n.txt
-		pcap_start "$ns" eth0 "$pcap" 'udp port 4789' || return 1
-		local td=$PT_LAST_PID
-		ip -n "$h" neigh flush all
-		nsx "$h" arping -c 1 -w 3 $ARPING_IF eth0 "$target" >"$out" 2>&1; rc=$?
-		nsx "$h" arping -c 1 -w 2 $ARPING_IF eth0 198.18.10.99 >>"$out" 2>&1
-		sleep 1; pcap_stop $td
-		vxlan_pairs "$pcap" >"$pcap.txt"
-		n_sup=$(grep -c "who-has $target tell" "$pcap.txt")
-		ctl=$(grep 'who-has 198.18.10.99 tell' "$pcap.txt" | awk '{print $1 "/" $2}' | sort -u | paste -sd' ' -)
-		want=$({ for o in $(ix_vteps); do [ "$o" != "$n" ] && [[ " ${IX_VNIS[$o]} " == *" 10 "* ]] && ix_imports "$n" "$o" 10 && echo "${IX_IP[$o]}/10"; done
-			for o in "$@"; do echo "$o/10"; done; } | sort | paste -sd' ' -)
-		got=$(grep -io 'from [0-9a-f:]\{17\}\|\[[0-9a-f:]\{17\}\]' "$out" | head -1)
-		if [ $rc = 0 ] && grep -qi "$mac" "$out" && [ "$n_sup" = 0 ] && [ "$ctl" = "$want" ]; then
-			pass "arp-suppression-$n" "$(ix_label "$n"): ARP for $target answered locally with $mac, 0 such ARPs in VXLAN; control ARP for 198.18.10.99 flooded to $ctl"
-		else
-			fail "arp-suppression-$n" "$(ix_label "$n"): arping rc=$rc ($got, want $mac), VXLAN ARPs for $target: $n_sup (want 0), control flooded to [$ctl] (want [$want]); see $out"
-		fi
-	done
-}
-
 # s4_rows NODE: NODE's kernel rows towards GoBGP/ExaBGP (kernel-view.py --raw)
 s4_rows() { ix_kernel "$1" --raw | grep -E " dst=(${GB//./\\.}|${EX//./\\.}) "; }
 s4_special_expected() { # the rows zebra is known to install (LAB.md), one per route
@@ -295,7 +265,7 @@ if ix_check_sessions 90; then
 	ix_check_routes routes
 	ix_check_kernel kernel
 	s4_check_special_kernel
-	s4_check_arp_suppression $GB $EX
+	ix_check_arp_suppression $GB $EX
 	ix_check_ping_matrix
 	ix_check_isolation
 	ix_check_broadcast $GB $EX

@@ -21,12 +21,14 @@ vm_scenario() {
 		echo "$name: 0 passed, 1 failed"
 		exit 1
 	fi
+	# per run: two runs sharing an output directory must not delete each other's
+	local snapshot=$out/bin/evpnd.$$
 	mkdir -p "$out/bin"
-	cp "$evpnd" "$out/bin/evpnd"
+	cp "$evpnd" "$snapshot"
 	scripts/vm --timeout "${VM_TIMEOUT:-$timeout_s}" --rwdir "$out" -- \
-		env PT_OUT_DIR="$out/vm" EVPND_BIN="$out/bin/evpnd" "$@" >"$out/vm.log" 2>&1
+		env PT_OUT_DIR="$out/vm" EVPND_BIN="$snapshot" "$@" >"$out/vm.log" 2>&1
 	rc=$?
-	rm -f "$out/bin/evpnd"
+	rm -f "$snapshot"
 	[ "${VM_QUIET:-0}" = 1 ] || cat "$out/vm.log" >&2
 	grep -E '^(PASS|FAIL) ' "$out/vm.log"
 	passed=$(grep -c '^PASS ' "$out/vm.log")
