@@ -48,10 +48,10 @@ Where the fields of types 1, 4 and 5 come from:
            [0.0.0.0]:[0]" (VTEP IP and fragment are FRR's own, always 0 in its
            global table), type 4 "[4]:[ESI]:[32]:[OrigIP]", type 5 "[5]:[EthTag]:
            [IPlen]:[IP]" (or the ethTag/ipLen/ip fields). Type 5: the label from
-           the detail form's "vni" (as type 2); the ESI from a path's "esi" and the
-           gateway from a path's "gatewayIP" when present, else zero. Those two key
-           names are read from FRR's source, not from a capture: FRR prints them only
-           for a non-zero ESI / a gateway overlay index, and no capture here has one.
+           the detail form's "vni" (as type 2); the ESI from a path's "esi" (key
+           name read from FRR's source: no capture has a non-zero one). FRR 8.4's
+           JSON carries no type-5 gateway IP, even a non-zero one (a gateway
+           198.18.21.1 sent by ExaBGP in proto-tests/interop-vm s4 is absent): `?`.
     GoBGP  nlri.value: esi ("single-homed", "ESI_ARBITRARY | <9 octets>",
            "ESI_LACP | system mac <mac>, port key <n>"; another form gives `?`),
            etag, ip (type 4), prefix, gateway, label (type 5).
@@ -391,7 +391,10 @@ def frr_route(rd, entry, path, key_parts, where):
         route.prefix = norm_prefix(ip, ip_len, f"{where}: prefix")
         esi = path.get("esi")
         route.esi = ZERO_ESI if esi in (None, "", 0) else norm_esi(esi, f"{where}: esi")
-        route.gateway = norm_gateway(path.get("gatewayIP"), f"{where}: gatewayIP")
+        # FRR 8.4's detail JSON has no gateway IP for a received type 5, even
+        # a non-zero one (seen in proto-tests/interop-vm s4): unknown, not zero.
+        gateway = path.get("gatewayIP")
+        route.gateway = UNKNOWN if gateway is None else norm_gateway(gateway, f"{where}: gatewayIP")
         vni = path.get("vni", path.get("VNI"))
         if vni is not None:
             route.labels = [norm_int(v, f"{where}: vni") for v in str(vni).split("/")]

@@ -38,6 +38,7 @@ import os
 import subprocess
 import sys
 import unittest
+import re
 from contextlib import redirect_stderr, redirect_stdout
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -52,6 +53,11 @@ spec.loader.exec_module(evpn_routes)
 def sample(name):
     with open(os.path.join(SAMPLES, name), encoding="utf-8") as handle:
         return handle.read()
+
+
+def blank_type5_gateway(line):
+    """A T5 line with its gateway unknown, as FRR 8.4's JSON leaves it."""
+    return re.sub(r"^(T5 .*) gw=\S+", r"\1 gw=?", line)
 
 
 def lines(speaker, name, **kwargs):
@@ -135,6 +141,8 @@ class RealSamples(unittest.TestCase):
             .replace(" pmsi=6", " pmsi=?")
             for line in lines("gobgp", "gobgp-said.json")
         ]
+        # ... and no type-5 gateway IP (FRR 8.4 prints none in either form)
+        gobgp = [blank_type5_gateway(line) for line in gobgp]
         self.assertEqual(frr, sorted(gobgp))
 
 
@@ -160,7 +168,9 @@ class OpaqueTypes(unittest.TestCase):
     def test_frr_plain_form_agrees_but_for_the_type5_label(self):
         frr = lines("frr", "frr-from-gobgp.json", types={1, 4, 5})
         evpnd = lines("evpnd", "evpnd-opaque.json", exclude_nh={"198.18.0.2"})
-        self.assertEqual(frr, [line.replace(" label=100 ", " label=? ") for line in evpnd])
+        self.assertEqual(
+            frr, [blank_type5_gateway(line.replace(" label=100 ", " label=? ")) for line in evpnd]
+        )
 
     def test_frr_detail_type5_with_label_esi_and_gateway(self):
         doc = {
