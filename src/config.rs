@@ -112,7 +112,7 @@ pub struct BgpConfig {
     pub hold_time: u16,
     /// KEEPALIVE interval in seconds (RFC 4271 section 4.4: hold/3 by default).
     pub keepalive: u16,
-    /// Base ConnectRetryTimer value (RFC 4271 section 8); jittered and backed off.
+    /// ConnectRetryTimer value (RFC 4271 section 8), jittered (section 10).
     pub connect_retry: Duration,
     /// Advertise the Extended Message capability (RFC 8654).
     pub extended_message: bool,

@@ -14,8 +14,6 @@ pub use fsm::{
 use crate::config::{BgpConfig, NeighborConfig};
 use std::time::Duration;
 
-/// RFC 4271 section 10: suggested ConnectRetryTime, used as the backoff cap.
-const CONNECT_RETRY_CAP: Duration = Duration::from_secs(120);
 /// First automatic restart after a failure; doubles per consecutive failure.
 const IDLE_HOLD_BASE: Duration = Duration::from_millis(250);
 /// Longest wait before restarting a peer that keeps failing.
@@ -40,9 +38,12 @@ impl FsmConfig {
                 .collect(),
             extended_message: bgp.extended_message,
             enhanced_route_refresh: false,
+            // RFC 4271 section 8: one ConnectRetryTime, jittered (section
+            // 10), not growing: a reflector that comes back is found within
+            // the configured interval, as FRR does.
             connect_backoff: Backoff {
                 base: bgp.connect_retry,
-                cap: CONNECT_RETRY_CAP.max(bgp.connect_retry),
+                cap: bgp.connect_retry,
             },
             idle_backoff: Backoff {
                 base: IDLE_HOLD_BASE,
@@ -70,6 +71,6 @@ mod tests {
         assert_eq!((f.hold_time, f.keepalive), (9, 3));
         assert!(f.passive && f.is_internal());
         assert_eq!(f.connect_backoff.base, Duration::from_secs(2));
-        assert_eq!(f.connect_backoff.cap, Duration::from_secs(120));
+        assert_eq!(f.connect_backoff.cap, Duration::from_secs(2));
     }
 }
