@@ -55,31 +55,9 @@ done
 gobgpd_start vccv-gb "$PT_RUN/gobgpd.toml" || pt_finish
 
 # ---------------------------------------------------------------- ExaBGP
-: >"$PT_RUN/exabgp-commands"
-chmod 644 "$PT_RUN/exabgp-commands"
-cat >"$PT_RUN/exabgp.conf" <<EOF
-process cmds {
-	run /usr/bin/tail -n +1 -F $PT_RUN/exabgp-commands;
-	encoder text;
-}
-neighbor $GB {
-	router-id $EX;
-	local-address $EX;
-	local-as 65000;
-	peer-as 65000;
-	hold-time 9;
-	family {
-		l2vpn evpn;
-	}
-	api {
-		processes [ cmds ];
-	}
-}
-EOF
-EXABGP_CMD="/usr/bin/python3 $HERE/lib/exabgp-evpn.py" EXABGP_ENV="exabgp.api.ack=false exabgp.api.respawn=false" \
-	exabgp_start vccv-ex "$PT_RUN/exabgp.conf" || pt_finish
+exabgp_evpn_start vccv-ex $EX $GB || pt_finish
 EXA_PID=$PT_LAST_PID
-exa() { echo "$*" >>"$PT_RUN/exabgp-commands"; }
+exa() { exabgp_cmd vccv-ex "$@"; }
 
 # ---------------------------------------------------------------- FRR (receiver only, no VNIs)
 cat >"$PT_RUN/frr.conf" <<EOF
@@ -201,7 +179,7 @@ cp "$PT_OUT/gobgp-commands.txt" "$PT_OUT/gobgp/commands.txt"
 cp "$PT_OUT/frr-received-from-gobgp.json" "$PT_OUT/gobgp/frr-received.json"
 cp "$PT_OUT/gobgp-received-from-exabgp.json" "$PT_OUT/exabgp/gobgp-received.json"
 cp "$PT_OUT/gobgp-adj-in-from-exabgp.txt" "$PT_OUT/exabgp/gobgp-received.txt"
-cp "$PT_RUN/exabgp-commands" "$PT_OUT/exabgp/commands.txt"
+cp "$PT_RUN/vccv-ex/exabgp-commands" "$PT_OUT/exabgp/commands.txt"
 # what ExaBGP said: its own log lines for the routes it announced/withdrew and the UPDATEs it sent
 grep -E 'evpn (added to|removed from)|>> UPDATE|sending|UPDATE' "$PT_RUN/vccv-ex/exabgp.log" |
 	sed -E 's/^[A-Z][a-z]{2} [A-Z][a-z]{2} +[0-9]+ [0-9:]{8} [0-9]+ +//' >"$PT_OUT/exabgp/said.log"

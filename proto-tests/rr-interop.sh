@@ -102,24 +102,7 @@ host_attach ri-v1 br11 ri-h1b 198.18.10.11/24 02:0b:00:00:00:01
 host_attach ri-v2 br11 ri-h2b 198.18.10.12/24 02:0b:00:00:00:02
 
 # ---------------------------------------------------------------- GoBGP client
-cat >"$PT_RUN/gobgpd.toml" <<EOF
-[global.config]
-  as = 65000
-  router-id = "$GB"
-  port = 179
-  local-address-list = ["$GB"]
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "$RR"
-    peer-as = 65000
-  [neighbors.timers.config]
-    connect-retry = 2
-    hold-time = 9
-    keepalive-interval = 3
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "l2vpn-evpn"
-EOF
+gobgp_client_conf $GB $RR >"$PT_RUN/gobgpd.toml"
 gobgpd_start ri-gb "$PT_RUN/gobgpd.toml" || pt_finish
 pt_log "topology, evpnd, FRR and GoBGP started in $(since "$t")s"
 

@@ -66,51 +66,12 @@ S4_PCAP_PID=$PT_LAST_PID
 
 # ---------------------------------------------------------------- GoBGP (client of rr)
 GB_NS=$(ix_ns gb) EX_NS=$(ix_ns ex)
-cat >"$PT_RUN/gobgpd.toml" <<EOF
-[global.config]
-  as = 65000
-  router-id = "$GB"
-  port = 179
-  local-address-list = ["$GB"]
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "$RR"
-    peer-as = 65000
-  [neighbors.timers.config]
-    connect-retry = 2
-    hold-time = 9
-    keepalive-interval = 3
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "l2vpn-evpn"
-EOF
+gobgp_client_conf $GB $RR >"$PT_RUN/gobgpd.toml"
 gobgpd_start "$GB_NS" "$PT_RUN/gobgpd.toml" || pt_finish
 
 # ---------------------------------------------------------------- ExaBGP (client of rr)
-: >"$PT_RUN/exabgp-commands"
-chmod 644 "$PT_RUN/exabgp-commands"
-cat >"$PT_RUN/exabgp.conf" <<EOF
-process cmds {
-	run /usr/bin/tail -n +1 -F $PT_RUN/exabgp-commands;
-	encoder text;
-}
-neighbor $RR {
-	router-id $EX;
-	local-address $EX;
-	local-as 65000;
-	peer-as 65000;
-	hold-time 9;
-	family {
-		l2vpn evpn;
-	}
-	api {
-		processes [ cmds ];
-	}
-}
-EOF
-EXABGP_CMD="/usr/bin/python3 $IX_LIB/exabgp-evpn.py" EXABGP_ENV="exabgp.api.ack=false exabgp.api.respawn=false" \
-	exabgp_start "$EX_NS" "$PT_RUN/exabgp.conf" || pt_finish
-exa() { echo "$*" >>"$PT_RUN/exabgp-commands"; }
+exabgp_evpn_start "$EX_NS" $EX $RR || pt_finish
+exa() { exabgp_cmd "$EX_NS" "$@"; }
 
 # ExaBGP's session, seen from the reflector (lib.sh's session check trusts exabgp)
 rr_state() { ev_json rr neighbors | jq -r --arg a "$1" '.[] | select(.address == $a) | .state'; }
@@ -149,7 +110,7 @@ exa "announce evpn ethernet-ad rd $EX:10 esi $ESI etag 0 label 10 -- $NH extende
 exa "announce evpn ethernet-segment rd $EX:1 esi $ESI ip $EX -- $NH extended-community [ 0x0602112233445566 ]"
 # type-5 IP prefix with a gateway IP and a router MAC (RFC 9136 3; RFC 9135 8.1: 0x06 sub 0x03)
 exa "announce evpn ip-prefix rd $EX:100 prefix 198.18.21.0/24 gw 198.18.21.1 label 100 -- $NH extended-community [ target:65000:100 $ENC 0x060302b000000007 ]"
-cp "$PT_RUN/exabgp-commands" "$PT_OUT/exabgp-commands"
+cp "$PT_RUN/$EX_NS/exabgp-commands" "$PT_OUT/exabgp-commands"
 pt_log "GoBGP and ExaBGP routes injected"
 
 # ---------------------------------------------------------------- local checks

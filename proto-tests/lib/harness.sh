@@ -344,6 +344,28 @@ gobgpd_start() {
 		--api-hosts 127.0.0.1:50051 --pprof-disable -p -l debug" >"$PT_RUN/$ns/gobgpd.log" 2>&1
 	wait_until 20 gobgp_cli "$ns" global || { fail "gobgpd-start-$ns" "API not answering (see gobgpd.log)"; return 1; }
 }
+# gobgp_client_conf ROUTER_ID PEER: print a gobgpd.toml for an iBGP (AS ${FRR_AS:-65000})
+# l2vpn-evpn speaker on ROUTER_ID with one neighbor PEER (connect retry 2 s, hold 9, keepalive 3)
+gobgp_client_conf() {
+	cat <<-EOF
+	[global.config]
+	  as = ${FRR_AS:-65000}
+	  router-id = "$1"
+	  port = 179
+	  local-address-list = ["$1"]
+	[[neighbors]]
+	  [neighbors.config]
+	    neighbor-address = "$2"
+	    peer-as = ${FRR_AS:-65000}
+	  [neighbors.timers.config]
+	    connect-retry = 2
+	    hold-time = 9
+	    keepalive-interval = 3
+	  [[neighbors.afi-safis]]
+	    [neighbors.afi-safis.config]
+	      afi-safi-name = "l2vpn-evpn"
+	EOF
+}
 # gobgp_cli NS ARGS...: the gobgp CLI against NS's gobgpd
 gobgp_cli() { local ns=$1; shift; ip netns exec "$ns" gobgp -u 127.0.0.1 -p 50051 "$@"; }
 # gobgp_wait_established NS PEER TIMEOUT_S
@@ -369,6 +391,39 @@ exabgp_start() {
 	sleep 1
 	kill -0 "$PT_LAST_PID" 2>/dev/null || { fail "exabgp-start-$ns" "exited: $(tail -5 "$PT_RUN/$ns/exabgp.stdout")"; return 1; }
 }
+
+# exabgp_evpn_start NS ROUTER_ID PEER: ExaBGP with lib/exabgp-evpn.py (EVPN API commands) in
+# NS: one iBGP (AS ${FRR_AS:-65000}) l2vpn-evpn neighbor PEER, hold 9, reading API commands
+# from PT_RUN/NS/exabgp-commands, which exabgp_cmd NS COMMAND... appends to
+# (e.g. exabgp_cmd NS announce evpn multicast rd 198.19.0.7:10 ip 198.19.0.7 -- ...)
+exabgp_evpn_start() {
+	local ns=$1 rid=$2 peer=$3
+	mkdir -p "$PT_RUN/$ns"
+	: >"$PT_RUN/$ns/exabgp-commands"
+	chmod 644 "$PT_RUN/$ns/exabgp-commands"
+	cat >"$PT_RUN/$ns/exabgp-evpn.conf" <<-EOF
+	process cmds {
+		run /usr/bin/tail -n +1 -F $PT_RUN/$ns/exabgp-commands;
+		encoder text;
+	}
+	neighbor $peer {
+		router-id $rid;
+		local-address $rid;
+		local-as ${FRR_AS:-65000};
+		peer-as ${FRR_AS:-65000};
+		hold-time 9;
+		family {
+			l2vpn evpn;
+		}
+		api {
+			processes [ cmds ];
+		}
+	}
+	EOF
+	EXABGP_CMD="/usr/bin/python3 $(dirname "${BASH_SOURCE[0]}")/exabgp-evpn.py" \
+		EXABGP_ENV="exabgp.api.ack=false exabgp.api.respawn=false" exabgp_start "$ns" "$PT_RUN/$ns/exabgp-evpn.conf"
+}
+exabgp_cmd() { local ns=$1; shift; echo "$*" >>"$PT_RUN/$ns/exabgp-commands"; }
 
 # ------------------------------------------------------------------ lab conventions
 # host_mac VLAN I / host_ip VLAN I: the address of host I (VTEP nI's) on VLAN/VNI VLAN
