@@ -54,7 +54,7 @@ S4_WANT_145=(
 # FRR 8.4's JSON shows no type-5 gateway IP (evpn-routes.py prints "?"); the wire check
 # shows FRR received it unchanged. Every other speaker must show it.
 s4_want() { # NODE PATTERN
-	if [[ ${IX_KIND[$1]} == frr-* ]]; then echo "${2/gw=GW/gw=\?}"; else echo "${2/gw=GW/gw=198.18.21.1}"; fi
+	if [[ ${IX_KIND[$1]} == frr-* ]]; then echo "${2/gw=GW/gw=[?]}"; else echo "${2/gw=GW/gw=198.18.21.1}"; fi
 }
 s4_cmp_form() { sed -E 's/^(T5 .*) gw=[^ ]+/\1 gw=*/' "$1"; }
 
