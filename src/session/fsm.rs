@@ -712,8 +712,20 @@ impl Fsm {
                 self.start_timer(out, Timer::Hold, OPEN_HOLD_TIME);
                 self.state = State::OpenSent;
             }
+            // A connection that failed before any BGP message (refused,
+            // unreachable): RFC 4271 8.2.2 takes Connect to Active when
+            // DelayOpen runs and to Idle otherwise; we always wait in Active
+            // for the ConnectRetryTimer, as FRR does. Nothing was exchanged,
+            // so it is no session oscillation to damp (8.1.1): a reflector
+            // that comes back is found within one ConnectRetryTime, not after
+            // a damping delay that grew while it was down.
             Event::TcpConnectionFails => {
-                self.enter_idle(out, DownReason::TcpConnectionFailed, None, true)
+                out.push(Action::DropConnection);
+                self.last_error = Some(DownReason::TcpConnectionFailed);
+                if !self.config.passive && !self.running.contains(&Timer::ConnectRetry) {
+                    self.start_connect_retry(out);
+                }
+                self.state = State::Active;
             }
             // RFC 4271 8.2.2 Connect/Active, Events 21-22: we send the
             // NOTIFICATION even without an OPEN (SendNOTIFICATIONwithoutOPEN).
@@ -1389,12 +1401,38 @@ mod tests {
     }
 
     #[test]
+    fn refused_connections_are_retried_every_connect_retry_time() {
+        // As FsmConfig::from_config sets it: one ConnectRetryTime, jittered.
+        let mut c = config();
+        c.connect_backoff.cap = c.connect_backoff.base;
+        let mut fsm = Fsm::new(c, 3);
+        let a = fsm.handle(Event::ManualStart);
+        let first = timer_started(&a, Timer::ConnectRetry).unwrap();
+        for _ in 0..8 {
+            // Refused at once: wait in Active for the running timer, then
+            // connect again, with no growing delay and no damping.
+            let a = fsm.handle(Event::TcpConnectionFails);
+            assert_eq!(fsm.state(), State::Active);
+            assert!(timer_started(&a, Timer::IdleHold).is_none());
+            let a = fsm.handle(Event::ConnectRetryTimerExpires);
+            assert!(a.contains(&Action::Connect));
+            assert_eq!(fsm.state(), State::Connect);
+            let next = timer_started(&a, Timer::ConnectRetry).unwrap();
+            assert!(next <= first * 4 / 3 && next >= first * 3 / 4, "{next:?}");
+        }
+        assert_eq!(fsm.failures(), 0);
+        assert_eq!(fsm.last_error(), Some(&DownReason::TcpConnectionFailed));
+    }
+
+    #[test]
     fn failing_peer_is_damped_then_forgiven() {
         let mut fsm = Fsm::new(config(), 3);
         fsm.handle(Event::ManualStart);
         let mut delays = Vec::new();
         for _ in 0..8 {
-            let a = fsm.handle(Event::TcpConnectionFails);
+            // A peer that accepts the connection and never answers the OPEN.
+            fsm.handle(Event::TcpCrAcked);
+            let a = fsm.handle(Event::HoldTimerExpires);
             delays.push(timer_started(&a, Timer::IdleHold).unwrap());
             fsm.handle(Event::IdleHoldTimerExpires);
         }
