@@ -421,8 +421,8 @@ t=$(now)
 # A migration: the guest falls silent on n2 (no address, so it answers
 # nothing; the link stays up, so n2's bridge entry and route stay until they
 # age out) and starts on n3. A host still answering on n2 would be a real
-# duplicate MAC, and the routes would flap between the VTEPs (duplicate-MAC
-# detection is not built).
+# duplicate MAC: the routes would flap between the VTEPs until evpnd's
+# duplicate-MAC detection (5 moves in 180 s) stops advertising it.
 ip -n lab-h2a addr flush dev eth0
 host_attach lab-n3 br0 lab-h2m 198.18.10.2/24 "$M2" 10
 nsx lab-h2m ping -c 1 -W 3 198.18.10.103 >>"$PT_OUT/checks.log" 2>&1 # traffic: n3's bridge learns the MAC on h2m

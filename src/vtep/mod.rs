@@ -18,7 +18,9 @@ use crate::dataplane::setup::{SetupError, Topology, TopologySocket, setup};
 use crate::dataplane::socket::{AckMode, EventSocket, RequestSocket, SocketError};
 use crate::evpn::import::{Importer, RtMismatch};
 use crate::evpn::instance::{EvpnInstance, EvpnInstances, InstanceError};
-use crate::evpn::mobility::{LocalMacDecision, MobilityTracker};
+use crate::evpn::mobility::{
+    DUPLICATE_MAX_MOVES, DUPLICATE_WINDOW, LocalMacDecision, MobilityTracker,
+};
 use crate::evpn::originate;
 use crate::rib::loc_rib::BestChange;
 use crate::rib::task::{RibEvent, RibInput};
@@ -594,10 +596,21 @@ impl VtepTask {
             return self.withdraw_local(vlan, mac).await;
         }
         let claims = self.importer.mac_claims(instance.vni, mac);
-        let (sequence, sticky) = match self.tracker.learn(instance.vni, mac, false, claims) {
+        let now = std::time::Instant::now();
+        let (sequence, sticky) = match self.tracker.learn(instance.vni, mac, false, claims, now) {
             LocalMacDecision::Advertise { sequence, sticky } => (sequence, sticky),
             LocalMacDecision::StickyElsewhere { vtep } => {
                 warn!(vni = instance.vni, %mac, %vtep, "MAC is static on another VTEP; not advertising it");
+                return self.withdraw_local(vlan, mac).await;
+            }
+            LocalMacDecision::Duplicate { new, other_vtep } => {
+                if new {
+                    warn!(
+                        vni = instance.vni, %mac, %other_vtep,
+                        "duplicate MAC: it moved here {DUPLICATE_MAX_MOVES} times within {} s (RFC 7432 15.1); not advertising it until it stays still that long",
+                        DUPLICATE_WINDOW.as_secs()
+                    );
+                }
                 return self.withdraw_local(vlan, mac).await;
             }
         };
@@ -677,6 +690,15 @@ impl VtepTask {
         let mut warnings = Vec::new();
         for (mismatch, routes) in self.importer.rt_mismatches(instance.vni) {
             warnings.push(rt_mismatch_warning(instance, mismatch, routes));
+        }
+        for duplicate in self.tracker.duplicates(instance.vni) {
+            warnings.push(format!(
+                "duplicate MAC {}: moved here from VTEP {} {} times within {} s (RFC 7432 section 15.1); not advertised until it stays still that long",
+                duplicate.mac,
+                duplicate.other_vtep,
+                duplicate.moves,
+                DUPLICATE_WINDOW.as_secs()
+            ));
         }
         if counters.vni_mismatch > 0 {
             warnings.push(format!(
