@@ -386,15 +386,18 @@ impl Importer {
             .iter()
             .flat_map(|rt| self.instances.importing(rt).map(|i| i.vni))
             .collect();
+        // RFC 8365 section 5.1.3 / RFC 7432 section 11.1: a type 3's BUM
+        // goes to its PMSI tunnel endpoint by ingress replication.
+        let replication_endpoint = match attributes.pmsi_tunnel().map(|p| &p.tunnel) {
+            Some(PmsiTunnelId::IngressReplication { endpoint }) => Some(*endpoint),
+            _ => None,
+        };
         if matched.is_empty() {
             return vec![match route_vni.and_then(|vni| self.instances.by_vni(vni)) {
                 Some(instance) => Contribution::NoMatchingRt(RtMismatch {
                     vni: instance.vni,
-                    vtep: match (&route, attributes.pmsi_tunnel().map(|p| &p.tunnel)) {
-                        (
-                            EvpnRoute::InclusiveMulticast(_),
-                            Some(PmsiTunnelId::IngressReplication { endpoint }),
-                        ) => Some(*endpoint),
+                    vtep: match route {
+                        EvpnRoute::InclusiveMulticast(_) => replication_endpoint.or(next_hop),
                         _ => next_hop,
                     },
                     route_target: rts.first().copied(),
@@ -419,21 +422,14 @@ impl Importer {
                 Some(_) => {}
             }
             match &route {
-                EvpnRoute::InclusiveMulticast(_) => {
-                    // RFC 8365 section 5.1.3 / RFC 7432 section 11.1: BUM
-                    // goes to the PMSI tunnel endpoint by ingress replication.
-                    match attributes.pmsi_tunnel().map(|p| &p.tunnel) {
-                        Some(PmsiTunnelId::IngressReplication { endpoint }) => {
-                            if !ours && Some(*endpoint) != self.local_vtep {
-                                out.push(Contribution::Flood(FloodEntry {
-                                    vni,
-                                    vtep: *endpoint,
-                                }));
-                            }
+                EvpnRoute::InclusiveMulticast(_) => match replication_endpoint {
+                    Some(vtep) => {
+                        if !ours && Some(vtep) != self.local_vtep {
+                            out.push(Contribution::Flood(FloodEntry { vni, vtep }));
                         }
-                        _ => out.push(Contribution::Unusable(vni)),
                     }
-                }
+                    None => out.push(Contribution::Unusable(vni)),
+                },
                 EvpnRoute::MacIp(r) => {
                     let Some(vtep) = next_hop else {
                         out.push(Contribution::Unusable(vni));
