@@ -66,7 +66,7 @@ pub enum LocalMacDecision {
     StickyElsewhere { vtep: IpAddr },
     /// A duplicate MAC (RFC 7432 section 15.1): do not advertise. `new` on
     /// the move that made it one, for a single warning.
-    Duplicate { new: bool, other_vtep: IpAddr },
+    Duplicate { new: bool, duplicate: DuplicateMac },
 }
 
 /// A MAC found to be a duplicate, for `show vnis`.
@@ -134,7 +134,7 @@ impl MobilityTracker {
             if self.moves.contains_key(&key) {
                 return LocalMacDecision::Duplicate {
                     new: false,
-                    other_vtep: duplicate.other_vtep,
+                    duplicate: *duplicate,
                 };
             }
             // Still for a whole window: advertise again.
@@ -161,18 +161,16 @@ impl MobilityTracker {
             let moves = self.moves.entry(key).or_default();
             moves.push_back(now);
             if moves.len() >= DUPLICATE_MAX_MOVES {
+                let duplicate = DuplicateMac {
+                    mac,
+                    other_vtep: from.vtep,
+                    moves: moves.len(),
+                };
                 self.local.remove(&key);
-                self.duplicates.insert(
-                    key,
-                    DuplicateMac {
-                        mac,
-                        other_vtep: from.vtep,
-                        moves: moves.len(),
-                    },
-                );
+                self.duplicates.insert(key, duplicate);
                 return LocalMacDecision::Duplicate {
                     new: true,
-                    other_vtep: from.vtep,
+                    duplicate,
                 };
             }
         }
@@ -262,7 +260,11 @@ mod tests {
             d,
             LocalMacDecision::Duplicate {
                 new: true,
-                other_vtep: claim(3, 0, false, false).vtep
+                duplicate: DuplicateMac {
+                    mac: MAC,
+                    other_vtep: claim(3, 0, false, false).vtep,
+                    moves: DUPLICATE_MAX_MOVES
+                }
             }
         );
         assert_eq!(t.advertised(10, MAC), None);

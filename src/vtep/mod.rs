@@ -18,9 +18,7 @@ use crate::dataplane::setup::{SetupError, Topology, TopologySocket, setup};
 use crate::dataplane::socket::{AckMode, EventSocket, RequestSocket, SocketError};
 use crate::evpn::import::{Importer, RtMismatch};
 use crate::evpn::instance::{EvpnInstance, EvpnInstances, InstanceError};
-use crate::evpn::mobility::{
-    DUPLICATE_MAX_MOVES, DUPLICATE_WINDOW, LocalMacDecision, MobilityTracker,
-};
+use crate::evpn::mobility::{DUPLICATE_WINDOW, DuplicateMac, LocalMacDecision, MobilityTracker};
 use crate::evpn::originate;
 use crate::rib::loc_rib::BestChange;
 use crate::rib::task::{RibEvent, RibInput};
@@ -313,6 +311,18 @@ fn rt_mismatch_warning(instance: &EvpnInstance, mismatch: &RtMismatch, routes: u
     }
 }
 
+/// `show vnis` and the log: a MAC this VTEP no longer advertises because it
+/// keeps moving here (RFC 7432 section 15.1).
+fn duplicate_mac_warning(duplicate: &DuplicateMac) -> String {
+    format!(
+        "duplicate MAC {}: moved here from VTEP {} {} times within {} s (RFC 7432 section 15.1); not advertised until it stays still that long",
+        duplicate.mac,
+        duplicate.other_vtep,
+        duplicate.moves,
+        DUPLICATE_WINDOW.as_secs()
+    )
+}
+
 fn row_matches(row: &OwnedRow, object: &Object) -> bool {
     match (*row, *object) {
         (OwnedRow::Flood(f), Object::Flood(d)) => f == d,
@@ -603,13 +613,9 @@ impl VtepTask {
                 warn!(vni = instance.vni, %mac, %vtep, "MAC is static on another VTEP; not advertising it");
                 return self.withdraw_local(vlan, mac).await;
             }
-            LocalMacDecision::Duplicate { new, other_vtep } => {
+            LocalMacDecision::Duplicate { new, duplicate } => {
                 if new {
-                    warn!(
-                        vni = instance.vni, %mac, %other_vtep,
-                        "duplicate MAC: it moved here {DUPLICATE_MAX_MOVES} times within {} s (RFC 7432 15.1); not advertising it until it stays still that long",
-                        DUPLICATE_WINDOW.as_secs()
-                    );
+                    warn!(vni = instance.vni, "{}", duplicate_mac_warning(&duplicate));
                 }
                 return self.withdraw_local(vlan, mac).await;
             }
@@ -692,13 +698,7 @@ impl VtepTask {
             warnings.push(rt_mismatch_warning(instance, mismatch, routes));
         }
         for duplicate in self.tracker.duplicates(instance.vni) {
-            warnings.push(format!(
-                "duplicate MAC {}: moved here from VTEP {} {} times within {} s (RFC 7432 section 15.1); not advertised until it stays still that long",
-                duplicate.mac,
-                duplicate.other_vtep,
-                duplicate.moves,
-                DUPLICATE_WINDOW.as_secs()
-            ));
+            warnings.push(duplicate_mac_warning(duplicate));
         }
         if counters.vni_mismatch > 0 {
             warnings.push(format!(
