@@ -285,8 +285,8 @@ ix_routes_settled() { # DIR: snapshot; every speaker holds exactly the expected 
 # else) and all print the same canonical lines (RD, ethernet tag, MAC, IP, label,
 # next hop, RTs, MAC mobility sequence/sticky, default gateway)
 ix_check_routes() {
-	local tag=${1:-routes} d="$PT_OUT/$1" t n first="" bad="" names=""
-	d="$PT_OUT/${tag}"; t=$(now)
+	local tag=${1:-routes} t n first="" bad="" names=""
+	local d=$PT_OUT/$tag; t=$(now)
 	if wait_until 45 ix_routes_settled "$d"; then
 		for n in $(ix_speakers); do names+="$(ix_label "$n"), "; done
 		first=$(ix_speakers | head -1)
@@ -334,10 +334,14 @@ ix_kernel_expected() {
 		done
 	done | sort
 }
-ix_kernel_towards_vteps() { # NODE: rows for VTEP next hops only, zebra's flags
-	ix_kernel "$1" | ix_kernel_as_zebra | grep -E " dst=($(ix_vtep_ips | sed 's/\./\\./g' | paste -sd'|' -)) "
+# ix_kernel_towards_vteps: filter kernel-view.py lines to the rows for VTEP next hops,
+# with zebra's flags
+ix_kernel_towards_vteps() {
+	ix_kernel_as_zebra | grep -E " dst=($(ix_vtep_ips | sed 's/\./\\./g' | paste -sd'|' -)) "
 }
-ix_kernel_ok() { [ "$(ix_kernel_towards_vteps "$1")" = "$(ix_kernel_expected "$1")" ]; }
+# ix_kernel_plain: kernel-view.py --raw lines in the plain form (no device, no protocol)
+ix_kernel_plain() { sed -E 's/ (dev|proto)=[^ ]+//g'; }
+ix_kernel_ok() { [ "$(ix_kernel "$1" | ix_kernel_towards_vteps)" = "$(ix_kernel_expected "$1")" ]; }
 # ix_check_kernel [TAG]: on every VTEP (FRR's and evpnd's alike) the flood rows, both
 # fdb rows per remote MAC and the SVI neighbours are exactly those for the other VTEPs'
 # routes; then each evpnd VTEP is compared with each FRR VTEP row by row, for the
@@ -348,13 +352,17 @@ ix_check_kernel() {
 	for n in $(ix_vteps); do
 		t=$(now)
 		wait_until 30 ix_kernel_ok "$n"
+		# one snapshot after the wait: the verdict, the dump and the comparison with
+		# zebra below all read it
 		ix_kernel "$n" --raw >"$d/$n.raw"
 		ix_dump_kernel "$n" >"$d/$n-iproute2.txt"
-		local want; want=$(ix_kernel_expected "$n")
-		if ix_kernel_ok "$n"; then
+		local want got
+		want=$(ix_kernel_expected "$n")
+		got=$(ix_kernel_plain <"$d/$n.raw" | ix_kernel_towards_vteps)
+		if [ "$got" = "$want" ]; then
 			pass "$tag-$n" "$(ix_label "$n"): $(grep -c '^flood' <<<"$want") flood, $(grep -c '^mac' <<<"$want") vxlan + $(grep -c '^bridge' <<<"$want") bridge MAC rows, $(grep -c '^neigh' <<<"$want") SVI neighbours, exactly the other VTEPs' routes (verified after $(since "$t")s)"
 		else
-			fail "$tag-$n" "$(ix_label "$n"): missing [$(comm -23 <(echo "$want") <(ix_kernel_towards_vteps "$n") | paste -sd';' -)] unexpected [$(comm -13 <(echo "$want") <(ix_kernel_towards_vteps "$n") | paste -sd';' -)] (see $d/$n-iproute2.txt)"
+			fail "$tag-$n" "$(ix_label "$n"): missing [$(comm -23 <(echo "$want") <(echo "$got") | paste -sd';' -)] unexpected [$(comm -13 <(echo "$want") <(echo "$got") | paste -sd';' -)] (see $d/$n-iproute2.txt)"
 		fi
 	done
 	for e in $(ix_nodes_of evpnd-vtep); do
@@ -395,6 +403,15 @@ ix_dump_kernel() {
 }
 
 # ---------------------------------------------------------------- traffic
+# ix_flood_dsts NODE VNI [EXTRA...]: where NODE replicates VNI's BUM traffic to: the
+# other VTEPs of the VNI whose routes it imports, and EXTRA (other type-3 originators)
+ix_flood_dsts() {
+	local n=$1 v=$2 o; shift 2
+	for o in $(ix_vteps); do
+		[ "$o" != "$n" ] && [[ " ${IX_VNIS[$o]} " == *" $v "* ]] && ix_imports "$n" "$o" "$v" && echo "${IX_IP[$o]}"
+	done
+	for o in "$@"; do echo "$o"; done
+}
 # ix_check_arp_suppression [EXTRA_FLOOD_DST...]: on every VTEP, its VNI-10 host's
 # broadcast ARP for a remote host is answered locally (right MAC, no such ARP in VXLAN
 # on its underlay); the control ARP for an unknown IP is flooded to exactly the other
@@ -415,10 +432,7 @@ ix_check_arp_suppression() {
 		vxlan_pairs "$pcap" >"$pcap.txt"
 		n_sup=$(grep -c "who-has $target tell" "$pcap.txt")
 		ctl=$(grep 'who-has 198.18.10.99 tell' "$pcap.txt" | awk '{print $1 "/" $2}' | sort -u | paste -sd' ' -)
-		want=$({
-			for o in $(ix_vteps); do [ "$o" != "$n" ] && [[ " ${IX_VNIS[$o]} " == *" 10 "* ]] && ix_imports "$n" "$o" 10 && echo "${IX_IP[$o]}/10"; done
-			for o in "$@"; do echo "$o/10"; done
-		} | sort | paste -sd' ' -)
+		want=$(ix_flood_dsts "$n" 10 "$@" | sed 's|$|/10|' | sort | paste -sd' ' -)
 		got=$(grep -io 'from [0-9a-f:]\{17\}\|\[[0-9a-f:]\{17\}\]' "$out" | head -1)
 		if [ $rc = 0 ] && grep -qi "$mac" "$out" && [ "$n_sup" = 0 ] && [ "$ctl" = "$want" ]; then
 			pass "arp-suppression-$n" "$(ix_label "$n"): ARP for $target answered locally with $mac, 0 such ARPs in VXLAN; control ARP for 198.18.10.99 flooded to $ctl"
@@ -484,7 +498,7 @@ ix_check_broadcast() {
 	sleep 1; pcap_stop $td
 	vxlan_pairs "$pcap" >"$pcap.txt"
 	copies=$(grep "$(host_ip 10 "$(ix_index "$n")") > 198.18.10.255: ICMP echo request" "$pcap.txt" | awk '{print $1 "/vni" $2}' | sort | uniq -c | awk '{print $2 " x" $1}' | paste -sd' ' -)
-	want=$(for o in $(ix_vteps | grep -vx "$n" | while read -r o; do echo "${IX_IP[$o]}"; done) "$@"; do echo "$o/vni10 x2"; done | sort | paste -sd' ' -)
+	want=$(ix_flood_dsts "$n" 10 "$@" | sed 's|$|/vni10 x2|' | sort | paste -sd' ' -)
 	for o in $(ix_vteps | grep -vx "$n"); do
 		hip=$(host_ip 10 "$(ix_index "$o")")
 		c=$(grep -c "from $hip:" "$out"); replies+="$o x$c "
