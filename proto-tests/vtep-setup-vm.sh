@@ -28,15 +28,5 @@ fi
 scripts/vm --timeout 240 -- env EVPND_VM_TEST=1 "$bin" --exact vtep_setup_in_a_vlan_aware_kernel \
 	--nocapture --test-threads=1 >"$out/vm.log" 2>&1
 rc=$?
-# the check lines once, on stdout (test.sh counts them there); the rest on stderr
-grep -vE '^(PASS|FAIL) ' "$out/vm.log" >&2
-grep -E '^(PASS|FAIL) ' "$out/vm.log"
-passed=$(grep -c '^PASS ' "$out/vm.log")
-failed=$(grep -c '^FAIL ' "$out/vm.log")
-el=$(awk -v a="$t" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
-if [ $rc != 0 ] && [ "$failed" = 0 ]; then
-	echo "FAIL vm-run: test binary rc=$rc in the VM without a FAIL line (${el}s; see $out/vm.log)"
-	failed=1
-fi
-echo "# ${el}s in all, $(grep -o 'booted in [0-9.]*s' "$out/vm.log" | head -1)" >&2
-finish "$passed" "$failed"
+source proto-tests/lib/vm-scenario.sh
+vm_report "$name" "$out/vm.log" "$rc" "$t"

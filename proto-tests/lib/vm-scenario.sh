@@ -11,7 +11,7 @@
 vm_scenario() {
 	local name=$1 timeout_s=$2; shift 2
 	cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
-	local out=${PT_OUT_DIR:-target/proto-tests/$name} t rc passed failed el
+	local out=${PT_OUT_DIR:-target/proto-tests/$name} t rc
 	mkdir -p "$out"
 	out=$(cd "$out" && pwd)
 	t=$(date +%s.%N)
@@ -29,17 +29,26 @@ vm_scenario() {
 		env PT_OUT_DIR="$out/vm" EVPND_BIN="$snapshot" "$@" >"$out/vm.log" 2>&1
 	rc=$?
 	rm -f "$snapshot"
-	# the check lines once, on stdout (test.sh counts them there); the rest on stderr
-	[ "${VM_QUIET:-0}" = 1 ] || grep -vE '^(PASS|FAIL) ' "$out/vm.log" >&2
-	grep -E '^(PASS|FAIL) ' "$out/vm.log"
-	passed=$(grep -c '^PASS ' "$out/vm.log")
-	failed=$(grep -c '^FAIL ' "$out/vm.log")
+	vm_report "$name" "$out/vm.log" "$rc" "$t"
+}
+
+# vm_report NAME VM_LOG RC T0: the tally of a VM run whose output is VM_LOG and exit
+# code RC, started at T0 (date +%s.%N): the check lines once, on stdout (test.sh
+# counts them there), the rest on stderr unless VM_QUIET=1; a non-zero RC without a
+# FAIL line is one failure; "NAME: N passed, N failed"; exits 1 if any check failed or
+# none passed.
+vm_report() {
+	local name=$1 log=$2 rc=$3 t=$4 passed failed el
+	[ "${VM_QUIET:-0}" = 1 ] || grep -vE '^(PASS|FAIL) ' "$log" >&2
+	grep -E '^(PASS|FAIL) ' "$log"
+	passed=$(grep -c '^PASS ' "$log")
+	failed=$(grep -c '^FAIL ' "$log")
 	el=$(awk -v a="$t" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
-	if [ $rc != 0 ] && [ "$failed" = 0 ]; then
-		echo "FAIL vm-run: rc=$rc in the VM without a FAIL line (${el}s; see $out/vm.log)"
+	if [ "$rc" != 0 ] && [ "$failed" = 0 ]; then
+		echo "FAIL vm-run: rc=$rc in the VM without a FAIL line (${el}s; see $log)"
 		failed=1
 	fi
-	echo "# ${el}s in all, $(grep -o 'booted in [0-9.]*s' "$out/vm.log" | head -1)" >&2
+	echo "# ${el}s in all, $(grep -o 'booted in [0-9.]*s' "$log" | head -1)" >&2
 	echo "$name: $passed passed, $failed failed"
 	[ "$failed" = 0 ] && [ "$passed" -gt 0 ]
 	exit $?
