@@ -1,5 +1,5 @@
 //! `evpnd decode` as a user runs it: the binary on the captured vectors
-//! (FRR in ../shared/vectors, GoBGP and ExaBGP in proto-tests/vectors),
+//! (FRR, GoBGP and ExaBGP captures in proto-tests/vectors),
 //! hex on the command line, message files, and broken input.
 
 use serde_json::Value;
@@ -10,11 +10,11 @@ use std::process::{Command, Output, Stdio};
 
 const FRR_PCAP: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/vectors/bgp-evpn.pcap"
+    "/proto-tests/vectors/frr/bgp-evpn.pcap"
 );
 const FRR_MESSAGES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/vectors/bgp-evpn-messages.txt"
+    "/proto-tests/vectors/frr/bgp-evpn-messages.txt"
 );
 const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/proto-tests/vectors");
 
@@ -56,7 +56,7 @@ fn stderr(o: &Output) -> String {
 fn vector(path: &str) -> String {
     assert!(
         Path::new(path).is_file(),
-        "test vector {path} is missing (../shared must sit beside the repository)"
+        "test vector {path} is missing (see proto-tests/vectors/README.md)"
     );
     std::fs::read_to_string(path).expect("read vector")
 }

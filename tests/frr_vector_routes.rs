@@ -1,8 +1,8 @@
 //! Wire vectors: every UPDATE FRR 8.4.4 sent in the three-VTEP lab
-//! (`../shared/vectors/bgp-evpn-messages.txt`) must decode and re-encode
+//! (`proto-tests/vectors/frr/bgp-evpn-messages.txt`) must decode and re-encode
 //! byte-identically, and the routes the route reflector (198.19.0.4) sent
 //! must add up to what FRR itself said it held
-//! (`../shared/vectors/rr-bgp-l2vpn-evpn.json`).
+//! (`proto-tests/vectors/frr/rr-bgp-l2vpn-evpn.json`).
 //!
 //! The UPDATE framing (RFC 4271 section 4.3, RFC 4760 sections 3 and 4) is
 //! walked minimally here, so this test exercises only the EVPN objects
@@ -18,11 +18,11 @@ use std::net::{IpAddr, Ipv4Addr};
 
 const MESSAGES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/vectors/bgp-evpn-messages.txt"
+    "/proto-tests/vectors/frr/bgp-evpn-messages.txt"
 );
 const RR_JSON: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/vectors/rr-bgp-l2vpn-evpn.json"
+    "/proto-tests/vectors/frr/rr-bgp-l2vpn-evpn.json"
 );
 const RR_ADDRESS: &str = "198.19.0.4";
 

@@ -1,5 +1,5 @@
 //! Wire vectors: every BGP message FRR 8.4.4 sent in the lab capture
-//! (../shared/vectors/bgp-evpn-messages.txt) decodes and re-encodes
+//! (proto-tests/vectors/frr/bgp-evpn-messages.txt) decodes and re-encodes
 //! byte-identically, and what the capture shows is what we decode.
 
 use evpnd::wire::Family;
@@ -23,8 +23,8 @@ fn hex(s: &str) -> Vec<u8> {
 }
 
 fn vectors() -> Vec<Vector> {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors/bgp-evpn-messages.txt");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("proto-tests/vectors/frr/bgp-evpn-messages.txt");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("wire vectors missing at {}: {e}", path.display()));
     let mut out = Vec::new();
