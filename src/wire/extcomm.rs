@@ -2,7 +2,8 @@
 //! the EXTENDED_COMMUNITIES path attribute (type code 16).
 //!
 //! evpnd types the communities EVPN over VXLAN needs (route targets, the
-//! VXLAN encapsulation, MAC mobility, default gateway, router's MAC) and
+//! VXLAN encapsulation, MAC mobility, default gateway, router's MAC, and
+//! for multihoming the ESI label and ES-Import route target) and
 //! keeps every other community as its 8 raw bytes so it is reflected
 //! unchanged. A typed community is only produced when its encoding is exactly
 //! reproducible (reserved fields zero); anything else stays [`Opaque`], so
@@ -43,6 +44,11 @@ mod sub_type {
     pub const DEFAULT_GATEWAY: u8 = 0x0d;
     /// RFC 7432 section 7.7 (under EVPN).
     pub const MAC_MOBILITY: u8 = 0x00;
+    /// RFC 7432 section 7.5 (under EVPN).
+    pub const ESI_LABEL: u8 = 0x01;
+    /// RFC 7432 section 7.6 (under EVPN); the same low octet as a route
+    /// target, told apart by the EVPN type high octet.
+    pub const ES_IMPORT_ROUTE_TARGET: u8 = 0x02;
     /// RFC 9135 section 8.1 (under EVPN).
     pub const ROUTERS_MAC: u8 = 0x03;
 }
@@ -229,6 +235,38 @@ impl MacMobility {
     }
 }
 
+/// ESI Label (RFC 7432 section 7.5), sent with the per-ES Ethernet A-D
+/// route (section 8.2.1):
+///
+/// ```text
+///  0                   1                   2                   3
+///  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// | Type=0x06     | Sub-Type=0x01 | Flags(1 octet)|  Reserved=0   |
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// |  Reserved=0   |          ESI Label                            |
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// ```
+///
+/// The flags octet is kept whole (later RFCs define more bits); its
+/// low-order bit is "Single-Active". The label is kept raw, 24 bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct EsiLabel {
+    pub flags: u8,
+    /// Raw 24-bit ESI Label field.
+    pub label: u32,
+}
+
+impl EsiLabel {
+    /// RFC 7432 section 7.5: the low-order bit of the flags octet.
+    pub const FLAG_SINGLE_ACTIVE: u8 = 0x01;
+
+    /// Single-active (else all-active) redundancy mode.
+    pub fn single_active(&self) -> bool {
+        self.flags & Self::FLAG_SINGLE_ACTIVE != 0
+    }
+}
+
 /// One extended community (RFC 4360 section 2):
 ///
 /// ```text
@@ -242,8 +280,10 @@ impl MacMobility {
 /// ```
 ///
 /// Displays as FRR prints it (`RT:65000:10`, `ET:8`, `MM:5, sticky MAC`,
-/// `Default Gateway`, `Rmac:02:00:00:00:00:01`; others as `0x` + 16 hex
-/// digits) and serializes as that string.
+/// `Default Gateway`, `Rmac:02:00:00:00:00:01`,
+/// `ES-Import-Rt:02:ee:00:00:00:01`; others as `0x` + 16 hex digits) and
+/// serializes as that string. The ESI label is FRR's `ESI-label-Rt:AA` (or
+/// `SA`) followed by the label, which FRR leaves out: `ESI-label-Rt:AA:100`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ExtendedCommunity {
     /// Route target, any of the three forms (RFC 4360 section 4, RFC 5668).
@@ -262,6 +302,14 @@ pub enum ExtendedCommunity {
     /// EVPN router's MAC (RFC 9135 section 8.1): type 0x06, sub-type 0x03,
     /// 6-octet MAC.
     RoutersMac(MacAddress),
+    /// EVPN ESI label (RFC 7432 section 7.5): type 0x06, sub-type 0x01,
+    /// flags, 2 reserved octets (zero, else [`Opaque`](Self::Opaque)), label.
+    EsiLabel(EsiLabel),
+    /// EVPN ES-Import route target (RFC 7432 section 7.6): type 0x06,
+    /// sub-type 0x02, a 6-octet MAC by which the PEs of an Ethernet segment
+    /// import its type-4 routes (for ESI types 1 to 3 auto-derived from the
+    /// high-order six octets of the ESI value, section 7.6).
+    EsImportRouteTarget(MacAddress),
     /// Anything else, kept as its 8 wire octets.
     Opaque([u8; 8]),
 }
@@ -325,6 +373,15 @@ impl ExtendedCommunity {
             (type_high::EVPN, sub_type::ROUTERS_MAC) => {
                 ExtendedCommunity::RoutersMac(MacAddress([v0, v1, v2, v3, v4, v5]))
             }
+            (type_high::EVPN, sub_type::ESI_LABEL) if [v1, v2] == [0; 2] => {
+                ExtendedCommunity::EsiLabel(EsiLabel {
+                    flags: v0,
+                    label: u32::from_be_bytes([0, v3, v4, v5]),
+                })
+            }
+            (type_high::EVPN, sub_type::ES_IMPORT_ROUTE_TARGET) => {
+                ExtendedCommunity::EsImportRouteTarget(MacAddress([v0, v1, v2, v3, v4, v5]))
+            }
             _ => ExtendedCommunity::Opaque(bytes),
         }
     }
@@ -379,6 +436,29 @@ impl ExtendedCommunity {
                 m4,
                 m5,
             ],
+            ExtendedCommunity::EsiLabel(EsiLabel { flags, label }) => {
+                let [_, l0, l1, l2] = label.to_be_bytes();
+                [
+                    type_high::EVPN,
+                    sub_type::ESI_LABEL,
+                    flags,
+                    0,
+                    0,
+                    l0,
+                    l1,
+                    l2,
+                ]
+            }
+            ExtendedCommunity::EsImportRouteTarget(MacAddress([m0, m1, m2, m3, m4, m5])) => [
+                type_high::EVPN,
+                sub_type::ES_IMPORT_ROUTE_TARGET,
+                m0,
+                m1,
+                m2,
+                m3,
+                m4,
+                m5,
+            ],
             ExtendedCommunity::Opaque(bytes) => bytes,
         }
     }
@@ -396,6 +476,14 @@ impl ExtendedCommunity {
     pub fn route_target(&self) -> Option<RouteTarget> {
         match self {
             ExtendedCommunity::RouteTarget(rt) => Some(*rt),
+            _ => None,
+        }
+    }
+
+    /// The ES-Import route target's MAC (RFC 7432 section 7.6).
+    pub fn es_import_route_target(&self) -> Option<MacAddress> {
+        match self {
+            ExtendedCommunity::EsImportRouteTarget(mac) => Some(*mac),
             _ => None,
         }
     }
@@ -424,6 +512,15 @@ impl fmt::Display for ExtendedCommunity {
             ExtendedCommunity::MacMobility(mm) => write!(f, "MM:{}", mm.sequence),
             ExtendedCommunity::DefaultGateway => f.write_str("Default Gateway"),
             ExtendedCommunity::RoutersMac(mac) => write!(f, "Rmac:{mac}"),
+            ExtendedCommunity::EsiLabel(esi_label) => {
+                let mode = if esi_label.single_active() {
+                    "SA"
+                } else {
+                    "AA"
+                };
+                write!(f, "ESI-label-Rt:{mode}:{}", esi_label.label)
+            }
+            ExtendedCommunity::EsImportRouteTarget(mac) => write!(f, "ES-Import-Rt:{mac}"),
             ExtendedCommunity::Opaque(bytes) => {
                 f.write_str("0x")?;
                 write_hex(f, bytes)
@@ -543,12 +640,69 @@ mod tests {
         }
     }
 
+    /// The multihoming communities as GoBGP 3.10 and ExaBGP 4.2 sent them
+    /// (proto-tests/vectors/{gobgp,exabgp}/messages.txt: the type-1 and
+    /// type-4 UPDATEs' EXT_COMM).
+    #[test]
+    fn types_the_captured_es_import_and_esi_label_communities() {
+        let cases: [([u8; 8], ExtendedCommunity, &str); 4] = [
+            (
+                // GoBGP: auto-derived from ESI LACP 02:ee:00:00:00:01 7.
+                [0x06, 0x02, 0x02, 0xee, 0, 0, 0, 0x01],
+                ExtendedCommunity::EsImportRouteTarget(MacAddress([0x02, 0xee, 0, 0, 0, 0x01])),
+                "ES-Import-Rt:02:ee:00:00:00:01",
+            ),
+            (
+                // ExaBGP: from ESI 00:11:22:33:44:55:66:77:88:99.
+                [0x06, 0x02, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66],
+                ExtendedCommunity::EsImportRouteTarget(MacAddress([
+                    0x11, 0x22, 0x33, 0x44, 0x55, 0x66,
+                ])),
+                "ES-Import-Rt:11:22:33:44:55:66",
+            ),
+            (
+                // GoBGP `esi-label 100`: all-active.
+                [0x06, 0x01, 0, 0, 0, 0, 0, 0x64],
+                ExtendedCommunity::EsiLabel(EsiLabel {
+                    flags: 0,
+                    label: 100,
+                }),
+                "ESI-label-Rt:AA:100",
+            ),
+            (
+                [0x06, 0x01, 0x01, 0, 0, 0x0f, 0xff, 0xff],
+                ExtendedCommunity::EsiLabel(EsiLabel {
+                    flags: EsiLabel::FLAG_SINGLE_ACTIVE,
+                    label: 0x0f_ffff,
+                }),
+                "ESI-label-Rt:SA:1048575",
+            ),
+        ];
+        for (bytes, expected, shown) in cases {
+            let decoded = decode_bytes(&bytes).unwrap();
+            assert_eq!(decoded, expected);
+            assert_eq!(decoded.to_string(), shown);
+            assert_eq!(decoded.to_bytes(), bytes);
+            assert_eq!(decoded.route_target(), None, "not an import RT for EVIs");
+        }
+        assert_eq!(
+            cases[0].1.es_import_route_target(),
+            Some(MacAddress([0x02, 0xee, 0, 0, 0, 0x01]))
+        );
+        // FRR 8.4 prints GoBGP's type-4 communities so
+        // (proto-tests/vectors/gobgp/frr-received.json).
+        let frr = [ExtendedCommunity::VXLAN_ENCAPSULATION, cases[0].1];
+        let shown: Vec<String> = frr.iter().map(ToString::to_string).collect();
+        assert_eq!(shown.join(" "), "ET:8 ES-Import-Rt:02:ee:00:00:00:01");
+    }
+
     #[test]
     fn non_zero_reserved_fields_stay_opaque_and_reflect_unchanged() {
         for bytes in [
             [0x03, 0x0c, 0, 0, 0, 1, 0, 8],    // encapsulation, reserved set
             [0x06, 0x00, 0x00, 9, 0, 0, 0, 1], // MAC mobility, reserved set
             [0x03, 0x0d, 0, 0, 0, 0, 0, 1],    // default gateway, value set
+            [0x06, 0x01, 0x00, 0, 1, 0, 0, 1], // ESI label, reserved set
         ] {
             let decoded = decode_bytes(&bytes).unwrap();
             assert_eq!(decoded, ExtendedCommunity::Opaque(bytes));
@@ -633,13 +787,15 @@ mod tests {
         #[test]
         fn typed_values_round_trip(rt in any_route_target(), tunnel in any::<u16>(),
                                    flags in any::<u8>(), sequence in any::<u32>(),
-                                   mac in any::<[u8; 6]>()) {
+                                   mac in any::<[u8; 6]>(), label in 0u32..(1 << 24)) {
             for ec in [
                 ExtendedCommunity::RouteTarget(rt),
                 ExtendedCommunity::Encapsulation { tunnel_type: tunnel },
                 ExtendedCommunity::MacMobility(MacMobility { flags, sequence }),
                 ExtendedCommunity::DefaultGateway,
                 ExtendedCommunity::RoutersMac(MacAddress(mac)),
+                ExtendedCommunity::EsiLabel(EsiLabel { flags, label }),
+                ExtendedCommunity::EsImportRouteTarget(MacAddress(mac)),
             ] {
                 prop_assert_eq!(decode_bytes(&encode_to_vec(&ec)).unwrap(), ec);
             }
