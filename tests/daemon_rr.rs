@@ -1258,7 +1258,10 @@ fn metrics_endpoint_reports_sessions_and_routes() {
         stream
             .set_read_timeout(Some(Duration::from_secs(5)))
             .unwrap();
-        write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        // One write: `write!` would send the pieces as separate segments,
+        // and the server answers (and closes) after its first read.
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
+        stream.write_all(request.as_bytes()).unwrap();
         let mut text = String::new();
         stream.read_to_string(&mut text).unwrap();
         text
