@@ -103,6 +103,16 @@ pub fn render(s: &Snapshot) -> String {
         "Entries evpnd wants installed, per kind.",
     );
     family("evpnd_local_macs", "gauge", "MACs learnt on access ports.");
+    family(
+        "evpnd_duplicate_macs",
+        "gauge",
+        "Duplicate MACs (RFC 7432 15.1) not advertised from here, per VNI.",
+    );
+    family(
+        "evpnd_drift_repairs_total",
+        "counter",
+        "Kernel entries put back after someone else removed or changed them.",
+    );
     for p in &s.peers {
         let peer = p.address;
         let _ = writeln!(
@@ -163,6 +173,10 @@ pub fn render(s: &Snapshot) -> String {
             v.suppression_neighbors
         );
         let _ = writeln!(out, "evpnd_local_macs {}", v.local_macs);
+        for (vni, n) in &v.duplicate_macs {
+            let _ = writeln!(out, "evpnd_duplicate_macs{{vni=\"{vni}\"}} {n}");
+        }
+        let _ = writeln!(out, "evpnd_drift_repairs_total {}", v.drift_repairs);
     }
     out
 }
@@ -259,5 +273,39 @@ mod tests {
                 .any(|l| l.starts_with("evpnd_reconciler_operations_total")),
             "no VTEP, no reconciler samples"
         );
+    }
+
+    #[test]
+    fn renders_the_vtep_samples() {
+        let vtep = VtepStats {
+            operations: 40,
+            failures: 2,
+            drift_repairs: 3,
+            duplicate_macs: [(10, 1), (20, 0)].into(),
+            local_macs: 5,
+            remote_macs: 7,
+            flood_entries: 2,
+            suppression_neighbors: 4,
+        };
+        let text = render(&Snapshot {
+            vtep: Some(vtep),
+            ..Snapshot::default()
+        });
+        for line in [
+            "# TYPE evpnd_drift_repairs_total counter",
+            "evpnd_reconciler_operations_total 40",
+            "evpnd_reconciler_failures_total 2",
+            "evpnd_drift_repairs_total 3",
+            "# TYPE evpnd_duplicate_macs gauge",
+            "evpnd_duplicate_macs{vni=\"10\"} 1",
+            "evpnd_duplicate_macs{vni=\"20\"} 0",
+            "evpnd_kernel_entries{kind=\"remote_mac\"} 7",
+            "evpnd_local_macs 5",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
     }
 }

@@ -57,12 +57,19 @@ pub enum VtepError {
 }
 
 /// Reconciler counters, for the metrics endpoint.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VtepStats {
     /// Kernel operations handed to the netlink thread.
     pub operations: u64,
     /// Operations the kernel refused (each retried).
     pub failures: u64,
+    /// Entries put back because a notification said someone else removed
+    /// or changed one of ours while routes still ask for it: something on
+    /// the host is fighting evpnd.
+    pub drift_repairs: u64,
+    /// Duplicate MACs (RFC 7432 section 15.1) per configured VNI, zero
+    /// included: MACs no longer advertised from here.
+    pub duplicate_macs: BTreeMap<u32, u64>,
     pub local_macs: u64,
     pub remote_macs: u64,
     pub flood_entries: u64,
@@ -451,6 +458,7 @@ impl VtepTask {
             KernelEvent::Owned(NeighEvent::Deleted(row)) => {
                 if let Some(object) = self.desired_object_of(&row) {
                     warn!(object = %object, "an entry evpnd installed was removed by someone else; restoring it");
+                    self.stats.drift_repairs += 1;
                     self.send(vec![Op::Replace(object)]);
                 }
             }
@@ -461,6 +469,7 @@ impl VtepTask {
                     && !row_matches(&row, &object)
                 {
                     warn!(object = %object, "an entry evpnd installed was changed by someone else; restoring it");
+                    self.stats.drift_repairs += 1;
                     self.send(vec![Op::Replace(object)]);
                 }
             }
@@ -673,13 +682,7 @@ impl VtepTask {
     fn answer(&self, query: VtepQuery) {
         match query {
             VtepQuery::Stats(reply) => {
-                let _ = reply.send(VtepStats {
-                    local_macs: self.local_macs.len() as u64,
-                    remote_macs: self.desired.macs.len() as u64,
-                    flood_entries: self.desired.floods.len() as u64,
-                    suppression_neighbors: self.desired.neighbors.len() as u64,
-                    ..self.stats
-                });
+                let _ = reply.send(self.stats());
             }
             VtepQuery::Vnis(reply) => {
                 let rows = self.instances.iter().map(|i| self.vni_row(i)).collect();
@@ -688,6 +691,21 @@ impl VtepTask {
             VtepQuery::Fdb { vni, reply } => {
                 let _ = reply.send(self.fdb_rows(vni));
             }
+        }
+    }
+
+    fn stats(&self) -> VtepStats {
+        VtepStats {
+            local_macs: self.local_macs.len() as u64,
+            remote_macs: self.desired.macs.len() as u64,
+            flood_entries: self.desired.floods.len() as u64,
+            suppression_neighbors: self.desired.neighbors.len() as u64,
+            duplicate_macs: self
+                .instances
+                .iter()
+                .map(|i| (i.vni, self.tracker.duplicates(i.vni).count() as u64))
+                .collect(),
+            ..self.stats.clone()
         }
     }
 
@@ -814,7 +832,156 @@ impl VtepTask {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Dataplane;
+    use crate::dataplane::model::{FloodEntry, RemoteMac};
+    use crate::evpn::mobility::{DUPLICATE_MAX_MOVES, MacClaim};
     use std::net::Ipv4Addr;
+
+    const VTEP_3: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 19, 0, 3));
+
+    /// A VTEP task for VLAN 10 <-> VNI 10 with no kernel behind it: the
+    /// operations it would send arrive on the returned receiver.
+    fn vni_10_task() -> (VtepTask, std::sync::mpsc::Receiver<Vec<Op>>) {
+        let local_vtep = IpAddr::V4(Ipv4Addr::new(198, 19, 0, 1));
+        let rt = "65000:10".parse().unwrap();
+        let instances = EvpnInstances::new([EvpnInstance {
+            vlan: 10,
+            vni: 10,
+            rd: "198.19.0.1:2".parse().unwrap(),
+            import_rts: vec![rt],
+            export_rts: vec![rt],
+            local_vtep,
+        }])
+        .unwrap();
+        let topology = Topology {
+            bridge_ifindex: 2,
+            vxlan_ifindex: 3,
+            bridge_mac: [2, 0, 198, 19, 0, 1],
+            vnifilter: false,
+            svis: BTreeMap::new(),
+        };
+        // The RIB end is dropped: what the task originates goes nowhere.
+        let (rib, _) = mpsc::channel(1);
+        let (ops, sent) = std::sync::mpsc::channel();
+        let task = VtepTask {
+            vtep: VtepConfig {
+                bridge: "br0".into(),
+                vxlan_device: "vxlan0".into(),
+                local_ip: local_vtep,
+                vxlan_port: 4789,
+                bridge_mac: None,
+                vnis: Vec::new(),
+                dataplane: Dataplane::Linux,
+            },
+            importer: Importer::new(instances.clone(), topology.svis.clone()),
+            topology,
+            instances,
+            tracker: MobilityTracker::default(),
+            desired: KernelState::new(),
+            kernel: KernelState::new(),
+            local_macs: BTreeMap::new(),
+            bindings: BTreeMap::new(),
+            advertised: BTreeMap::new(),
+            rib,
+            ops,
+            retry: Vec::new(),
+            retry_delay: RETRY_BASE,
+            last_failure: None,
+            stale_pending: false,
+            stats: VtepStats::default(),
+        };
+        (task, sent)
+    }
+
+    fn mac(last: u8) -> MacAddress {
+        MacAddress([2, 0x0a, 0, 0, 0, last])
+    }
+
+    #[tokio::test]
+    async fn drift_is_put_back_and_counted_but_our_own_echo_is_not() {
+        let (mut task, sent) = vni_10_task();
+        let flood = FloodEntry {
+            vni: 10,
+            vtep: VTEP_3,
+        };
+        let remote = RemoteMac {
+            vni: 10,
+            vlan: 10,
+            mac: mac(3),
+            vtep: VTEP_3,
+            sticky: false,
+        };
+        let delta = DesiredDelta {
+            upsert: vec![Object::Flood(flood), Object::Mac(remote)],
+            remove: Vec::new(),
+        };
+        apply_delta(&mut task.desired, &delta);
+        apply_delta(&mut task.kernel, &delta);
+
+        // The echo of what we installed, and a row no route asks for.
+        for row in [
+            OwnedRow::Flood(flood),
+            OwnedRow::MacSelf {
+                vni: 10,
+                mac: mac(3),
+                vtep: VTEP_3,
+                sticky: false,
+            },
+        ] {
+            task.kernel_event(KernelEvent::Owned(NeighEvent::New(row)))
+                .await;
+        }
+        let unwanted = OwnedRow::Flood(FloodEntry {
+            vni: 10,
+            vtep: IpAddr::V4(Ipv4Addr::new(198, 19, 0, 9)),
+        });
+        task.kernel_event(KernelEvent::Owned(NeighEvent::Deleted(unwanted)))
+            .await;
+        assert_eq!(task.stats().drift_repairs, 0);
+        assert!(sent.try_recv().is_err(), "nothing to repair");
+
+        // Someone deletes our flood entry, then points our MAC elsewhere.
+        task.kernel_event(KernelEvent::Owned(NeighEvent::Deleted(OwnedRow::Flood(
+            flood,
+        ))))
+        .await;
+        let elsewhere = OwnedRow::MacSelf {
+            vni: 10,
+            mac: mac(3),
+            vtep: IpAddr::V4(Ipv4Addr::new(198, 19, 0, 9)),
+            sticky: false,
+        };
+        task.kernel_event(KernelEvent::Owned(NeighEvent::New(elsewhere)))
+            .await;
+        assert_eq!(
+            sent.try_iter().collect::<Vec<_>>(),
+            vec![
+                vec![Op::Replace(Object::Flood(flood))],
+                vec![Op::Replace(Object::Mac(remote))]
+            ]
+        );
+        assert_eq!(task.stats().drift_repairs, 2);
+    }
+
+    #[test]
+    fn duplicate_macs_are_counted_per_vni() {
+        let (mut task, _sent) = vni_10_task();
+        assert_eq!(task.stats().duplicate_macs, [(10, 0)].into());
+        // The other VTEP outbids us each time and our bridge learns the MAC
+        // again: after DUPLICATE_MAX_MOVES moves it is a duplicate.
+        let start = std::time::Instant::now();
+        for moved in 0..DUPLICATE_MAX_MOVES {
+            let claim = MacClaim {
+                vtep: VTEP_3,
+                sequence: 2 * moved as u32,
+                sticky: false,
+                local: false,
+            };
+            let at = start + Duration::from_secs(10 * moved as u64);
+            task.tracker.learn(10, mac(1), false, [claim], at);
+        }
+        assert_eq!(task.stats().duplicate_macs, [(10, 1)].into());
+    }
 
     #[test]
     fn rt_mismatch_warning_names_the_vtep_the_rt_and_both_fixes() {
