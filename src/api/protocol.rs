@@ -201,8 +201,17 @@ pub struct FdbRow {
     pub mac: String,
     /// Known IP for this MAC (from a type-2 route or the neighbour table).
     pub ip: Option<IpAddr>,
-    /// Local bridge port name, or the remote VTEP IP.
+    /// Where the MAC is: the local bridge port's name (`ifindex N` when
+    /// the kernel no longer knows that index), or the remote VTEP IP.
     pub dest: String,
+    /// The local bridge port's name, read from the kernel when asked (so a
+    /// renamed port shows its new name); `None` for remote entries or an
+    /// index the kernel no longer knows.
+    #[serde(default)]
+    pub port: Option<String>,
+    /// The local bridge port's ifindex, as the bridge learnt the MAC on it.
+    #[serde(default)]
+    pub port_ifindex: Option<u32>,
     /// "learned" (by the local bridge) or "installed" (by evpnd from BGP).
     pub origin: String,
     /// Kernel state as text ("reachable", "permanent", "stale", ...), or
@@ -251,5 +260,29 @@ mod tests {
             panic!("{back:?}")
         };
         assert_eq!(rows[0].dest, "198.19.0.2");
+        // An answer from a daemon that predates the port fields still reads.
+        assert_eq!(
+            (rows[0].port.as_deref(), rows[0].port_ifindex),
+            (None, None)
+        );
+    }
+
+    #[test]
+    fn a_local_fdb_row_carries_the_port_name_and_its_ifindex() {
+        let row = FdbRow {
+            vni: 10,
+            vlan: 10,
+            mac: "02:0a:00:00:00:01".into(),
+            ip: None,
+            dest: "h1a".into(),
+            port: Some("h1a".into()),
+            port_ifindex: Some(4),
+            origin: "learned".into(),
+            state: "local".into(),
+        };
+        let json = serde_json::to_value(&row).unwrap();
+        assert_eq!(json["port"], "h1a");
+        assert_eq!(json["port_ifindex"], 4);
+        assert_eq!(serde_json::from_value::<FdbRow>(json).unwrap(), row);
     }
 }

@@ -492,15 +492,28 @@ Total number of VNIs 1
             mac: "02:0a:00:00:00:02".into(),
             ip: Some("198.18.10.2".parse().unwrap()),
             dest: "198.19.0.2".into(),
+            port: None,
+            port_ifindex: None,
             origin: "installed".into(),
             state: "reachable".into(),
         };
+        let local = FdbRow {
+            mac: "02:0a:00:00:00:01".into(),
+            ip: None,
+            dest: "h1a".into(),
+            port: Some("h1a".into()),
+            port_ifindex: Some(4),
+            origin: "learned".into(),
+            state: "local".into(),
+            ..fdb.clone()
+        };
         let expected = "\
 VNI       VLAN  MAC               IP                        Dest             Origin    State
+10        10    02:0a:00:00:00:01 -                         h1a              learned   local
 10        10    02:0a:00:00:00:02 198.18.10.2               198.19.0.2       installed reachable
 
-Total number of entries 1
+Total number of entries 2
 ";
-        assert_eq!(render_fdb(&[fdb]), expected);
+        assert_eq!(render_fdb(&[local, fdb]), expected);
     }
 }

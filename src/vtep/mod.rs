@@ -330,6 +330,20 @@ fn duplicate_mac_warning(duplicate: &DuplicateMac) -> String {
     )
 }
 
+/// The kernel's name for `ifindex` now, `None` if no interface has it.
+fn interface_name(ifindex: u32) -> Option<String> {
+    let mut name = [0 as libc::c_char; libc::IF_NAMESIZE];
+    // SAFETY: `name` has the IF_NAMESIZE bytes if_indextoname writes at most
+    // (the name and its NUL); on success it holds a NUL-terminated string.
+    let found = unsafe { libc::if_indextoname(ifindex, name.as_mut_ptr()) };
+    if found.is_null() {
+        return None;
+    }
+    // SAFETY: if_indextoname succeeded, so `name` is NUL-terminated.
+    let name = unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) };
+    Some(name.to_string_lossy().into_owned())
+}
+
 fn row_matches(row: &OwnedRow, object: &Object) -> bool {
     match (*row, *object) {
         (OwnedRow::Flood(f), Object::Flood(d)) => f == d,
@@ -689,7 +703,7 @@ impl VtepTask {
                 let _ = reply.send(rows);
             }
             VtepQuery::Fdb { vni, reply } => {
-                let _ = reply.send(self.fdb_rows(vni));
+                let _ = reply.send(self.fdb_rows(vni, interface_name));
             }
         }
     }
@@ -763,8 +777,12 @@ impl VtepTask {
         }
     }
 
-    fn fdb_rows(&self, vni: Option<u32>) -> Vec<FdbRow> {
+    /// `show fdb`. `port_name` names a local MAC's port: asked when the
+    /// operator asks, not remembered from when the MAC was learnt, so a port
+    /// renamed since shows its current name.
+    fn fdb_rows(&self, vni: Option<u32>, port_name: impl Fn(u32) -> Option<String>) -> Vec<FdbRow> {
         let mut rows = Vec::new();
+        let mut port_names: BTreeMap<u32, Option<String>> = BTreeMap::new();
         let ip_of = |vlan: u16, mac: MacAddress| {
             self.bindings
                 .iter()
@@ -781,12 +799,18 @@ impl VtepTask {
                 .iter()
                 .filter(|((v, _), _)| *v == instance.vlan)
             {
+                let name = port_names
+                    .entry(*port)
+                    .or_insert_with(|| port_name(*port))
+                    .clone();
                 rows.push(FdbRow {
                     vni: instance.vni,
                     vlan: *vlan,
                     mac: mac.to_string(),
                     ip: ip_of(*vlan, *mac),
-                    dest: format!("port ifindex {port}"),
+                    dest: name.clone().unwrap_or_else(|| format!("ifindex {port}")),
+                    port: name,
+                    port_ifindex: Some(*port),
                     origin: "learned".into(),
                     state: "local".into(),
                 });
@@ -804,6 +828,8 @@ impl VtepTask {
                     mac: m.mac.to_string(),
                     ip,
                     dest: m.vtep.to_string(),
+                    port: None,
+                    port_ifindex: None,
                     origin: "installed".into(),
                     state: if m.sticky {
                         "static".into()
@@ -819,6 +845,8 @@ impl VtepTask {
                     mac: MacAddress::ZERO.to_string(),
                     ip: None,
                     dest: f.vtep.to_string(),
+                    port: None,
+                    port_ifindex: None,
                     origin: "installed".into(),
                     state: "flood".into(),
                 });
@@ -981,6 +1009,51 @@ mod tests {
             task.tracker.learn(10, mac(1), false, [claim], at);
         }
         assert_eq!(task.stats().duplicate_macs, [(10, 1)].into());
+    }
+
+    #[tokio::test]
+    async fn show_fdb_names_the_local_port_and_falls_back_to_its_ifindex() {
+        let (mut task, _sent) = vni_10_task();
+        for (last, port) in [(1, 4), (2, 5)] {
+            let row = LearnedRow::Mac {
+                vlan: 10,
+                mac: mac(last),
+                port,
+            };
+            task.learned(Learned { row, present: true }).await;
+        }
+        let names = |ifindex: u32| (ifindex == 4).then(|| "h1a".to_string());
+        let local: Vec<_> = task
+            .fdb_rows(Some(10), names)
+            .into_iter()
+            .map(|r| (r.mac, r.dest, r.port, r.port_ifindex, r.origin))
+            .collect();
+        assert_eq!(
+            local,
+            vec![
+                (
+                    "02:0a:00:00:00:01".to_string(),
+                    "h1a".to_string(),
+                    Some("h1a".to_string()),
+                    Some(4),
+                    "learned".to_string()
+                ),
+                (
+                    "02:0a:00:00:00:02".to_string(),
+                    "ifindex 5".to_string(),
+                    None,
+                    Some(5),
+                    "learned".to_string()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn interface_name_asks_the_kernel() {
+        // Every network namespace has its loopback at index 1; none has 0.
+        assert_eq!(interface_name(1).as_deref(), Some("lo"));
+        assert_eq!(interface_name(0), None);
     }
 
     #[test]
