@@ -142,6 +142,14 @@ pub struct RouteRow {
     pub mac_mobility: Option<MacMobility>,
     /// Default Gateway extended community (RFC 7432 section 7.8).
     pub default_gateway: bool,
+    /// ES-Import route target extended community (RFC 7432 section 7.6) of
+    /// a type-4 route: a MAC, "02:ee:00:00:00:01".
+    #[serde(default)]
+    pub es_import_rt: Option<String>,
+    /// Router's MAC extended community (RFC 9135 section 8.1), lowercase
+    /// "aa:bb:cc:dd:ee:ff".
+    #[serde(default)]
+    pub router_mac: Option<String>,
     pub pmsi: Option<Pmsi>,
 }
 

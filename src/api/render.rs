@@ -108,6 +108,12 @@ fn extended_communities(row: &RouteRow) -> String {
     if row.default_gateway {
         parts.push("Default Gateway".into());
     }
+    if let Some(mac) = &row.es_import_rt {
+        parts.push(format!("ES-Import-Rt:{mac}"));
+    }
+    if let Some(mac) = &row.router_mac {
+        parts.push(format!("Rmac:{mac}"));
+    }
     parts.join(" ")
 }
 
@@ -315,6 +321,8 @@ mod tests {
             encapsulation: Some(8),
             mac_mobility: None,
             default_gateway: false,
+            es_import_rt: None,
+            router_mac: None,
             pmsi: None,
         }
     }
@@ -415,6 +423,39 @@ Displayed 3 prefixes (3 paths)
                 "                    MM:3, sticky MAC Default Gateway",
                 "",
                 "Displayed 2 prefixes (3 paths)",
+            ]
+        );
+    }
+
+    /// GoBGP's type-4 and type-5 routes: their prefixes and extended
+    /// communities as FRR 8.4 showed them
+    /// (proto-tests/vectors/gobgp/frr-received.json).
+    #[test]
+    fn es_import_rt_and_router_mac_read_like_frr() {
+        let mut es = imet("198.18.0.1:1", "198.18.0.1");
+        es.route_type = 4;
+        es.esi = Some("01:02:ee:00:00:00:01:00:07:00".into());
+        es.route_targets = vec![];
+        es.es_import_rt = Some("02:ee:00:00:00:01".into());
+        let mut prefix = route("198.18.0.1:100", "", None, "198.18.0.1");
+        prefix.route_type = 5;
+        prefix.mac = None;
+        prefix.prefix = Some("198.18.20.0/24".into());
+        prefix.route_targets = vec!["65000:100".into()];
+        prefix.router_mac = Some("02:b0:00:00:00:01".into());
+        let out = render_routes(&[es, prefix]);
+        let body: Vec<&str> = out.lines().skip(9).collect();
+        assert_eq!(
+            body[..8],
+            [
+                "Route Distinguisher: 198.18.0.1:1",
+                "*>i[4]:[01:02:ee:00:00:00:01:00:07:00]:[32]:[198.18.0.1]",
+                "                    198.18.0.1                    100      0 i",
+                "                    ET:8 ES-Import-Rt:02:ee:00:00:00:01",
+                "Route Distinguisher: 198.18.0.1:100",
+                "*>i[5]:[0]:[24]:[198.18.20.0]",
+                "                    198.18.0.1                    100      0 i",
+                "                    RT:65000:100 ET:8 Rmac:02:b0:00:00:00:01",
             ]
         );
     }

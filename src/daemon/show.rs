@@ -50,23 +50,36 @@ fn route_row(p: &RibPath, opts: &DecodeOptions) -> Option<RouteRow> {
         .next()?;
     let attrs = Update::from_attributes(&p.path.attrs.encoded, opts);
     let communities = attrs.extended_communities().unwrap_or_default();
-    let mut row = RouteRow {
-        route_type: route.route_type(),
-        rd: String::new(),
-        esi: None,
-        ethernet_tag: 0,
-        mac: None,
-        ip: None,
-        labels: Vec::new(),
+    // The NLRI's fields as `evpnd decode` reads them too.
+    let fields = route.fields();
+    let rd = match fields.rd {
+        Some(rd) => rd.to_string(),
+        // Every EVPN route type starts with its RD (RFC 7432 section 7),
+        // known or not.
+        None => match &route {
+            EvpnRoute::Opaque { value, .. } => RouteDistinguisher::decode(&mut Reader::new(value))
+                .map(|rd| rd.to_string())
+                .unwrap_or_default(),
+            _ => String::new(),
+        },
+    };
+    Some(RouteRow {
+        route_type: fields.route_type,
+        rd,
+        esi: fields.esi.map(|esi| esi.to_string()),
+        ethernet_tag: fields.ethernet_tag.unwrap_or(0),
+        mac: fields.mac.map(|mac| mac.to_string()),
+        ip: fields.ip,
+        labels: fields.labels,
         next_hop: MpReach::new(
             Family::L2VPN_EVPN,
             p.path.attrs.next_hop.clone(),
             bytes::Bytes::new(),
         )
         .next_hop_addr(),
-        originator_ip: None,
-        prefix: None,
-        gateway_ip: None,
+        originator_ip: fields.originator_ip,
+        prefix: fields.prefix,
+        gateway_ip: fields.gateway_ip,
         peer: match &p.from {
             Some(info) if info.kind == PeerKind::Local => "local".to_string(),
             Some(info) => info.address.to_string(),
@@ -99,6 +112,14 @@ fn route_row(p: &RibPath, opts: &DecodeOptions) -> Option<RouteRow> {
             _ => None,
         }),
         default_gateway: communities.iter().any(|c| c.is_default_gateway()),
+        es_import_rt: communities
+            .iter()
+            .find_map(ExtendedCommunity::es_import_route_target)
+            .map(|mac| mac.to_string()),
+        router_mac: communities.iter().find_map(|c| match c {
+            ExtendedCommunity::RoutersMac(mac) => Some(mac.to_string()),
+            _ => None,
+        }),
         pmsi: attrs.pmsi_tunnel().and_then(|t| match t.tunnel {
             PmsiTunnelId::IngressReplication { endpoint } => Some(Pmsi {
                 tunnel_type: "ingress-replication".to_string(),
@@ -107,46 +128,5 @@ fn route_row(p: &RibPath, opts: &DecodeOptions) -> Option<RouteRow> {
             }),
             PmsiTunnelId::Other { .. } => None,
         }),
-    };
-    match route {
-        EvpnRoute::MacIp(r) => {
-            row.rd = r.rd.to_string();
-            row.esi = Some(r.esi.to_string());
-            row.ethernet_tag = r.ethernet_tag;
-            row.mac = Some(r.mac.to_string());
-            row.ip = r.ip;
-            row.labels = std::iter::once(r.vni()).chain(r.l3_vni()).collect();
-        }
-        EvpnRoute::InclusiveMulticast(r) => {
-            row.rd = r.rd.to_string();
-            row.ethernet_tag = r.ethernet_tag;
-            row.originator_ip = Some(r.originating_router);
-        }
-        EvpnRoute::Opaque { ref value, .. } => {
-            if let Some(r) = route.ethernet_ad() {
-                row.rd = r.rd.to_string();
-                row.esi = Some(r.esi.to_string());
-                row.ethernet_tag = r.ethernet_tag;
-                row.labels = vec![r.vni()];
-            } else if let Some(r) = route.ethernet_segment() {
-                row.rd = r.rd.to_string();
-                row.esi = Some(r.esi.to_string());
-                row.originator_ip = Some(r.originating_router);
-            } else if let Some(r) = route.ip_prefix() {
-                row.rd = r.rd.to_string();
-                row.esi = Some(r.esi.to_string());
-                row.ethernet_tag = r.ethernet_tag;
-                row.prefix = Some(r.cidr());
-                row.gateway_ip = r.gateway_ip();
-                row.labels = vec![r.vni()];
-            } else {
-                // Every EVPN route type starts with its RD (RFC 7432 section 7).
-                let mut r = Reader::new(value);
-                row.rd = RouteDistinguisher::decode(&mut r)
-                    .map(|rd| rd.to_string())
-                    .unwrap_or_default();
-            }
-        }
-    }
-    Some(row)
+    })
 }
