@@ -3,7 +3,9 @@
 #
 # usage: scripts/test.sh [--quick]
 #   steps, in order (all run; the exit code is non-zero if any failed):
-#     1. scripts/install-deps.sh   (installs + verifies tools; its failure aborts at once)
+#     1. scripts/install-deps.sh   (installs + verifies tools; its failure aborts at once;
+#        it fails too when a script calls a command its package map does not know)
+#        and scripts/lib/test_script_commands.py (the extractor install-deps relies on)
 #     2. cargo fmt --all -- --check
 #     3. cargo clippy --all-targets -- -D warnings
 #     4. cargo test --all-targets, then proto-tests/lib/test_evpn_routes.py
@@ -30,7 +32,7 @@ quick=0
 for a in "$@"; do
 	case $a in
 	--quick) quick=1 ;;
-	-h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,25p' "$0"; exit 0 ;;
 	*) die "scripts/test.sh: unknown argument '$a' (usage: scripts/test.sh [--quick])" ;;
 	esac
 done
@@ -58,6 +60,7 @@ step() {
 
 # 1. dependencies: without them the results would be meaningless, so stop here
 step install-deps scripts/install-deps.sh || { say test "dependencies missing: aborting"; exit 1; }
+step deps-extractor python3 scripts/lib/test_script_commands.py
 
 step cargo-fmt cargo fmt --all -- --check
 step cargo-clippy cargo clippy --all-targets -- -D warnings
