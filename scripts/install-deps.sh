@@ -64,6 +64,7 @@ declare -A CMD_PKG=(
 	# tools
 	[jq]=jq [python3]=python3 [pip]=python3-pip [strace]=strace [git]=git
 	[shfmt]=shfmt [debootstrap]=debootstrap
+	[promtool]=prometheus
 	# the VM: vng boots qemu (RUNTIME_PKG) with busybox in its initramfs
 	[vng]=pip:virtme-ng ["qemu-system-x86_64"]=qemu-system-x86
 	[cargo]=rustup [rustup]=rustup
