@@ -24,7 +24,9 @@
 
 use crate::cli::DecodeArgs;
 use crate::wire::attribute::{AttributeValue, PathAttribute, type_code};
-use crate::wire::evpn::{EvpnRoute, Type2Route, Type3Route};
+use crate::wire::evpn::{
+    Esi, EvpnRoute, EvpnRouteView, Type1Route, Type2Route, Type3Route, Type4Route, Type5Route,
+};
 use crate::wire::header::{HEADER_LEN, HeaderError, MARKER, MessageType};
 use crate::wire::message::{DecodeOptions, Message, MessageError};
 use crate::wire::open::Open;
@@ -757,17 +759,37 @@ fn insert_origin(object: &mut Map<String, Value>, o: &Origin) {
     object.insert("dst".into(), json!(o.dst.to_string()));
 }
 
-/// `[2] RD 198.19.0.1:2 ESI 0 ET 0 MAC 02:0a:00:00:00:01 IP 198.18.10.1 label 10`
-fn type2_text(r: &Type2Route) -> String {
-    let esi = if r.esi.is_zero() {
+/// An ESI as FRR's debug log writes it: `0` when all zeros (single-homed,
+/// RFC 7432 section 5), else ten colon-separated octets.
+fn esi_text(esi: &Esi) -> String {
+    if esi.is_zero() {
         "0".to_owned()
     } else {
-        r.esi.to_string()
-    };
+        esi.to_string()
+    }
+}
+
+/// `[1] RD 198.18.0.1:11 ESI 01:02:ee:00:00:00:01:00:07:00 ET 0 label 11`
+fn type1_text(r: &Type1Route) -> String {
+    format!(
+        "[1] RD {} ESI {} ET {} label {}",
+        r.rd,
+        esi_text(&r.esi),
+        r.ethernet_tag,
+        r.label
+    )
+}
+
+/// `[2] RD 198.19.0.1:2 ESI 0 ET 0 MAC 02:0a:00:00:00:01 IP 198.18.10.1 label 10`
+fn type2_text(r: &Type2Route) -> String {
     let ip = r.ip.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
     let mut text = format!(
-        "[2] RD {} ESI {esi} ET {} MAC {} IP {ip} label {}",
-        r.rd, r.ethernet_tag, r.mac, r.label1
+        "[2] RD {} ESI {} ET {} MAC {} IP {ip} label {}",
+        r.rd,
+        esi_text(&r.esi),
+        r.ethernet_tag,
+        r.mac,
+        r.label1
     );
     if let Some(label2) = r.label2 {
         let _ = write!(text, "/{label2}");
@@ -783,15 +805,42 @@ fn type3_text(r: &Type3Route) -> String {
     )
 }
 
+/// `[4] RD 198.18.0.2:1 ESI 00:11:22:33:44:55:66:77:88:99 orig 198.18.0.2`
+fn type4_text(r: &Type4Route) -> String {
+    format!(
+        "[4] RD {} ESI {} orig {}",
+        r.rd,
+        esi_text(&r.esi),
+        r.originating_router
+    )
+}
+
+/// `[5] RD 198.18.0.2:100 ESI 0 ET 0 prefix 198.18.21.0/24 gw 198.18.21.1
+/// label 100`; the gateway as sent, all zeros included.
+fn type5_text(r: &Type5Route) -> String {
+    format!(
+        "[5] RD {} ESI {} ET {} prefix {} gw {} label {}",
+        r.rd,
+        esi_text(&r.esi),
+        r.ethernet_tag,
+        r.cidr(),
+        r.gateway,
+        r.label
+    )
+}
+
 fn route_text(route: &Route) -> String {
     match route {
         Route::Prefix(p) => p.to_string(),
         Route::Evpn { path_id, route } => {
             let mut text = path_id.map_or_else(String::new, |id| format!("path-id {id} "));
-            text += &match route {
-                EvpnRoute::MacIp(r) => type2_text(r),
-                EvpnRoute::InclusiveMulticast(r) => type3_text(r),
-                EvpnRoute::Opaque { route_type, value } => match route.rd() {
+            text += &match route.view() {
+                EvpnRouteView::EthernetAd(r) => type1_text(&r),
+                EvpnRouteView::MacIp(r) => type2_text(r),
+                EvpnRouteView::InclusiveMulticast(r) => type3_text(r),
+                EvpnRouteView::EthernetSegment(r) => type4_text(&r),
+                EvpnRouteView::IpPrefix(r) => type5_text(&r),
+                EvpnRouteView::Opaque { route_type, value } => match route.rd() {
                     Some(rd) => format!("[{route_type}] RD {rd} value 0x{}", to_hex(value)),
                     None => format!("[{route_type}] value 0x{}", to_hex(value)),
                 },
@@ -912,12 +961,15 @@ fn json_route(route: &Route) -> Value {
     match route {
         Route::Prefix(p) => json!(p.to_string()),
         Route::Evpn { path_id, route } => {
-            let mut value = serde_json::to_value(route).unwrap_or(Value::Null);
-            if let Value::Object(object) = &mut value {
-                object.insert("route_type".into(), json!(route.route_type()));
-                if let Some(rd) = route.rd() {
-                    object.insert("rd".into(), json!(rd.to_string()));
-                }
+            // The wire fields as the typed route or view names them
+            // (label1, originating_router, prefix_len, gateway ...), then
+            // the fields by meaning as `show routes --json` names them
+            // (labels, originator_ip, prefix in CIDR, gateway_ip ...).
+            let mut value = serde_json::to_value(route.view()).unwrap_or(Value::Null);
+            if let (Value::Object(object), Ok(Value::Object(fields))) =
+                (&mut value, serde_json::to_value(route.fields()))
+            {
+                object.extend(fields);
                 if let EvpnRoute::MacIp(r) = route {
                     object.insert("vni".into(), json!(r.vni()));
                 }
@@ -1881,6 +1933,62 @@ mod tests {
         assert_eq!(route["mac"], "02:0a:00:00:00:01");
         assert_eq!(route["vni"], 10);
         assert_eq!(route["rd"], "198.19.0.1:2");
+    }
+
+    /// ExaBGP 4.2's UPDATEs (proto-tests/vectors/exabgp/messages.txt msgs
+    /// 15, 16 and 18): a per-ES type-1 with the ESI label, a type-4 with the
+    /// ES-Import route target, an IPv6 type-5 (gateway ::).
+    const EXABGP_TYPE1_PER_ES: &str = "ffffffffffffffffffffffffffffffff0066020000004f40010100400200400304c612000240050400000064c010100002fde80000000a0601000000000000800e2400194604c61200020001190001c6120002000a00112233445566778899ffffffff000000";
+    const EXABGP_TYPE4: &str = "ffffffffffffffffffffffffffffffff005c020000004540010100400200400304c612000240050400000064c010080602112233445566800e2200194604c61200020004170001c612000200010011223344556677889920c6120002";
+    const EXABGP_TYPE5_V6: &str = "ffffffffffffffffffffffffffffffff008f020000007840010100400200400304c612000240050400000064c010180002fde800000064030c000000000008060302b000000002800e4500194604c612000200053a0001c6120002006400000000000000000000000000004020010db800210000000000000000000000000000000000000000000000000000000064";
+
+    #[test]
+    fn type_1_4_5_routes_and_multihoming_communities_field_by_field() {
+        let (outcome, text) =
+            run_args(&args(&[EXABGP_TYPE1_PER_ES, EXABGP_TYPE4, EXABGP_TYPE5_V6]));
+        assert_eq!(outcome.exit_status(), exit::OK, "{text}");
+        for line in [
+            "    + [1] RD 198.18.0.2:10 ESI 00:11:22:33:44:55:66:77:88:99 ET 4294967295 label 0\n",
+            "EXT_COMM RT:65000:10 ESI-label-Rt:AA:0\n",
+            "    + [4] RD 198.18.0.2:1 ESI 00:11:22:33:44:55:66:77:88:99 orig 198.18.0.2\n",
+            "EXT_COMM ES-Import-Rt:11:22:33:44:55:66\n",
+            "    + [5] RD 198.18.0.2:100 ESI 0 ET 0 prefix 2001:db8:21::/64 gw :: label 100\n",
+            "EXT_COMM RT:65000:100 ET:8 Rmac:02:b0:00:00:00:02\n",
+        ] {
+            assert!(text.contains(line), "{line:?} not in\n{text}");
+        }
+
+        let mut json_args = args(&[EXABGP_TYPE1_PER_ES, EXABGP_TYPE4, EXABGP_TYPE5_V6]);
+        json_args.json = true;
+        let (_, text) = run_args(&json_args);
+        let messages: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let route = |i: usize| messages[i]["mp_reach"]["routes"][0].clone();
+        assert_eq!(
+            route(0),
+            json!({"route": "ethernet-ad", "route_type": 1, "rd": "198.18.0.2:10",
+                   "esi": "00:11:22:33:44:55:66:77:88:99", "ethernet_tag": 4294967295u32,
+                   "label": 0, "labels": [0]})
+        );
+        assert_eq!(
+            route(1),
+            json!({"route": "ethernet-segment", "route_type": 4, "rd": "198.18.0.2:1",
+                   "esi": "00:11:22:33:44:55:66:77:88:99",
+                   "originating_router": "198.18.0.2", "originator_ip": "198.18.0.2"})
+        );
+        assert_eq!(
+            route(2),
+            json!({"route": "ip-prefix", "route_type": 5, "rd": "198.18.0.2:100",
+                   "esi": "00:00:00:00:00:00:00:00:00:00", "ethernet_tag": 0,
+                   "prefix": "2001:db8:21::/64", "prefix_len": 64, "gateway": "::",
+                   "label": 100, "labels": [100]})
+        );
+        assert_eq!(
+            messages[1]["attributes"][4],
+            "EXT_COMM ES-Import-Rt:11:22:33:44:55:66"
+        );
     }
 
     #[test]
