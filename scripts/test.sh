@@ -8,7 +8,9 @@
 #        and scripts/lib/test_script_commands.py (the extractor install-deps relies on)
 #     2. cargo fmt --all -- --check
 #     3. cargo clippy --all-targets -- -D warnings
-#     4. cargo test --all-targets, then proto-tests/lib/test_evpn_routes.py
+#     4. cargo test --all-targets, then proto-tests/lib/test_evpn_routes.py, then
+#        contrib/check.sh (promtool: the alerting rules and their unit tests, the
+#        Grafana dashboard's queries)
 #     5. cargo build --bins        (EVPND_BIN for the scenarios)
 #     6. every executable proto-tests/*.sh scenario, one after another (needs root)
 #   --quick: steps 1-4 only (no proto-tests, no VM).
@@ -32,7 +34,7 @@ quick=0
 for a in "$@"; do
 	case $a in
 	--quick) quick=1 ;;
-	-h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,27p' "$0"; exit 0 ;;
 	*) die "scripts/test.sh: unknown argument '$a' (usage: scripts/test.sh [--quick])" ;;
 	esac
 done
@@ -66,6 +68,7 @@ step cargo-fmt cargo fmt --all -- --check
 step cargo-clippy cargo clippy --all-targets -- -D warnings
 step cargo-test cargo test --all-targets
 step python-tests python3 proto-tests/lib/test_evpn_routes.py
+step promtool-rules contrib/check.sh
 
 print_summary() {
 	say test "summary:"
