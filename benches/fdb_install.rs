@@ -3,8 +3,8 @@
 //! `master` row) plus 1k flood rows, in a private netns `dp-bench-<pid>`.
 //!
 //! Needs root (skips otherwise). Run: `cargo bench --bench fdb_install`.
-//! Compare with /work/shared/bench/nl-fdb-blast.py on the same kernel
-//! (PERF.md 2.1).
+//! Compare with the raw-netlink ceiling on the same kernel:
+//! `scripts/bench-fdb.sh` (docs/benchmarking.md).
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use evpnd::dataplane::socket::{AckMode, RequestSocket};

@@ -74,7 +74,7 @@ fn wire_nlri(routes: &[EvpnRoute]) -> Vec<Vec<u8>> {
 }
 
 /// ORIGIN IGP, empty AS_PATH, LOCAL_PREF 100, RT 65000:10 + VXLAN encap:
-/// what FRR attaches to a type-2 route (LAB.md).
+/// what FRR attaches to a type-2 route (proto-tests/vectors/frr/, msg 114).
 fn shared_attributes() -> Vec<u8> {
     let mut out = BytesMut::new();
     for value in [

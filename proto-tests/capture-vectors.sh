@@ -165,8 +165,13 @@ pcap_stop "$PCAP_PID"
 kill "$EXA_PID" 2>/dev/null
 
 # ---------------------------------------------------------------- split the capture per sender
-SPLIT=$REPO_ROOT/../shared/lab/bgp-pcap-split.py   # shared/ sits beside the repo (also in CI)
-[ -r "$SPLIT" ] || { fail split "missing $SPLIT"; pt_finish; }
+# The splitter (one hex line per BGP message, with a short decode) is an external lab
+# helper, not part of this repository (docs/lab.md): BGP_PCAP_SPLIT names it.
+SPLIT=${BGP_PCAP_SPLIT:-$REPO_ROOT/../shared/lab/bgp-pcap-split.py}
+[ -r "$SPLIT" ] || {
+	fail split "missing $SPLIT, the external pcap splitter bgp-pcap-split.py: set BGP_PCAP_SPLIT to its path (docs/lab.md)"
+	pt_finish
+}
 split_to() { # split_to SRC DIR
 	mkdir -p "$2"
 	tcpdump -r "$PT_OUT/capture-all.pcap" -w "$2/capture.pcap" "src host $1" 2>/dev/null

@@ -13,7 +13,7 @@
 # 11); zebra installs the HER flood entry "00:00:00:00:00:00 dst <peer> self permanent";
 # h1 <-> h2 ping over VXLAN; type-2 MAC and MAC+IP routes and the remote MAC fdb entry.
 # FRR_VTEP_MODEL=vlan-aware (inside scripts/vm only) runs the same on one VLAN-aware br0
-# (LAB.md phase 2): scripts/vm --rwdir target/proto-tests -- env FRR_VTEP_MODEL=vlan-aware proto-tests/frr-pair.sh
+# (docs/lab.md): scripts/vm --rwdir target/proto-tests -- env FRR_VTEP_MODEL=vlan-aware proto-tests/frr-pair.sh
 set -uo pipefail
 source "$(dirname "$0")/lib/harness.sh"
 pt_init frr-pair vcfp

@@ -2,11 +2,22 @@
 # scripts/bench-fdb.sh - kernel install rates on this kernel, in one run:
 #   1. evpnd's batched netlink socket (cargo bench --bench fdb_install): 100k remote
 #      MACs (both rows each) + 1k flood rows, install then withdraw;
-#   2. ../shared/bench/nl-fdb-blast.py: pipelined raw netlink, the practical ceiling;
+#   2. nl-fdb-blast.py: pipelined raw netlink, the practical ceiling. It belongs to the
+#      external route-reflector benchmark harness, not to this repository: point
+#      BENCH_HARNESS at its directory (default ../shared/bench); see docs/benchmarking.md;
 #   3. bridge -batch: iproute2, one request and ACK per entry.
 # Needs root. Each runs in a private network namespace, deleted afterwards.
+# env: N (entries, default 100000), REPS (default 3), BENCH_HARNESS (see above)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+BENCH_HARNESS=${BENCH_HARNESS:-../shared/bench}
+BLAST=$BENCH_HARNESS/nl-fdb-blast.py
+if [ ! -r "$BLAST" ]; then
+	echo "scripts/bench-fdb.sh: missing $BLAST: the external benchmark harness (nl-fdb-blast.py) is not here." >&2
+	echo "  Set BENCH_HARNESS=<dir holding nl-fdb-blast.py>, or run only evpnd's part: cargo bench --bench fdb_install" >&2
+	echo "  (docs/benchmarking.md)" >&2
+	exit 2
+fi
 N=${N:-100000}
 REPS=${REPS:-3}
 NS=evb-fdb-$$
@@ -28,7 +39,7 @@ setup_ns() {
 echo "== nl-fdb-blast.py fdb --ext, $N entries, $REPS runs =="
 for r in $(seq "$REPS"); do
 	setup_ns
-	ip netns exec $NS python3 ../shared/bench/nl-fdb-blast.py fdb --dev vxlan0 -n "$N" --ext 2>&1 | tail -2
+	ip netns exec $NS python3 "$BLAST" fdb --dev vxlan0 -n "$N" --ext 2>&1 | tail -2
 done
 
 echo "== bridge -batch (self extern_learn src_vni), $N entries, $REPS runs =="

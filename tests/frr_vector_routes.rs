@@ -399,7 +399,7 @@ fn routes_reflected_by_rr_add_up_to_frrs_own_table() {
     // JSON was taken then (lab-inside.sh dumps it before n3 withdraws).
     let mut before_withdrawals: BTreeMap<String, AdjRibOut> = BTreeMap::new();
     // (client, key) -> the VNI last announced under that key, across
-    // withdrawals: FRR reuses an RD when a VNI is replaced (LAB.md), so one
+    // withdrawals: FRR reuses an RD when a VNI is replaced (msg 6), so one
     // key must be able to change VNI and RT between updates.
     let mut last_vni: BTreeMap<(String, EvpnRouteKey), u32> = BTreeMap::new();
     let mut vni_changes = 0;

@@ -5,7 +5,7 @@
 //!
 //! What it proves, one `PASS`/`FAIL` line per check (the scenario counts
 //! them):
-//! - `setup` turns an empty namespace into the LAB.md SVD recipe, as seen by
+//! - `setup` turns an empty namespace into the topology of docs/kernel-state.md, as seen by
 //!   `ip -d link`, `bridge vlan`, `bridge vlan tunnelshow`, `bridge vni`;
 //! - a second `setup` changes nothing, `adopt` accepts the result;
 //! - breaking it (learning on, VLAN untagged, a per-VNI device on the port)

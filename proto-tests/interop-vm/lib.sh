@@ -15,7 +15,7 @@
 # Every VTEP n<I> is a VLAN-aware br0 with VLAN V <-> VNI V for V in its VNIs, an SVI
 # vlan<V> (198.18.V.10<I>/24) and, for V in 10 11, a host h<I>a (VLAN 10) / h<I>b
 # (VLAN 11) at host_ip/host_mac V I. FRR 8.4 VTEPs use one vxlan device per VNI in br0
-# (LAB.md: it cannot drive a single external device); evpnd VTEPs get evpnd's single
+# (docs/lab.md: it cannot drive a single external device); evpnd VTEPs get evpnd's single
 # external vxlan0. Everyone is in AS 65000 on the underlay 198.19.0.0/24.
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 
@@ -309,15 +309,15 @@ ix_check_routes() {
 # ix_kernel NODE [--raw]: the VTEP's remote state as lib/kernel-view.py lines
 ix_kernel() { python3 "$IX_LIB/kernel-view.py" "$(ix_ns "$1")" "${@:2}"; }
 # ix_kernel_as_zebra: the one flag evpnd sets on purpose and zebra does not: evpnd
-# marks its flood rows extern_learn (DESIGN.md: everything it installs is marked, so it
+# marks its flood rows extern_learn (docs/kernel-state.md: everything it installs is marked, so it
 # can adopt its rows after a restart); zebra's are plain "self permanent"
 ix_kernel_as_zebra() { sed -E 's/^(flood .*flags=)extern_learn,/\1/'; }
 # ix_imports NODE OTHER VNI: does NODE install OTHER's VNI routes? (scenarios with
 # mismatched route targets override it)
 ix_imports() { return 0; }
 ix_vtep_ips() { local n; for n in $(ix_vteps); do echo "${IX_IP[$n]}"; done; }
-# the rows zebra installs for the other VTEPs' routes (LAB.md "Kernel state FRR 8.4
-# programs"), in kernel-view.py form
+# the rows zebra installs for the other VTEPs' routes (docs/lab.md, "What FRR 8.4's
+# zebra installs"), in kernel-view.py form
 ix_kernel_expected() {
 	local n=$1 o j v ip m
 	for o in $(ix_vteps); do

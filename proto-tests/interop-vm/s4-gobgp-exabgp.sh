@@ -116,7 +116,7 @@ pt_log "GoBGP and ExaBGP routes injected"
 # ---------------------------------------------------------------- local checks
 # s4_rows NODE: NODE's kernel rows towards GoBGP/ExaBGP (kernel-view.py --raw)
 s4_rows() { ix_kernel "$1" --raw | grep -E " dst=(${GB//./\\.}|${EX//./\\.}) "; }
-s4_special_expected() { # the rows zebra is known to install (LAB.md), one per route
+s4_special_expected() { # the rows zebra is known to install (docs/lab.md), one per route
 	echo "flood vni=10 dst=$GB" ; echo "flood vni=10 dst=$EX"
 	local m
 	for m in $GB_MAC:$GB $EX_MM_MAC:$EX $EX_STICKY_MAC:$EX $EX_GW_MAC:$EX; do

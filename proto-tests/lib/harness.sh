@@ -182,7 +182,7 @@ vtep_vid() { [ "${FRR_VTEP_MODEL:-bridges}" = vlan-aware ] && echo "$1" || true;
 # vxlan_per_vni_bridges NS VTEP_IP VNI...: the host-kernel VTEP model (no VLAN filtering
 # needed): per VNI a plain bridge br<VNI> (fixed MAC 02:b0:<VNI>:00:00:<last VTEP octet>)
 # and vxlan<VNI> (id VNI, dstport 4789, local VTEP_IP, nolearning) as its port, with
-# learning off + neigh_suppress on, as FRR 8.4's zebra expects (LAB.md "native check")
+# learning off + neigh_suppress on, as FRR 8.4's zebra expects (docs/lab.md)
 vxlan_per_vni_bridges() {
 	local ns=$1 vtep=$2 vni; shift 2
 	for vni in "$@"; do
@@ -196,7 +196,7 @@ vxlan_per_vni_bridges() {
 }
 
 # vxlan_per_vni_vlan_aware NS VTEP_IP VNI...: the VM (VLAN-aware) FRR 8.4 model from
-# LAB.md phase 2: bridge br0 (vlan_filtering 1, fixed MAC), per VNI vxlan<VNI> as an
+# docs/lab.md: bridge br0 (vlan_filtering 1, fixed MAC), per VNI vxlan<VNI> as an
 # access port (pvid untagged, VLAN = VNI) and SVI vlan<VNI>. Needs scripts/vm.
 vxlan_per_vni_vlan_aware() {
 	local ns=$1 vtep=$2 vni; shift 2
@@ -216,7 +216,7 @@ vxlan_per_vni_vlan_aware() {
 
 # ------------------------------------------------------------------ FRR
 FRRBIN=/usr/lib/frr
-# frr_start NS CONF: start zebra + bgpd in NS the LAB.md way (pathspace -N NS, own UTS
+# frr_start NS CONF: start zebra + bgpd in NS as docs/lab.md describes (pathspace -N NS, own UTS
 # namespace with hostname NS, user frr), wait for their vty sockets, push CONF with
 # `vtysh -N NS -f`. Logs: PT_RUN/NS/{zebra,bgpd}.log (debug level).
 frr_start() {

@@ -8,7 +8,7 @@ Samples (evpn-routes-samples/):
                          RDs 198.19.0.1:2 (its own) and 198.19.0.3:10 (GoBGP's, reflected).
     evpnd-routes.json    evpnd's `show routes --json` as the reflector of that same run, same RDs.
     frr-plain.json       FRR 8.4 `show bgp l2vpn evpn json` (no labels, no PMSI), from
-                         /work/shared/vectors/rr-bgp-l2vpn-evpn.json.
+                         proto-tests/vectors/frr/rr-bgp-l2vpn-evpn.json.
     gobgp-said.json      GoBGP 3.10 `global rib -a evpn -j` (proto-tests/vectors/gobgp/said.json):
                          types 1, 4, 5, Default Gateway, two labels, an ESI.
     frr-from-gobgp.json  FRR 8.4 `show bgp l2vpn evpn json` of those same GoBGP routes

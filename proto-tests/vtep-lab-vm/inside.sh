@@ -6,7 +6,7 @@
 #            lab-ul: bridge ulsw (the underlay switch, MTU 1600)
 #     lab-rr 198.19.0.4  lab-n1 198.19.0.1  lab-n2 198.19.0.2  lab-n3 198.19.0.3
 #     evpnd RR (AS 65000, n1..n3 passive RR clients)
-#     VTEP n<N>: evpnd [vtep]: br0 (created here as LAB.md's recipe: vlan_filtering 1,
+#     VTEP n<N>: evpnd [vtep]: br0 (created here as in docs/kernel-state.md: vlan_filtering 1,
 #       vlan_default_pvid 0, MAC 02:b0:00:00:00:0N = bridge_mac) with the host ports;
 #       evpnd creates vxlan0 (external), tunnel_info 10->10 / 11->11, br0's own VLANs
 #       and the SVIs vlan10/vlan11, which then get 198.18.1x.10N/24 here.
@@ -234,7 +234,7 @@ fi
 ev_json rr routes >"$PT_OUT/rr-routes-initial.json"
 
 # ================================================================ 3. kernel state per VTEP
-# The rows evpnd should have installed on VTEP n (LAB.md "SVD recipe": FRR's rows plus src_vni)
+# The rows evpnd should have installed on VTEP n (docs/kernel-state.md: FRR's rows plus src_vni)
 want_fdb() {
 	local i=${1#n} j v
 	for j in 1 2 3; do [ $j = $i ] && continue; for v in 10 11; do
@@ -244,7 +244,7 @@ want_fdb() {
 	done; done | sort
 }
 # vxlan0's rows, flood rows normalised: evpnd marks everything it installs extern_learn
-# (DESIGN.md), FRR's flood rows are plain "self permanent"; the difference is reported
+# (docs/kernel-state.md), FRR's flood rows are plain "self permanent"; the difference is reported
 fdb_norm() { bridge -n lab-$1 fdb show dev vxlan0 | strip | sed -E 's/^(00:00:00:00:00:00 dst \S+ src_vni [0-9]+ self) extern_learn permanent$/\1 permanent/' | sort; }
 fdb_missing() { comm -23 <(want_fdb $1) <(fdb_norm $1); }
 neigh_missing() {
@@ -271,7 +271,7 @@ for n in $VTEPS; do
 	# Rows on vxlan0 beyond the recipe (the port's own permanent entries aside)
 	extra=$(comm -13 <(want_fdb $n) <(fdb_norm $n) | grep -v ' master br0 permanent$' | paste -sd';' -)
 	flood_el=$(bridge -n lab-$n fdb show dev vxlan0 | grep -c '^00:00:00:00:00:00 .* self extern_learn permanent')
-	# FRR 8.4 (LAB.md): remote neighbours "extern_learn NOARP proto zebra"; per-VNI devices, no src_vni
+	# FRR 8.4 (docs/lab.md): remote neighbours "extern_learn NOARP proto zebra"; per-VNI devices, no src_vni
 	protos=$(ip -n lab-$n neigh show nud noarp | grep -o 'proto [a-z0-9]*' | sort | uniq -c | awk '{printf "%s%s %s x%s", s, $2, $3, $1; s=", "}')
 	diffs="vs FRR 8.4: flood/MAC rows carry src_vni (SVD; FRR's per-VNI vxlan10/11 rows have none); $flood_el/4 flood rows are 'self extern_learn permanent' where FRR's are 'self permanent'; SVI neighbours show '${protos:-no proto}' where FRR shows 'proto zebra'"
 	[ -n "$extra" ] && diffs="$diffs; extra vxlan0 rows: $extra"

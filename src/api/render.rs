@@ -344,7 +344,7 @@ mod tests {
 
     #[test]
     fn routes_read_like_frr() {
-        // The same routes as /work/shared/vectors/rr-frr.txt's first RD, given
+        // The same routes as proto-tests/vectors/frr/rr-frr.txt's first RD, given
         // out of order; FRR prints the peer's hostname after the next hop,
         // which we do not have, so the columns after it line up identically.
         let rows = vec![

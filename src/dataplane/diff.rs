@@ -5,7 +5,7 @@
 //!   entries a previous evpnd left behind) and on resync after ENOBUFS;
 //! - [`apply_delta`] turns a small change of desired state (derived from
 //!   route changes) into operations in O(delta · log n), so the reconciler
-//!   never walks a full state at scale (PERF.md 2.1: dumps are superlinear).
+//!   never walks a full state at scale (docs/benchmarking.md: dumps are superlinear).
 //!
 //! Both emit operations in an order that does not lose traffic: new flood
 //! rows and new/replaced MAC rows first, deletions after, flood rows last; a

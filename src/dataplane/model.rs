@@ -2,9 +2,8 @@
 //!
 //! Everything here is pure: no netlink, no I/O. `nl` turns these objects into
 //! RTM_NEWNEIGH/RTM_DELNEIGH messages and parses dumps back into them; `diff`
-//! compares two `KernelState`s. Which rows each object becomes is described in
-//! `/work/shared/LAB.md` ("SVD recipe for evpnd") and DESIGN.md ("Kernel state
-//! that a VTEP owns").
+//! compares two `KernelState`s. Which rows each object becomes, and why, is
+//! described in docs/kernel-state.md.
 
 use crate::wire::mac::MacAddress;
 use std::collections::{BTreeMap, BTreeSet};
@@ -78,7 +77,7 @@ pub struct FloodEntry {
 /// An ARP/ND suppression entry from a type-2 MAC+IP route (RFC 7432 section
 /// 10): `ip lladdr mac` on the VLAN's SVI, `extern_learn`, NUD_NOARP,
 /// NDA_PROTOCOL = [`EVPND_PROTOCOL`]. The bridge answers ARP/ND from it
-/// (`br_arp_nd_proxy.c`, see NETLINK.md).
+/// (`br_arp_nd_proxy.c`, see docs/kernel-state.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SuppressionNeighbor {
     /// ifindex of the SVI (the VLAN upper device of the bridge).

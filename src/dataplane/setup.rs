@@ -1,8 +1,7 @@
 //! Bringing a VTEP's bridge/vxlan topology up from `[vtep]` config, adopting
 //! one that already matches, or refusing with one clear message per problem.
 //!
-//! The target is the single-VXLAN-device recipe of LAB.md ("SVD recipe for
-//! evpnd") and DESIGN.md ("Kernel state that a VTEP owns"):
+//! The target is the single-VXLAN-device topology of docs/kernel-state.md:
 //! - bridge: `vlan_filtering 1`, `vlan_default_pvid 0`, a fixed MAC, up;
 //! - vxlan device: `external`, `vnifilter` when the kernel has it,
 //!   `nolearning`, `local`, `dstport`, a port of the bridge with
@@ -196,7 +195,7 @@ pub enum TopologyProblem {
         vxlan: String,
     },
     /// Another vxlan device on the same UDP port: the kernel refuses to
-    /// bring both up (LAB.md: "Address already in use").
+    /// bring both up ("Address already in use", docs/kernel-state.md).
     VxlanPortShared {
         name: String,
         port: u16,

@@ -9,7 +9,7 @@
 //! `spawn_blocking`) and [`EventSocket::recv`] on another, forwarding over a
 //! channel; neither holds up the tokio workers.
 //!
-//! Pipelining (PERF.md 2.1): one request + ACK round trip per entry caps out
+//! Pipelining (docs/benchmarking.md): one request + ACK round trip per entry caps out
 //! at ~80k/s; 256 requests per sendmsg reaches the kernel's ~300k/s.
 
 use super::diff::Op;
@@ -28,8 +28,8 @@ use std::fmt;
 use std::io;
 use thiserror::Error;
 
-/// Requests per sendmsg, as nl-fdb-blast.py found best (PERF.md 2.1:
-/// 256 → 325k/s, 1024 → 246k/s).
+/// Requests per sendmsg: the best depth in raw-netlink measurements
+/// (docs/benchmarking.md; 256 → 325k/s, 1024 → 246k/s).
 pub const DEFAULT_BATCH: usize = 256;
 
 /// Receive buffer asked for: 256 ACKs are 256 skbs of ~1 KiB truesize each,

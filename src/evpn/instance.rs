@@ -13,7 +13,7 @@ use thiserror::Error;
 /// The first assigned number of an auto-derived RD. FRR numbers RDs from one
 /// index space per speaker and gives index 1 to the default instance, so
 /// its VNIs get `router-id:2`, `:3`, ... (FRR 8.4 in the lab: VNI 10 is
-/// `198.19.0.1:2`, VNI 11 `198.19.0.1:3`, see `shared/vectors/rr-frr.txt`).
+/// `198.19.0.1:2`, VNI 11 `198.19.0.1:3`, see `proto-tests/vectors/frr/rr-frr.txt`).
 pub const FIRST_AUTO_RD_NUMBER: u16 = 2;
 
 /// RFC 8365 section 5.1.2.1: the auto-derived route target `ASN:VNI`, a

@@ -5,7 +5,7 @@
 //! paths, and reflection/Adj-RIB-Out need no special case.
 //!
 //! The attributes are laid out byte for byte as FRR 8.4 sends them (checked
-//! against `shared/vectors/bgp-evpn-messages.txt`): ORIGIN IGP, an empty
+//! against `proto-tests/vectors/frr/bgp-evpn-messages.txt`): ORIGIN IGP, an empty
 //! AS_PATH written with the Extended Length flag, LOCAL_PREF 100,
 //! EXTENDED_COMMUNITIES with the encapsulation first, then the RTs (then
 //! MAC Mobility), then PMSI_TUNNEL for a type 3.

@@ -171,7 +171,7 @@ mod tests {
             .collect()
     }
 
-    /// msg 6 of ../shared/vectors: a VTEP's type-3 attributes.
+    /// msg 6 of proto-tests/vectors/frr/bgp-evpn-messages.txt: a VTEP's type-3 attributes.
     const FROM_VTEP: &str = concat!(
         "400101005002000040050400000064",
         "c01010030c0000000000080002fde800000000",

@@ -214,7 +214,8 @@ mod tests {
         cluster_id: Ipv4Addr::new(198, 19, 0, 4),
     };
 
-    /// msg 6 of ../shared/vectors: n3's type-3 for VNI 0 to the reflector.
+    /// msg 6 of proto-tests/vectors/frr/bgp-evpn-messages.txt: n3's type-3 for
+    /// VNI 0 to the reflector.
     const FROM_VTEP: &str = "ffffffffffffffffffffffffffffffff0065020000004e900e001c00194604c61300030003110001c613000300020000000020c6130003400101005002000040050400000064c01010030c0000000000080002fde800000000c016090006000000c6130003";
     /// msg 8: the same route as the reflector sent it back (CLUSTER_LIST 198.19.0.4).
     const REFLECTED: &str = "ffffffffffffffffffffffffffffffff007a0200000063900e001c00194604c61300030003110001c613000300020000000020c613000340010100500200008004040000000040050400000064800904c6130003800a04c6130004c010100002fde800000000030c000000000008c016090006000000c6130003";

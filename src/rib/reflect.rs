@@ -159,7 +159,8 @@ mod tests {
 
     #[test]
     fn reflects_frr_type3_attributes_as_frr_does_minus_med() {
-        // msg 6 of ../shared/vectors: a VTEP's type-3 attributes (after
+        // msg 6 of proto-tests/vectors/frr/bgp-evpn-messages.txt: a VTEP's
+        // type-3 attributes (after
         // MP_REACH): ORIGIN IGP, empty AS_PATH, LOCAL_PREF 100, EXT_COMM
         // ENCAP:8 RT:65000:0, PMSI.
         let from_vtep = hex(concat!(

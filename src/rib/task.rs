@@ -415,7 +415,8 @@ mod tests {
         let mut rib = RibTask::new(local, encoder);
         let (tx, mut rx) = mpsc::unbounded_channel();
         rib.observe(tx);
-        // A type-3 route (msg 20 of ../shared/vectors: RD 198.19.0.1:2).
+        // A type-3 route (msg 20 of proto-tests/vectors/frr/bgp-evpn-messages.txt:
+        // RD 198.19.0.1:2).
         let nlri = Bytes::from(hex("03110001c613000100020000000020c6130001"));
         let update = IngressUpdate {
             reach: Some(Reach {

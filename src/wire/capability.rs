@@ -353,7 +353,7 @@ pub(crate) mod tests {
 
     #[test]
     fn decodes_frr_capabilities() {
-        // From FRR's OPEN in shared/vectors: MP l2vpn/evpn, route refresh
+        // From FRR's OPEN in proto-tests/vectors/frr/: MP l2vpn/evpn, route refresh
         // (128 and 2), enhanced RR, 4-octet AS 65000, ADD-PATH, GR.
         let wire = hex("01040019 0046 8000 0200 4600 41040000fde8 450400194601 4002c078");
         let caps = decode_all(&wire).unwrap();

@@ -550,8 +550,8 @@ mod tests {
         out.to_vec()
     }
 
-    /// The EXT_COMM value FRR 8.4.4 sent in a type-3 UPDATE (LAB.md "BGP wire
-    /// facts"): ENCAP:8 then RT:65000:10.
+    /// The EXT_COMM value FRR 8.4.4 sent in a type-3 UPDATE (msg 62 of
+    /// proto-tests/vectors/frr/bgp-evpn-messages.txt): ENCAP:8 then RT:65000:10.
     #[test]
     fn decodes_frr_type3_communities_and_re_encodes_them() {
         let value = [

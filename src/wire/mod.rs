@@ -1,7 +1,7 @@
 //! The BGP wire codec: every message, attribute and NLRI evpnd speaks.
 //!
 //! Pure and synchronous: bytes in, typed values out, and back. See
-//! DESIGN.md "Wire codec conventions": one file per wire object, each with a
+//! docs/architecture.md ("wire codec"): one file per wire object, each with a
 //! `decode` and an `encode`, its RFC diagram and section, and a round-trip test.
 
 pub mod as_path;

@@ -200,8 +200,8 @@ mod tests {
         out.to_vec()
     }
 
-    /// FRR 8.4.4's type-3 PMSI for VNI 10 from 198.19.0.1 (LAB.md "BGP wire
-    /// facts"): the VNI fills the whole label, `00000a`, not shifted.
+    /// FRR 8.4.4's type-3 PMSI for VNI 10 from 198.19.0.1 (msg 62 of
+    /// proto-tests/vectors/frr/bgp-evpn-messages.txt): the VNI fills the whole label, `00000a`, not shifted.
     #[test]
     fn decodes_frr_ingress_replication_with_unshifted_vni() {
         let value = [0x00, 0x06, 0x00, 0x00, 0x0a, 198, 19, 0, 1];

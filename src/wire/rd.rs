@@ -139,7 +139,7 @@ mod tests {
 
     #[test]
     fn decodes_frr_type1_rd() {
-        // RD 198.19.0.1:2 from FRR's type-3 NLRI (LAB.md "BGP wire facts").
+        // RD 198.19.0.1:2 from FRR's type-3 NLRI (proto-tests/vectors/frr/, msg 62).
         let bytes = [0x00, 0x01, 0xc6, 0x13, 0x00, 0x01, 0x00, 0x02];
         let rd = RouteDistinguisher::decode(&mut Reader::new(&bytes)).unwrap();
         assert_eq!(rd, "198.19.0.1:2".parse().unwrap());

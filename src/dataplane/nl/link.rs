@@ -172,7 +172,7 @@ fn change_link(message_type: u16, w: AttrWriter) -> RawRequest {
 
 /// `ip link add NAME address MAC type bridge vlan_filtering 1
 /// vlan_default_pvid 0`. A set address stays fixed when ports come and go
-/// (LAB.md pitfall: otherwise the bridge and SVI MAC follow the ports).
+/// (docs/kernel-state.md: otherwise the bridge and SVI MAC follow the ports).
 /// Default PVID 0: new ports join no VLAN untagged by themselves.
 pub fn bridge_add(name: &str, mac: [u8; 6]) -> RawRequest {
     let mut w = AttrWriter::new(&ifinfomsg(0, 0, 0, 0));
@@ -222,8 +222,8 @@ pub fn set_master(ifindex: u32, master: u32) -> RawRequest {
 }
 
 /// `ip link set dev IFINDEX type bridge_slave learning off neigh_suppress on
-/// vlan_tunnel on`: the typed IFLA_LINKINFO slave-data path (NETLINK.md
-/// "Bridge-port attributes"). iproute2 names the kind `bridge_slave`; the
+/// vlan_tunnel on`: the typed IFLA_LINKINFO slave-data path
+/// (docs/netlink.md). iproute2 names the kind `bridge_slave`; the
 /// kernel takes the port ops from the current master (`rtnl_newlink`).
 pub fn bridge_port_flags(ifindex: u32) -> RawRequest {
     let mut w = AttrWriter::new(&ifinfomsg(0, ifindex, 0, 0));

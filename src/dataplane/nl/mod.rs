@@ -2,8 +2,8 @@
 //! [`crate::dataplane::model`].
 //!
 //! Every netlink construction of evpnd lives here, so that a bump of the
-//! pinned netlink crates (NETLINK.md: four API-breaking minors in five
-//! months) touches this module only. The golden tests in
+//! pinned netlink crates (docs/netlink.md: API breaks in most minor
+//! releases) touches this module only. The golden tests in
 //! `tests/fixtures/netlink/` compare our bytes with what iproute2 sends for
 //! the same object, so an encoding change in a bump fails CI.
 //!
@@ -47,7 +47,7 @@ pub use netlink_packet_core::{
 /// Neighbour states (neighbour.h `NUD_*`). netlink-packet-route models the
 /// state as a single-valued enum, but the kernel stores a bit set and evpnd
 /// needs combinations (NOARP|PERMANENT for flood rows, REACHABLE|NOARP for
-/// sticky MACs), so the state is kept as raw bits here (NETLINK.md gap 3).
+/// sticky MACs), so the state is kept as raw bits here (docs/netlink.md, gap 3).
 pub mod nud {
     pub const INCOMPLETE: u16 = 0x01;
     pub const REACHABLE: u16 = 0x02;

@@ -98,7 +98,7 @@ fn push_vlan(attrs: &mut Vec<NeighbourAttribute>, vlan: u16) {
 const FDB_DELETE_STATE: u16 = nud::NOARP | nud::PERMANENT;
 
 fn remote_mac_new(m: &RemoteMac, own: &Ownership) -> NeighRequest {
-    // LAB.md "Notes for the reconciler": extern_learn + NUD_REACHABLE (a
+    // docs/kernel-state.md "Remote MAC": extern_learn + NUD_REACHABLE (a
     // master row without extern_learn defaults to permanent and the bridge
     // treats the MAC as local). Sticky: REACHABLE|NOARP + NTF_STICKY, no
     // extern_learn, as FRR does.
@@ -315,7 +315,7 @@ impl NeighEvent {
 }
 
 /// NDA_DST of an AF_BRIDGE message arrives as `NeighbourAddress::Other`
-/// (NETLINK.md gap 4): decode by length.
+/// (docs/netlink.md, gap 4): decode by length.
 fn address(a: &NeighbourAddress) -> Option<IpAddr> {
     match a {
         NeighbourAddress::Inet(v4) => Some(IpAddr::V4(*v4)),

@@ -1,6 +1,6 @@
 //! RTM_NEWTUNNEL / RTM_GETTUNNEL: the VNI filter of a `vnifilter` vxlan
 //! device (`bridge vni add|show`). netlink-packet-route has no type for
-//! these (NETLINK.md gap 1), so they are written and read by hand.
+//! these (docs/netlink.md, gap 1), so they are written and read by hand.
 //!
 //! Layout (`include/uapi/linux/if_link.h`, `rtnetlink.h`; kernel
 //! `drivers/net/vxlan/vxlan_vnifilter.c`):

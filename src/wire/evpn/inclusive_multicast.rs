@@ -88,7 +88,7 @@ pub(crate) mod tests {
     use crate::wire::error::DecodeErrorKind;
     use proptest::prelude::*;
 
-    /// FRR 8.4.4's type-3 from n1 (LAB.md "BGP wire facts"), value only.
+    /// FRR 8.4.4's type-3 from n1 (proto-tests/vectors/frr/, msg 62), value only.
     const FRR_IMET_VALUE: [u8; 17] = [
         0x00, 0x01, 198, 19, 0, 1, 0x00, 0x02, // RD 198.19.0.1:2
         0, 0, 0, 0, // ET 0

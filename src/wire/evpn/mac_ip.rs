@@ -156,7 +156,7 @@ pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// FRR 8.4.4's MAC+IP route from n1 (LAB.md "BGP wire facts"), value only.
+    /// FRR 8.4.4's MAC+IP route from n1 (proto-tests/vectors/frr/, msg 114), value only.
     const FRR_MAC_IP_VALUE: [u8; 37] = [
         0x00, 0x01, 198, 19, 0, 1, 0x00, 0x02, // RD 198.19.0.1:2
         0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // ESI 0

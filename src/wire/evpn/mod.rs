@@ -337,7 +337,7 @@ mod tests {
     use std::collections::HashSet;
 
     /// FRR 8.4.4's NLRI `[2] RD 198.19.0.1:2, ESI 0, ET 0, MAC
-    /// 02:0a:00:00:00:01, IP 198.18.10.1, label 0x00000a` (LAB.md).
+    /// 02:0a:00:00:00:01, IP 198.18.10.1, label 0x00000a` (proto-tests/vectors/frr/, msg 114).
     fn frr_mac_ip_nlri(label: [u8; 3]) -> Vec<u8> {
         let mut nlri = vec![2, 37, 0x00, 0x01, 198, 19, 0, 1, 0x00, 0x02];
         nlri.extend_from_slice(&[0; 10]);
@@ -347,7 +347,7 @@ mod tests {
         nlri
     }
 
-    /// FRR 8.4.4's `[3] RD 198.19.0.1:2, ET 0, /32 198.19.0.1` (LAB.md).
+    /// FRR 8.4.4's `[3] RD 198.19.0.1:2, ET 0, /32 198.19.0.1` (proto-tests/vectors/frr/, msg 62).
     const FRR_IMET_NLRI: [u8; 19] = [
         3, 17, 0x00, 0x01, 0xc6, 0x13, 0x00, 0x01, 0x00, 0x02, 0, 0, 0, 0, 32, 0xc6, 0x13, 0, 1,
     ];

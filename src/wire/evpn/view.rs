@@ -203,7 +203,7 @@ mod tests {
 
     #[test]
     fn types_2_and_3_read_as_before_and_other_bytes_stay_bytes() {
-        // FRR 8.4.4's type-3 (LAB.md).
+        // FRR 8.4.4's type-3 (proto-tests/vectors/frr/, msg 62).
         let imet = route("0311 0001c61300010002 00000000 20c6130001");
         assert_eq!(
             serde_json::to_value(imet.view()).unwrap(),
