@@ -86,18 +86,22 @@ pub enum Command {
 #[command(after_help = "\
 Examples:
   evpnd decode ffffffffffffffffffffffffffffffff001304
+  evpnd decode bgp.pcap                         (pcap, pcapng, raw or hex: by content)
   evpnd decode --file bgp-evpn-messages.txt     (hex lines, '#' comments)
-  evpnd decode --file - < messages.bin          (raw messages on stdin)
-  evpnd decode --pcap bgp.pcap --json | jq .
+  evpnd decode - < messages.bin                 (raw messages on stdin)
+  evpnd decode --pcap bgp.pcap --json | jq .    (a capture, or an error)
 
 Exit codes: 0 all decoded, 1 a message was malformed or lost, 2 unreadable input")]
 pub struct DecodeArgs {
     /// BGP messages in hex (one or more; whitespace and colons allowed; a
-    /// single message may leave out the 16-byte marker).
-    #[arg(conflicts_with_all = ["file", "pcap"])]
+    /// single message may leave out the 16-byte marker), or one FILE read
+    /// as --file reads it (when a file of that name exists; `-` for stdin).
+    #[arg(value_name = "HEX|FILE", conflicts_with_all = ["file", "pcap"])]
     pub hex: Vec<String>,
-    /// Read messages from a file (`-` for stdin): raw concatenated
-    /// messages, or text with one hex message per line and `#` comments.
+    /// Read messages from a file (`-` for stdin), told apart by content: a
+    /// pcap or pcapng capture (magic number), raw concatenated messages
+    /// (starting with the marker), or text with one hex message per line
+    /// and `#` comments.
     #[arg(long, conflicts_with = "pcap")]
     pub file: Option<PathBuf>,
     /// Read BGP messages from TCP port 179 in a pcap or pcapng capture.

@@ -5,12 +5,16 @@
 //! Inputs:
 //! - hex on the command line: one or more messages, whitespace and colons
 //!   allowed; a single message may leave out the 16-octet marker;
-//! - `--file F` (`-` = stdin): raw concatenated messages, or a text file of
-//!   hex lines where `#` starts a comment (`bgp-evpn-messages.txt`); a file
-//!   that starts with the marker or holds non-text octets is raw;
-//! - `--pcap F`: classic pcap or pcapng; Ethernet (802.1Q tags), Linux
-//!   cooked (SLL, SLL2), raw IP and BSD loopback; IPv4/IPv6; TCP port 179
-//!   either side, each direction reassembled by sequence number.
+//! - a file, as the one word on the command line (if a file of that name
+//!   exists; `-` = stdin) or `--file F`, told apart by its content: a
+//!   capture by its magic number (pcap 0xa1b2c3d4 / 0xa1b23c4d in either
+//!   byte order, pcapng 0x0a0d0d0a), raw concatenated messages if it
+//!   starts with the marker or holds non-text octets, else a text file of
+//!   hex lines where `#` starts a comment (`bgp-evpn-messages.txt`);
+//! - `--pcap F`: a capture and nothing else. Classic pcap or pcapng;
+//!   Ethernet (802.1Q tags), Linux cooked (SLL, SLL2), raw IP and BSD
+//!   loopback; IPv4/IPv6; TCP port 179 either side, each direction
+//!   reassembled by sequence number.
 //!
 //! Decoding follows the session: UPDATEs are decoded leniently and their
 //! RFC 7606 problems shown with the action they call for, EVPN NLRI are
@@ -40,7 +44,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use thiserror::Error;
 
@@ -69,7 +73,7 @@ pub enum InputError {
         name: String,
         error: pcap::PcapError,
     },
-    #[error("nothing to decode: give hex messages, --file FILE or --pcap FILE")]
+    #[error("nothing to decode: give hex messages, a FILE, --file FILE or --pcap FILE")]
     NoInput,
 }
 
@@ -124,16 +128,9 @@ pub fn decode(args: &DecodeArgs, out: &mut dyn Write) -> Outcome {
             decode_capture(&bytes, &defaults, &mut printer)
                 .map_err(|error| InputError::Capture { name, error })
         })
-    } else if let Some(path) = &args.file {
-        read_input(path).and_then(|(name, bytes)| {
-            let stream = if looks_like_hex_text(&bytes) {
-                parse_hex_text(&bytes, &name)?
-            } else {
-                bytes
-            };
-            decode_stream(&stream, &defaults, &mut printer);
-            Ok(())
-        })
+    } else if let Some(path) = input_file(args) {
+        read_input(&path)
+            .and_then(|(name, bytes)| decode_file(name, &bytes, &defaults, &mut printer))
     } else if !args.hex.is_empty() {
         parse_hex_args(&args.hex).map(|stream| {
             decode_stream(&with_marker(stream), &defaults, &mut printer);
@@ -171,9 +168,65 @@ fn read_input(path: &Path) -> Result<(String, Vec<u8>), InputError> {
     }
 }
 
-/// A text file of hex lines rather than raw messages: printable ASCII
-/// only, and not starting with the marker (whose 0xff octets are not text
-/// anyway).
+/// The file to read: `--file`, or the one word on the command line when a
+/// file of that name exists (or it is `-`, stdin).
+fn input_file(args: &DecodeArgs) -> Option<PathBuf> {
+    if let Some(path) = &args.file {
+        return Some(path.clone());
+    }
+    match args.hex.as_slice() {
+        [word] if word == "-" || Path::new(word).is_file() => Some(PathBuf::from(word)),
+        _ => None,
+    }
+}
+
+/// What a file holds, told by its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileContent {
+    /// A pcap or pcapng capture (by its magic number).
+    Capture,
+    /// BGP messages as sent on the wire.
+    Raw,
+    /// Hex lines, `#` comments.
+    HexText,
+}
+
+/// A capture by its first four octets ([`pcap::capture_kind`]); raw
+/// messages if the file starts with the 16-octet marker (RFC 4271 section
+/// 4.1) or holds anything but text; else hex text.
+fn sniff(bytes: &[u8]) -> FileContent {
+    if pcap::capture_kind(bytes).is_some() {
+        FileContent::Capture
+    } else if bytes.starts_with(&MARKER) || !looks_like_hex_text(bytes) {
+        FileContent::Raw
+    } else {
+        FileContent::HexText
+    }
+}
+
+/// Decode a file read whole, as its content says.
+fn decode_file(
+    name: String,
+    bytes: &[u8],
+    defaults: &DecodeOptions,
+    printer: &mut Printer<'_>,
+) -> Result<(), InputError> {
+    match sniff(bytes) {
+        FileContent::Capture => decode_capture(bytes, defaults, printer)
+            .map_err(|error| InputError::Capture { name, error }),
+        FileContent::Raw => {
+            decode_stream(bytes, defaults, printer);
+            Ok(())
+        }
+        FileContent::HexText => {
+            decode_stream(&parse_hex_text(bytes, &name)?, defaults, printer);
+            Ok(())
+        }
+    }
+}
+
+/// Printable ASCII and whitespace only: what a text file of hex lines
+/// holds, and raw messages (marker 0xff octets first) never do.
 fn looks_like_hex_text(bytes: &[u8]) -> bool {
     bytes
         .iter()
@@ -215,7 +268,11 @@ fn parse_hex_args(words: &[String]) -> Result<Vec<u8>, InputError> {
     let mut out = Vec::with_capacity(joined.len() / 2);
     push_hex(&joined, &mut out).map_err(|what| InputError::Hex {
         name: "command line".to_owned(),
-        what,
+        // One word could have been meant as a file name.
+        what: match words {
+            [word] => format!("{what} (and no file {word:?})"),
+            _ => what,
+        },
     })?;
     Ok(out)
 }
@@ -1346,6 +1403,37 @@ pub mod pcap {
     const PCAPNG_SECTION_HEADER: u32 = 0x0a0d_0d0a;
     const PCAPNG_BYTE_ORDER_MAGIC: u32 = 0x1a2b_3c4d;
 
+    /// A capture format, as its first four octets announce it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum CaptureKind {
+        /// Classic pcap: magic number 0xa1b2c3d4 (microsecond stamps) or
+        /// 0xa1b23c4d (nanosecond stamps), written in the writer's byte
+        /// order (draft-ietf-opsawg-pcap section 4).
+        Classic { big_endian: bool, nanoseconds: bool },
+        /// pcapng: a file starts with a Section Header Block, block type
+        /// 0x0a0d0d0a, the same in either byte order (draft-ietf-opsawg-
+        /// pcapng section 4.1); its byte-order magic follows.
+        Ng,
+    }
+
+    /// The capture format `file` starts with, if any.
+    pub fn capture_kind(file: &[u8]) -> Option<CaptureKind> {
+        let classic = |big_endian, nanoseconds| {
+            Some(CaptureKind::Classic {
+                big_endian,
+                nanoseconds,
+            })
+        };
+        match file.get(..4)? {
+            [0xd4, 0xc3, 0xb2, 0xa1] => classic(false, false),
+            [0x4d, 0x3c, 0xb2, 0xa1] => classic(false, true),
+            [0xa1, 0xb2, 0xc3, 0xd4] => classic(true, false),
+            [0xa1, 0xb2, 0x3c, 0x4d] => classic(true, true),
+            magic if magic == PCAPNG_SECTION_HEADER.to_le_bytes() => Some(CaptureKind::Ng),
+            _ => None,
+        }
+    }
+
     fn read_u16(buf: &[u8], at: usize, big_endian: bool) -> Option<u16> {
         let b: [u8; 2] = buf.get(at..at.checked_add(2)?)?.try_into().ok()?;
         Some(if big_endian {
@@ -1397,14 +1485,12 @@ pub mod pcap {
             let magic = file
                 .get(..4)
                 .ok_or_else(|| truncated("file header", 0, 24, file))?;
-            let classic = match magic {
-                [0xd4, 0xc3, 0xb2, 0xa1] => Some((false, false)),
-                [0x4d, 0x3c, 0xb2, 0xa1] => Some((false, true)),
-                [0xa1, 0xb2, 0xc3, 0xd4] => Some((true, false)),
-                [0xa1, 0xb2, 0x3c, 0x4d] => Some((true, true)),
-                _ => None,
-            };
-            if let Some((big_endian, nanoseconds)) = classic {
+            let kind = capture_kind(file);
+            if let Some(CaptureKind::Classic {
+                big_endian,
+                nanoseconds,
+            }) = kind
+            {
                 // The LinkType field's low 16 bits; the rest is FCS info.
                 let link_type = read_u32(file, 20, big_endian)
                     .ok_or_else(|| truncated("file header", 0, 24, file))?
@@ -1421,7 +1507,7 @@ pub mod pcap {
                     done: false,
                 });
             }
-            if read_u32(file, 0, false) == Some(PCAPNG_SECTION_HEADER) {
+            if kind == Some(CaptureKind::Ng) {
                 return Ok(Self {
                     file,
                     pos: 0,
@@ -1848,6 +1934,40 @@ mod tests {
         );
         assert!(looks_like_hex_text(text));
         assert!(!looks_like_hex_text(&hex(KEEPALIVE)));
+    }
+
+    #[test]
+    fn files_are_told_apart_by_content() {
+        for magic in ["d4c3b2a1", "4d3cb2a1", "a1b2c3d4", "a1b23c4d", "0a0d0d0a"] {
+            assert_eq!(sniff(&hex(magic)), FileContent::Capture, "{magic}");
+        }
+        assert_eq!(
+            pcap::capture_kind(&hex("a1b23c4d")),
+            Some(pcap::CaptureKind::Classic {
+                big_endian: true,
+                nanoseconds: true
+            })
+        );
+        assert_eq!(pcap::capture_kind(&hex("0a0d0d")), None, "too short");
+        assert_eq!(sniff(&hex(KEEPALIVE)), FileContent::Raw);
+        assert_eq!(sniff(&[0x00, 0x13, 0x04]), FileContent::Raw, "not text");
+        assert_eq!(sniff(b"# msg 0\nffff 0013 04\n"), FileContent::HexText);
+        assert_eq!(sniff(KEEPALIVE.as_bytes()), FileContent::HexText);
+        assert_eq!(sniff(b""), FileContent::HexText, "empty: no messages");
+    }
+
+    #[test]
+    fn one_word_naming_a_file_is_read_as_the_file() {
+        let mut a = args(&["-"]);
+        assert_eq!(input_file(&a), Some(PathBuf::from("-")));
+        let here = Path::new(env!("CARGO_MANIFEST_DIR")).join(file!());
+        a.hex = vec![here.display().to_string()];
+        assert_eq!(input_file(&a), Some(here.clone()));
+        a.hex.push(KEEPALIVE.to_owned());
+        assert_eq!(input_file(&a), None, "two words are hex");
+        assert_eq!(input_file(&args(&[KEEPALIVE])), None);
+        a.file = Some(PathBuf::from("x"));
+        assert_eq!(input_file(&a), Some(PathBuf::from("x")));
     }
 
     #[test]
