@@ -165,17 +165,13 @@ pcap_stop "$PCAP_PID"
 kill "$EXA_PID" 2>/dev/null
 
 # ---------------------------------------------------------------- split the capture per sender
-# The splitter (one hex line per BGP message, with a short decode) is an external lab
-# helper, not part of this repository (docs/lab.md): BGP_PCAP_SPLIT names it.
-SPLIT=${BGP_PCAP_SPLIT:-$REPO_ROOT/../shared/lab/bgp-pcap-split.py}
-[ -r "$SPLIT" ] || {
-	fail split "missing $SPLIT, the external pcap splitter bgp-pcap-split.py: set BGP_PCAP_SPLIT to its path (docs/lab.md)"
-	pt_finish
-}
+# one hex line per BGP message with a short decode, by evpnd decode ($EVPND_BIN)
+SPLIT=$REPO_ROOT/proto-tests/lib/pcap-messages.py
 split_to() { # split_to SRC DIR
 	mkdir -p "$2"
 	tcpdump -r "$PT_OUT/capture-all.pcap" -w "$2/capture.pcap" "src host $1" 2>/dev/null
-	python3 "$SPLIT" "$2/capture.pcap" >"$2/messages.txt"
+	EVPND_BIN=${EVPND_BIN:-$REPO_ROOT/target/debug/evpnd} python3 "$SPLIT" "$2/capture.pcap" >"$2/messages.txt" ||
+		fail "split-$1" "evpnd decode could not split $2/capture.pcap (see $2/messages.txt)"
 }
 split_to $GB "$PT_OUT/gobgp"
 split_to $EX "$PT_OUT/exabgp"
