@@ -392,3 +392,438 @@ fn truncated_capture_prints_what_it_can_then_exits_2() {
         "messages before the cut are decoded: {decoded}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Route types 1, 4 and 5 and the multihoming communities, field by field
+// ---------------------------------------------------------------------------
+
+/// The distinct type-1, type-4 and type-5 routes of a decode, in order of
+/// first appearance, each as ("reach" or "withdraw", the route object, the
+/// text of its UPDATE's EXT_COMM attribute without the name, or "").
+fn type_1_4_5_routes(messages: &[Value]) -> Vec<(&'static str, Value, String)> {
+    let mut routes: Vec<(&'static str, Value, String)> = Vec::new();
+    for m in messages {
+        let ext_comm = m["attributes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .find_map(|a| a.strip_prefix("EXT_COMM "))
+            .unwrap_or("")
+            .to_owned();
+        for (side, field) in [("reach", "mp_reach"), ("withdraw", "mp_unreach")] {
+            for route in m[field]["routes"].as_array().into_iter().flatten() {
+                let item = (side, route.clone(), ext_comm.clone());
+                if [1, 4, 5].contains(&route["route_type"].as_u64().unwrap_or(0))
+                    && !routes.contains(&item)
+                {
+                    routes.push(item);
+                }
+            }
+        }
+    }
+    routes
+}
+
+/// GoBGP 3.10's type-1, type-4 and type-5 routes (proto-tests/vectors/
+/// gobgp: README "Routes", commands.txt, messages.txt msgs 19-24, 31, 32),
+/// every field printed typed: RD, ESI (LACP: type 01, system MAC
+/// 02:ee:00:00:00:01, port key 7), Ethernet tag, label (= VNI), originating
+/// router, prefix and its length, gateway (0.0.0.0: none), and the ESI
+/// label (`esi-label 100`), ES-Import RT (auto-derived from the ESI's MAC)
+/// and router's MAC communities.
+#[test]
+fn gobgp_type_1_4_5_routes_and_es_import_rt_field_by_field() {
+    let txt = format!("{VECTORS}/gobgp/messages.txt");
+    let messages = decode_pcap_like_messages_txt(&format!("{VECTORS}/gobgp/capture.pcap"), &txt);
+    let type5 = serde_json::json!({
+        "route": "ip-prefix", "route_type": 5, "rd": "198.18.0.1:100",
+        "esi": "00:00:00:00:00:00:00:00:00:00", "ethernet_tag": 0,
+        "prefix": "198.18.20.0/24", "prefix_len": 24, "gateway": "0.0.0.0",
+        "label": 100, "labels": [100]
+    });
+    let expected = vec![
+        (
+            "reach",
+            serde_json::json!({
+                "route": "ethernet-ad", "route_type": 1, "rd": "198.18.0.1:11",
+                "esi": "01:02:ee:00:00:00:01:00:07:00", "ethernet_tag": 0,
+                "label": 11, "labels": [11]
+            }),
+            "RT:65000:11 ET:8 ESI-label-Rt:AA:100".to_owned(),
+        ),
+        (
+            "reach",
+            serde_json::json!({
+                "route": "ethernet-segment", "route_type": 4, "rd": "198.18.0.1:1",
+                "esi": "01:02:ee:00:00:00:01:00:07:00",
+                "originating_router": "198.18.0.1", "originator_ip": "198.18.0.1"
+            }),
+            "ET:8 ES-Import-Rt:02:ee:00:00:00:01".to_owned(),
+        ),
+        (
+            "reach",
+            type5.clone(),
+            "RT:65000:100 ET:8 Rmac:02:b0:00:00:00:01".to_owned(),
+        ),
+        // GoBGP withdraws without path attributes (README "facts").
+        ("withdraw", type5, String::new()),
+    ];
+    assert_eq!(type_1_4_5_routes(&messages), expected);
+
+    // The same in text: one line per route, every field.
+    let out = evpnd(&["decode", &format!("{VECTORS}/gobgp/capture.pcap")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    for line in [
+        "    + [1] RD 198.18.0.1:11 ESI 01:02:ee:00:00:00:01:00:07:00 ET 0 label 11\n",
+        "    + [4] RD 198.18.0.1:1 ESI 01:02:ee:00:00:00:01:00:07:00 orig 198.18.0.1\n",
+        "    + [5] RD 198.18.0.1:100 ESI 0 ET 0 prefix 198.18.20.0/24 gw 0.0.0.0 label 100\n",
+        "    - [5] RD 198.18.0.1:100 ESI 0 ET 0 prefix 198.18.20.0/24 gw 0.0.0.0 label 100\n",
+        "; EXT_COMM ET:8 ES-Import-Rt:02:ee:00:00:00:01\n",
+    ] {
+        assert!(text.contains(line), "{line:?} not in the text decode");
+    }
+}
+
+/// ExaBGP 4.2's type-1 (per ES: tag 0xffffffff, label 0, ESI label 0; per
+/// EVI: tag 0, label 10), type-4 (ES-Import RT 11:22:33:44:55:66) and type-5
+/// routes (IPv4 with gateway 198.18.21.1, IPv6 with gateway ::), from
+/// proto-tests/vectors/exabgp: README "Routes", commands.txt, messages.txt
+/// msgs 12 and 15-18, 21.
+#[test]
+fn exabgp_type_1_4_5_routes_and_es_import_rt_field_by_field() {
+    let txt = format!("{VECTORS}/exabgp/messages.txt");
+    let messages = decode_pcap_like_messages_txt(&format!("{VECTORS}/exabgp/capture.pcap"), &txt);
+    let esi = "00:11:22:33:44:55:66:77:88:99";
+    let v4 = serde_json::json!({
+        "route": "ip-prefix", "route_type": 5, "rd": "198.18.0.2:100",
+        "esi": "00:00:00:00:00:00:00:00:00:00", "ethernet_tag": 0,
+        "prefix": "198.18.21.0/24", "prefix_len": 24,
+        "gateway": "198.18.21.1", "gateway_ip": "198.18.21.1",
+        "label": 100, "labels": [100]
+    });
+    let expected = vec![
+        (
+            "reach",
+            serde_json::json!({
+                "route": "ethernet-ad", "route_type": 1, "rd": "198.18.0.2:10",
+                "esi": esi, "ethernet_tag": 0, "label": 10, "labels": [10]
+            }),
+            "RT:65000:10 ET:8".to_owned(),
+        ),
+        (
+            "reach",
+            serde_json::json!({
+                "route": "ethernet-ad", "route_type": 1, "rd": "198.18.0.2:10",
+                "esi": esi, "ethernet_tag": 4294967295u32, "label": 0, "labels": [0]
+            }),
+            "RT:65000:10 ESI-label-Rt:AA:0".to_owned(),
+        ),
+        (
+            "reach",
+            serde_json::json!({
+                "route": "ethernet-segment", "route_type": 4, "rd": "198.18.0.2:1",
+                "esi": esi, "originating_router": "198.18.0.2", "originator_ip": "198.18.0.2"
+            }),
+            "ES-Import-Rt:11:22:33:44:55:66".to_owned(),
+        ),
+        (
+            "reach",
+            v4.clone(),
+            "RT:65000:100 ET:8 Rmac:02:b0:00:00:00:02".to_owned(),
+        ),
+        (
+            "reach",
+            // An all-zeros gateway is printed as sent, and is no gateway_ip
+            // (RFC 9136 section 3.2), as in show routes.
+            serde_json::json!({
+                "route": "ip-prefix", "route_type": 5, "rd": "198.18.0.2:100",
+                "esi": "00:00:00:00:00:00:00:00:00:00", "ethernet_tag": 0,
+                "prefix": "2001:db8:21::/64", "prefix_len": 64, "gateway": "::",
+                "label": 100, "labels": [100]
+            }),
+            "RT:65000:100 ET:8 Rmac:02:b0:00:00:00:02".to_owned(),
+        ),
+        // ExaBGP's withdrawal carries attributes, but no EXT_COMM here.
+        ("withdraw", v4, String::new()),
+    ];
+    assert_eq!(type_1_4_5_routes(&messages), expected);
+}
+
+/// A GoBGP ESI string ("single-homed", "ESI_ARBITRARY | 11:..:99", "ESI_LACP
+/// | system mac M, port key K") as RFC 7432 section 5 ESI octets in
+/// evpnd's notation.
+fn gobgp_esi(text: &str) -> String {
+    if text == "single-homed" {
+        return "00:00:00:00:00:00:00:00:00:00".to_owned();
+    }
+    if let Some(value) = text.strip_prefix("ESI_ARBITRARY | ") {
+        return format!("00:{value}");
+    }
+    let lacp = text
+        .strip_prefix("ESI_LACP | system mac ")
+        .and_then(|rest| rest.split_once(", port key "))
+        .unwrap_or_else(|| panic!("GoBGP ESI {text:?}"));
+    let key: u16 = lacp.1.parse().expect("port key");
+    let [high, low] = key.to_be_bytes();
+    format!("01:{}:{high:02x}:{low:02x}:00", lacp.0)
+}
+
+/// GoBGP's reading of an EVPN extended community (its JSON), in evpnd's
+/// notation, for the communities typed for types 1, 4 and 5.
+fn gobgp_community(c: &Value) -> Option<String> {
+    match (c["type"].as_u64()?, c["subtype"].as_u64()?) {
+        (0, 2) => Some(format!("RT:{}", c["value"].as_str()?)),
+        (3, 12) => Some(format!("ET:{}", c["tunnel_type"])),
+        (6, 1) => Some(format!(
+            "ESI-label-Rt:{}:{}",
+            if c["is_single_active"].as_bool()? {
+                "SA"
+            } else {
+                "AA"
+            },
+            c["label"]
+        )),
+        (6, 2) => Some(format!("ES-Import-Rt:{}", c["value"].as_str()?)),
+        (6, 3) => Some(format!("Rmac:{}", c["mac"].as_str()?)),
+        _ => None,
+    }
+}
+
+/// Checks each type-1, 4 and 5 route evpnd decoded against GoBGP's JSON of
+/// the same route (`paths`: GoBGP's `-j` RIB, destination -> paths), field
+/// by field; returns how many were compared.
+fn agrees_with_gobgp(messages: &[Value], paths: &Value) -> usize {
+    let gobgp: Vec<&Value> = paths
+        .as_object()
+        .expect("GoBGP RIB")
+        .values()
+        .flat_map(|p| p.as_array().expect("paths"))
+        .collect();
+    let mut compared = 0;
+    for (side, route, ext_comm) in type_1_4_5_routes(messages) {
+        if side != "reach" {
+            continue;
+        }
+        let found = gobgp.iter().find(|p| {
+            let nlri = &p["nlri"];
+            let rd = &nlri["value"]["rd"];
+            nlri["type"] == route["route_type"]
+                && format!("{}:{}", rd["admin"].as_str().unwrap_or(""), rd["assigned"])
+                    == route["rd"]
+                && nlri["value"]["etag"].as_u64() == route["ethernet_tag"].as_u64()
+                && nlri["value"]["prefix"].as_str() == route["prefix"].as_str()
+        });
+        let path = found.unwrap_or_else(|| panic!("GoBGP has no {route}"));
+        let value = &path["nlri"]["value"];
+        assert_eq!(
+            gobgp_esi(value["esi"].as_str().unwrap()),
+            route["esi"],
+            "{route}"
+        );
+        match route["route_type"].as_u64() {
+            Some(1) => assert_eq!(value["label"], route["label"], "{route}"),
+            Some(4) => assert_eq!(value["ip"], route["originator_ip"], "{route}"),
+            _ => {
+                assert_eq!(value["label"], route["label"], "{route}");
+                assert_eq!(value["gateway"], route["gateway"], "{route}");
+            }
+        }
+        let mut theirs: Vec<String> = path["attrs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["type"] == 16)
+            .flat_map(|a| {
+                a["value"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(gobgp_community)
+            })
+            .collect();
+        let mut ours: Vec<String> = ext_comm.split(' ').map(str::to_owned).collect();
+        theirs.sort();
+        ours.sort();
+        assert_eq!(ours, theirs, "{route}");
+        compared += 1;
+    }
+    compared
+}
+
+/// An independent decoder agrees: GoBGP's own RIB of the routes it sent
+/// (gobgp/said.json) and its decode of what ExaBGP sent it
+/// (exabgp/gobgp-received.json) hold the same field values evpnd decode
+/// prints for every type-1, 4 and 5 route and its communities.
+#[test]
+fn type_1_4_5_fields_agree_with_gobgps_reading() {
+    let said: Value =
+        serde_json::from_str(&vector(&format!("{VECTORS}/gobgp/said.json"))).expect("said.json");
+    let out = evpnd(&["decode", "--json", &format!("{VECTORS}/gobgp/capture.pcap")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let compared = agrees_with_gobgp(
+        &json_lines(&out),
+        &said["after_announce"]["global rib -a evpn -j"],
+    );
+    assert_eq!(compared, 3);
+
+    let received: Value =
+        serde_json::from_str(&vector(&format!("{VECTORS}/exabgp/gobgp-received.json")))
+            .expect("gobgp-received.json");
+    let out = evpnd(&[
+        "decode",
+        "--json",
+        &format!("{VECTORS}/exabgp/capture.pcap"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let compared = agrees_with_gobgp(
+        &json_lines(&out),
+        &received["after_announce"]["neighbor 198.18.0.2 adj-in -a evpn -j"],
+    );
+    assert_eq!(compared, 5);
+}
+
+// ---------------------------------------------------------------------------
+// Files told apart by content
+// ---------------------------------------------------------------------------
+
+/// A classic pcap (little-endian, microseconds) rewritten as pcapng: a
+/// Section Header Block, one Interface Description Block with the pcap's
+/// link type (default if_tsresol: microseconds), an Enhanced Packet Block
+/// per record (draft-ietf-opsawg-pcapng section 4).
+fn pcap_to_pcapng(pcap: &[u8]) -> Vec<u8> {
+    let u32_at = |at: usize| u32::from_le_bytes(pcap[at..at + 4].try_into().unwrap());
+    assert_eq!(u32_at(0), 0xa1b2_c3d4, "a little-endian microsecond pcap");
+    let mut out = Vec::new();
+    let mut block = |block_type: u32, body: &[u8]| {
+        let padded = body.len().div_ceil(4) * 4;
+        let total = (12 + padded) as u32;
+        out.extend_from_slice(&block_type.to_le_bytes());
+        out.extend_from_slice(&total.to_le_bytes());
+        out.extend_from_slice(body);
+        out.resize(out.len() + padded - body.len(), 0);
+        out.extend_from_slice(&total.to_le_bytes());
+    };
+    // SHB: byte-order magic, version 1.0, section length unknown.
+    let mut shb = 0x1a2b_3c4du32.to_le_bytes().to_vec();
+    shb.extend_from_slice(&[1, 0, 0, 0]);
+    shb.extend_from_slice(&u64::MAX.to_le_bytes());
+    block(0x0a0d_0d0a, &shb);
+    // IDB: link type, reserved, snap length.
+    let mut idb = (u32_at(20) as u16).to_le_bytes().to_vec();
+    idb.extend_from_slice(&[0, 0]);
+    idb.extend_from_slice(&u32_at(16).to_le_bytes());
+    block(1, &idb);
+    let mut at = 24;
+    while at < pcap.len() {
+        let (seconds, micros, captured, original) =
+            (u32_at(at), u32_at(at + 4), u32_at(at + 8), u32_at(at + 12));
+        let stamp = u64::from(seconds) * 1_000_000 + u64::from(micros);
+        let mut epb = 0u32.to_le_bytes().to_vec(); // interface 0
+        epb.extend_from_slice(&((stamp >> 32) as u32).to_le_bytes());
+        epb.extend_from_slice(&(stamp as u32).to_le_bytes());
+        epb.extend_from_slice(&captured.to_le_bytes());
+        epb.extend_from_slice(&original.to_le_bytes());
+        let data_at = at + 16;
+        epb.extend_from_slice(&pcap[data_at..data_at + captured as usize]);
+        block(6, &epb);
+        at = data_at + captured as usize;
+    }
+    out
+}
+
+/// The same classic pcap with every header field big-endian (magic
+/// 0xa1b2c3d4 as written by a big-endian host).
+fn pcap_to_big_endian(pcap: &[u8]) -> Vec<u8> {
+    let mut out = pcap.to_vec();
+    let swap = |out: &mut Vec<u8>, at: usize, len: usize| out[at..at + len].reverse();
+    swap(&mut out, 0, 4);
+    swap(&mut out, 4, 2);
+    swap(&mut out, 6, 2);
+    for field in [8, 12, 16, 20] {
+        swap(&mut out, field, 4);
+    }
+    let mut at = 24;
+    while at < pcap.len() {
+        let captured = u32::from_le_bytes(pcap[at + 8..at + 12].try_into().unwrap()) as usize;
+        for field in 0..4 {
+            swap(&mut out, at + field * 4, 4);
+        }
+        at += 16 + captured;
+    }
+    out
+}
+
+/// `evpnd decode FILE` and `--file FILE` read a pcap, a pcapng and a
+/// big-endian pcap by their magic numbers, without `--pcap`, exactly as
+/// `--pcap` reads the classic capture.
+#[test]
+fn captures_are_recognised_by_content_without_pcap() {
+    let pcap = format!("{VECTORS}/gobgp/capture.pcap");
+    let by_flag = evpnd(&["decode", "--json", "--pcap", &pcap]);
+    assert_eq!(by_flag.status.code(), Some(0), "{}", stderr(&by_flag));
+    let by_flag = json_lines(&by_flag);
+    assert!(by_flag.len() > 30);
+
+    let positional = evpnd(&["decode", "--json", &pcap]);
+    assert_eq!(positional.status.code(), Some(0), "{}", stderr(&positional));
+    assert_eq!(json_lines(&positional), by_flag);
+    let file = evpnd(&["decode", "--json", "--file", &pcap]);
+    assert_eq!(file.status.code(), Some(0), "{}", stderr(&file));
+    assert_eq!(json_lines(&file), by_flag);
+
+    let classic = std::fs::read(&pcap).expect("GoBGP capture");
+    for (name, bytes) in [
+        ("capture.pcapng", pcap_to_pcapng(&classic)),
+        ("capture-be.pcap", pcap_to_big_endian(&classic)),
+    ] {
+        let path = temp_path(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let out = evpnd(&["decode", "--json", path.to_str().unwrap()]);
+        std::fs::remove_file(&path).ok();
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        assert_eq!(json_lines(&out), by_flag, "{name}");
+    }
+}
+
+/// A file of raw messages and a file of hex lines, named on the command
+/// line, decode alike; a word that is neither hex nor a file says both.
+#[test]
+fn raw_and_hex_text_files_are_recognised_by_content() {
+    let txt = format!("{VECTORS}/exabgp/messages.txt");
+    let expected = hex_lines(&vector(&txt));
+    let hex_text = evpnd(&["decode", "--json", &txt]);
+    assert_eq!(hex_text.status.code(), Some(0), "{}", stderr(&hex_text));
+    let hex_text = json_lines(&hex_text);
+    assert_eq!(hex_text.len(), expected.len());
+    let by_flag = evpnd(&["decode", "--json", "--file", &txt]);
+    assert_eq!(json_lines(&by_flag), hex_text);
+
+    let raw: Vec<u8> = expected
+        .concat()
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
+        .collect();
+    let path = temp_path("messages.bin");
+    std::fs::write(&path, &raw).unwrap();
+    let out = evpnd(&["decode", "--json", path.to_str().unwrap()]);
+    std::fs::remove_file(&path).ok();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json_lines(&out), hex_text);
+    assert_eq!(
+        type_1_4_5_routes(&hex_text).len(),
+        6,
+        "types 1, 4 and 5 typed from a file as from the capture"
+    );
+
+    let out = evpnd(&["decode", "/nonexistent/capture.pcap"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("command line: not hex")
+            && stderr(&out).contains("(and no file \"/nonexistent/capture.pcap\")"),
+        "{}",
+        stderr(&out)
+    );
+}
