@@ -258,4 +258,22 @@ mod tests {
         );
         assert_eq!(short.fields().prefix, None);
     }
+
+    proptest::proptest! {
+        /// Any value of any type reads through a view or as bytes without
+        /// a panic, and a view's RD is the route's.
+        #[test]
+        fn any_value_has_a_view_and_fields(
+            route_type in 0u8..=7,
+            value in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..70),
+        ) {
+            let route = EvpnRoute::Opaque { route_type, value: bytes::Bytes::from(value) };
+            let fields = route.fields();
+            let typed = !matches!(route.view(), EvpnRouteView::Opaque { .. });
+            proptest::prop_assert!(!typed || fields.rd.is_some());
+            proptest::prop_assert_eq!(fields.route_type, route_type);
+            serde_json::to_string(&route.view()).unwrap();
+            serde_json::to_string(&fields).unwrap();
+        }
+    }
 }
