@@ -18,6 +18,8 @@
 #   rr-routes      RR: 6 type-3 + 6 MAC + 6 MAC+IP type-2, right VNI/next hop, nothing else
 #   kernel-nN      bridge fdb dev vxlan0 (flood rows with src_vni, both rows per remote
 #                  MAC) and SVI neighbours (extern_learn NOARP); differences to FRR printed
+#   show-fdb-ports show fdb on each VTEP names the port of each local MAC (h<N>a, h<N>b),
+#                  as text (Dest) and --json (port, port_ifindex = the port's ifindex)
 #   arp-suppression  h1a's ARP for h2a answered on n1, none in VXLAN; unknown IP flooded
 #   ping-matrix    every host pings every other host of its VNI (12 pairs)
 #   vni-isolation  h2b (VLAN 11) with a VLAN-10 address: unreachable from VNI 10 and back
@@ -28,6 +30,8 @@
 #                  every VTEP points at 198.19.0.3, h1a pings it
 #   mac-move-n3-clean  n3's vxlan0 keeps no row of the old route (the bridge moved the
 #                  master row to h2m itself; the self row must go too)
+#   drift-repair   a flood row of n1's deleted by hand: evpnd puts it back, and its
+#                  metrics endpoint counts one more evpnd_drift_repairs_total
 #   logs           no panic, no ERROR, all four evpnd still running
 set -uo pipefail
 source "$(dirname "$0")/../lib/harness.sh"
@@ -146,6 +150,7 @@ for n in $ALL; do
 	mkdir -p "$PT_RUN/lab-$n"
 	{ if [ $n = rr ]; then rr_conf; else vtep_conf $n; fi
 	  printf '\n[control]\nsocket = "%s"\nmode = "0600"\n\n[log]\nlevel = "debug"\nformat = "text"\n' "$PT_RUN/lab-$n/evpnd.sock"
+	  printf '\n[metrics]\nlisten = "127.0.0.1:9100"\n'
 	} >"$PT_RUN/lab-$n/evpnd.toml"
 	pt_bg ip netns exec lab-$n env NO_COLOR=1 "$EVPND" run --config "$PT_RUN/lab-$n/evpnd.toml" >"$PT_RUN/lab-$n/evpnd.log" 2>&1
 	eval "PID_$n=$PT_LAST_PID"
@@ -282,6 +287,32 @@ for n in $VTEPS; do
 	fi
 done
 for n in $VTEPS; do ev_json $n fdb >"$PT_OUT/$n-show-fdb.json"; ev_json $n vnis >"$PT_OUT/$n-show-vnis.json"; done
+
+# show fdb: each local MAC's row names its bridge port, "MAC port port ifindex" per row
+# from --json, "MAC Dest" from the text table (columns VNI VLAN MAC IP Dest Origin State)
+want_local_fdb() { # want_local_fdb N: h<N>a has 02:0a:..:0N, h<N>b 02:0b:..:0N
+	local n=$1 i=${1#n} p
+	for p in a b; do
+		echo "02:0$p:00:00:00:0$i h$i$p h$i$p $(ip -n lab-$n -j link show h$i$p | jq '.[0].ifindex')"
+	done
+}
+got_local_fdb() {
+	jq -r '.[] | select(.origin == "learned") | "\(.mac) \(.dest) \(.port) \(.port_ifindex)"' "$PT_OUT/$1-show-fdb.json" | sort
+}
+fdb_port_errors=()
+for n in $VTEPS; do
+	ev $n show fdb >"$PT_OUT/$n-show-fdb-initial.txt" 2>&1
+	[ "$(got_local_fdb $n)" = "$(want_local_fdb $n)" ] ||
+		fdb_port_errors+=("$n --json: $(got_local_fdb $n | paste -sd';' -), want $(want_local_fdb $n | paste -sd';' -)")
+	text=$(awk '$6 == "learned" { print $3, $5 }' "$PT_OUT/$n-show-fdb-initial.txt")
+	[ "$text" = "$(want_local_fdb $n | cut -d' ' -f1,2)" ] ||
+		fdb_port_errors+=("$n text: '$(echo "$text" | paste -sd';' -)'")
+done
+if [ ${#fdb_port_errors[@]} = 0 ]; then
+	pass show-fdb-ports "n1..n3 name each local MAC's port in show fdb: n1 $(got_local_fdb n1 | paste -sd';' -) (MAC, Dest, port, port_ifindex = ip link's ifindex)"
+else
+	fail show-fdb-ports "$(printf '%s | ' "${fdb_port_errors[@]}")(see nN-show-fdb-initial.txt, nN-show-fdb.json)"
+fi
 
 pt_log "kernel checks done"
 # ================================================================ 6. ARP suppression (before any host<->host traffic)
@@ -454,6 +485,26 @@ for n in $VTEPS; do dump "$PT_OUT/$n-kernel-after-move.txt" bridge -n lab-$n fdb
 ev_json rr routes >"$PT_OUT/rr-routes-final.json"
 
 pt_log "MAC move done"
+# ================================================================ 8b. drift repair
+# Someone else deletes one of evpnd's flood rows on n1: evpnd puts it back and its
+# metrics endpoint ([metrics] listen, in each namespace) counts the repair.
+scrape() { # scrape N: the exposition text of lab-N's evpnd
+	ip netns exec lab-$1 bash -c 'exec 3<>/dev/tcp/127.0.0.1/9100 && printf "GET /metrics HTTP/1.0\r\n\r\n" >&3 && cat <&3' | tr -d '\r'
+}
+metric() { scrape "$1" | awk -v m="$2" '$1 == m { print $2 }'; } # metric N NAME{LABELS}
+FLOOD_ROW="00:00:00:00:00:00 dev vxlan0 dst 198.19.0.2 src_vni 10 self"
+flood_back() { bridge -n lab-n1 fdb show dev vxlan0 | grep -q '^00:00:00:00:00:00 dst 198.19.0.2 src_vni 10 self'; }
+repairs_are() { [ "$(metric n1 evpnd_drift_repairs_total)" = "$1" ]; }
+t=$(now)
+repairs=$(metric n1 evpnd_drift_repairs_total)
+dups=$(metric n1 'evpnd_duplicate_macs{vni="10"}')
+# shellcheck disable=SC2086 # FLOOD_ROW is the words of one fdb entry
+bridge -n lab-n1 fdb del $FLOOD_ROW
+if [[ $repairs =~ ^[0-9]+$ ]] && wait_until 10 flood_back && wait_until 5 repairs_are $((repairs + 1)) && [ "$dups" = 0 ]; then
+	pass drift-repair "n1: flood row '$FLOOD_ROW' deleted by hand, back after $(since "$t")s; evpnd_drift_repairs_total $repairs -> $((repairs + 1)); evpnd_duplicate_macs{vni=\"10\"} $dups"
+else
+	fail drift-repair "n1: after 'bridge fdb del $FLOOD_ROW': row back: $(flood_back && echo yes || echo no); evpnd_drift_repairs_total '$repairs' -> '$(metric n1 evpnd_drift_repairs_total)'; evpnd_duplicate_macs{vni=\"10\"} '$dups' (want 0); metrics: $(scrape n1 | grep -c '^evpnd_') samples"
+fi
 # ================================================================ 9. logs
 for n in $ALL; do
 	ev $n show neighbors >"$PT_OUT/$n-show-neighbors.txt" 2>&1
