@@ -15,6 +15,8 @@ pub mod code {
     pub const MULTIPROTOCOL: u8 = 1;
     /// RFC 2918 section 2.
     pub const ROUTE_REFRESH: u8 = 2;
+    /// RFC 8950 section 3.
+    pub const EXTENDED_NEXT_HOP: u8 = 5;
     /// RFC 8654 section 3.
     pub const EXTENDED_MESSAGE: u8 = 6;
     /// RFC 4724 section 3.
@@ -95,6 +97,28 @@ impl AddPathFamily {
     }
 }
 
+/// One entry of the Extended Next Hop Encoding capability (RFC 8950
+/// section 3): NLRI of `family` may carry a next hop of `next_hop_afi`.
+///
+/// ```text
+/// +-----------------------------------------------------+
+/// | NLRI AFI - 1 (2 octets)                             |
+/// +-----------------------------------------------------+
+/// | NLRI SAFI - 1 (2 octets)                            |
+/// +-----------------------------------------------------+
+/// | Nexthop AFI - 1 (2 octets)                          |
+/// +-----------------------------------------------------+
+/// | ....                                                |
+/// ```
+///
+/// The SAFI field is 2 octets here; a value above 255 (no such SAFI is
+/// assigned) leaves the capability [`Capability::Unknown`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct ExtendedNextHopFamily {
+    pub family: Family,
+    pub next_hop_afi: Afi,
+}
+
 /// One capability (RFC 5492 section 4).
 ///
 /// ```text
@@ -124,6 +148,11 @@ pub enum Capability {
     ExtendedMessage,
     /// RFC 7911 section 4: (AFI, SAFI, Send/Receive) triples.
     AddPath(Vec<AddPathFamily>),
+    /// RFC 8950 section 3: (NLRI AFI, NLRI SAFI, next-hop AFI) triples, as
+    /// GoBGP sends for L2VPN EVPN with IPv6 next hops. A value that is not
+    /// whole triples (or has a SAFI above 255) stays
+    /// [`Unknown`](Self::Unknown), accepted as before.
+    ExtendedNextHop(Vec<ExtendedNextHopFamily>),
     /// Anything else (FQDN 73, long-lived GR 71, ...), kept as its value.
     Unknown {
         code: u8,
@@ -135,6 +164,25 @@ pub enum Capability {
 fn family(r: &mut Reader<'_>) -> DecodeResult<Family> {
     let afi = Afi(r.u16("AFI")?);
     Ok(Family::new(afi, Safi(r.u8("SAFI")?)))
+}
+
+/// The triples of an Extended Next Hop Encoding capability value (RFC 8950
+/// section 3), or `None` if it is not whole 6-octet triples with 1-octet
+/// SAFIs.
+fn extended_next_hop(value: &[u8]) -> Option<Vec<ExtendedNextHopFamily>> {
+    if !value.len().is_multiple_of(6) {
+        return None;
+    }
+    value
+        .chunks_exact(6)
+        .map(|triple| match *triple {
+            [afi_high, afi_low, 0, safi, next_high, next_low] => Some(ExtendedNextHopFamily {
+                family: Family::new(Afi(u16::from_be_bytes([afi_high, afi_low])), Safi(safi)),
+                next_hop_afi: Afi(u16::from_be_bytes([next_high, next_low])),
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 fn value_bytes(afi: Afi, reserved: u8, safi: Safi) -> [u8; 4] {
@@ -168,6 +216,7 @@ impl Capability {
             Self::GracefulRestart(_) => code::GRACEFUL_RESTART,
             Self::ExtendedMessage => code::EXTENDED_MESSAGE,
             Self::AddPath(_) => code::ADD_PATH,
+            Self::ExtendedNextHop(_) => code::EXTENDED_NEXT_HOP,
             Self::Unknown { code, .. } => *code,
         }
     }
@@ -255,6 +304,16 @@ impl Capability {
                 }
                 Self::AddPath(entries)
             }
+            code::EXTENDED_NEXT_HOP => {
+                let value = v.rest();
+                match extended_next_hop(value) {
+                    Some(entries) => Self::ExtendedNextHop(entries),
+                    None => Self::Unknown {
+                        code: code::EXTENDED_NEXT_HOP,
+                        value: Bytes::copy_from_slice(value),
+                    },
+                }
+            }
             code => Self::Unknown {
                 code,
                 value: Bytes::copy_from_slice(v.rest()),
@@ -294,6 +353,13 @@ impl Capability {
                     out.put_u8(e.send_receive);
                 }
             }
+            Self::ExtendedNextHop(entries) => {
+                for e in entries {
+                    out.put_u16(e.family.afi.0);
+                    out.put_u16(u16::from(e.family.safi.0));
+                    out.put_u16(e.next_hop_afi.0);
+                }
+            }
             Self::Unknown { value, .. } => out.put_slice(value),
         }
         // Values never exceed 255 octets for the known kinds evpnd builds;
@@ -326,6 +392,13 @@ impl fmt::Display for Capability {
                 f.write_str("add-path")?;
                 for e in entries {
                     write!(f, " {}:{}", e.family, e.send_receive)?;
+                }
+                Ok(())
+            }
+            Self::ExtendedNextHop(entries) => {
+                f.write_str("extended next hop")?;
+                for e in entries {
+                    write!(f, " {} nexthop-afi {}", e.family, e.next_hop_afi.0)?;
                 }
                 Ok(())
             }
@@ -396,6 +469,36 @@ pub(crate) mod tests {
         assert_eq!(out.as_ref(), &wire);
     }
 
+    /// GoBGP 3.10's OPEN (proto-tests/vectors/gobgp/messages.txt msg 0):
+    /// extended next hop for L2VPN EVPN with IPv6 (AFI 2) next hops.
+    #[test]
+    fn decodes_gobgp_extended_next_hop() {
+        let wire = hex("0506 0019 0046 0002");
+        let caps = decode_all(&wire).unwrap();
+        assert_eq!(
+            caps,
+            [Capability::ExtendedNextHop(vec![ExtendedNextHopFamily {
+                family: Family::L2VPN_EVPN,
+                next_hop_afi: Afi(2),
+            }])]
+        );
+        assert_eq!(
+            caps[0].to_string(),
+            "extended next hop l2vpn-evpn nexthop-afi 2"
+        );
+        let mut out = BytesMut::new();
+        caps[0].encode(&mut out);
+        assert_eq!(&out[..], &wire[..]);
+        // Not whole triples, or a SAFI above 255: kept as sent, not refused.
+        for odd in [hex("0505 0019 0046 00"), hex("0506 0019 0146 0002")] {
+            let caps = decode_all(&odd).unwrap();
+            assert!(matches!(caps[0], Capability::Unknown { code: 5, .. }));
+            let mut out = BytesMut::new();
+            caps[0].encode(&mut out);
+            assert_eq!(&out[..], &odd[..]);
+        }
+    }
+
     #[test]
     fn rejects_wrong_lengths() {
         assert!(decode_all(&[65, 2, 0, 1]).is_err());
@@ -435,6 +538,16 @@ pub(crate) mod tests {
                             .collect()
                     }
                 )),
+            proptest::collection::vec((fam.clone(), any::<u16>()), 0..5).prop_map(|es| {
+                Capability::ExtendedNextHop(
+                    es.into_iter()
+                        .map(|(family, afi)| ExtendedNextHopFamily {
+                            family,
+                            next_hop_afi: Afi(afi),
+                        })
+                        .collect(),
+                )
+            }),
             proptest::collection::vec((fam, 1u8..=3), 0..5).prop_map(|es| Capability::AddPath(
                 es.into_iter()
                     .map(|(family, send_receive)| AddPathFamily {
