@@ -21,7 +21,8 @@
 # journal (no snooping warning, no error), security (systemd-analyze security
 # exposure at most SD_MAX_EXPOSURE), stop (exit 0, Result=success, /run/evpnd gone),
 # cease (the RR got a Cease), control-no-af-packet (a drop-in without AF_PACKET makes
-# the snooping warning appear, so the journal check can see the shipped bug).
+# the snooping warning appear, so the journal check can see the shipped bug),
+# bad-config (exit status 2, failed, not restarted).
 # env: SD_ROOT (the container root, made by systemd-vm.sh), EVPND_BIN, PT_OUT_DIR.
 set -uo pipefail
 source "$(dirname "$0")/../lib/harness.sh"
@@ -361,4 +362,21 @@ else
 	fail control-no-af-packet "evpnd did not start with the drop-in: $(cx systemctl status evpnd --no-pager 2>&1 | tail -3 | tr '\n' ' ')"
 fi
 cx sh -c 'systemctl stop evpnd; rm -rf /run/systemd/system/evpnd.service.d; systemctl daemon-reload'
+
+# ---------------------------------------------------------------- a bad config
+# exit 2, shown as such, and no restart loop (RestartPreventExitStatus=2)
+pt_log "bad config"
+cx sh -c 'printf "[bgp]\nasn = \"x\"\n" >/etc/evpnd/evpnd.toml; systemctl start evpnd' >>"$PT_RUN/install.log" 2>&1
+failed() { [ "$(cx systemctl show -p ActiveState --value evpnd)" = failed ]; }
+if wait_until 20 failed; then
+	sleep 3 # RestartSec=2: a restart would have happened by now
+	props=$(cx systemctl show evpnd -p ActiveState -p Result -p ExecMainStatus -p NRestarts | sort | tr '\n' ' ')
+	if [ "$props" = "ActiveState=failed ExecMainStatus=2 NRestarts=0 Result=exit-code " ]; then
+		pass bad-config "$props; journal: $(cx journalctl -u evpnd -o cat --no-pager -n 20 | grep -m1 'bgp.asn')"
+	else
+		fail bad-config "$props (want failed, status 2, no restart)"
+	fi
+else
+	fail bad-config "not failed after 20 s: $(cx systemctl show evpnd -p ActiveState -p Result -p NRestarts | tr '\n' ' ')"
+fi
 pt_finish
