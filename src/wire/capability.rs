@@ -27,6 +27,8 @@ pub mod code {
     pub const ADD_PATH: u8 = 69;
     /// RFC 7313 section 3.
     pub const ENHANCED_ROUTE_REFRESH: u8 = 70;
+    /// draft-walton-bgp-hostname-capability section 3 (IANA: FQDN).
+    pub const FQDN: u8 = 73;
     /// Pre-standard Cisco route refresh, still sent by FRR and others.
     pub const ROUTE_REFRESH_CISCO: u8 = 128;
 }
@@ -153,7 +155,15 @@ pub enum Capability {
     /// whole triples (or has a SAFI above 255) stays
     /// [`Unknown`](Self::Unknown), accepted as before.
     ExtendedNextHop(Vec<ExtendedNextHopFamily>),
-    /// Anything else (FQDN 73, long-lived GR 71, ...), kept as its value.
+    /// The speaker's host and domain name (draft-walton-bgp-hostname-
+    /// capability section 3: hostname length (1), hostname, domain name
+    /// length (1), domain name, UTF-8), as FRR and GoBGP send. A value that
+    /// does not read so exactly stays [`Unknown`](Self::Unknown).
+    Fqdn {
+        hostname: String,
+        domain_name: String,
+    },
+    /// Anything else (long-lived GR 71, ...), kept as its value.
     Unknown {
         code: u8,
         #[serde(serialize_with = "serialize_hex")]
@@ -183,6 +193,22 @@ fn extended_next_hop(value: &[u8]) -> Option<Vec<ExtendedNextHopFamily>> {
             _ => None,
         })
         .collect()
+}
+
+/// Host and domain name of an FQDN capability value (draft-walton-bgp-
+/// hostname-capability section 3), or `None` unless the value is exactly
+/// two length-prefixed UTF-8 strings.
+fn fqdn(value: &[u8]) -> Option<(String, String)> {
+    let (&host_len, rest) = value.split_first()?;
+    let (hostname, rest) = rest.split_at_checked(usize::from(host_len))?;
+    let (&domain_len, domain_name) = rest.split_first()?;
+    if domain_name.len() != usize::from(domain_len) {
+        return None;
+    }
+    Some((
+        std::str::from_utf8(hostname).ok()?.to_owned(),
+        std::str::from_utf8(domain_name).ok()?.to_owned(),
+    ))
 }
 
 fn value_bytes(afi: Afi, reserved: u8, safi: Safi) -> [u8; 4] {
@@ -217,6 +243,7 @@ impl Capability {
             Self::ExtendedMessage => code::EXTENDED_MESSAGE,
             Self::AddPath(_) => code::ADD_PATH,
             Self::ExtendedNextHop(_) => code::EXTENDED_NEXT_HOP,
+            Self::Fqdn { .. } => code::FQDN,
             Self::Unknown { code, .. } => *code,
         }
     }
@@ -314,6 +341,19 @@ impl Capability {
                     },
                 }
             }
+            code::FQDN => {
+                let value = v.rest();
+                match fqdn(value) {
+                    Some((hostname, domain_name)) => Self::Fqdn {
+                        hostname,
+                        domain_name,
+                    },
+                    None => Self::Unknown {
+                        code: code::FQDN,
+                        value: Bytes::copy_from_slice(value),
+                    },
+                }
+            }
             code => Self::Unknown {
                 code,
                 value: Bytes::copy_from_slice(v.rest()),
@@ -360,6 +400,19 @@ impl Capability {
                     out.put_u16(e.next_hop_afi.0);
                 }
             }
+            Self::Fqdn {
+                hostname,
+                domain_name,
+            } => {
+                // Each name is at most 255 octets on the wire: longer ones
+                // (only built by hand) are cut so the lengths stay true.
+                for name in [hostname, domain_name] {
+                    let name = name.as_bytes();
+                    let name = name.get(..usize::from(u8::MAX)).unwrap_or(name);
+                    out.put_u8(name.len() as u8);
+                    out.put_slice(name);
+                }
+            }
             Self::Unknown { value, .. } => out.put_slice(value),
         }
         // Values never exceed 255 octets for the known kinds evpnd builds;
@@ -399,6 +452,16 @@ impl fmt::Display for Capability {
                 f.write_str("extended next hop")?;
                 for e in entries {
                     write!(f, " {} nexthop-afi {}", e.family, e.next_hop_afi.0)?;
+                }
+                Ok(())
+            }
+            Self::Fqdn {
+                hostname,
+                domain_name,
+            } => {
+                write!(f, "hostname {hostname:?}")?;
+                if !domain_name.is_empty() {
+                    write!(f, " domain {domain_name:?}")?;
                 }
                 Ok(())
             }
@@ -499,6 +562,47 @@ pub(crate) mod tests {
         }
     }
 
+    /// GoBGP 3.10's and FRR 8.4's OPENs (proto-tests/vectors/gobgp msg 0,
+    /// frr/bgp-evpn-messages.txt): hostname, no domain name.
+    #[test]
+    fn decodes_gobgp_and_frr_hostnames() {
+        for (wire, hostname) in [
+            (hex("4909 07 766363762d6762 00"), "vccv-gb"),
+            (hex("4904 02 6e31 00"), "n1"),
+        ] {
+            let caps = decode_all(&wire).unwrap();
+            assert_eq!(
+                caps,
+                [Capability::Fqdn {
+                    hostname: hostname.to_owned(),
+                    domain_name: String::new()
+                }]
+            );
+            assert_eq!(caps[0].to_string(), format!("hostname {hostname:?}"));
+            let mut out = BytesMut::new();
+            caps[0].encode(&mut out);
+            assert_eq!(&out[..], &wire[..]);
+        }
+        let with_domain = Capability::Fqdn {
+            hostname: "n1".into(),
+            domain_name: "lab".into(),
+        };
+        assert_eq!(with_domain.to_string(), "hostname \"n1\" domain \"lab\"");
+        // Lengths that do not add up, or names that are not UTF-8: kept as
+        // sent, not refused.
+        for odd in [
+            hex("4903 02 6e31"),
+            hex("4905 02 6e31 0200"),
+            hex("4904 02 ff31 00"),
+        ] {
+            let caps = decode_all(&odd).unwrap();
+            assert!(matches!(caps[0], Capability::Unknown { code: 73, .. }));
+            let mut out = BytesMut::new();
+            caps[0].encode(&mut out);
+            assert_eq!(&out[..], &odd[..]);
+        }
+    }
+
     #[test]
     fn rejects_wrong_lengths() {
         assert!(decode_all(&[65, 2, 0, 1]).is_err());
@@ -548,6 +652,12 @@ pub(crate) mod tests {
                         .collect(),
                 )
             }),
+            ("[a-z0-9.-]{0,20}", "[a-z.]{0,12}").prop_map(|(hostname, domain_name)| {
+                Capability::Fqdn {
+                    hostname,
+                    domain_name,
+                }
+            }),
             proptest::collection::vec((fam, 1u8..=3), 0..5).prop_map(|es| Capability::AddPath(
                 es.into_iter()
                     .map(|(family, send_receive)| AddPathFamily {
@@ -557,7 +667,7 @@ pub(crate) mod tests {
                     .collect()
             )),
             (
-                prop_oneof![Just(71u8), Just(73), 129..=255u8],
+                prop_oneof![Just(71u8), 129..=255u8],
                 proptest::collection::vec(any::<u8>(), 0..40)
             )
                 .prop_map(|(code, v)| Capability::Unknown {
