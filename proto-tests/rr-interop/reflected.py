@@ -26,7 +26,8 @@ import json
 import sys
 
 RR_ATTRS = ("ORIGINATOR_ID", "CLUSTER_LIST")
-LABEL_FIELDS = ("label1", "label2", "vni")
+# decode prints type-2 labels raw (label1, label2), as VNIs (vni, labels), type-1/5 labels as label + labels
+LABEL_FIELDS = ("label1", "label2", "vni", "label", "labels")
 
 
 def host(endpoint):
