@@ -31,6 +31,7 @@ use crate::wire::attribute::{AttributeValue, PathAttribute, type_code};
 use crate::wire::evpn::{
     Esi, EvpnRoute, EvpnRouteView, Type1Route, Type2Route, Type3Route, Type4Route, Type5Route,
 };
+use crate::wire::extcomm::EvpnCommunities;
 use crate::wire::header::{HEADER_LEN, HeaderError, MARKER, MessageType};
 use crate::wire::message::{DecodeOptions, Message, MessageError};
 use crate::wire::open::Open;
@@ -1080,6 +1081,14 @@ fn json_report(report: &Report, bytes: &[u8]) -> Value {
                     .collect(),
             ),
         );
+        // The extended communities by meaning, named as in a show routes
+        // row (route_targets, encapsulation, es_import_rt, router_mac ...).
+        if let Some(communities) = u.extended_communities() {
+            object.insert(
+                "evpn_communities".into(),
+                serde_json::to_value(EvpnCommunities::of(communities)).unwrap_or(Value::Null),
+            );
+        }
         if let Some(mp) = &report.reach {
             object.insert("mp_reach".into(), json_mp(mp));
         }
@@ -2185,6 +2194,18 @@ mod tests {
         assert_eq!(
             messages[1]["attributes"][4],
             "EXT_COMM ES-Import-Rt:11:22:33:44:55:66"
+        );
+        assert_eq!(
+            messages[1]["evpn_communities"]["es_import_rt"],
+            "11:22:33:44:55:66"
+        );
+        assert_eq!(
+            messages[0]["evpn_communities"]["esi_label"],
+            json!({"flags": 0, "label": 0})
+        );
+        assert_eq!(
+            messages[2]["evpn_communities"]["router_mac"],
+            "02:b0:00:00:00:02"
         );
     }
 

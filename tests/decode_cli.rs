@@ -827,3 +827,41 @@ fn raw_and_hex_text_files_are_recognised_by_content() {
         stderr(&out)
     );
 }
+
+/// Each UPDATE's extended communities by meaning, under `show routes
+/// --json`'s names: the type-4 routes' ES-Import route targets (GoBGP's
+/// auto-derived from its LACP ESI's system MAC, ExaBGP's as configured)
+/// and the type-5 routes' router MACs (README "Routes").
+#[test]
+fn es_import_rt_and_router_mac_by_show_routes_names() {
+    let mut found = Vec::new();
+    for speaker in ["gobgp", "exabgp"] {
+        let out = evpnd(&[
+            "decode",
+            "--json",
+            &format!("{VECTORS}/{speaker}/capture.pcap"),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        for m in json_lines(&out) {
+            let route_type = m["mp_reach"]["routes"][0]["route_type"].as_u64();
+            let communities = &m["evpn_communities"];
+            for (wanted, field) in [(4, "es_import_rt"), (5, "router_mac")] {
+                if route_type == Some(wanted) {
+                    let item = (speaker, field, communities[field].clone());
+                    if !found.contains(&item) {
+                        found.push(item);
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(
+        found,
+        [
+            ("gobgp", "es_import_rt", Value::from("02:ee:00:00:00:01")),
+            ("gobgp", "router_mac", Value::from("02:b0:00:00:00:01")),
+            ("exabgp", "es_import_rt", Value::from("11:22:33:44:55:66")),
+            ("exabgp", "router_mac", Value::from("02:b0:00:00:00:02")),
+        ]
+    );
+}

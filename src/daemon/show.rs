@@ -5,7 +5,7 @@ use crate::rib::peer::PeerKind;
 use crate::rib::task::RibPath;
 use crate::wire::attribute::MpReach;
 use crate::wire::evpn::EvpnRoute;
-use crate::wire::extcomm::ExtendedCommunity;
+use crate::wire::extcomm::EvpnCommunities;
 use crate::wire::message::DecodeOptions;
 use crate::wire::pmsi::PmsiTunnelId;
 use crate::wire::rd::RouteDistinguisher;
@@ -49,7 +49,7 @@ fn route_row(p: &RibPath, opts: &DecodeOptions) -> Option<RouteRow> {
         .into_iter()
         .next()?;
     let attrs = Update::from_attributes(&p.path.attrs.encoded, opts);
-    let communities = attrs.extended_communities().unwrap_or_default();
+    let communities = EvpnCommunities::of(attrs.extended_communities().unwrap_or_default());
     // The NLRI's fields as `evpnd decode` reads them too.
     let fields = route.fields();
     let rd = match fields.rd {
@@ -96,30 +96,18 @@ fn route_row(p: &RibPath, opts: &DecodeOptions) -> Option<RouteRow> {
         originator_id: attrs.originator_id(),
         cluster_list: attrs.cluster_list().map(<[_]>::to_vec).unwrap_or_default(),
         route_targets: communities
+            .route_targets
             .iter()
-            .filter_map(|c| c.route_target())
-            .map(|rt| rt.to_string())
+            .map(ToString::to_string)
             .collect(),
-        encapsulation: communities.iter().find_map(|c| match c {
-            ExtendedCommunity::Encapsulation { tunnel_type } => Some(*tunnel_type),
-            _ => None,
+        encapsulation: communities.encapsulation,
+        mac_mobility: communities.mac_mobility.map(|m| MacMobility {
+            sequence: m.sequence,
+            sticky: m.sticky(),
         }),
-        mac_mobility: communities.iter().find_map(|c| match c {
-            ExtendedCommunity::MacMobility(m) => Some(MacMobility {
-                sequence: m.sequence,
-                sticky: m.sticky(),
-            }),
-            _ => None,
-        }),
-        default_gateway: communities.iter().any(|c| c.is_default_gateway()),
-        es_import_rt: communities
-            .iter()
-            .find_map(ExtendedCommunity::es_import_route_target)
-            .map(|mac| mac.to_string()),
-        router_mac: communities.iter().find_map(|c| match c {
-            ExtendedCommunity::RoutersMac(mac) => Some(mac.to_string()),
-            _ => None,
-        }),
+        default_gateway: communities.default_gateway,
+        es_import_rt: communities.es_import_rt.map(|mac| mac.to_string()),
+        router_mac: communities.router_mac.map(|mac| mac.to_string()),
         pmsi: attrs.pmsi_tunnel().and_then(|t| match t.tunnel {
             PmsiTunnelId::IngressReplication { endpoint } => Some(Pmsi {
                 tunnel_type: "ingress-replication".to_string(),

@@ -495,6 +495,80 @@ impl ExtendedCommunity {
     }
 }
 
+/// The extended communities EVPN gives a meaning to, by meaning: what
+/// `evpnd show routes` rows carry and `evpnd decode --json` prints per
+/// UPDATE, under the same names (`crate::api::protocol::RouteRow`). Route
+/// targets in order as sent; of the other kinds the first one counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EvpnCommunities {
+    /// RFC 4360 section 4, RFC 5668.
+    pub route_targets: Vec<RouteTarget>,
+    /// RFC 9012 section 4.1 tunnel type (8 = VXLAN).
+    pub encapsulation: Option<u16>,
+    /// RFC 7432 section 7.7, as show routes writes it: sequence and sticky.
+    #[serde(serialize_with = "serialize_mac_mobility")]
+    pub mac_mobility: Option<MacMobility>,
+    /// RFC 7432 section 7.8 (any value, see
+    /// [`ExtendedCommunity::is_default_gateway`]).
+    pub default_gateway: bool,
+    /// RFC 7432 section 7.5.
+    pub esi_label: Option<EsiLabel>,
+    /// RFC 7432 section 7.6.
+    pub es_import_rt: Option<MacAddress>,
+    /// RFC 9135 section 8.1.
+    pub router_mac: Option<MacAddress>,
+}
+
+impl EvpnCommunities {
+    pub fn of(communities: &[ExtendedCommunity]) -> Self {
+        Self {
+            route_targets: communities
+                .iter()
+                .filter_map(ExtendedCommunity::route_target)
+                .collect(),
+            encapsulation: communities.iter().find_map(|c| match c {
+                ExtendedCommunity::Encapsulation { tunnel_type } => Some(*tunnel_type),
+                _ => None,
+            }),
+            mac_mobility: communities.iter().find_map(|c| match c {
+                ExtendedCommunity::MacMobility(m) => Some(*m),
+                _ => None,
+            }),
+            default_gateway: communities
+                .iter()
+                .any(ExtendedCommunity::is_default_gateway),
+            esi_label: communities.iter().find_map(|c| match c {
+                ExtendedCommunity::EsiLabel(l) => Some(*l),
+                _ => None,
+            }),
+            es_import_rt: communities
+                .iter()
+                .find_map(ExtendedCommunity::es_import_route_target),
+            router_mac: communities.iter().find_map(|c| match c {
+                ExtendedCommunity::RoutersMac(mac) => Some(*mac),
+                _ => None,
+            }),
+        }
+    }
+}
+
+fn serialize_mac_mobility<S: Serializer>(
+    mac_mobility: &Option<MacMobility>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Shown {
+        sequence: u32,
+        sticky: bool,
+    }
+    mac_mobility
+        .map(|m| Shown {
+            sequence: m.sequence,
+            sticky: m.sticky(),
+        })
+        .serialize(serializer)
+}
+
 impl From<RouteTarget> for ExtendedCommunity {
     fn from(rt: RouteTarget) -> Self {
         ExtendedCommunity::RouteTarget(rt)
@@ -694,6 +768,52 @@ mod tests {
         let frr = [ExtendedCommunity::VXLAN_ENCAPSULATION, cases[0].1];
         let shown: Vec<String> = frr.iter().map(ToString::to_string).collect();
         assert_eq!(shown.join(" "), "ET:8 ES-Import-Rt:02:ee:00:00:00:01");
+    }
+
+    /// GoBGP's type-2 with DEFAULT-GW twice and ExaBGP's sticky MAC and
+    /// type-4 (proto-tests/vectors/{gobgp,exabgp}/messages.txt), by meaning.
+    #[test]
+    fn evpn_communities_by_meaning_serialize_as_show_routes_names_them() {
+        let gobgp = ExtendedCommunity::decode_all(
+            &[
+                [0x00, 0x02, 0xfd, 0xe8, 0, 0, 0, 0x0a],
+                [0x03, 0x0d, 0, 0, 0, 0, 0, 0],
+                [0x03, 0x0c, 0, 0, 0, 0, 0, 0x08],
+                [0x03, 0x0d, 0, 0, 0, 0, 0, 0],
+            ]
+            .concat(),
+            0,
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(EvpnCommunities::of(&gobgp)).unwrap(),
+            serde_json::json!({"route_targets": ["65000:10"], "encapsulation": 8,
+                "mac_mobility": null, "default_gateway": true, "esi_label": null,
+                "es_import_rt": null, "router_mac": null})
+        );
+        let exabgp = [
+            ExtendedCommunity::MacMobility(MacMobility::new(true, 0)),
+            ExtendedCommunity::EsImportRouteTarget(MacAddress([
+                0x11, 0x22, 0x33, 0x44, 0x55, 0x66,
+            ])),
+            ExtendedCommunity::EsiLabel(EsiLabel {
+                flags: 0,
+                label: 100,
+            }),
+            ExtendedCommunity::RoutersMac(MacAddress([2, 0xb0, 0, 0, 0, 2])),
+        ];
+        let json = serde_json::to_value(EvpnCommunities::of(&exabgp)).unwrap();
+        assert_eq!(
+            json["mac_mobility"],
+            serde_json::json!({"sequence": 0, "sticky": true})
+        );
+        assert_eq!(json["es_import_rt"], "11:22:33:44:55:66");
+        assert_eq!(
+            json["esi_label"],
+            serde_json::json!({"flags": 0, "label": 100})
+        );
+        assert_eq!(json["router_mac"], "02:b0:00:00:00:02");
+        assert_eq!(EvpnCommunities::of(&[]), EvpnCommunities::default());
     }
 
     #[test]
