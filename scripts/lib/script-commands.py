@@ -67,6 +67,8 @@ def word(w, line, vars_=None):
         only = only["Parts"][0]
     if only and only.get("Type") == "ParamExp" and only["Param"]["Value"] in ("@", "*"):
         return Tok(ARGS, line)
+    # "${NAME[@]}": a whole array, which env's arguments use for NAME=VALUE lists
+    splat = bool(only and only.get("Type") == "ParamExp" and only.get("Index"))
     vars_ = vars_ or {}
 
     def alts(ps, quoted):
@@ -100,7 +102,9 @@ def word(w, line, vars_=None):
                 return [PH]
         return out
 
-    return Tok(alts(parts, False), line)
+    t = Tok(alts(parts, False), line)
+    t.splat = splat
+    return t
 
 
 def literal_values(w):
@@ -492,9 +496,11 @@ def unwrap(base, rest):
     if base == "env":
         i = _skip_opts(rest, ("-u", "--unset", "-C", "--chdir"))
         # NAME=VALUE words (VALUE may be an expansion), and expansions of such words
-        while i < len(rest) and rest[i].alts and all(
+        # ("${A[@]}": taken for such a list; were it the command, its first argument
+        # would show up as an unknown command, loudly, rather than be missed)
+        while i < len(rest) and (getattr(rest[i], "splat", False) or rest[i].alts and all(
             a is not None and (a == "" or re.match(r"[A-Za-z_][\w.]*=", a)) for a in rest[i].alts
-        ):
+        )):
             i += 1
         return rest[i:]
     if base in ("setsid", "nohup", "stdbuf", "nice", "ionice", "builtin"):

@@ -29,7 +29,7 @@ def commands(files):
 
 class Shell(unittest.TestCase):
     def test_wrappers_are_seen_through_and_counted(self):
-        got = commands({"a.sh": "timeout -k 5 10 ip netns exec ns1 env A=1 B=\"$x\" setsid jq . f\n"
+        got = commands({"a.sh": "timeout -k 5 10 ip netns exec ns1 env A=1 B=\"$x\" \"${E[@]}\" setsid jq . f\n"
                                 "nsenter -t 1 -n -- arping -c1 x | xargs -r kill\n"
                                 "sudo -u nobody nohup tcpdump -i any\n"})
         self.assertEqual(got, {"timeout", "ip", "env", "setsid", "jq", "nsenter", "arping", "xargs", "kill", "sudo", "nohup", "tcpdump"})
