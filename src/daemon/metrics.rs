@@ -7,7 +7,7 @@ use crate::vtep::VtepStats;
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
@@ -181,6 +181,35 @@ pub fn render(s: &Snapshot) -> String {
     out
 }
 
+/// How long a scraper may take to send its request line.
+const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
+/// The longest request line read; `GET /metrics HTTP/1.1` needs 22 octets.
+const REQUEST_LINE_MAX: usize = 1024;
+
+/// Reads up to the end of the HTTP request line (RFC 9112 section 3), however
+/// the client splits it into segments, without its CR LF; at most
+/// [`REQUEST_LINE_MAX`] octets, and whatever came when the peer closes early.
+/// One `read` is not enough: a client may send "GET " and the rest later.
+async fn read_request_line<R: AsyncRead + Unpin>(reader: &mut R) -> std::io::Result<Vec<u8>> {
+    let mut line = Vec::with_capacity(64);
+    let mut chunk = [0u8; 256];
+    loop {
+        if let Some(end) = line.iter().position(|b| *b == b'\r' || *b == b'\n') {
+            line.truncate(end);
+            return Ok(line);
+        }
+        if line.len() >= REQUEST_LINE_MAX {
+            line.truncate(REQUEST_LINE_MAX);
+            return Ok(line);
+        }
+        let n = reader.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(line);
+        }
+        line.extend_from_slice(&chunk[..n]);
+    }
+}
+
 /// Binds `listen` (an error names the address) and serves scrapes until the
 /// daemon drops its end of `snapshots`.
 pub async fn serve(
@@ -196,16 +225,10 @@ pub async fn serve(
             };
             let snapshots = snapshots.clone();
             tokio::spawn(async move {
-                let mut request = [0u8; 1024];
                 let read =
-                    tokio::time::timeout(Duration::from_secs(5), stream.read(&mut request)).await;
-                let Ok(Ok(n)) = read else { return };
-                let first_line = request
-                    .get(..n)
-                    .unwrap_or_default()
-                    .split(|b| *b == b'\r' || *b == b'\n')
-                    .next()
-                    .unwrap_or_default();
+                    tokio::time::timeout(REQUEST_DEADLINE, read_request_line(&mut stream)).await;
+                let Ok(Ok(first_line)) = read else { return };
+                let first_line = first_line.as_slice();
                 let response = if first_line.starts_with(b"GET /metrics ")
                     || first_line == b"GET /metrics"
                 {
@@ -233,6 +256,37 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_request_line_split_over_several_writes_is_read_whole() {
+        let (mut client, mut server) = tokio::io::duplex(64);
+        let writer = tokio::spawn(async move {
+            for piece in ["GET ", "/met", "rics HTTP/1.1\r\nHost: x\r\n\r\n"] {
+                client.write_all(piece.as_bytes()).await.unwrap();
+                tokio::task::yield_now().await;
+            }
+            client
+        });
+        let line = read_request_line(&mut server).await.unwrap();
+        assert_eq!(line, b"GET /metrics HTTP/1.1");
+        drop(writer.await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn an_endless_request_line_is_cut_at_the_limit() {
+        let (mut client, mut server) = tokio::io::duplex(4096);
+        client.write_all(&[b'A'; 3000]).await.unwrap();
+        let line = read_request_line(&mut server).await.unwrap();
+        assert_eq!(line.len(), REQUEST_LINE_MAX);
+    }
+
+    #[tokio::test]
+    async fn a_client_that_closes_early_gives_what_it_sent() {
+        let (mut client, mut server) = tokio::io::duplex(64);
+        client.write_all(b"GET /met").await.unwrap();
+        drop(client);
+        assert_eq!(read_request_line(&mut server).await.unwrap(), b"GET /met");
+    }
 
     #[test]
     fn renders_the_exposition_format() {
