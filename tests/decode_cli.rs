@@ -61,6 +61,16 @@ fn vector(path: &str) -> String {
     std::fs::read_to_string(path).expect("read vector")
 }
 
+/// The messages' hex lines as the bytes a raw capture file holds, back to back.
+fn messages_as_raw_bytes(hex_lines: &[String]) -> Vec<u8> {
+    hex_lines
+        .concat()
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
+        .collect()
+}
+
 /// The hex lines of a messages.txt, in order.
 fn hex_lines(messages_txt: &str) -> Vec<String> {
     messages_txt
@@ -237,12 +247,7 @@ fn messages_text_file_and_raw_stdin_decode_alike() {
     let from_text = json_lines(&from_text);
     assert_eq!(from_text.len(), expected.len());
 
-    let raw: Vec<u8> = expected
-        .concat()
-        .as_bytes()
-        .chunks(2)
-        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
-        .collect();
+    let raw = messages_as_raw_bytes(&expected);
     let from_stdin = evpnd_stdin(&["decode", "--file", "-", "--json"], &raw);
     assert_eq!(from_stdin.status.code(), Some(0), "{}", stderr(&from_stdin));
     let from_stdin = json_lines(&from_stdin);
@@ -800,12 +805,7 @@ fn raw_and_hex_text_files_are_recognised_by_content() {
     let by_flag = evpnd(&["decode", "--json", "--file", &txt]);
     assert_eq!(json_lines(&by_flag), hex_text);
 
-    let raw: Vec<u8> = expected
-        .concat()
-        .as_bytes()
-        .chunks(2)
-        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
-        .collect();
+    let raw = messages_as_raw_bytes(&expected);
     let path = temp_path("messages.bin");
     std::fs::write(&path, &raw).unwrap();
     let out = evpnd(&["decode", "--json", path.to_str().unwrap()]);
