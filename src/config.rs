@@ -12,6 +12,7 @@
 //! Addresses are read as strings and parsed here rather than by serde so the
 //! error message is ours (with the key path), not a generic serde one.
 
+use crate::evpn::{EvpnInstancesSpec, VniSpec};
 use crate::wire::Family;
 use crate::wire::extcomm::RouteTarget;
 use crate::wire::rd::RouteDistinguisher;
@@ -40,8 +41,8 @@ pub const DEFAULT_BGP_PORT: u16 = 179;
 pub const DEFAULT_VXLAN_PORT: u16 = 4789;
 /// Largest VLAN ID usable on a bridge (IEEE 802.1Q: 0 and 4095 are reserved).
 pub const MAX_VLAN: u16 = 4094;
-/// VNIs are 24 bits (RFC 7348 section 5).
-pub const MAX_VNI: u32 = 0x00ff_ffff;
+/// VNIs are 24 bits (RFC 7348 section 5); the rule belongs to the VNI type.
+pub use crate::dataplane::model::MAX_VNI;
 /// RFC 6793 section 9: AS_TRANS, never a real AS.
 const AS_TRANS: u32 = 23456;
 /// Linux IFNAMSIZ is 16 including the terminating NUL.
@@ -179,13 +180,36 @@ pub struct VtepConfig {
     pub dataplane: Dataplane,
 }
 
+impl VtepConfig {
+    /// What the EVPN core derives this VTEP's instances from (the core
+    /// takes its own types; config builds them).
+    pub fn evpn_spec(&self, router_id: Ipv4Addr, asn: u32) -> EvpnInstancesSpec {
+        EvpnInstancesSpec {
+            local_vtep: self.local_ip,
+            router_id,
+            asn,
+            vnis: self
+                .vnis
+                .iter()
+                .map(|v| VniSpec {
+                    vlan: v.vlan,
+                    vni: v.vni,
+                    rd: v.rd,
+                    import_rts: v.import_rts.clone(),
+                    export_rts: v.export_rts.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// One VLAN <-> VNI mapping with its EVPN instance parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VniConfig {
     pub vlan: u16,
     pub vni: u32,
     /// Explicit RD; `None` means auto-derived (RFC 7432 section 7.9:
-    /// router-id:n, see `evpn::EvpnInstances::from_config`).
+    /// router-id:n, see `evpn::EvpnInstances::from_spec`).
     pub rd: Option<RouteDistinguisher>,
     /// Import RTs; the auto `ASN:VNI` (RFC 8365 section 5.1.2.1, see
     /// `evpn::auto_route_target`) when not configured.

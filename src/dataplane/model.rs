@@ -21,6 +21,10 @@ pub const EVPND_PROTOCOL: u8 = 245;
 /// A VXLAN Network Identifier (24 bits, RFC 7348 section 5).
 pub type Vni = u32;
 
+/// The largest VNI: the VXLAN header has a 24-bit VNI field (RFC 7348
+/// section 5).
+pub const MAX_VNI: Vni = 0x00ff_ffff;
+
 /// A remote MAC learned from an EVPN type-2 route (RFC 7432 section 7.2):
 /// MAC `mac` in `vni` (mapped to bridge VLAN `vlan`) lives behind VTEP `vtep`.
 ///

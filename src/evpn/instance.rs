@@ -2,8 +2,7 @@
 //! 5.1.2, VLAN-based service: one EVI per VNI), with the route distinguisher
 //! and route targets its routes carry, and the lookup tables import needs.
 
-use crate::config::{MAX_VNI, VtepConfig};
-use crate::dataplane::model::Vni;
+use crate::dataplane::model::{MAX_VNI, Vni};
 use crate::wire::extcomm::RouteTarget;
 use crate::wire::rd::RouteDistinguisher;
 use std::collections::BTreeMap;
@@ -79,6 +78,34 @@ pub struct EvpnInstance {
     pub local_vtep: IpAddr,
 }
 
+/// One VLAN/VNI mapping an instance is built for, with the RD and RTs
+/// configured for it. The core's own input: config (or a test) builds it,
+/// so the instance rules do not depend on how a file spells them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VniSpec {
+    pub vlan: u16,
+    pub vni: Vni,
+    /// `None`: auto-derived `router-id:n` (RFC 7432 section 7.9).
+    pub rd: Option<RouteDistinguisher>,
+    /// Empty: the auto `ASN:VNI` ([`auto_route_target`]).
+    pub import_rts: Vec<RouteTarget>,
+    /// Empty: the auto `ASN:VNI` ([`auto_route_target`]).
+    pub export_rts: Vec<RouteTarget>,
+}
+
+/// Everything [`EvpnInstances::from_spec`] derives the instances of a VTEP
+/// from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvpnInstancesSpec {
+    /// The VTEP address every instance originates from.
+    pub local_vtep: IpAddr,
+    /// The address part of auto-derived RDs.
+    pub router_id: Ipv4Addr,
+    /// The AS of auto-derived RTs.
+    pub asn: u32,
+    pub vnis: Vec<VniSpec>,
+}
+
 /// All instances of this VTEP with the lookups origination and import need.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EvpnInstances {
@@ -90,7 +117,7 @@ pub struct EvpnInstances {
 }
 
 impl EvpnInstances {
-    /// One instance per configured VNI.
+    /// One instance per VNI of `spec`.
     ///
     /// Auto RD (RFC 7432 section 7.9: type 1, `router-id:n`, unique per
     /// EVI): the VNIs without a configured RD are taken in ascending VNI
@@ -104,17 +131,14 @@ impl EvpnInstances {
     ///
     /// Auto RTs come from [`auto_route_target`]; configured RTs (already
     /// filled in by config validation) win.
-    pub fn from_config(
-        vtep: &VtepConfig,
-        router_id: Ipv4Addr,
-        asn: u32,
-    ) -> Result<Self, InstanceError> {
+    pub fn from_spec(spec: &EvpnInstancesSpec) -> Result<Self, InstanceError> {
+        let (router_id, asn) = (spec.router_id, spec.asn);
         let mut rd_owner: BTreeMap<RouteDistinguisher, Vni> = BTreeMap::new();
         let mut out = EvpnInstances {
-            local_vtep: Some(vtep.local_ip),
+            local_vtep: Some(spec.local_vtep),
             ..Default::default()
         };
-        for v in &vtep.vnis {
+        for v in &spec.vnis {
             if let Some(rd) = v.rd {
                 if let Some(&other) = rd_owner.get(&rd) {
                     return Err(InstanceError::DuplicateRd {
@@ -126,7 +150,7 @@ impl EvpnInstances {
                 rd_owner.insert(rd, v.vni);
             }
         }
-        let mut auto: Vec<Vni> = vtep
+        let mut auto: Vec<Vni> = spec
             .vnis
             .iter()
             .filter(|v| v.rd.is_none())
@@ -151,7 +175,7 @@ impl EvpnInstances {
             rd_owner.insert(rd, vni);
             auto_rd.insert(vni, rd);
         }
-        for v in &vtep.vnis {
+        for v in &spec.vnis {
             let rts = |configured: &[RouteTarget]| {
                 if configured.is_empty() {
                     auto_route_target(asn, v.vni)
@@ -176,7 +200,7 @@ impl EvpnInstances {
                 rd,
                 import_rts: rts(&v.import_rts)?,
                 export_rts: rts(&v.export_rts)?,
-                local_vtep: vtep.local_ip,
+                local_vtep: spec.local_vtep,
             })?;
         }
         Ok(out)
@@ -261,24 +285,20 @@ impl EvpnInstances {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Dataplane, VniConfig};
 
     const ROUTER_ID: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 1);
 
-    fn vtep(vnis: Vec<VniConfig>) -> VtepConfig {
-        VtepConfig {
-            bridge: "br0".into(),
-            vxlan_device: "vxlan0".into(),
-            local_ip: IpAddr::V4(ROUTER_ID),
-            vxlan_port: 4789,
-            bridge_mac: None,
+    fn spec(vnis: Vec<VniSpec>, asn: u32) -> EvpnInstancesSpec {
+        EvpnInstancesSpec {
+            local_vtep: IpAddr::V4(ROUTER_ID),
+            router_id: ROUTER_ID,
+            asn,
             vnis,
-            dataplane: Dataplane::None,
         }
     }
 
-    fn vni(vlan: u16, vni: Vni) -> VniConfig {
-        VniConfig {
+    fn vni(vlan: u16, vni: Vni) -> VniSpec {
+        VniSpec {
             vlan,
             vni,
             rd: None,
@@ -290,9 +310,7 @@ mod tests {
     #[test]
     fn auto_rd_and_rt_match_frr_in_the_lab() {
         // Config order 11 before 10: numbering follows VNI order.
-        let set =
-            EvpnInstances::from_config(&vtep(vec![vni(11, 11), vni(10, 10)]), ROUTER_ID, 65000)
-                .unwrap();
+        let set = EvpnInstances::from_spec(&spec(vec![vni(11, 11), vni(10, 10)], 65000)).unwrap();
         let ten = set.by_vni(10).unwrap();
         assert_eq!(ten.rd.to_string(), "198.19.0.1:2");
         assert_eq!(set.by_vni(11).unwrap().rd.to_string(), "198.19.0.1:3");
@@ -316,8 +334,7 @@ mod tests {
         a.import_rts = vec!["65000:1".parse().unwrap(), "65000:2".parse().unwrap()];
         let mut b = vni(20, 20);
         b.import_rts = vec!["65000:1".parse().unwrap()];
-        let set =
-            EvpnInstances::from_config(&vtep(vec![a, b, vni(30, 30)]), ROUTER_ID, 65000).unwrap();
+        let set = EvpnInstances::from_spec(&spec(vec![a, b, vni(30, 30)], 65000)).unwrap();
         assert_eq!(set.by_vni(20).unwrap().rd.to_string(), "198.19.0.1:3");
         assert_eq!(set.by_vni(30).unwrap().rd.to_string(), "198.19.0.1:4");
         assert_eq!(
@@ -343,8 +360,7 @@ mod tests {
                 number: MAX_VNI
             })
         );
-        let err = EvpnInstances::from_config(&vtep(vec![vni(10, 10)]), ROUTER_ID, 4_200_000_001)
-            .unwrap_err();
+        let err = EvpnInstances::from_spec(&spec(vec![vni(10, 10)], 4_200_000_001)).unwrap_err();
         assert_eq!(
             err,
             InstanceError::NoRouteTarget {
@@ -355,7 +371,7 @@ mod tests {
         let mut v = vni(10, 10);
         v.import_rts = vec!["4200000001:10".parse().unwrap()];
         v.export_rts = v.import_rts.clone();
-        assert!(EvpnInstances::from_config(&vtep(vec![v]), ROUTER_ID, 4_200_000_001).is_ok());
+        assert!(EvpnInstances::from_spec(&spec(vec![v], 4_200_000_001)).is_ok());
     }
 
     #[test]
@@ -365,7 +381,7 @@ mod tests {
         let mut b = vni(11, 11);
         b.rd = a.rd;
         assert!(matches!(
-            EvpnInstances::from_config(&vtep(vec![a, b]), ROUTER_ID, 65000),
+            EvpnInstances::from_spec(&spec(vec![a, b], 65000)),
             Err(InstanceError::DuplicateRd {
                 vni: 11,
                 other: 10,

@@ -23,6 +23,8 @@ pub mod mobility;
 pub mod originate;
 
 pub use import::{ImportCounters, Importer, RtMismatch, desired_state};
-pub use instance::{EvpnInstance, EvpnInstances, InstanceError, auto_route_target};
+pub use instance::{
+    EvpnInstance, EvpnInstances, EvpnInstancesSpec, InstanceError, VniSpec, auto_route_target,
+};
 pub use mobility::{LocalMacDecision, MacClaim, MobilityTracker, compare_claims};
 pub use originate::LocalAdvertisement;

@@ -96,7 +96,8 @@ pub async fn start(
     let Some(vtep) = config.vtep.clone() else {
         return Err(VtepError::Join("no [vtep] section".into()));
     };
-    let instances = EvpnInstances::from_config(&vtep, config.bgp.router_id, config.bgp.asn)?;
+    let instances =
+        EvpnInstances::from_spec(&vtep.evpn_spec(config.bgp.router_id, config.bgp.asn))?;
     let vtep_for_setup = vtep.clone();
     let (topology, report) = tokio::task::spawn_blocking(move || {
         let mut socket = TopologySocket::open()?;
