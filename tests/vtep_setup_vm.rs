@@ -14,8 +14,7 @@
 //! - two VTEPs set up this way, with remote entries installed through the
 //!   dataplane `RequestSocket`, carry a ping between hosts on VLAN 10.
 
-use evpnd::config::{Dataplane, VniConfig, VtepConfig};
-use evpnd::dataplane::setup::{self, SetupError, Topology, TopologySocket};
+use evpnd::dataplane::setup::{self, SetupError, Topology, TopologySocket, TopologySpec, VlanVni};
 use evpnd::dataplane::socket::RequestSocket;
 use evpnd::dataplane::{FloodEntry, Object, Op, RemoteMac, SuppressionNeighbor};
 use evpnd::wire::mac::MacAddress;
@@ -100,36 +99,29 @@ fn enter<T: Send>(ns: &str, body: impl FnOnce() -> T + Send) -> T {
     })
 }
 
-fn config(local: [u8; 4]) -> VtepConfig {
-    VtepConfig {
+fn spec(local: [u8; 4]) -> TopologySpec {
+    TopologySpec {
         bridge: "br0".into(),
         vxlan_device: "vxlan0".into(),
         local_ip: IpAddr::from(local),
         vxlan_port: 4789,
         bridge_mac: None,
         // VNI 1020 for VLAN 20: a VLAN->VNI mix-up cannot pass unnoticed.
-        vnis: [(10, 10), (20, 1020)]
+        vlan_vnis: [(10, 10), (20, 1020)]
             .into_iter()
-            .map(|(vlan, vni)| VniConfig {
-                vlan,
-                vni,
-                rd: None,
-                import_rts: Vec::new(),
-                export_rts: Vec::new(),
-            })
+            .map(|(vlan, vni)| VlanVni { vlan, vni })
             .collect(),
-        dataplane: Dataplane::Linux,
     }
 }
 
-fn run_setup(ns: &str, c: &VtepConfig) -> Result<(Topology, Vec<String>), SetupError> {
+fn run_setup(ns: &str, c: &TopologySpec) -> Result<(Topology, Vec<String>), SetupError> {
     enter(ns, || {
         let mut s = TopologySocket::open()?;
         setup::setup(&mut s, c).map(|(t, r)| (t, r.changes))
     })
 }
 
-fn run_adopt(ns: &str, c: &VtepConfig) -> Result<Topology, SetupError> {
+fn run_adopt(ns: &str, c: &TopologySpec) -> Result<Topology, SetupError> {
     enter(ns, || {
         let mut s = TopologySocket::open()?;
         setup::adopt(&mut s, c)
@@ -331,8 +323,8 @@ fn vtep_setup_in_a_vlan_aware_kernel() {
     let h1 = spaces.add("h1");
     let h2 = spaces.add("h2");
     let mut c = Checks::default();
-    let c1 = config([198, 19, 0, 1]);
-    let c2 = config([198, 19, 0, 2]);
+    let c1 = spec([198, 19, 0, 1]);
+    let c2 = spec([198, 19, 0, 2]);
 
     // Underlay: one veth between the two VTEPs.
     let underlay = [

@@ -19,7 +19,6 @@ pub mod socket;
 
 pub use diff::{DesiredDelta, Op, apply_delta, diff};
 pub use model::{
-    EVPND_PROTOCOL, FloodEntry, KernelState, Object, OwnedRow, RemoteMac, StrayMacRow,
+    EVPND_PROTOCOL, FloodEntry, KernelState, Object, OwnedRow, Ownership, RemoteMac, StrayMacRow,
     SuppressionNeighbor,
 };
-pub use nl::neigh::Ownership;

@@ -342,6 +342,17 @@ fn stray_absorbed_by(stray: &StrayMacRow, mac: &RemoteMac) -> bool {
     }
 }
 
+/// The devices a VTEP's rows live on: together with [`EVPND_PROTOCOL`] they
+/// mark the kernel rows evpnd owns. Plain values, so the netlink layer, the
+/// topology set-up (which finds the devices) and the shell share one type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ownership {
+    /// The single (`external`) vxlan device: all FDB rows are on it.
+    pub vxlan_ifindex: u32,
+    /// The bridge the vxlan device is a port of (NDA_MASTER).
+    pub bridge_ifindex: u32,
+}
+
 /// One owned kernel row as it appears in a dump or an event, before the
 /// `self`/`master` halves of a remote MAC are paired up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1,5 +1,6 @@
-//! Bringing a VTEP's bridge/vxlan topology up from `[vtep]` config, adopting
-//! one that already matches, or refusing with one clear message per problem.
+//! Bringing a VTEP's bridge/vxlan topology up as a [`TopologySpec`] describes
+//! it (the shell builds the spec from `[vtep]` config), adopting one that
+//! already matches, or refusing with one clear message per problem.
 //!
 //! The target is the single-VXLAN-device topology of docs/kernel-state.md:
 //! - bridge: `vlan_filtering 1`, `vlan_default_pvid 0`, a fixed MAC, up;
@@ -12,25 +13,48 @@
 //!
 //! Three layers, so the decision is testable without a kernel:
 //! [`observe`] dumps the kernel into an [`ObservedTopology`]; the pure
-//! [`validate`] compares it with the config and lists every
+//! [`validate`] compares it with the spec and lists every
 //! [`TopologyProblem`]; [`setup`] creates what is missing (only that: it
 //! never rewrites an object someone configured differently) and refuses on
 //! any conflict, [`adopt`] changes nothing and refuses on any problem.
 
-use super::Ownership;
+use super::model::{Ownership, Vni};
 use super::nl::link::{
     self, BridgeVlanRecord, LinkKind, LinkRecord, RTM_NEWLINK, RawRequest, TopologyDecodeError,
 };
 use super::nl::tunnel::{self, RTM_NEWTUNNEL};
 use super::nl::{Messages, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, parse_ack};
 use super::socket::extended_ack_message;
-use crate::config::VtepConfig;
 use netlink_sys::{Socket, protocols::NETLINK_ROUTE};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::io;
 use std::net::IpAddr;
 use thiserror::Error;
+
+/// The topology evpnd wants, exactly what [`validate`], [`setup`] and
+/// [`adopt`] compare the kernel with. Its own type, not the config: the
+/// kernel layer applies desired state, whoever derived it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopologySpec {
+    pub bridge: String,
+    pub vxlan_device: String,
+    /// The vxlan device's `local` address.
+    pub local_ip: IpAddr,
+    /// The vxlan device's `dstport`.
+    pub vxlan_port: u16,
+    /// `None`: derived from `local_ip` (see [`bridge_mac`]).
+    pub bridge_mac: Option<[u8; 6]>,
+    /// Every VLAN and the VNI it is tunnelled as; each VLAN also gets an SVI.
+    pub vlan_vnis: Vec<VlanVni>,
+}
+
+/// One bridge VLAN carried over VXLAN as one VNI (`tunnel_info id`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VlanVni {
+    pub vlan: u16,
+    pub vni: Vni,
+}
 
 /// What evpnd found in the kernel, as plain values (filled by [`observe`],
 /// built by hand in tests).
@@ -96,11 +120,11 @@ pub fn svi_name(vid: u16) -> String {
 /// The bridge MAC: configured, or derived from the VTEP address so it is
 /// stable across restarts and unique per VTEP: 02:00 (locally administered,
 /// unicast) followed by the IPv4 address, or the last four bytes of IPv6.
-pub fn bridge_mac(config: &VtepConfig) -> [u8; 6] {
-    if let Some(mac) = config.bridge_mac {
+pub fn bridge_mac(spec: &TopologySpec) -> [u8; 6] {
+    if let Some(mac) = spec.bridge_mac {
         return mac;
     }
-    let tail = match config.local_ip {
+    let tail = match spec.local_ip {
         IpAddr::V4(v4) => v4.octets(),
         IpAddr::V6(v6) => {
             let o = v6.octets();
@@ -431,14 +455,14 @@ fn kind_name(kind: &LinkKind) -> String {
     }
 }
 
-/// Compares the kernel with the config. Pure. Lists every problem, missing
+/// Compares the kernel with the spec. Pure. Lists every problem, missing
 /// objects first in creation order; an empty list means the topology can be
 /// adopted as is.
-pub fn validate(observed: &ObservedTopology, config: &VtepConfig) -> Vec<TopologyProblem> {
+pub fn validate(observed: &ObservedTopology, spec: &TopologySpec) -> Vec<TopologyProblem> {
     use TopologyProblem::*;
     let mut problems = Vec::new();
-    let bridge_name = &config.bridge;
-    let vxlan_name = &config.vxlan_device;
+    let bridge_name = &spec.bridge;
+    let vxlan_name = &spec.vxlan_device;
 
     let bridge = match observed.link(bridge_name) {
         None => {
@@ -454,7 +478,7 @@ pub fn validate(observed: &ObservedTopology, config: &VtepConfig) -> Vec<Topolog
                         bridge: bridge_name.clone(),
                     });
                 }
-                if let (Some(wants), Some(has)) = (config.bridge_mac, b.mac)
+                if let (Some(wants), Some(has)) = (spec.bridge_mac, b.mac)
                     && wants != has
                 {
                     problems.push(BridgeMacMismatch {
@@ -509,18 +533,18 @@ pub fn validate(observed: &ObservedTopology, config: &VtepConfig) -> Vec<Topolog
                         vxlan: vxlan_name.clone(),
                     });
                 }
-                if *local != Some(config.local_ip) {
+                if *local != Some(spec.local_ip) {
                     problems.push(VxlanLocalMismatch {
                         vxlan: vxlan_name.clone(),
                         has: *local,
-                        wants: config.local_ip,
+                        wants: spec.local_ip,
                     });
                 }
-                if *port != config.vxlan_port {
+                if *port != spec.vxlan_port {
                     problems.push(VxlanPortMismatch {
                         vxlan: vxlan_name.clone(),
                         has: *port,
-                        wants: config.vxlan_port,
+                        wants: spec.vxlan_port,
                     });
                 }
                 match (v.master, bridge) {
@@ -570,7 +594,7 @@ pub fn validate(observed: &ObservedTopology, config: &VtepConfig) -> Vec<Topolog
     for l in &observed.links {
         if let LinkKind::Vxlan { port, vni, .. } = l.kind
             && l.name != *vxlan_name
-            && port == config.vxlan_port
+            && port == spec.vxlan_port
         {
             problems.push(VxlanPortShared {
                 name: l.name.clone(),
@@ -584,7 +608,7 @@ pub fn validate(observed: &ObservedTopology, config: &VtepConfig) -> Vec<Topolog
     if let Some(vx) = port_of_bridge {
         let table = observed.bridge_vlans.get(&vx.ifindex).unwrap_or(&empty);
         let filter = observed.vni_filters.get(&vx.ifindex);
-        for v in &config.vnis {
+        for v in &spec.vlan_vnis {
             match table.vlans.get(&v.vlan) {
                 None => problems.push(VlanMissing {
                     vxlan: vxlan_name.clone(),
@@ -640,7 +664,7 @@ pub fn validate(observed: &ObservedTopology, config: &VtepConfig) -> Vec<Topolog
 
     if let Some(b) = bridge {
         let table = observed.bridge_vlans.get(&b.ifindex).unwrap_or(&empty);
-        for v in &config.vnis {
+        for v in &spec.vlan_vnis {
             match table.vlans.get(&v.vlan) {
                 None => problems.push(BridgeVlanMissing {
                     bridge: bridge_name.clone(),
@@ -680,14 +704,14 @@ pub fn validate(observed: &ObservedTopology, config: &VtepConfig) -> Vec<Topolog
 }
 
 /// The [`Topology`] of an observed state that [`validate`] found complete.
-fn topology_of(observed: &ObservedTopology, config: &VtepConfig) -> Option<Topology> {
-    let bridge = observed.link(&config.bridge)?;
-    let vxlan = observed.link(&config.vxlan_device)?;
+fn topology_of(observed: &ObservedTopology, spec: &TopologySpec) -> Option<Topology> {
+    let bridge = observed.link(&spec.bridge)?;
+    let vxlan = observed.link(&spec.vxlan_device)?;
     let LinkKind::Vxlan { vnifilter, .. } = vxlan.kind else {
         return None;
     };
     let mut svis = BTreeMap::new();
-    for v in &config.vnis {
+    for v in &spec.vlan_vnis {
         svis.insert(v.vlan, observed.svi(bridge.ifindex, v.vlan)?.ifindex);
     }
     Some(Topology {
@@ -927,28 +951,28 @@ pub struct SetupReport {
 
 /// Adopts the topology as it is: refuses, changing nothing, if anything at
 /// all differs from the recipe (missing objects included).
-pub fn adopt(socket: &mut TopologySocket, config: &VtepConfig) -> Result<Topology, SetupError> {
+pub fn adopt(socket: &mut TopologySocket, spec: &TopologySpec) -> Result<Topology, SetupError> {
     let observed = observe(socket)?;
-    let problems = validate(&observed, config);
+    let problems = validate(&observed, spec);
     if !problems.is_empty() {
         return Err(SetupError::Refused(problems));
     }
-    topology_of(&observed, config).ok_or(SetupError::NotConverged(Vec::new()))
+    topology_of(&observed, spec).ok_or(SetupError::NotConverged(Vec::new()))
 }
 
 /// Creates whatever the recipe needs and is missing, adopts what matches,
-/// refuses (before changing anything) if something contradicts the config.
+/// refuses (before changing anything) if something contradicts the spec.
 /// Idempotent: a second run reports no changes.
 pub fn setup(
     socket: &mut TopologySocket,
-    config: &VtepConfig,
+    spec: &TopologySpec,
 ) -> Result<(Topology, SetupReport), SetupError> {
     let mut report = SetupReport::default();
     // Each round creates what the previous state allows: the bridge and vxlan
     // device first, then what hangs off them. Three rounds suffice.
     for _ in 0..4 {
         let observed = observe(socket)?;
-        let problems = validate(&observed, config);
+        let problems = validate(&observed, spec);
         let (missing, conflicts): (Vec<_>, Vec<_>) =
             problems.into_iter().partition(TopologyProblem::is_missing);
         if !conflicts.is_empty() {
@@ -956,15 +980,15 @@ pub fn setup(
         }
         if missing.is_empty() {
             let topology =
-                topology_of(&observed, config).ok_or(SetupError::NotConverged(Vec::new()))?;
+                topology_of(&observed, spec).ok_or(SetupError::NotConverged(Vec::new()))?;
             return Ok((topology, report));
         }
         for problem in &missing {
-            fix(socket, &observed, config, problem, &mut report)?;
+            fix(socket, &observed, spec, problem, &mut report)?;
         }
     }
     let observed = observe(socket)?;
-    Err(SetupError::NotConverged(validate(&observed, config)))
+    Err(SetupError::NotConverged(validate(&observed, spec)))
 }
 
 fn ifindex_of(observed: &ObservedTopology, name: &str) -> Option<u32> {
@@ -1000,7 +1024,7 @@ fn send(
 fn fix(
     socket: &mut TopologySocket,
     observed: &ObservedTopology,
-    config: &VtepConfig,
+    spec: &TopologySpec,
     problem: &TopologyProblem,
     report: &mut SetupReport,
 ) -> Result<(), SetupError> {
@@ -1022,7 +1046,7 @@ fn fix(
     };
     match problem {
         BridgeMissing { bridge } => {
-            let mac = bridge_mac(config);
+            let mac = bridge_mac(spec);
             send(
                 socket,
                 report,
@@ -1036,13 +1060,12 @@ fn fix(
         }
         BridgeDown { bridge } => set_up(socket, report, bridge),
         VxlanMissing { vxlan } => {
-            let master = index(&config.bridge)?;
+            let master = index(&spec.bridge)?;
             let base = format!(
                 "ip link add {vxlan} master {} type vxlan dstport {} local {} nolearning external",
-                config.bridge, config.vxlan_port, config.local_ip
+                spec.bridge, spec.vxlan_port, spec.local_ip
             );
-            let with_filter =
-                link::vxlan_add(vxlan, master, config.local_ip, config.vxlan_port, true);
+            let with_filter = link::vxlan_add(vxlan, master, spec.local_ip, spec.vxlan_port, true);
             match socket.request(&with_filter)? {
                 Ok(()) => report.changes.push(format!("{base} vnifilter")),
                 // A kernel without vnifilter (< 5.18) that validates the
@@ -1052,7 +1075,7 @@ fn fix(
                     socket,
                     report,
                     base,
-                    &link::vxlan_add(vxlan, master, config.local_ip, config.vxlan_port, false),
+                    &link::vxlan_add(vxlan, master, spec.local_ip, spec.vxlan_port, false),
                 )?,
                 Err(r) => {
                     return Err(SetupError::Kernel {
@@ -1155,7 +1178,6 @@ fn port_flags(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Dataplane, VniConfig};
     use crate::dataplane::nl::link::{PortFlags, VlanFlags};
     use TopologyProblem::*;
     use std::net::Ipv4Addr;
@@ -1163,24 +1185,17 @@ mod tests {
     const BR: u32 = 2;
     const VX: u32 = 3;
 
-    fn config() -> VtepConfig {
-        VtepConfig {
+    fn spec() -> TopologySpec {
+        TopologySpec {
             bridge: "br0".into(),
             vxlan_device: "vxlan0".into(),
             local_ip: IpAddr::V4(Ipv4Addr::new(198, 19, 0, 1)),
             vxlan_port: 4789,
             bridge_mac: None,
-            vnis: [(10, 10), (11, 1011)]
+            vlan_vnis: [(10, 10), (11, 1011)]
                 .into_iter()
-                .map(|(vlan, vni)| VniConfig {
-                    vlan,
-                    vni,
-                    rd: None,
-                    import_rts: Vec::new(),
-                    export_rts: Vec::new(),
-                })
+                .map(|(vlan, vni)| VlanVni { vlan, vni })
                 .collect(),
-            dataplane: Dataplane::Linux,
         }
     }
 
@@ -1269,8 +1284,8 @@ mod tests {
     #[test]
     fn the_recipe_is_adopted_with_its_ifindexes() {
         let o = recipe();
-        assert_eq!(validate(&o, &config()), vec![]);
-        let t = topology_of(&o, &config());
+        assert_eq!(validate(&o, &spec()), vec![]);
+        let t = topology_of(&o, &spec());
         assert_eq!(
             t,
             Some(Topology {
@@ -1284,13 +1299,13 @@ mod tests {
         // An SVI with another name is adopted too.
         let mut o = recipe();
         link_mut(&mut o, "vlan11").name = "br0.11".into();
-        assert_eq!(validate(&o, &config()), vec![]);
+        assert_eq!(validate(&o, &spec()), vec![]);
     }
 
     #[test]
     fn an_empty_namespace_is_all_missing_in_creation_order() {
         let o = ObservedTopology::default();
-        let p = validate(&o, &config());
+        let p = validate(&o, &spec());
         assert_eq!(
             p,
             vec![
@@ -1313,7 +1328,7 @@ mod tests {
         o.vni_filters.clear();
         link_mut(&mut o, "vxlan0").up = false;
         link_mut(&mut o, "br0").up = false;
-        let p = validate(&o, &config());
+        let p = validate(&o, &spec());
         let texts: Vec<String> = p.iter().map(ToString::to_string).collect();
         assert!(p.iter().all(TopologyProblem::is_missing), "{texts:#?}");
         assert_eq!(p.len(), 2 + 2 * 3 + 2 * 2, "{texts:#?}");
@@ -1339,7 +1354,7 @@ mod tests {
     fn only(break_it: impl FnOnce(&mut ObservedTopology), expected: TopologyProblem, text: &str) {
         let mut o = recipe();
         break_it(&mut o);
-        let p = validate(&o, &config());
+        let p = validate(&o, &spec());
         assert_eq!(p, vec![expected.clone()]);
         assert_eq!(expected.to_string(), text);
     }
@@ -1430,7 +1445,7 @@ mod tests {
             );
             t.tunnels.insert(99, 99);
         }
-        assert_eq!(validate(&o, &config()), vec![]);
+        assert_eq!(validate(&o, &spec()), vec![]);
     }
 
     #[test]
@@ -1496,8 +1511,8 @@ mod tests {
         if let LinkKind::Vxlan { vnifilter, .. } = vxlan_kind(&mut o) {
             *vnifilter = false;
         }
-        assert_eq!(validate(&o, &config()), vec![]);
-        assert_eq!(topology_of(&o, &config()).map(|t| t.vnifilter), Some(false));
+        assert_eq!(validate(&o, &spec()), vec![]);
+        assert_eq!(topology_of(&o, &spec()).map(|t| t.vnifilter), Some(false));
     }
 
     #[test]
@@ -1514,7 +1529,7 @@ mod tests {
             },
             "bridge br0 has vlan_filtering 0; evpnd needs 1 (ip link set dev br0 type bridge vlan_filtering 1)",
         );
-        let mut with_mac = config();
+        let mut with_mac = spec();
         with_mac.bridge_mac = Some([2, 0xb0, 0, 0, 0, 1]);
         let p = validate(&recipe(), &with_mac);
         assert_eq!(
@@ -1525,7 +1540,7 @@ mod tests {
         );
         let mut o = recipe();
         link_mut(&mut o, "br0").kind = LinkKind::Other("dummy".into());
-        let p = validate(&o, &config());
+        let p = validate(&o, &spec());
         assert_eq!(
             p,
             vec![
@@ -1554,7 +1569,7 @@ mod tests {
             port: 8472,
             vni: 10,
         };
-        let p = validate(&o, &config());
+        let p = validate(&o, &spec());
         let texts: Vec<String> = p.iter().map(ToString::to_string).collect();
         assert_eq!(
             texts,
@@ -1586,7 +1601,7 @@ mod tests {
         ));
         link_mut(&mut o, "vxlan0").master = Some(9);
         assert_eq!(
-            validate(&o, &config()),
+            validate(&o, &spec()),
             vec![VxlanWrongMaster {
                 vxlan: "vxlan0".into(),
                 master: "br1".into(),
@@ -1594,12 +1609,12 @@ mod tests {
             }]
         );
         assert_eq!(
-            validate(&o, &config())[0].to_string(),
+            validate(&o, &spec())[0].to_string(),
             "vxlan0 is a port of br1, not br0 (ip link set dev vxlan0 nomaster)"
         );
         let mut o = recipe();
         link_mut(&mut o, "vxlan0").master = None;
-        let p = validate(&o, &config());
+        let p = validate(&o, &spec());
         assert_eq!(
             p,
             vec![VxlanNotEnslaved {
@@ -1645,7 +1660,7 @@ mod tests {
         {
             *port = 4790;
         }
-        assert_eq!(validate(&o, &config()), vec![]);
+        assert_eq!(validate(&o, &spec()), vec![]);
     }
 
     #[test]
@@ -1679,7 +1694,7 @@ mod tests {
 
     #[test]
     fn bridge_mac_is_configured_or_derived_from_the_vtep_address() {
-        let mut c = config();
+        let mut c = spec();
         assert_eq!(bridge_mac(&c), [2, 0, 198, 19, 0, 1]);
         c.local_ip = "2001:db8::c613:5".parse().unwrap_or(c.local_ip);
         assert_eq!(bridge_mac(&c), [2, 0, 0xc6, 0x13, 0, 5]);

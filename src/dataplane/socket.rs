@@ -13,9 +13,9 @@
 //! at ~80k/s; 256 requests per sendmsg reaches the kernel's ~300k/s.
 
 use super::diff::Op;
-use super::model::{Object, StrayMacRow};
+use super::model::{Object, Ownership, StrayMacRow};
 use super::nl::neigh::{
-    KernelEvent, LearnScope, Learned, NeighEvent, Ownership, parse_learned_message, request_for_op,
+    KernelEvent, LearnScope, Learned, NeighEvent, parse_learned_message, request_for_op,
 };
 use super::nl::{
     Messages, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN,

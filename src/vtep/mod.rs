@@ -10,11 +10,9 @@ pub mod snoop;
 use crate::api::protocol::{FdbRow, VniRow};
 use crate::config::{Config, VtepConfig};
 use crate::dataplane::diff::{DesiredDelta, Op, apply_delta, diff};
-use crate::dataplane::model::{KernelState, MacKey, NeighborKey, Object, OwnedRow};
-use crate::dataplane::nl::neigh::{
-    KernelEvent, LearnScope, Learned, LearnedRow, NeighEvent, Ownership,
-};
-use crate::dataplane::setup::{SetupError, Topology, TopologySocket, setup};
+use crate::dataplane::model::{KernelState, MacKey, NeighborKey, Object, OwnedRow, Ownership};
+use crate::dataplane::nl::neigh::{KernelEvent, LearnScope, Learned, LearnedRow, NeighEvent};
+use crate::dataplane::setup::{SetupError, Topology, TopologySocket, TopologySpec, VlanVni, setup};
 use crate::dataplane::socket::{AckMode, EventSocket, RequestSocket, SocketError};
 use crate::evpn::import::{Importer, RtMismatch};
 use crate::evpn::instance::{EvpnInstance, EvpnInstances, InstanceError};
@@ -86,6 +84,26 @@ pub enum VtepQuery {
     },
 }
 
+/// The bridge/vxlan topology `[vtep]` asks for, in the set-up layer's own
+/// terms (the kernel layer takes desired state, not config).
+fn topology_spec(vtep: &VtepConfig) -> TopologySpec {
+    TopologySpec {
+        bridge: vtep.bridge.clone(),
+        vxlan_device: vtep.vxlan_device.clone(),
+        local_ip: vtep.local_ip,
+        vxlan_port: vtep.vxlan_port,
+        bridge_mac: vtep.bridge_mac,
+        vlan_vnis: vtep
+            .vnis
+            .iter()
+            .map(|v| VlanVni {
+                vlan: v.vlan,
+                vni: v.vni,
+            })
+            .collect(),
+    }
+}
+
 /// Brings the topology up (or refuses, naming each problem) and starts the
 /// VTEP task. `changes` is the RIB task's best-path observer.
 pub async fn start(
@@ -98,10 +116,10 @@ pub async fn start(
     };
     let instances =
         EvpnInstances::from_spec(&vtep.evpn_spec(config.bgp.router_id, config.bgp.asn))?;
-    let vtep_for_setup = vtep.clone();
+    let topology_spec = topology_spec(&vtep);
     let (topology, report) = tokio::task::spawn_blocking(move || {
         let mut socket = TopologySocket::open()?;
-        setup(&mut socket, &vtep_for_setup)
+        setup(&mut socket, &topology_spec)
     })
     .await
     .map_err(|e| VtepError::Join(e.to_string()))??;

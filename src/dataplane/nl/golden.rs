@@ -5,9 +5,11 @@
 //! vxlan0 ifindex 3. iproute2's sequence numbers are time-based, so each
 //! test encodes with the fixture's own sequence number.
 
-use super::neigh::{Ownership, encode_op};
+use super::neigh::encode_op;
 use crate::dataplane::diff::Op;
-use crate::dataplane::model::{FloodEntry, Object, RemoteMac, StrayMacRow, SuppressionNeighbor};
+use crate::dataplane::model::{
+    FloodEntry, Object, Ownership, RemoteMac, StrayMacRow, SuppressionNeighbor,
+};
 use crate::wire::mac::MacAddress;
 use std::net::IpAddr;
 

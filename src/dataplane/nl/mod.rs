@@ -18,9 +18,7 @@ pub mod tunnel;
 #[cfg(test)]
 mod golden;
 
-pub use neigh::{
-    NeighEvent, Ownership, RequestKind, encode_op, parse_neigh_message, request_for_op,
-};
+pub use neigh::{NeighEvent, RequestKind, encode_op, parse_neigh_message, request_for_op};
 
 use thiserror::Error;
 

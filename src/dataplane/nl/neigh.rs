@@ -17,7 +17,8 @@ use super::{
 };
 use crate::dataplane::diff::Op;
 use crate::dataplane::model::{
-    EVPND_PROTOCOL, FloodEntry, Object, OwnedRow, RemoteMac, StrayMacRow, SuppressionNeighbor,
+    EVPND_PROTOCOL, FloodEntry, Object, OwnedRow, Ownership, RemoteMac, StrayMacRow,
+    SuppressionNeighbor,
 };
 use crate::wire::mac::MacAddress;
 use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload, Parseable};
@@ -28,15 +29,6 @@ use netlink_packet_route::neighbour::{
 use netlink_packet_route::route::{RouteProtocol, RouteType};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
-/// The devices a VTEP's rows live on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ownership {
-    /// The single (`external`) vxlan device: all FDB rows are on it.
-    pub vxlan_ifindex: u32,
-    /// The bridge the vxlan device is a port of (NDA_MASTER).
-    pub bridge_ifindex: u32,
-}
 
 /// Whether a request creates/updates or deletes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
