@@ -116,6 +116,18 @@ pub struct DecodeArgs {
     pub two_octet_as: bool,
 }
 
+impl From<&DecodeArgs> for crate::decode_cli::DecodeRequest {
+    fn from(args: &DecodeArgs) -> Self {
+        Self {
+            hex: args.hex.clone(),
+            file: args.file.clone(),
+            pcap: args.pcap.clone(),
+            json: args.json,
+            two_octet_as: args.two_octet_as,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ShowCommand {
     /// EVPN routes (all paths, best marked), like `show bgp l2vpn evpn`.
@@ -159,7 +171,7 @@ pub fn main() -> ExitCode {
 // the placeholder.
 // ---------------------------------------------------------------------------
 fn decode(args: &DecodeArgs) -> ExitCode {
-    crate::decode_cli::run(args)
+    crate::decode_cli::run(&args.into())
 }
 
 fn check_config(file: &Path) -> ExitCode {

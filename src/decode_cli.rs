@@ -26,7 +26,6 @@
 //! Exit status: 0 every message decoded, 1 a message was malformed or lost
 //! (decoding goes on with the next one), 2 unreadable input.
 
-use crate::cli::DecodeArgs;
 use crate::wire::attribute::{AttributeValue, PathAttribute, type_code};
 use crate::wire::evpn::{
     Esi, EvpnRoute, EvpnRouteView, Type1Route, Type2Route, Type3Route, Type4Route, Type5Route,
@@ -103,8 +102,25 @@ impl Outcome {
     }
 }
 
+/// What `evpnd decode` was asked to do: plain data, no clap. The shell
+/// (`src/cli.rs`) converts its command-line `DecodeArgs` into this, so the
+/// dependency arrow goes Shell -> Decode only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DecodeRequest {
+    /// BGP messages in hex, or one FILE (`-` for stdin) read as `file` is.
+    pub hex: Vec<String>,
+    /// Read messages from a file (`-` for stdin), told apart by content.
+    pub file: Option<PathBuf>,
+    /// Read BGP messages from TCP port 179 in a pcap or pcapng capture.
+    pub pcap: Option<PathBuf>,
+    /// Print one JSON object per message (JSON lines) instead of text.
+    pub json: bool,
+    /// Decode AS numbers as 2 octets when no OPEN says otherwise.
+    pub two_octet_as: bool,
+}
+
 /// `evpnd decode`: print to stdout, errors to stderr.
-pub fn run(args: &DecodeArgs) -> ExitCode {
+pub fn run(args: &DecodeRequest) -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let outcome = decode(args, &mut out);
@@ -116,7 +132,7 @@ pub fn run(args: &DecodeArgs) -> ExitCode {
 }
 
 /// Decode what `args` name, writing the result to `out`.
-pub fn decode(args: &DecodeArgs, out: &mut dyn Write) -> Outcome {
+pub fn decode(args: &DecodeRequest, out: &mut dyn Write) -> Outcome {
     let defaults = DecodeOptions {
         // Every current speaker announces RFC 6793 4-octet AS support, so
         // input without OPENs is taken to use it unless told otherwise.
@@ -171,7 +187,7 @@ fn read_input(path: &Path) -> Result<(String, Vec<u8>), InputError> {
 
 /// The file to read: `--file`, or the one word on the command line when a
 /// file of that name exists (or it is `-`, stdin).
-fn input_file(args: &DecodeArgs) -> Option<PathBuf> {
+fn input_file(args: &DecodeRequest) -> Option<PathBuf> {
     if let Some(path) = &args.file {
         return Some(path.clone());
     }
@@ -1909,8 +1925,8 @@ mod tests {
         out
     }
 
-    fn args(hex: &[&str]) -> DecodeArgs {
-        DecodeArgs {
+    fn args(hex: &[&str]) -> DecodeRequest {
+        DecodeRequest {
             hex: hex.iter().map(|s| s.to_string()).collect(),
             file: None,
             pcap: None,
@@ -1919,7 +1935,7 @@ mod tests {
         }
     }
 
-    fn run_args(args: &DecodeArgs) -> (Outcome, String) {
+    fn run_args(args: &DecodeRequest) -> (Outcome, String) {
         let mut out = Vec::new();
         let outcome = decode(args, &mut out);
         (outcome, String::from_utf8(out).unwrap())
