@@ -116,7 +116,7 @@ pub struct DecodeArgs {
     pub two_octet_as: bool,
 }
 
-impl From<&DecodeArgs> for crate::decode_cli::DecodeRequest {
+impl From<&DecodeArgs> for crate::decode::DecodeRequest {
     fn from(args: &DecodeArgs) -> Self {
         Self {
             hex: args.hex.clone(),
@@ -166,12 +166,12 @@ pub fn main() -> ExitCode {
 }
 
 // ---------------------------------------------------------------------------
-// decode: placeholder. When `crate::decode_cli::run(&DecodeArgs) -> ExitCode`
+// decode: placeholder. When `crate::decode::run(&DecodeArgs) -> ExitCode`
 // exists, this function's body becomes that one call. Nothing else refers to
 // the placeholder.
 // ---------------------------------------------------------------------------
 fn decode(args: &DecodeArgs) -> ExitCode {
-    crate::decode_cli::run(&args.into())
+    crate::decode::run(&args.into())
 }
 
 fn check_config(file: &Path) -> ExitCode {

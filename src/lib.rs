@@ -9,7 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod dataplane;
-pub mod decode_cli;
+pub mod decode;
 pub mod evpn;
 pub mod rib;
 pub mod session;
