@@ -7,9 +7,9 @@
 //! `scripts/bench-fdb.sh` (docs/benchmarking.md).
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use evpnd::dataplane::socket::{AckMode, RequestSocket};
-use evpnd::dataplane::{FloodEntry, KernelState, Object, Op, Ownership, RemoteMac, diff};
-use evpnd::wire::mac::MacAddress;
+use evpnd_core::dataplane::{FloodEntry, KernelState, Object, Op, Ownership, RemoteMac, diff};
+use evpnd_linux::socket::{AckMode, RequestSocket};
+use evpnd_wire::mac::MacAddress;
 use std::net::IpAddr;
 use std::process::Command;
 use std::time::{Duration, Instant};

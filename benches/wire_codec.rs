@@ -14,14 +14,14 @@
 
 use bytes::{Bytes, BytesMut};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use evpnd::wire::attribute::{AttributeValue, Origin, PathAttribute};
-use evpnd::wire::evpn::{Esi, EvpnRoute, Type2Route, evpn_route_key, split_evpn_nlri};
-use evpnd::wire::extcomm::{ExtendedCommunity, RouteTarget};
-use evpnd::wire::mac::MacAddress;
-use evpnd::wire::message::{DecodeOptions, Message};
-use evpnd::wire::rd::RouteDistinguisher;
-use evpnd::wire::update_packer::UpdatePacker;
-use evpnd::wire::{Family, as_path::AsPath};
+use evpnd_wire::attribute::{AttributeValue, Origin, PathAttribute};
+use evpnd_wire::evpn::{Esi, EvpnRoute, Type2Route, evpn_route_key, split_evpn_nlri};
+use evpnd_wire::extcomm::{ExtendedCommunity, RouteTarget};
+use evpnd_wire::mac::MacAddress;
+use evpnd_wire::message::{DecodeOptions, Message};
+use evpnd_wire::rd::RouteDistinguisher;
+use evpnd_wire::update_packer::UpdatePacker;
+use evpnd_wire::{Family, as_path::AsPath};
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# vtep-setup-vm.sh - evpnd's VTEP topology setup (src/dataplane/setup.rs) on a
+# vtep-setup-vm.sh - evpnd's VTEP topology setup (crates/evpnd-linux/src/setup.rs) on a
 # VLAN-aware kernel: the tests/vtep_setup_vm.rs binary, built on the host, runs
 # inside scripts/vm. It sets up a VTEP from config in a fresh namespace and
 # checks it with iproute2 (ip -d link, bridge vlan / tunnelshow / vni), runs

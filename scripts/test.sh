@@ -7,8 +7,9 @@
 #        it fails too when a script calls a command its package map does not know)
 #        and scripts/lib/test_script_commands.py (the extractor install-deps relies on)
 #     2. cargo fmt --all -- --check
-#     3. cargo clippy --all-targets -- -D warnings
-#     4. cargo test --all-targets, then proto-tests/lib/test_evpn_routes.py, then
+#     3. cargo clippy --workspace --all-targets -- -D warnings, then
+#        scripts/check-layering.sh (cargo tree: the pure crates pull no I/O)
+#     4. cargo test --workspace --all-targets, then proto-tests/lib/test_evpn_routes.py, then
 #        contrib/check.sh (promtool: the alerting rules and their unit tests, the
 #        Grafana dashboard's queries)
 #     5. cargo build --bins        (EVPND_BIN for the scenarios)
@@ -65,8 +66,9 @@ step install-deps scripts/install-deps.sh || { say test "dependencies missing: a
 step deps-extractor python3 scripts/lib/test_script_commands.py
 
 step cargo-fmt cargo fmt --all -- --check
-step cargo-clippy cargo clippy --all-targets -- -D warnings
-step cargo-test cargo test --all-targets
+step cargo-clippy cargo clippy --workspace --all-targets -- -D warnings
+step layering scripts/check-layering.sh
+step cargo-test cargo test --workspace --all-targets
 step python-tests python3 proto-tests/lib/test_evpn_routes.py
 step promtool-rules contrib/check.sh
 

@@ -12,10 +12,10 @@
 //! Addresses are read as strings and parsed here rather than by serde so the
 //! error message is ours (with the key path), not a generic serde one.
 
-use crate::evpn::{EvpnInstancesSpec, VniSpec};
-use crate::wire::Family;
-use crate::wire::extcomm::RouteTarget;
-use crate::wire::rd::RouteDistinguisher;
+use evpnd_core::evpn::{EvpnInstancesSpec, VniSpec};
+use evpnd_wire::Family;
+use evpnd_wire::extcomm::RouteTarget;
+use evpnd_wire::rd::RouteDistinguisher;
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -42,7 +42,7 @@ pub const DEFAULT_VXLAN_PORT: u16 = 4789;
 /// Largest VLAN ID usable on a bridge (IEEE 802.1Q: 0 and 4095 are reserved).
 pub const MAX_VLAN: u16 = 4094;
 /// VNIs are 24 bits (RFC 7348 section 5); the rule belongs to the VNI type.
-pub use crate::dataplane::model::MAX_VNI;
+pub use evpnd_core::dataplane::model::MAX_VNI;
 /// RFC 6793 section 9: AS_TRANS, never a real AS.
 const AS_TRANS: u32 = 23456;
 /// Linux IFNAMSIZ is 16 including the terminating NUL.
@@ -762,7 +762,7 @@ fn route_targets(
             .enumerate()
             .map(|(i, s)| {
                 s.parse()
-                    .map_err(|e: crate::wire::extcomm::ParseAdminValueError| {
+                    .map_err(|e: evpnd_wire::extcomm::ParseAdminValueError| {
                         (format!("{key}[{i}]"), e.to_string())
                     })
             })
@@ -826,7 +826,7 @@ fn validate_vtep(raw: RawVtep, asn: u32) -> Checked<VtepConfig> {
                     .map_err(|e| (format!("{key}.rd"), e.to_string()))
             })
             .transpose()?;
-        let auto = crate::evpn::auto_route_target(asn, v.vni);
+        let auto = evpnd_core::evpn::auto_route_target(asn, v.vni);
         vnis.push(VniConfig {
             vlan,
             vni: v.vni,

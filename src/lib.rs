@@ -1,17 +1,20 @@
 //! evpnd: a BGP EVPN speaker and route reflector for Linux VXLAN.
 //!
-//! The core (wire codec, RIB, EVPN semantics, desired kernel state) is pure
-//! and synchronous; the I/O shells (sessions, netlink, control socket) are
-//! thin tokio tasks around it. See README.md for the module map.
+//! This crate is the daemon's shell: tokio tasks around the pure core
+//! (`evpnd-core`, over the codec `evpnd-wire`) and the kernel side
+//! (`evpnd-linux`), plus the control socket, the CLI, the configuration,
+//! the metrics endpoint and `evpnd decode`. See docs/architecture.md.
+
+#![forbid(unsafe_code)]
 
 pub mod api;
 pub mod cli;
 pub mod config;
 pub mod daemon;
-pub mod dataplane;
 pub mod decode;
-pub mod evpn;
-pub mod rib;
+pub mod rib_task;
 pub mod session;
 pub mod vtep;
-pub mod wire;
+
+/// The codec, under the name the decoder and older paths use.
+pub use evpnd_wire as wire;

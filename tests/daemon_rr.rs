@@ -6,18 +6,18 @@ mod common;
 
 use common::*;
 use evpnd::api::protocol::{NeighborRow, Request, Response, RouteRow};
-use evpnd::wire::Family;
-use evpnd::wire::capability::Capability;
-use evpnd::wire::evpn::{EvpnRoute, EvpnRouteKey};
-use evpnd::wire::extcomm::{ExtendedCommunity, MacMobility};
-use evpnd::wire::message::Message;
-use evpnd::wire::notification::{
+use evpnd_wire::Family;
+use evpnd_wire::capability::Capability;
+use evpnd_wire::evpn::{EvpnRoute, EvpnRouteKey};
+use evpnd_wire::extcomm::{ExtendedCommunity, MacMobility};
+use evpnd_wire::message::Message;
+use evpnd_wire::notification::{
     CeaseSubcode, ErrorCode, HeaderSubcode, OpenSubcode, UpdateSubcode,
 };
-use evpnd::wire::open::Open;
-use evpnd::wire::pmsi::PmsiTunnel;
-use evpnd::wire::route_refresh::RouteRefresh;
-use evpnd::wire::update::Update;
+use evpnd_wire::open::Open;
+use evpnd_wire::pmsi::PmsiTunnel;
+use evpnd_wire::route_refresh::RouteRefresh;
+use evpnd_wire::update::Update;
 use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
@@ -240,7 +240,7 @@ fn withdrawals_and_a_lost_session_withdraw_from_the_other_client() {
         .iter()
         .map(|r| match r {
             EvpnRoute::MacIp(t2) => {
-                EvpnRoute::MacIp(evpnd::wire::evpn::Type2Route { label1: 0, ..*t2 })
+                EvpnRoute::MacIp(evpnd_wire::evpn::Type2Route { label1: 0, ..*t2 })
             }
             other => other.clone(),
         })
@@ -1082,9 +1082,9 @@ fn a_session_lost_right_after_its_updates_leaves_nothing_behind() {
 fn ipv6_routes_and_next_hop_are_reflected() {
     let (_daemon, mut a, mut b) = two_clients("ipv6", &[A, B]);
     let v6: std::net::Ipv6Addr = "2001:db8::2".parse().expect("IPv6");
-    let route = EvpnRoute::MacIp(evpnd::wire::evpn::Type2Route {
+    let route = EvpnRoute::MacIp(evpnd_wire::evpn::Type2Route {
         rd: rd(A_ID, 10),
-        esi: evpnd::wire::evpn::Esi::ZERO,
+        esi: evpnd_wire::evpn::Esi::ZERO,
         ethernet_tag: 0,
         mac: mac(2, 600),
         ip: Some(IpAddr::V6(v6)),
@@ -1093,7 +1093,7 @@ fn ipv6_routes_and_next_hop_are_reflected() {
     });
     let next_hop: std::net::Ipv6Addr = "2001:db8:1::2".parse().expect("IPv6");
     let nlri = nlri(&route);
-    let messages = evpnd::wire::update_packer::UpdatePacker::new(4096)
+    let messages = evpnd_wire::update_packer::UpdatePacker::new(4096)
         .pack_reach(
             Family::L2VPN_EVPN,
             &next_hop.octets(),
@@ -1123,7 +1123,7 @@ fn malformed_evpn_nlri_resets_the_session() {
     // A type-2 whose MAC length says 47 bits (RFC 7432 section 7.2: 48).
     let mut value = nlri(&extra_route(1)).to_vec();
     value[2 + 8 + 10 + 4] = 47;
-    let messages = evpnd::wire::update_packer::UpdatePacker::new(4096)
+    let messages = evpnd_wire::update_packer::UpdatePacker::new(4096)
         .pack_reach(
             Family::L2VPN_EVPN,
             &A_VTEP.octets(),
@@ -1216,11 +1216,11 @@ fn ebgp_neighbor_gets_our_as_and_no_ibgp_attributes() {
 /// What an eBGP VTEP in AS `asn` sends: ORIGIN IGP, AS_PATH [asn], the
 /// communities; no LOCAL_PREF (RFC 4271 5.1.5).
 fn ebgp_attributes(asn: u32, communities: &[ExtendedCommunity]) -> bytes::Bytes {
-    use evpnd::wire::as_path::AsPath;
-    use evpnd::wire::attribute::{AttributeValue, Origin, PathAttribute};
+    use evpnd_wire::as_path::AsPath;
+    use evpnd_wire::attribute::{AttributeValue, Origin, PathAttribute};
     let mut path = AsPath::new();
     path.prepend(asn);
-    let opts = evpnd::wire::message::EncodeOptions {
+    let opts = evpnd_wire::message::EncodeOptions {
         four_octet_as: true,
         ..Default::default()
     };

@@ -6,12 +6,12 @@
 //! `master` row by MAC alone. The VLAN-aware form is covered by the golden
 //! byte tests only.
 
-use evpnd::dataplane::nl::neigh::NeighEvent;
-use evpnd::dataplane::socket::{AckMode, EventSocket, OpErrorKind, RequestSocket};
-use evpnd::dataplane::{
+use evpnd_core::dataplane::{
     FloodEntry, KernelState, Object, Op, Ownership, RemoteMac, SuppressionNeighbor, diff,
 };
-use evpnd::wire::mac::MacAddress;
+use evpnd_linux::nl::neigh::NeighEvent;
+use evpnd_linux::socket::{AckMode, EventSocket, OpErrorKind, RequestSocket};
+use evpnd_wire::mac::MacAddress;
 use std::ffi::CString;
 use std::net::IpAddr;
 use std::process::Command;
@@ -453,7 +453,7 @@ fn events_report_owned_rows_only() {
                 Err(e) => panic!("after {got:?}: {e}"),
             }
         }
-        use evpnd::dataplane::OwnedRow;
+        use evpnd_core::dataplane::OwnedRow;
         let self_row = OwnedRow::MacSelf {
             vni: 10,
             mac: m.mac,

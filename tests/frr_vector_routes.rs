@@ -9,10 +9,10 @@
 //! (NLRI, extended communities, PMSI) and not the message layer.
 
 use bytes::BytesMut;
-use evpnd::wire::Reader;
-use evpnd::wire::evpn::{EvpnRoute, EvpnRouteKey, evpn_route_key, split_evpn_nlri};
-use evpnd::wire::extcomm::ExtendedCommunity;
-use evpnd::wire::pmsi::{PmsiTunnel, PmsiTunnelId};
+use evpnd_wire::Reader;
+use evpnd_wire::evpn::{EvpnRoute, EvpnRouteKey, evpn_route_key, split_evpn_nlri};
+use evpnd_wire::extcomm::ExtendedCommunity;
+use evpnd_wire::pmsi::{PmsiTunnel, PmsiTunnelId};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 

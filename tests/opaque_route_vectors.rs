@@ -6,12 +6,12 @@
 
 use evpnd::api::render::route_prefix;
 use evpnd::daemon::show::{RouteFilter, route_rows};
-use evpnd::rib::attrs::{AttrSet, PathSummary};
-use evpnd::rib::loc_rib::Path;
-use evpnd::rib::peer::PeerIdx;
-use evpnd::rib::task::RibPath;
-use evpnd::wire::evpn::{EvpnRoute, evpn_route_key};
-use evpnd::wire::message::{DecodeOptions, Message};
+use evpnd_core::rib::attrs::{AttrSet, PathSummary};
+use evpnd_core::rib::engine::RibPath;
+use evpnd_core::rib::loc_rib::Path;
+use evpnd_core::rib::peer::PeerIdx;
+use evpnd_wire::evpn::{EvpnRoute, evpn_route_key};
+use evpnd_wire::message::{DecodeOptions, Message};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -107,7 +107,7 @@ fn gobgp_esi(text: &str) -> String {
     } else {
         assert_eq!(text, "single-homed", "ESI form not in the captures");
     }
-    evpnd::wire::evpn::Esi(octets).to_string()
+    evpnd_wire::evpn::Esi(octets).to_string()
 }
 
 fn gobgp_fields(rib: &Value) -> BTreeSet<Fields> {

@@ -4,8 +4,8 @@
 //! opaque values), the per-type counts match the capture's own totals, and
 //! what GoBGP said it announced is what we decode from its UPDATEs.
 
-use evpnd::wire::evpn::EvpnRoute;
-use evpnd::wire::message::{DecodeOptions, Message};
+use evpnd_wire::evpn::EvpnRoute;
+use evpnd_wire::message::{DecodeOptions, Message};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -172,7 +172,7 @@ fn exabgp_mac_mobility_sticky_and_default_gateway_decode() {
             continue;
         };
         for c in update.extended_communities().unwrap_or_default() {
-            if let evpnd::wire::extcomm::ExtendedCommunity::MacMobility(m) = c {
+            if let evpnd_wire::extcomm::ExtendedCommunity::MacMobility(m) = c {
                 sequences.insert(m.sequence);
                 sticky |= m.sticky();
             }

@@ -14,10 +14,10 @@
 //! - two VTEPs set up this way, with remote entries installed through the
 //!   dataplane `RequestSocket`, carry a ping between hosts on VLAN 10.
 
-use evpnd::dataplane::setup::{self, SetupError, Topology, TopologySocket, TopologySpec, VlanVni};
-use evpnd::dataplane::socket::RequestSocket;
-use evpnd::dataplane::{FloodEntry, Object, Op, RemoteMac, SuppressionNeighbor};
-use evpnd::wire::mac::MacAddress;
+use evpnd_core::dataplane::{FloodEntry, Object, Op, RemoteMac, SuppressionNeighbor};
+use evpnd_linux::setup::{self, SetupError, Topology, TopologySocket, TopologySpec, VlanVni};
+use evpnd_linux::socket::RequestSocket;
+use evpnd_wire::mac::MacAddress;
 use serde_json::Value;
 use std::net::IpAddr;
 use std::process::Command;

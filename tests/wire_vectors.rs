@@ -2,9 +2,9 @@
 //! (proto-tests/vectors/frr/bgp-evpn-messages.txt) decodes and re-encodes
 //! byte-identically, and what the capture shows is what we decode.
 
-use evpnd::wire::Family;
-use evpnd::wire::attribute::{AttrFlags, type_code};
-use evpnd::wire::message::{DecodeOptions, Message};
+use evpnd_wire::Family;
+use evpnd_wire::attribute::{AttrFlags, type_code};
+use evpnd_wire::message::{DecodeOptions, Message};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 

@@ -6,7 +6,7 @@
 #![no_main]
 
 use bytes::BytesMut;
-use evpnd::wire::evpn::{EvpnRoute, evpn_route_key, split_evpn_nlri};
+use evpnd_wire::evpn::{EvpnRoute, evpn_route_key, split_evpn_nlri};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -5,11 +5,11 @@
 #![no_main]
 
 use bytes::BytesMut;
-use evpnd::wire::Reader;
-use evpnd::wire::extcomm::{ExtendedCommunity, RouteTarget};
-use evpnd::wire::mac::MacAddress;
-use evpnd::wire::pmsi::PmsiTunnel;
-use evpnd::wire::rd::RouteDistinguisher;
+use evpnd_wire::Reader;
+use evpnd_wire::extcomm::{ExtendedCommunity, RouteTarget};
+use evpnd_wire::mac::MacAddress;
+use evpnd_wire::pmsi::PmsiTunnel;
+use evpnd_wire::rd::RouteDistinguisher;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -5,12 +5,12 @@
 //! without problems must re-encode to the same bytes.
 #![no_main]
 
-use evpnd::rib::ingress::{LocalIdentity, ingress_update};
-use evpnd::rib::reflect::{Reflection, to_ibgp};
-use evpnd::wire::header::frame;
-use evpnd::wire::message::{DecodeOptions, Message};
-use evpnd::wire::rfc7606::{ErrorAction, classify};
-use evpnd::wire::Family;
+use evpnd_core::rib::ingress::{LocalIdentity, ingress_update};
+use evpnd_core::rib::reflect::{Reflection, to_ibgp};
+use evpnd_wire::header::frame;
+use evpnd_wire::message::{DecodeOptions, Message};
+use evpnd_wire::rfc7606::{ErrorAction, classify};
+use evpnd_wire::Family;
 use libfuzzer_sys::fuzz_target;
 use std::net::Ipv4Addr;
 

@@ -2,8 +2,8 @@
 //! `GET /metrics` in the text exposition format. Each scrape asks the daemon
 //! for a fresh snapshot; nothing is computed between scrapes.
 
-use crate::rib::task::RibStats;
 use crate::vtep::VtepStats;
+use evpnd_core::rib::engine::RibStats;
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;

@@ -7,13 +7,14 @@ pub mod show;
 use crate::api::protocol::{NeighborRow, Request, Response};
 use crate::api::server::ApiCall;
 use crate::config::{Config, Dataplane};
-use crate::rib::encode::OutboundEncoder;
-use crate::rib::peer::{PeerInfo, PeerKind};
-use crate::rib::task::{PeerCounters, RibInput, RibTask};
-use crate::session::State;
+use crate::rib_task::{RibRequest, RibTask};
 use crate::session::peer::{PeerHandle, PeerSpec, peer_kind, reject, spawn_peer};
 use crate::vtep::{self, VtepError, VtepQuery};
-use crate::wire::Family;
+use evpnd_core::rib::encode::OutboundEncoder;
+use evpnd_core::rib::engine::{PeerCounters, Rib};
+use evpnd_core::rib::peer::{PeerInfo, PeerKind};
+use evpnd_core::session::State;
+use evpnd_wire::Family;
 use show::{RouteFilter, route_rows};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -71,7 +72,7 @@ pub async fn run(config: Config, mut calls: mpsc::Receiver<ApiCall>) -> Result<(
         local_asn: bgp.asn,
         cluster_id: bgp.cluster_id,
     };
-    let mut rib = RibTask::new(local, encoder);
+    let mut rib = RibTask::new(Rib::new(local, encoder));
     let specs: Vec<PeerSpec> = config
         .neighbors
         .iter()
@@ -193,7 +194,7 @@ async fn accept_loop(
 async fn answer(
     request: Request,
     peers: &[PeerHandle],
-    rib: &mpsc::Sender<RibInput>,
+    rib: &mpsc::Sender<RibRequest>,
     vtep: Option<&mpsc::Sender<VtepQuery>>,
 ) -> Response {
     match request {
@@ -212,7 +213,7 @@ async fn answer(
                 rd,
             };
             let (reply, rx) = oneshot::channel();
-            if rib.send(RibInput::Dump { reply }).await.is_err() {
+            if rib.send(RibRequest::Dump { reply }).await.is_err() {
                 return Response::error("the RIB task is not running");
             }
             match rx.await {
@@ -258,9 +259,9 @@ async fn answer(
 }
 
 /// The RIB's counters for one peer (zero when the RIB task is gone).
-async fn peer_counters(rib: &mpsc::Sender<RibInput>, peer: &PeerHandle) -> PeerCounters {
+async fn peer_counters(rib: &mpsc::Sender<RibRequest>, peer: &PeerHandle) -> PeerCounters {
     let (reply, rx) = oneshot::channel();
-    let query = RibInput::Counters {
+    let query = RibRequest::Counters {
         peer: peer.spec.idx,
         reply,
     };
@@ -273,7 +274,7 @@ async fn peer_counters(rib: &mpsc::Sender<RibInput>, peer: &PeerHandle) -> PeerC
 /// What the metrics endpoint reports, read now.
 async fn snapshot(
     peers: &[PeerHandle],
-    rib: &mpsc::Sender<RibInput>,
+    rib: &mpsc::Sender<RibRequest>,
     vtep: Option<&mpsc::Sender<VtepQuery>>,
 ) -> metrics::Snapshot {
     let mut snapshot = metrics::Snapshot::default();
@@ -291,7 +292,7 @@ async fn snapshot(
         });
     }
     let (reply, rx) = oneshot::channel();
-    if rib.send(RibInput::Stats { reply }).await.is_ok() {
+    if rib.send(RibRequest::Stats { reply }).await.is_ok() {
         snapshot.rib = rx.await.unwrap_or_default();
     }
     if let Some(vtep) = vtep {
@@ -322,7 +323,7 @@ fn neighbor_row(peer: &PeerHandle, counters: PeerCounters) -> NeighborRow {
                 neg.families
                     .iter()
                     .map(|(afi, safi)| {
-                        Family::new(crate::wire::Afi(*afi), crate::wire::Safi(*safi)).to_string()
+                        Family::new(evpnd_wire::Afi(*afi), evpnd_wire::Safi(*safi)).to_string()
                     })
                     .collect()
             })

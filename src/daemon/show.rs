@@ -1,16 +1,16 @@
 //! Turning the daemon's state into the control socket's rows.
 
 use crate::api::protocol::{MacMobility, Pmsi, RouteRow};
-use crate::rib::peer::PeerKind;
-use crate::rib::task::RibPath;
-use crate::wire::attribute::MpReach;
-use crate::wire::evpn::EvpnRoute;
-use crate::wire::extcomm::EvpnCommunities;
-use crate::wire::message::DecodeOptions;
-use crate::wire::pmsi::PmsiTunnelId;
-use crate::wire::rd::RouteDistinguisher;
-use crate::wire::update::Update;
-use crate::wire::{Family, Reader};
+use evpnd_core::rib::engine::RibPath;
+use evpnd_core::rib::peer::PeerKind;
+use evpnd_wire::attribute::MpReach;
+use evpnd_wire::evpn::EvpnRoute;
+use evpnd_wire::extcomm::EvpnCommunities;
+use evpnd_wire::message::DecodeOptions;
+use evpnd_wire::pmsi::PmsiTunnelId;
+use evpnd_wire::rd::RouteDistinguisher;
+use evpnd_wire::update::Update;
+use evpnd_wire::{Family, Reader};
 
 /// `show routes` filters.
 #[derive(Debug, Clone, Default)]

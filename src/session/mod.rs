@@ -1,17 +1,11 @@
-//! BGP sessions: the pure per-peer FSM (RFC 4271 section 8), connection
-//! collision resolution (section 6.8), and (later) the tokio TCP shell.
+//! BGP sessions, the shell half: the tokio task per peer ([`peer`]) that
+//! drives the pure FSM of `evpnd_core::session`, and the FSM's parameters
+//! read from the configuration.
 
-pub mod collision;
-pub mod fsm;
 pub mod peer;
 
-pub use collision::{CollisionDecision, Initiator};
-pub use fsm::{
-    Action, AfiSafi, Backoff, DownReason, Event, Fsm, FsmConfig, GracefulRestart,
-    NegotiatedSession, Notification, PeerOpen, State, Timer,
-};
-
 use crate::config::{BgpConfig, NeighborConfig};
+use evpnd_core::session::{Backoff, FsmConfig};
 use std::time::Duration;
 
 /// First automatic restart after a failure; doubles per consecutive failure.
@@ -21,36 +15,34 @@ const IDLE_HOLD_CAP: Duration = Duration::from_secs(120);
 /// A session that stays Established this long is considered healthy again.
 const STABLE_AFTER: Duration = Duration::from_secs(60);
 
-impl FsmConfig {
-    /// FSM parameters for one configured neighbor.
-    pub fn from_config(bgp: &BgpConfig, neighbor: &NeighborConfig) -> FsmConfig {
-        FsmConfig {
-            local_asn: bgp.asn,
-            local_bgp_id: bgp.router_id,
-            peer_asn: neighbor.remote_as,
-            hold_time: neighbor.hold_time,
-            keepalive: neighbor.keepalive,
-            passive: neighbor.passive,
-            families: neighbor
-                .families
-                .iter()
-                .map(|f| (f.afi.0, f.safi.0))
-                .collect(),
-            extended_message: bgp.extended_message,
-            enhanced_route_refresh: false,
-            // RFC 4271 section 8: one ConnectRetryTime, jittered (section
-            // 10), not growing: a reflector that comes back is found within
-            // the configured interval, as FRR does.
-            connect_backoff: Backoff {
-                base: bgp.connect_retry,
-                cap: bgp.connect_retry,
-            },
-            idle_backoff: Backoff {
-                base: IDLE_HOLD_BASE,
-                cap: IDLE_HOLD_CAP,
-            },
-            stable_after: STABLE_AFTER,
-        }
+/// FSM parameters for one configured neighbor.
+pub fn fsm_config(bgp: &BgpConfig, neighbor: &NeighborConfig) -> FsmConfig {
+    FsmConfig {
+        local_asn: bgp.asn,
+        local_bgp_id: bgp.router_id,
+        peer_asn: neighbor.remote_as,
+        hold_time: neighbor.hold_time,
+        keepalive: neighbor.keepalive,
+        passive: neighbor.passive,
+        families: neighbor
+            .families
+            .iter()
+            .map(|f| (f.afi.0, f.safi.0))
+            .collect(),
+        extended_message: bgp.extended_message,
+        enhanced_route_refresh: false,
+        // RFC 4271 section 8: one ConnectRetryTime, jittered (section
+        // 10), not growing: a reflector that comes back is found within
+        // the configured interval, as FRR does.
+        connect_backoff: Backoff {
+            base: bgp.connect_retry,
+            cap: bgp.connect_retry,
+        },
+        idle_backoff: Backoff {
+            base: IDLE_HOLD_BASE,
+            cap: IDLE_HOLD_CAP,
+        },
+        stable_after: STABLE_AFTER,
     }
 }
 
@@ -66,7 +58,7 @@ mod tests {
              [[neighbors]]\naddress = \"198.19.0.1\"\nremote_as = 65000\npassive = true\nhold_time = 9\n",
         )
         .unwrap();
-        let f = FsmConfig::from_config(&c.bgp, &c.neighbors[0]);
+        let f = fsm_config(&c.bgp, &c.neighbors[0]);
         assert_eq!(f.families, vec![(25, 70)]);
         assert_eq!((f.hold_time, f.keepalive), (9, 3));
         assert!(f.passive && f.is_internal());

@@ -7,23 +7,24 @@
 //! to read never stops us from reading it, and the session's own KEEPALIVEs
 //! and NOTIFICATIONs stay in order with the UPDATEs.
 
-use super::collision::{self, CollisionDecision, Initiator};
-use super::fsm::{
+use crate::config::{BgpConfig, NeighborConfig};
+use crate::rib_task::{PeerSink, RibRequest};
+use bytes::{Bytes, BytesMut};
+use evpnd_core::rib::adj_out::OutGroupKey;
+use evpnd_core::rib::engine::OutChunk;
+use evpnd_core::rib::ingress::{Ignored, LocalIdentity, ingress_update};
+use evpnd_core::rib::peer::{PeerIdx, PeerInfo, PeerKind};
+use evpnd_core::session::collision::{self, CollisionDecision, Initiator};
+use evpnd_core::session::fsm::{
     self, Action, DownReason, Event, Fsm, FsmConfig, NegotiatedSession, State, Timer,
 };
-use crate::config::{BgpConfig, NeighborConfig};
-use crate::rib::adj_out::OutGroupKey;
-use crate::rib::ingress::{Ignored, LocalIdentity, ingress_update};
-use crate::rib::peer::{PeerIdx, PeerInfo, PeerKind};
-use crate::rib::task::{OutChunk, PeerSink, RibInput};
-use crate::wire::Family;
-use crate::wire::capability::{Capability, GracefulRestart};
-use crate::wire::header::{self, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN};
-use crate::wire::message::{DecodeOptions, EncodeOptions, Message, MessageError};
-use crate::wire::notification::{CeaseSubcode, ErrorCode, Notification};
-use crate::wire::open::Open;
-use crate::wire::rfc7606::{self, ErrorAction};
-use bytes::{Bytes, BytesMut};
+use evpnd_wire::Family;
+use evpnd_wire::capability::{Capability, GracefulRestart};
+use evpnd_wire::header::{self, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN};
+use evpnd_wire::message::{DecodeOptions, EncodeOptions, Message, MessageError};
+use evpnd_wire::notification::{CeaseSubcode, ErrorCode, Notification};
+use evpnd_wire::open::Open;
+use evpnd_wire::rfc7606::{self, ErrorAction};
 use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
@@ -64,7 +65,7 @@ impl PeerSpec {
         Self {
             idx,
             neighbor: neighbor.clone(),
-            fsm: FsmConfig::from_config(bgp, neighbor),
+            fsm: super::fsm_config(bgp, neighbor),
             local: LocalIdentity {
                 asn: bgp.asn,
                 router_id: bgp.router_id,
@@ -193,7 +194,7 @@ pub struct PeerHandle {
 /// Cease / Administrative Shutdown (RFC 4486, RFC 9003) and ends.
 pub fn spawn_peer(
     spec: PeerSpec,
-    rib: mpsc::Sender<RibInput>,
+    rib: mpsc::Sender<RibRequest>,
     shutdown: watch::Receiver<bool>,
 ) -> PeerHandle {
     let (inbound_tx, inbound_rx) = mpsc::channel(4);
@@ -347,14 +348,14 @@ enum Wake {
     Connected(io::Result<TcpStream>),
     Read(io::Result<usize>),
     /// The RIB has room for the UPDATE that was waiting.
-    RibReady(mpsc::OwnedPermit<RibInput>),
+    RibReady(mpsc::OwnedPermit<RibRequest>),
     Timer(Timer),
 }
 
 struct Session {
     spec: PeerSpec,
     fsm: Fsm,
-    rib: mpsc::Sender<RibInput>,
+    rib: mpsc::Sender<RibRequest>,
     status: watch::Sender<PeerStatus>,
     counters: Arc<MessageCounters>,
     timers: BTreeMap<Timer, Instant>,
@@ -363,7 +364,7 @@ struct Session {
     /// A NOTIFICATION the FSM sent, written just before the connection drops.
     pending_notification: Option<Bytes>,
     /// A decoded UPDATE waiting for room in the RIB's queue.
-    blocked: Option<RibInput>,
+    blocked: Option<RibRequest>,
     /// The BGP Identifier and AS from the peer's OPEN on this connection.
     remote_id: Option<(std::net::Ipv4Addr, u32)>,
     rx_opts: DecodeOptions,
@@ -736,7 +737,7 @@ impl Session {
                 if self.established && rr.family == self.spec.family {
                     let _ = self
                         .rib
-                        .send(RibInput::RouteRefresh {
+                        .send(RibRequest::RouteRefresh {
                             peer: self.spec.idx,
                         })
                         .await;
@@ -769,7 +770,7 @@ impl Session {
                         if let Some(why) = ignored.filter(|w| *w != Ignored::OwnOriginatorId) {
                             debug!(peer = %self.peer(), reason = ?why, "announced routes handled as withdrawn");
                         }
-                        let input = RibInput::Update {
+                        let input = RibRequest::Update {
                             peer: self.spec.idx,
                             update: ingress,
                         };
@@ -826,7 +827,7 @@ impl Session {
             return;
         }
         self.established = true;
-        let input = RibInput::PeerUp {
+        let input = RibRequest::PeerUp {
             peer: self.spec.idx,
             info: PeerInfo {
                 address: self.peer(),
@@ -858,7 +859,7 @@ impl Session {
             self.established = false;
             let _ = self
                 .rib
-                .send(RibInput::PeerDown {
+                .send(RibRequest::PeerDown {
                     peer: self.spec.idx,
                 })
                 .await;

@@ -5,23 +5,24 @@
 //! this module only moves data between them, the RIB task and two netlink
 //! threads (one applying batched requests, one reading notifications).
 
-pub mod snoop;
-
 use crate::api::protocol::{FdbRow, VniRow};
 use crate::config::{Config, VtepConfig};
-use crate::dataplane::diff::{DesiredDelta, Op, apply_delta, diff};
-use crate::dataplane::model::{KernelState, MacKey, NeighborKey, Object, OwnedRow, Ownership};
-use crate::dataplane::nl::neigh::{KernelEvent, LearnScope, Learned, LearnedRow, NeighEvent};
-use crate::dataplane::setup::{SetupError, Topology, TopologySocket, TopologySpec, VlanVni, setup};
-use crate::dataplane::socket::{AckMode, EventSocket, RequestSocket, SocketError};
-use crate::evpn::import::{Importer, RtMismatch};
-use crate::evpn::instance::{EvpnInstance, EvpnInstances, InstanceError};
-use crate::evpn::mobility::{DUPLICATE_WINDOW, DuplicateMac, LocalMacDecision, MobilityTracker};
-use crate::evpn::originate;
-use crate::rib::loc_rib::BestChange;
-use crate::rib::task::{RibEvent, RibInput};
-use crate::wire::evpn::EvpnRouteKey;
-use crate::wire::mac::MacAddress;
+use crate::rib_task::RibRequest;
+use evpnd_core::dataplane::diff::{DesiredDelta, Op, apply_delta, diff};
+use evpnd_core::dataplane::model::{KernelState, MacKey, NeighborKey, Object, OwnedRow, Ownership};
+use evpnd_core::evpn::import::{Importer, RtMismatch};
+use evpnd_core::evpn::instance::{EvpnInstance, EvpnInstances, InstanceError};
+use evpnd_core::evpn::mobility::{
+    DUPLICATE_WINDOW, DuplicateMac, LocalMacDecision, MobilityTracker,
+};
+use evpnd_core::evpn::originate;
+use evpnd_core::rib::engine::RibEvent;
+use evpnd_core::rib::loc_rib::BestChange;
+use evpnd_linux::nl::neigh::{KernelEvent, LearnScope, Learned, LearnedRow, NeighEvent};
+use evpnd_linux::setup::{SetupError, Topology, TopologySocket, TopologySpec, VlanVni, setup};
+use evpnd_linux::socket::{AckMode, EventSocket, RequestSocket, SocketError};
+use evpnd_wire::evpn::EvpnRouteKey;
+use evpnd_wire::mac::MacAddress;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::time::Duration;
@@ -108,7 +109,7 @@ fn topology_spec(vtep: &VtepConfig) -> TopologySpec {
 /// VTEP task. `changes` is the RIB task's best-path observer.
 pub async fn start(
     config: &Config,
-    rib: mpsc::Sender<RibInput>,
+    rib: mpsc::Sender<RibRequest>,
     changes: mpsc::UnboundedReceiver<RibEvent>,
 ) -> Result<mpsc::Sender<VtepQuery>, VtepError> {
     let Some(vtep) = config.vtep.clone() else {
@@ -180,7 +181,7 @@ pub async fn start(
 
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let events = EventSocket::subscribe()?;
-    if let Err(e) = snoop::spawn_snoopers(scope.svis.clone(), events_tx.clone()) {
+    if let Err(e) = evpnd_linux::snoop::spawn_snoopers(scope.svis.clone(), events_tx.clone()) {
         warn!(error = %e, "cannot snoop ARP/ND; MAC+IP routes come from the SVIs' neighbour tables only");
     }
     spawn_event_thread(events, own, scope.clone(), events_tx);
@@ -301,7 +302,7 @@ struct VtepTask {
     bindings: BTreeMap<(u16, IpAddr), MacAddress>,
     /// What we advertise per local MAC: the IPs with it (MAC-only always).
     advertised: BTreeMap<(u16, MacAddress), BTreeSet<IpAddr>>,
-    rib: mpsc::Sender<RibInput>,
+    rib: mpsc::Sender<RibRequest>,
     ops: std::sync::mpsc::Sender<Vec<Op>>,
     retry: Vec<Op>,
     retry_delay: Duration,
@@ -347,20 +348,6 @@ fn duplicate_mac_warning(duplicate: &DuplicateMac) -> String {
         duplicate.moves,
         DUPLICATE_WINDOW.as_secs()
     )
-}
-
-/// The kernel's name for `ifindex` now, `None` if no interface has it.
-fn interface_name(ifindex: u32) -> Option<String> {
-    let mut name = [0 as libc::c_char; libc::IF_NAMESIZE];
-    // SAFETY: `name` has the IF_NAMESIZE bytes if_indextoname writes at most
-    // (the name and its NUL); on success it holds a NUL-terminated string.
-    let found = unsafe { libc::if_indextoname(ifindex, name.as_mut_ptr()) };
-    if found.is_null() {
-        return None;
-    }
-    // SAFETY: if_indextoname succeeded, so `name` is NUL-terminated.
-    let name = unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) };
-    Some(name.to_string_lossy().into_owned())
 }
 
 fn row_matches(row: &OwnedRow, object: &Object) -> bool {
@@ -605,7 +592,7 @@ impl VtepTask {
     async fn originate_inclusive_multicast(&mut self) {
         for instance in self.instances.iter() {
             let update = originate::inclusive_multicast(instance).into_ingress();
-            let _ = self.rib.send(RibInput::Local { update }).await;
+            let _ = self.rib.send(RibRequest::Local { update }).await;
         }
     }
 
@@ -679,7 +666,7 @@ impl VtepTask {
         if !gone.is_empty() {
             let _ = self
                 .rib
-                .send(RibInput::Local {
+                .send(RibRequest::Local {
                     update: originate::withdrawal(gone),
                 })
                 .await;
@@ -687,7 +674,7 @@ impl VtepTask {
         let mobility = originate::mac_mobility_community(sequence, sticky);
         let routes = std::iter::once((mac, None)).chain(ips.iter().map(|ip| (mac, Some(*ip))));
         let update = originate::mac_ip(&instance, mobility, routes).into_ingress();
-        let _ = self.rib.send(RibInput::Local { update }).await;
+        let _ = self.rib.send(RibRequest::Local { update }).await;
     }
 
     async fn withdraw_local(&mut self, vlan: u16, mac: MacAddress) {
@@ -706,7 +693,7 @@ impl VtepTask {
             .collect::<Vec<_>>();
         let _ = self
             .rib
-            .send(RibInput::Local {
+            .send(RibRequest::Local {
                 update: originate::withdrawal(nlri),
             })
             .await;
@@ -722,7 +709,7 @@ impl VtepTask {
                 let _ = reply.send(rows);
             }
             VtepQuery::Fdb { vni, reply } => {
-                let _ = reply.send(self.fdb_rows(vni, interface_name));
+                let _ = reply.send(self.fdb_rows(vni, evpnd_linux::interface::name));
             }
         }
     }
@@ -880,8 +867,8 @@ impl VtepTask {
 mod tests {
     use super::*;
     use crate::config::Dataplane;
-    use crate::dataplane::model::{FloodEntry, RemoteMac};
-    use crate::evpn::mobility::{DUPLICATE_MAX_MOVES, MacClaim};
+    use evpnd_core::dataplane::model::{FloodEntry, RemoteMac};
+    use evpnd_core::evpn::mobility::{DUPLICATE_MAX_MOVES, MacClaim};
     use std::net::Ipv4Addr;
 
     const VTEP_3: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 19, 0, 3));
@@ -1071,8 +1058,8 @@ mod tests {
     #[test]
     fn interface_name_asks_the_kernel() {
         // Every network namespace has its loopback at index 1; none has 0.
-        assert_eq!(interface_name(1).as_deref(), Some("lo"));
-        assert_eq!(interface_name(0), None);
+        assert_eq!(evpnd_linux::interface::name(1).as_deref(), Some("lo"));
+        assert_eq!(evpnd_linux::interface::name(0), None);
     }
 
     #[test]

@@ -1,0 +1,330 @@
+//! From a received UPDATE to what the RIB applies: the l2vpn-evpn NLRI
+//! announced and withdrawn, the shared attributes in wire form, and the
+//! values best-path selection needs. Loop checks and RFC 7606
+//! treat-as-withdraw are decided here, once per UPDATE.
+
+use super::attrs::PathSummary;
+use super::engine::{IngressUpdate, Reach};
+use bytes::{Bytes, BytesMut};
+use evpnd_wire::Family;
+use evpnd_wire::attribute::type_code;
+use evpnd_wire::evpn::{evpn_route_key, split_evpn_nlri};
+use evpnd_wire::extcomm::ExtendedCommunity;
+use evpnd_wire::message::DecodeOptions;
+use evpnd_wire::notification::{ErrorCode, Notification, UpdateSubcode};
+use evpnd_wire::rfc7606::ErrorAction;
+use evpnd_wire::update::Update;
+use std::net::Ipv4Addr;
+
+/// Who we are, for the loop checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalIdentity {
+    pub asn: u32,
+    pub router_id: Ipv4Addr,
+    pub cluster_id: Ipv4Addr,
+}
+
+/// Why announced NLRI were handled as withdrawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ignored {
+    /// RFC 4456 section 8: our own route, reflected back to us.
+    OwnOriginatorId,
+    /// RFC 4456 section 8: the route already passed through our cluster.
+    ClusterLoop,
+    /// RFC 4271 9.1.2: our AS is in the AS_PATH of an eBGP-learnt route.
+    AsPathLoop,
+    /// RFC 7606 section 2: the UPDATE was malformed in a way that calls for
+    /// treat-as-withdraw.
+    TreatAsWithdraw,
+}
+
+/// The RIB's view of one UPDATE for `family`. `action` is the RFC 7606
+/// verdict on the attributes (a session reset never gets here); the EVPN
+/// NLRI, which the UPDATE decoder carries unparsed, are checked here: a
+/// syntax error in them resets the session (RFC 7606 section 5.3, RFC 4760
+/// section 7: UPDATE Message Error / Optional Attribute Error).
+pub fn ingress_update(
+    update: &Update,
+    action: &ErrorAction,
+    opts: &DecodeOptions,
+    local: &LocalIdentity,
+    external: bool,
+    family: Family,
+) -> Result<(IngressUpdate, Option<Ignored>), Notification> {
+    for field in [
+        update
+            .mp_reach()
+            .filter(|m| m.family == family)
+            .map(|m| &m.nlri),
+        update
+            .mp_unreach()
+            .filter(|m| m.family == family)
+            .map(|m| &m.withdrawn),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if let Err(e) =
+            split_evpn_nlri(field).try_for_each(|n| n.and_then(evpn_route_key).map(drop))
+        {
+            return Err(Notification::new(
+                ErrorCode::Update(UpdateSubcode::OptionalAttributeError),
+                Bytes::from(e.to_string().into_bytes()),
+            ));
+        }
+    }
+    Ok(classify_nlri(update, action, opts, local, external, family))
+}
+
+fn classify_nlri(
+    update: &Update,
+    action: &ErrorAction,
+    opts: &DecodeOptions,
+    local: &LocalIdentity,
+    external: bool,
+    family: Family,
+) -> (IngressUpdate, Option<Ignored>) {
+    let mut out = IngressUpdate {
+        end_of_rib: update.is_end_of_rib() == Some(family),
+        ..Default::default()
+    };
+    if let Some(unreach) = update
+        .mp_unreach()
+        .filter(|m| m.family == family && !m.withdrawn.is_empty())
+    {
+        out.withdrawn.push(unreach.withdrawn.clone());
+    }
+    let Some(reach) = update
+        .mp_reach()
+        .filter(|m| m.family == family && !m.nlri.is_empty())
+    else {
+        return (out, None);
+    };
+    let ignored = if *action == ErrorAction::TreatAsWithdraw {
+        Some(Ignored::TreatAsWithdraw)
+    } else {
+        loop_check(update, local, external)
+    };
+    if ignored.is_some() {
+        out.withdrawn.push(reach.nlri.clone());
+        return (out, ignored);
+    }
+    out.reach = Some(Reach {
+        attributes: stored_attributes(update, opts, external),
+        next_hop: reach.next_hop.clone(),
+        summary: PathSummary {
+            // RFC 4271 5.1.5: LOCAL_PREF from an external peer is ignored.
+            local_pref: update.local_pref().filter(|_| !external),
+            ..summarize(update)
+        },
+        nlri: reach.nlri.clone(),
+    });
+    (out, None)
+}
+
+/// The form every attribute set is kept in, whatever the peer negotiated:
+/// AS numbers in 4 octets (RFC 6793), so one set of bytes serves every
+/// 4-octet peer unchanged; and as RFC 4271 section 5 says attributes are
+/// passed on: an unrecognized optional transitive attribute with the
+/// Partial bit set, an unrecognized optional non-transitive one dropped.
+/// LOCAL_PREF from an `external` peer is dropped (RFC 4271 5.1.5: ignored).
+/// For a 4-octet peer with only recognized attributes this is the received
+/// bytes exactly.
+pub fn stored_attributes(update: &Update, opts: &DecodeOptions, external: bool) -> Bytes {
+    let stored = Update {
+        attributes: update
+            .attributes
+            .iter()
+            .filter(|a| !(external && a.type_code() == type_code::LOCAL_PREF))
+            .filter_map(|a| a.propagated())
+            .collect(),
+        ..Default::default()
+    };
+    let mut attributes = BytesMut::new();
+    stored.encode_shared_attributes(&mut attributes, &stored_form(opts));
+    attributes.freeze()
+}
+
+/// The options attribute sets are stored with (see [`stored_attributes`]).
+pub fn stored_form(opts: &DecodeOptions) -> DecodeOptions {
+    DecodeOptions {
+        four_octet_as: true,
+        ..opts.clone()
+    }
+}
+
+fn loop_check(update: &Update, local: &LocalIdentity, external: bool) -> Option<Ignored> {
+    if update.originator_id() == Some(local.router_id) {
+        return Some(Ignored::OwnOriginatorId);
+    }
+    if update
+        .cluster_list()
+        .is_some_and(|list| list.contains(&local.cluster_id))
+    {
+        return Some(Ignored::ClusterLoop);
+    }
+    if external && update.as_path().is_some_and(|p| p.contains(local.asn)) {
+        return Some(Ignored::AsPathLoop);
+    }
+    None
+}
+
+/// The values the decision process compares, read once per UPDATE.
+pub fn summarize(update: &Update) -> PathSummary {
+    let as_path = update.as_path();
+    PathSummary {
+        origin: update.origin().map_or(0, |o| o as u8),
+        as_path_len: as_path.map_or(0, |p| p.path_len() as u32),
+        neighbor_as: as_path.and_then(|p| p.first_asn()),
+        local_pref: update.local_pref(),
+        med: update.multi_exit_disc().unwrap_or(0),
+        originator_id: update.originator_id(),
+        cluster_list_len: update.cluster_list().map_or(0, |l| l.len() as u32),
+        mac_mobility: update.extended_communities().and_then(|communities| {
+            communities.iter().find_map(|c| match c {
+                ExtendedCommunity::MacMobility(m) => Some(*m),
+                _ => None,
+            })
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use evpnd_wire::message::Message;
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    fn update(hex_message: &str) -> Update {
+        match Message::decode(&hex(hex_message), &DecodeOptions::default()).unwrap() {
+            Message::Update(u) => u,
+            other => panic!("not an UPDATE: {other:?}"),
+        }
+    }
+
+    const RR: LocalIdentity = LocalIdentity {
+        asn: 65000,
+        router_id: Ipv4Addr::new(198, 19, 0, 4),
+        cluster_id: Ipv4Addr::new(198, 19, 0, 4),
+    };
+
+    /// msg 6 of proto-tests/vectors/frr/bgp-evpn-messages.txt: n3's type-3 for
+    /// VNI 0 to the reflector.
+    const FROM_VTEP: &str = "ffffffffffffffffffffffffffffffff0065020000004e900e001c00194604c61300030003110001c613000300020000000020c6130003400101005002000040050400000064c01010030c0000000000080002fde800000000c016090006000000c6130003";
+    /// msg 8: the same route as the reflector sent it back (CLUSTER_LIST 198.19.0.4).
+    const REFLECTED: &str = "ffffffffffffffffffffffffffffffff007a0200000063900e001c00194604c61300030003110001c613000300020000000020c613000340010100500200008004040000000040050400000064800904c6130003800a04c6130004c010100002fde800000000030c000000000008c016090006000000c6130003";
+
+    #[test]
+    fn vtep_route_becomes_a_reach_with_shared_attributes_and_summary() {
+        let (ingress, ignored) = ingress_update(
+            &update(FROM_VTEP),
+            &ErrorAction::Accept,
+            &DecodeOptions::default(),
+            &RR,
+            false,
+            Family::L2VPN_EVPN,
+        )
+        .unwrap();
+        assert_eq!(ignored, None);
+        let reach = ingress.reach.expect("reach");
+        assert_eq!(reach.next_hop.as_ref(), &[198, 19, 0, 3]);
+        assert_eq!(reach.nlri.len(), 19, "one type-3 NLRI");
+        assert_eq!(reach.summary.local_pref, Some(100));
+        assert_eq!(reach.summary.as_path_len, 0);
+        // The shared attributes are the UPDATE's, minus MP_REACH_NLRI, as sent.
+        assert_eq!(
+            reach.attributes.as_ref(),
+            &hex(FROM_VTEP)[19 + 4 + 4 + 28..]
+        );
+        assert!(ingress.withdrawn.is_empty());
+    }
+
+    #[test]
+    fn own_cluster_id_in_cluster_list_is_a_loop() {
+        let (ingress, ignored) = ingress_update(
+            &update(REFLECTED),
+            &ErrorAction::Accept,
+            &DecodeOptions::default(),
+            &RR,
+            false,
+            Family::L2VPN_EVPN,
+        )
+        .unwrap();
+        assert_eq!(ignored, Some(Ignored::ClusterLoop));
+        assert!(ingress.reach.is_none());
+        assert_eq!(
+            ingress.withdrawn.len(),
+            1,
+            "announced NLRI handled as withdrawn"
+        );
+        let vtep = LocalIdentity {
+            asn: 65000,
+            router_id: Ipv4Addr::new(198, 19, 0, 3),
+            cluster_id: Ipv4Addr::new(198, 19, 0, 3),
+        };
+        let (_, ignored) = ingress_update(
+            &update(REFLECTED),
+            &ErrorAction::Accept,
+            &DecodeOptions::default(),
+            &vtep,
+            false,
+            Family::L2VPN_EVPN,
+        )
+        .unwrap();
+        assert_eq!(
+            ignored,
+            Some(Ignored::OwnOriginatorId),
+            "a client drops its own route reflected back"
+        );
+    }
+
+    #[test]
+    fn malformed_evpn_nlri_resets_the_session() {
+        // msg 6 with the type-3 NLRI's length octet (0x11) raised to 0x12.
+        let bad = FROM_VTEP.replacen("00031100", "00031200", 1);
+        let reset = ingress_update(
+            &update(&bad),
+            &ErrorAction::Accept,
+            &DecodeOptions::default(),
+            &RR,
+            false,
+            Family::L2VPN_EVPN,
+        )
+        .unwrap_err();
+        assert_eq!(
+            reset.code,
+            ErrorCode::Update(UpdateSubcode::OptionalAttributeError)
+        );
+    }
+
+    #[test]
+    fn treat_as_withdraw_and_end_of_rib() {
+        let (ingress, ignored) = ingress_update(
+            &update(FROM_VTEP),
+            &ErrorAction::TreatAsWithdraw,
+            &DecodeOptions::default(),
+            &RR,
+            false,
+            Family::L2VPN_EVPN,
+        )
+        .unwrap();
+        assert_eq!(ignored, Some(Ignored::TreatAsWithdraw));
+        assert!(ingress.reach.is_none() && ingress.withdrawn.len() == 1);
+        let (eor, _) = ingress_update(
+            &update("ffffffffffffffffffffffffffffffff001d0200000006800f03001946"),
+            &ErrorAction::Accept,
+            &DecodeOptions::default(),
+            &RR,
+            false,
+            Family::L2VPN_EVPN,
+        )
+        .unwrap();
+        assert!(eor.end_of_rib && eor.reach.is_none() && eor.withdrawn.is_empty());
+    }
+}

@@ -1,0 +1,18 @@
+//! evpnd's Linux side: everything that talks to the kernel.
+//!
+//! - [`nl`]: netlink encoding of each fdb/neighbour operation, parsing of
+//!   dumps and events, the ownership predicate, link/tunnel messages;
+//! - [`socket`]: the batched, pipelined request socket and the RTNLGRP_NEIGH
+//!   event socket;
+//! - [`setup`]: observing, validating and fixing the VTEP topology (bridge,
+//!   vxlan device, VLAN->VNI map);
+//! - [`snoop`]: the AF_PACKET socket that learns local MAC/IP bindings.
+//!
+//! This is the only evpnd crate with `unsafe` code (sockets, `libc`); what
+//! it carries out is decided in `evpnd-core` (docs/adr/0004-pure-core.md).
+
+pub mod interface;
+pub mod nl;
+pub mod setup;
+pub mod snoop;
+pub mod socket;

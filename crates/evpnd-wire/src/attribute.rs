@@ -1,0 +1,920 @@
+//! Path attributes (RFC 4271 section 4.3 "Path Attributes", section 5) and
+//! the small attribute values: ORIGIN, NEXT_HOP, MULTI_EXIT_DISC,
+//! LOCAL_PREF, ATOMIC_AGGREGATE, AGGREGATOR / AS4_AGGREGATOR (RFC 6793),
+//! COMMUNITIES (RFC 1997), ORIGINATOR_ID and CLUSTER_LIST (RFC 4456 section
+//! 8), MP_REACH_NLRI / MP_UNREACH_NLRI (RFC 4760 sections 3 and 4) and
+//! LARGE_COMMUNITIES (RFC 8092). AS_PATH lives in `as_path.rs`, extended
+//! communities in `extcomm.rs`, PMSI_TUNNEL in `pmsi.rs`.
+
+use super::as_path::AsPath;
+use super::error::{DecodeError, DecodeErrorKind, DecodeResult};
+use super::extcomm::ExtendedCommunity;
+use super::family::{Afi, Family, Safi};
+use super::mac::serialize_hex;
+use super::message::DecodeOptions;
+use super::pmsi::PmsiTunnel;
+use super::prefix::Prefix;
+use super::reader::Reader;
+use bytes::{BufMut, Bytes, BytesMut};
+use serde::{Serialize, Serializer};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Attribute type codes (IANA "BGP Path Attributes").
+pub mod type_code {
+    pub const ORIGIN: u8 = 1;
+    pub const AS_PATH: u8 = 2;
+    pub const NEXT_HOP: u8 = 3;
+    pub const MULTI_EXIT_DISC: u8 = 4;
+    pub const LOCAL_PREF: u8 = 5;
+    pub const ATOMIC_AGGREGATE: u8 = 6;
+    pub const AGGREGATOR: u8 = 7;
+    pub const COMMUNITIES: u8 = 8;
+    pub const ORIGINATOR_ID: u8 = 9;
+    pub const CLUSTER_LIST: u8 = 10;
+    pub const MP_REACH_NLRI: u8 = 14;
+    pub const MP_UNREACH_NLRI: u8 = 15;
+    pub const EXTENDED_COMMUNITIES: u8 = 16;
+    pub const AS4_PATH: u8 = 17;
+    pub const AS4_AGGREGATOR: u8 = 18;
+    pub const PMSI_TUNNEL: u8 = 22;
+    pub const LARGE_COMMUNITIES: u8 = 32;
+}
+
+/// Attribute Flags octet (RFC 4271 section 4.3). The low four bits are
+/// unused ("MUST be zero when sent, ignored when received") but kept as seen
+/// so a reflected attribute is byte-identical.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct AttrFlags(pub u8);
+
+impl AttrFlags {
+    pub const OPTIONAL: u8 = 0x80;
+    pub const TRANSITIVE: u8 = 0x40;
+    pub const PARTIAL: u8 = 0x20;
+    pub const EXTENDED_LENGTH: u8 = 0x10;
+
+    /// Well-known attributes are transitive (RFC 4271 section 5).
+    pub const WELL_KNOWN: AttrFlags = AttrFlags(Self::TRANSITIVE);
+    pub const OPTIONAL_NON_TRANSITIVE: AttrFlags = AttrFlags(Self::OPTIONAL);
+    pub const OPTIONAL_TRANSITIVE: AttrFlags = AttrFlags(Self::OPTIONAL | Self::TRANSITIVE);
+
+    pub fn optional(self) -> bool {
+        self.0 & Self::OPTIONAL != 0
+    }
+    pub fn transitive(self) -> bool {
+        self.0 & Self::TRANSITIVE != 0
+    }
+    pub fn partial(self) -> bool {
+        self.0 & Self::PARTIAL != 0
+    }
+    pub fn extended_length(self) -> bool {
+        self.0 & Self::EXTENDED_LENGTH != 0
+    }
+    pub fn with(self, bits: u8) -> Self {
+        AttrFlags(self.0 | bits)
+    }
+}
+
+/// The Optional/Transitive/Partial bits a recognized attribute must carry
+/// (RFC 4271 sections 4.3 and 5; RFC 4456 8; RFC 4760 3, 4; RFC 4360 2;
+/// RFC 6793 3; RFC 6514 5; RFC 8092 3), as (mask, expected value). The
+/// Partial bit must be 0 for well-known and optional non-transitive
+/// attributes (RFC 4271 4.3); optional transitive ones may carry it.
+pub fn expected_flags(code: u8) -> Option<(u8, u8)> {
+    use type_code::*;
+    const OTP: u8 = AttrFlags::OPTIONAL | AttrFlags::TRANSITIVE | AttrFlags::PARTIAL;
+    const OT: u8 = AttrFlags::OPTIONAL | AttrFlags::TRANSITIVE;
+    match code {
+        ORIGIN | AS_PATH | NEXT_HOP | LOCAL_PREF | ATOMIC_AGGREGATE => {
+            Some((OTP, AttrFlags::TRANSITIVE))
+        }
+        MULTI_EXIT_DISC | ORIGINATOR_ID | CLUSTER_LIST | MP_REACH_NLRI | MP_UNREACH_NLRI => {
+            Some((OTP, AttrFlags::OPTIONAL))
+        }
+        AGGREGATOR | COMMUNITIES | EXTENDED_COMMUNITIES | AS4_PATH | AS4_AGGREGATOR
+        | PMSI_TUNNEL | LARGE_COMMUNITIES => Some((OT, OT)),
+        _ => None,
+    }
+}
+
+/// Write one attribute: flags, type, the length in the form the flags ask
+/// for (1 octet, or 2 with Extended Length, RFC 4271 4.3), then the value.
+/// A value over 255 octets forces the Extended Length bit.
+pub fn put_attribute(
+    out: &mut BytesMut,
+    flags: AttrFlags,
+    code: u8,
+    write_value: impl FnOnce(&mut BytesMut),
+) {
+    let start = out.len();
+    out.put_u8(flags.0);
+    out.put_u8(code);
+    out.put_u16(0);
+    let value_start = out.len();
+    write_value(out);
+    let len = out.len() - value_start;
+    if flags.extended_length() || len > usize::from(u8::MAX) {
+        out[start] |= AttrFlags::EXTENDED_LENGTH;
+        // A value over 65535 octets cannot be sent; the message length
+        // check in `Message::encode` rejects it.
+        out[start + 2..value_start].copy_from_slice(&(len as u16).to_be_bytes());
+    } else {
+        out[start + 2] = len as u8;
+        out.copy_within(value_start.., value_start - 1);
+        out.truncate(out.len() - 1);
+    }
+}
+
+/// ORIGIN (RFC 4271 section 4.3 a, 5.1.1): one octet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Origin {
+    Igp = 0,
+    Egp = 1,
+    Incomplete = 2,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Origin::Igp => "IGP",
+            Origin::Egp => "EGP",
+            Origin::Incomplete => "incomplete",
+        })
+    }
+}
+
+/// AGGREGATOR (RFC 4271 section 4.3 g: 2-octet AS + IPv4 address; 4-octet
+/// AS once negotiated, RFC 6793 section 4) and AS4_AGGREGATOR (RFC 6793
+/// section 3: always 4-octet AS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct Aggregator {
+    pub asn: u32,
+    pub address: Ipv4Addr,
+}
+
+/// A COMMUNITIES member (RFC 1997): 4 octets, shown as `high:low`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Community(pub u32);
+
+impl Community {
+    pub const NO_EXPORT: Community = Community(0xffff_ff01);
+    pub const NO_ADVERTISE: Community = Community(0xffff_ff02);
+    pub const NO_EXPORT_SUBCONFED: Community = Community(0xffff_ff03);
+}
+
+impl fmt::Display for Community {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::NO_EXPORT => f.write_str("no-export"),
+            Self::NO_ADVERTISE => f.write_str("no-advertise"),
+            Self::NO_EXPORT_SUBCONFED => f.write_str("local-AS"),
+            Community(c) => write!(f, "{}:{}", c >> 16, c & 0xffff),
+        }
+    }
+}
+
+impl Serialize for Community {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A LARGE_COMMUNITIES member (RFC 8092 section 3): three 4-octet fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LargeCommunity {
+    pub global_admin: u32,
+    pub local_data_1: u32,
+    pub local_data_2: u32,
+}
+
+impl fmt::Display for LargeCommunity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}",
+            self.global_admin, self.local_data_1, self.local_data_2
+        )
+    }
+}
+
+impl Serialize for LargeCommunity {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// MP_REACH_NLRI value (RFC 4760 section 3). The NLRI stay unparsed: EVPN
+/// NLRI are decoded by `wire::evpn`, unicast ones by [`Prefix`].
+///
+/// ```text
+/// +---------------------------------------------------------+
+/// | Address Family Identifier (2 octets)                    |
+/// +---------------------------------------------------------+
+/// | Subsequent Address Family Identifier (1 octet)          |
+/// +---------------------------------------------------------+
+/// | Length of Next Hop Network Address (1 octet)            |
+/// +---------------------------------------------------------+
+/// | Network Address of Next Hop (variable)                  |
+/// +---------------------------------------------------------+
+/// | Reserved (1 octet)                                      |
+/// +---------------------------------------------------------+
+/// | Network Layer Reachability Information (variable)       |
+/// +---------------------------------------------------------+
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct MpReach {
+    pub family: Family,
+    #[serde(serialize_with = "serialize_hex")]
+    pub next_hop: Bytes,
+    /// "MUST be set to 0, MUST be ignored" (RFC 4760 3); kept as seen.
+    pub reserved: u8,
+    #[serde(serialize_with = "serialize_hex")]
+    pub nlri: Bytes,
+}
+
+impl MpReach {
+    pub fn new(family: Family, next_hop: impl Into<Bytes>, nlri: impl Into<Bytes>) -> Self {
+        Self {
+            family,
+            next_hop: next_hop.into(),
+            reserved: 0,
+            nlri: nlri.into(),
+        }
+    }
+
+    /// The (global) next-hop address: 4 octets IPv4, 16 IPv6, 32 IPv6
+    /// global + link-local (RFC 2545 section 3). EVPN uses 4 or 16 (RFC 7432
+    /// section 7, RFC 8365 section 5.1.3).
+    pub fn next_hop_addr(&self) -> Option<IpAddr> {
+        match self.next_hop.len() {
+            4 => <[u8; 4]>::try_from(&self.next_hop[..])
+                .ok()
+                .map(|a| IpAddr::V4(Ipv4Addr::from(a))),
+            16 | 32 => <[u8; 16]>::try_from(&self.next_hop[..16])
+                .ok()
+                .map(|a| IpAddr::V6(Ipv6Addr::from(a))),
+            _ => None,
+        }
+    }
+
+    /// The link-local half of a 32-octet IPv6 next hop (RFC 2545 section 3).
+    pub fn next_hop_link_local(&self) -> Option<Ipv6Addr> {
+        let tail = self.next_hop.get(16..32)?;
+        <[u8; 16]>::try_from(tail).ok().map(Ipv6Addr::from)
+    }
+
+    fn decode(value: &[u8], base: usize, opts: &DecodeOptions) -> DecodeResult<Self> {
+        let mut r = Reader::with_base(value, base);
+        let family = Family::new(Afi(r.u16("MP_REACH AFI")?), Safi(r.u8("MP_REACH SAFI")?));
+        let nh_len_offset = r.offset();
+        let nh_len = r.u8("MP_REACH next hop length")?;
+        // RFC 7606 section 7.11: a next-hop length the family does not allow
+        // makes the attribute malformed.
+        let allowed: &[u8] = match family {
+            Family::IPV4_UNICAST => &[4, 16, 32],
+            Family::IPV6_UNICAST => &[16, 32],
+            Family::L2VPN_EVPN => &[4, 16, 32],
+            _ => &[],
+        };
+        if !allowed.is_empty() && !allowed.contains(&nh_len) {
+            return Err(DecodeError::new(
+                "MP_REACH next hop length",
+                nh_len_offset,
+                DecodeErrorKind::BadLength(nh_len.into()),
+            ));
+        }
+        let next_hop = Bytes::copy_from_slice(r.bytes(nh_len.into(), "MP_REACH next hop")?);
+        let reserved = r.u8("MP_REACH reserved")?;
+        let nlri_base = r.offset();
+        let nlri = r.rest();
+        validate_unicast_nlri(family, nlri, nlri_base, opts)?;
+        Ok(Self {
+            family,
+            next_hop,
+            reserved,
+            nlri: Bytes::copy_from_slice(nlri),
+        })
+    }
+
+    fn encode(&self, out: &mut BytesMut) {
+        out.put_u16(self.family.afi.0);
+        out.put_u8(self.family.safi.0);
+        out.put_u8(self.next_hop.len() as u8);
+        out.put_slice(&self.next_hop);
+        out.put_u8(self.reserved);
+        out.put_slice(&self.nlri);
+    }
+}
+
+/// MP_UNREACH_NLRI value (RFC 4760 section 4). Empty withdrawn routes mean
+/// End-of-RIB for the family (RFC 4724 section 2).
+///
+/// ```text
+/// +---------------------------------------------------------+
+/// | Address Family Identifier (2 octets)                    |
+/// +---------------------------------------------------------+
+/// | Subsequent Address Family Identifier (1 octet)          |
+/// +---------------------------------------------------------+
+/// | Withdrawn Routes (variable)                             |
+/// +---------------------------------------------------------+
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct MpUnreach {
+    pub family: Family,
+    #[serde(serialize_with = "serialize_hex")]
+    pub withdrawn: Bytes,
+}
+
+impl MpUnreach {
+    fn decode(value: &[u8], base: usize, opts: &DecodeOptions) -> DecodeResult<Self> {
+        let mut r = Reader::with_base(value, base);
+        let family = Family::new(
+            Afi(r.u16("MP_UNREACH AFI")?),
+            Safi(r.u8("MP_UNREACH SAFI")?),
+        );
+        let nlri_base = r.offset();
+        let withdrawn = r.rest();
+        validate_unicast_nlri(family, withdrawn, nlri_base, opts)?;
+        Ok(Self {
+            family,
+            withdrawn: Bytes::copy_from_slice(withdrawn),
+        })
+    }
+
+    fn encode(&self, out: &mut BytesMut) {
+        out.put_u16(self.family.afi.0);
+        out.put_u8(self.family.safi.0);
+        out.put_slice(&self.withdrawn);
+    }
+}
+
+/// RFC 7606 section 5.3: NLRI must be syntactically correct. Unicast
+/// prefixes are checked here; EVPN NLRI by `wire::evpn` when the RIB parses.
+fn validate_unicast_nlri(
+    family: Family,
+    nlri: &[u8],
+    base: usize,
+    opts: &DecodeOptions,
+) -> DecodeResult<()> {
+    if family == Family::IPV4_UNICAST || family == Family::IPV6_UNICAST {
+        Prefix::validate_all(nlri, family.afi, opts.add_path_for(family), base)?;
+    }
+    Ok(())
+}
+
+/// A decoded attribute value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub enum AttributeValue {
+    Origin(Origin),
+    AsPath(AsPath),
+    NextHop(Ipv4Addr),
+    MultiExitDisc(u32),
+    LocalPref(u32),
+    AtomicAggregate,
+    Aggregator(Aggregator),
+    Communities(Vec<Community>),
+    OriginatorId(Ipv4Addr),
+    ClusterList(Vec<Ipv4Addr>),
+    MpReach(MpReach),
+    MpUnreach(MpUnreach),
+    ExtendedCommunities(Vec<ExtendedCommunity>),
+    As4Path(AsPath),
+    As4Aggregator(Aggregator),
+    PmsiTunnel(PmsiTunnel),
+    LargeCommunities(Vec<LargeCommunity>),
+    /// An attribute evpnd does not interpret, kept as its value octets.
+    Unknown {
+        type_code: u8,
+        #[serde(serialize_with = "serialize_hex")]
+        value: Bytes,
+    },
+}
+
+/// A value of exactly `N` octets (RFC 7606 section 7: a wrong length
+/// makes the attribute malformed).
+fn fixed<const N: usize>(value: &[u8], base: usize, field: &'static str) -> DecodeResult<[u8; N]> {
+    <[u8; N]>::try_from(value)
+        .map_err(|_| DecodeError::new(field, base, DecodeErrorKind::BadLength(value.len())))
+}
+
+/// A non-empty list of `N`-octet items (RFC 7606 sections 7.8, 7.10, 7.14;
+/// RFC 8092 section 6: a zero length or one not a multiple of `N` is
+/// malformed). The item count follows from the bytes present.
+fn list<const N: usize, T>(
+    value: &[u8],
+    base: usize,
+    field: &'static str,
+    item: impl Fn([u8; N]) -> T,
+) -> DecodeResult<Vec<T>> {
+    if value.is_empty() || !value.len().is_multiple_of(N) {
+        return Err(DecodeError::new(
+            field,
+            base,
+            DecodeErrorKind::BadLength(value.len()),
+        ));
+    }
+    Ok(value
+        .chunks_exact(N)
+        .filter_map(|c| <[u8; N]>::try_from(c).ok())
+        .map(item)
+        .collect())
+}
+
+fn decode_aggregator(value: &[u8], base: usize, four_octet: bool) -> DecodeResult<Aggregator> {
+    if four_octet {
+        let b = fixed::<8>(value, base, "AGGREGATOR")?;
+        Ok(Aggregator {
+            asn: u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+            address: Ipv4Addr::new(b[4], b[5], b[6], b[7]),
+        })
+    } else {
+        let b = fixed::<6>(value, base, "AGGREGATOR")?;
+        Ok(Aggregator {
+            asn: u16::from_be_bytes([b[0], b[1]]).into(),
+            address: Ipv4Addr::new(b[2], b[3], b[4], b[5]),
+        })
+    }
+}
+
+impl AttributeValue {
+    pub fn type_code(&self) -> u8 {
+        use type_code::*;
+        match self {
+            Self::Origin(_) => ORIGIN,
+            Self::AsPath(_) => AS_PATH,
+            Self::NextHop(_) => NEXT_HOP,
+            Self::MultiExitDisc(_) => MULTI_EXIT_DISC,
+            Self::LocalPref(_) => LOCAL_PREF,
+            Self::AtomicAggregate => ATOMIC_AGGREGATE,
+            Self::Aggregator(_) => AGGREGATOR,
+            Self::Communities(_) => COMMUNITIES,
+            Self::OriginatorId(_) => ORIGINATOR_ID,
+            Self::ClusterList(_) => CLUSTER_LIST,
+            Self::MpReach(_) => MP_REACH_NLRI,
+            Self::MpUnreach(_) => MP_UNREACH_NLRI,
+            Self::ExtendedCommunities(_) => EXTENDED_COMMUNITIES,
+            Self::As4Path(_) => AS4_PATH,
+            Self::As4Aggregator(_) => AS4_AGGREGATOR,
+            Self::PmsiTunnel(_) => PMSI_TUNNEL,
+            Self::LargeCommunities(_) => LARGE_COMMUNITIES,
+            Self::Unknown { type_code, .. } => *type_code,
+        }
+    }
+
+    /// Decode the value octets of attribute `code` (`base` = their absolute
+    /// offset). Unrecognized codes become [`AttributeValue::Unknown`].
+    pub fn decode(code: u8, value: &[u8], base: usize, opts: &DecodeOptions) -> DecodeResult<Self> {
+        use type_code::*;
+        let ipv4 = |b: [u8; 4]| Ipv4Addr::from(b);
+        Ok(match code {
+            ORIGIN => match fixed::<1>(value, base, "ORIGIN")? {
+                [0] => Self::Origin(Origin::Igp),
+                [1] => Self::Origin(Origin::Egp),
+                [2] => Self::Origin(Origin::Incomplete),
+                [other] => {
+                    return Err(DecodeError::new(
+                        "ORIGIN",
+                        base,
+                        DecodeErrorKind::BadValue(other.into()),
+                    ));
+                }
+            },
+            AS_PATH => {
+                let mut r = Reader::with_base(value, base);
+                Self::AsPath(AsPath::decode(&mut r, opts.four_octet_as)?)
+            }
+            AS4_PATH => Self::As4Path(AsPath::decode(&mut Reader::with_base(value, base), true)?),
+            NEXT_HOP => Self::NextHop(ipv4(fixed(value, base, "NEXT_HOP")?)),
+            MULTI_EXIT_DISC => {
+                Self::MultiExitDisc(u32::from_be_bytes(fixed(value, base, "MULTI_EXIT_DISC")?))
+            }
+            LOCAL_PREF => Self::LocalPref(u32::from_be_bytes(fixed(value, base, "LOCAL_PREF")?)),
+            ATOMIC_AGGREGATE => {
+                fixed::<0>(value, base, "ATOMIC_AGGREGATE")?;
+                Self::AtomicAggregate
+            }
+            AGGREGATOR => Self::Aggregator(decode_aggregator(value, base, opts.four_octet_as)?),
+            AS4_AGGREGATOR => Self::As4Aggregator(decode_aggregator(value, base, true)?),
+            COMMUNITIES => Self::Communities(list(value, base, "COMMUNITIES", |b| {
+                Community(u32::from_be_bytes(b))
+            })?),
+            ORIGINATOR_ID => Self::OriginatorId(ipv4(fixed(value, base, "ORIGINATOR_ID")?)),
+            CLUSTER_LIST => Self::ClusterList(list(value, base, "CLUSTER_LIST", ipv4)?),
+            MP_REACH_NLRI => Self::MpReach(MpReach::decode(value, base, opts)?),
+            MP_UNREACH_NLRI => Self::MpUnreach(MpUnreach::decode(value, base, opts)?),
+            EXTENDED_COMMUNITIES => {
+                if value.is_empty() {
+                    return Err(DecodeError::new(
+                        "EXTENDED_COMMUNITIES",
+                        base,
+                        DecodeErrorKind::BadLength(0),
+                    ));
+                }
+                Self::ExtendedCommunities(ExtendedCommunity::decode_all(value, base)?)
+            }
+            PMSI_TUNNEL => Self::PmsiTunnel(PmsiTunnel::decode(value, base)?),
+            LARGE_COMMUNITIES => {
+                Self::LargeCommunities(list::<12, _>(value, base, "LARGE_COMMUNITIES", |b| {
+                    LargeCommunity {
+                        global_admin: u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+                        local_data_1: u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
+                        local_data_2: u32::from_be_bytes([b[8], b[9], b[10], b[11]]),
+                    }
+                })?)
+            }
+            type_code => Self::Unknown {
+                type_code,
+                value: Bytes::copy_from_slice(value),
+            },
+        })
+    }
+
+    /// Encode the value octets (no attribute header).
+    pub fn encode(&self, out: &mut BytesMut, opts: &DecodeOptions) {
+        let put_aggregator = |out: &mut BytesMut, a: &Aggregator, four: bool| {
+            if four {
+                out.put_u32(a.asn);
+            } else {
+                let asn = u16::try_from(a.asn).unwrap_or(super::as_path::AS_TRANS as u16);
+                out.put_u16(asn);
+            }
+            out.put_slice(&a.address.octets());
+        };
+        match self {
+            Self::Origin(o) => out.put_u8(*o as u8),
+            Self::AsPath(p) => p.encode(out, opts.four_octet_as),
+            Self::As4Path(p) => p.encode(out, true),
+            Self::NextHop(a) | Self::OriginatorId(a) => out.put_slice(&a.octets()),
+            Self::MultiExitDisc(v) | Self::LocalPref(v) => out.put_u32(*v),
+            Self::AtomicAggregate => {}
+            Self::Aggregator(a) => put_aggregator(out, a, opts.four_octet_as),
+            Self::As4Aggregator(a) => put_aggregator(out, a, true),
+            Self::Communities(cs) => cs.iter().for_each(|c| out.put_u32(c.0)),
+            Self::ClusterList(ids) => ids.iter().for_each(|id| out.put_slice(&id.octets())),
+            Self::MpReach(m) => m.encode(out),
+            Self::MpUnreach(m) => m.encode(out),
+            Self::ExtendedCommunities(cs) => cs.iter().for_each(|c| c.encode(out)),
+            Self::PmsiTunnel(p) => p.encode(out),
+            Self::LargeCommunities(cs) => cs.iter().for_each(|c| {
+                out.put_u32(c.global_admin);
+                out.put_u32(c.local_data_1);
+                out.put_u32(c.local_data_2);
+            }),
+            Self::Unknown { value, .. } => out.put_slice(value),
+        }
+    }
+
+    /// The flags evpnd sends a freshly originated attribute with.
+    pub fn default_flags(&self) -> AttrFlags {
+        match expected_flags(self.type_code()) {
+            Some((_, expected)) => AttrFlags(expected),
+            None => AttrFlags::OPTIONAL_TRANSITIVE,
+        }
+    }
+}
+
+/// One path attribute with its flags as received (RFC 4271 section 4.3).
+///
+/// ```text
+///  0                   1
+///  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+---------------------------+------//
+/// |  Attr. Flags  |Attr. Type Code| Length (1, or 2 if flag E)| Value
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+---------------------------+------//
+///  flags: O(ptional) T(ransitive) P(artial) E(xtended length) 0 0 0 0
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct PathAttribute {
+    pub flags: AttrFlags,
+    pub value: AttributeValue,
+}
+
+impl PathAttribute {
+    /// An attribute with the flags RFC 4271 assigns its type.
+    pub fn new(value: AttributeValue) -> Self {
+        Self {
+            flags: value.default_flags(),
+            value,
+        }
+    }
+
+    pub fn type_code(&self) -> u8 {
+        self.value.type_code()
+    }
+
+    pub fn encode(&self, out: &mut BytesMut, opts: &DecodeOptions) {
+        put_attribute(out, self.flags, self.type_code(), |out| {
+            self.value.encode(out, opts)
+        });
+    }
+
+    /// The attribute as passed on to another peer (RFC 4271 section 5 and
+    /// 9.1.3): an unrecognized optional transitive attribute goes with the
+    /// Partial bit set; an unrecognized optional non-transitive one is
+    /// dropped (`None`); everything else unchanged.
+    pub fn propagated(&self) -> Option<PathAttribute> {
+        match self.value {
+            AttributeValue::Unknown { .. } if self.flags.optional() => {
+                self.flags.transitive().then(|| PathAttribute {
+                    flags: self.flags.with(AttrFlags::PARTIAL),
+                    value: self.value.clone(),
+                })
+            }
+            _ => Some(self.clone()),
+        }
+    }
+}
+
+impl fmt::Display for AttributeValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn join<T: fmt::Display>(f: &mut fmt::Formatter<'_>, items: &[T]) -> fmt::Result {
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(" ")?;
+                }
+                write!(f, "{item}")?;
+            }
+            Ok(())
+        }
+        match self {
+            Self::Origin(o) => write!(f, "ORIGIN {o}"),
+            Self::AsPath(p) => write!(f, "AS_PATH {p}"),
+            Self::As4Path(p) => write!(f, "AS4_PATH {p}"),
+            Self::NextHop(a) => write!(f, "NEXT_HOP {a}"),
+            Self::MultiExitDisc(v) => write!(f, "MED {v}"),
+            Self::LocalPref(v) => write!(f, "LOCAL_PREF {v}"),
+            Self::AtomicAggregate => f.write_str("ATOMIC_AGGREGATE"),
+            Self::Aggregator(a) => write!(f, "AGGREGATOR {} {}", a.asn, a.address),
+            Self::As4Aggregator(a) => write!(f, "AS4_AGGREGATOR {} {}", a.asn, a.address),
+            Self::Communities(cs) => {
+                f.write_str("COMMUNITIES ")?;
+                join(f, cs)
+            }
+            Self::OriginatorId(a) => write!(f, "ORIGINATOR_ID {a}"),
+            Self::ClusterList(ids) => {
+                f.write_str("CLUSTER_LIST ")?;
+                join(f, ids)
+            }
+            Self::MpReach(m) => {
+                write!(f, "MP_REACH_NLRI {} nexthop ", m.family)?;
+                match m.next_hop_addr() {
+                    Some(a) => write!(f, "{a}")?,
+                    None => super::mac::write_hex(f, &m.next_hop)?,
+                }
+                write!(f, " ({} octets of NLRI)", m.nlri.len())
+            }
+            Self::MpUnreach(m) if m.withdrawn.is_empty() => {
+                write!(f, "MP_UNREACH_NLRI {} (End-of-RIB)", m.family)
+            }
+            Self::MpUnreach(m) => write!(
+                f,
+                "MP_UNREACH_NLRI {} ({} octets of NLRI)",
+                m.family,
+                m.withdrawn.len()
+            ),
+            Self::ExtendedCommunities(cs) => {
+                f.write_str("EXT_COMM ")?;
+                join(f, cs)
+            }
+            Self::PmsiTunnel(p) => write!(f, "PMSI_TUNNEL {p}"),
+            Self::LargeCommunities(cs) => {
+                f.write_str("LARGE_COMMUNITIES ")?;
+                join(f, cs)
+            }
+            Self::Unknown { type_code, value } => {
+                write!(f, "attribute {type_code} ")?;
+                super::mac::write_hex(f, value)
+            }
+        }
+    }
+}
+
+impl fmt::Display for PathAttribute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.value.fmt(f)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::as_path::tests::arb_as_path;
+    use crate::pmsi::PmsiTunnelId;
+    use proptest::prelude::*;
+
+    fn opts() -> DecodeOptions {
+        DecodeOptions {
+            four_octet_as: true,
+            ..DecodeOptions::default()
+        }
+    }
+
+    fn encode(attr: &PathAttribute) -> BytesMut {
+        let mut out = BytesMut::new();
+        attr.encode(&mut out, &opts());
+        out
+    }
+
+    #[test]
+    fn length_form_follows_the_extended_length_flag() {
+        let short = PathAttribute::new(AttributeValue::LocalPref(100));
+        assert_eq!(&encode(&short)[..], &[0x40, 5, 4, 0, 0, 0, 100]);
+        let long = PathAttribute {
+            flags: AttrFlags(0x90),
+            value: AttributeValue::OriginatorId(Ipv4Addr::new(198, 19, 0, 3)),
+        };
+        assert_eq!(&encode(&long)[..], &[0x90, 9, 0, 4, 198, 19, 0, 3]);
+        // Over 255 octets forces the 2-octet form.
+        let big = PathAttribute::new(AttributeValue::Communities(vec![Community(1); 100]));
+        let out = encode(&big);
+        assert_eq!(&out[..4], &[0xd0, 8, 1, 144]);
+        assert_eq!(out.len(), 404);
+    }
+
+    #[test]
+    fn rfc7606_length_checks() {
+        let o = opts();
+        use type_code::*;
+        for (code, value) in [
+            (ORIGIN, &[0u8, 0][..]),
+            (ORIGIN, &[3]),
+            (NEXT_HOP, &[1, 2, 3]),
+            (MULTI_EXIT_DISC, &[0; 5]),
+            (ATOMIC_AGGREGATE, &[0]),
+            (AGGREGATOR, &[0; 6]),
+            (COMMUNITIES, &[]),
+            (COMMUNITIES, &[0; 6]),
+            (CLUSTER_LIST, &[]),
+            (ORIGINATOR_ID, &[0; 8]),
+            (EXTENDED_COMMUNITIES, &[]),
+            (EXTENDED_COMMUNITIES, &[0; 12]),
+            (LARGE_COMMUNITIES, &[0; 8]),
+            (MP_UNREACH_NLRI, &[0, 25]),
+            // EVPN next hop of 5 octets (RFC 7606 7.11).
+            (MP_REACH_NLRI, &[0, 25, 70, 5, 1, 2, 3, 4, 5, 0]),
+            // IPv4 unicast NLRI with a /33 (RFC 7606 5.3).
+            (
+                MP_REACH_NLRI,
+                &[0, 1, 1, 4, 1, 2, 3, 4, 0, 33, 1, 2, 3, 4, 5],
+            ),
+        ] {
+            assert!(
+                AttributeValue::decode(code, value, 0, &o).is_err(),
+                "{code} {value:?}"
+            );
+        }
+        let two_octet = DecodeOptions::default();
+        assert!(AttributeValue::decode(AGGREGATOR, &[0; 6], 0, &two_octet).is_ok());
+        assert!(AttributeValue::decode(AGGREGATOR, &[0; 8], 0, &two_octet).is_err());
+    }
+
+    #[test]
+    fn unknown_optional_transitive_is_passed_on_partial() {
+        let a = PathAttribute {
+            flags: AttrFlags::OPTIONAL_TRANSITIVE,
+            value: AttributeValue::Unknown {
+                type_code: 99,
+                value: Bytes::from_static(&[1, 2]),
+            },
+        };
+        let p = a.propagated().unwrap();
+        assert!(p.flags.partial());
+        assert_eq!(&encode(&p)[..], &[0xe0, 99, 2, 1, 2]);
+        let non_transitive = PathAttribute {
+            flags: AttrFlags::OPTIONAL_NON_TRANSITIVE,
+            ..a
+        };
+        assert_eq!(non_transitive.propagated(), None);
+        let known = PathAttribute::new(AttributeValue::MultiExitDisc(0));
+        assert_eq!(known.propagated(), Some(known));
+    }
+
+    #[test]
+    fn mp_reach_next_hop_accessors() {
+        let m = MpReach::new(Family::L2VPN_EVPN, vec![198, 19, 0, 3], Bytes::new());
+        assert_eq!(m.next_hop_addr(), Some("198.19.0.3".parse().unwrap()));
+        let mut nh = vec![0u8; 32];
+        nh[0] = 0x20;
+        nh[16] = 0xfe;
+        nh[17] = 0x80;
+        let m = MpReach::new(Family::IPV6_UNICAST, nh, Bytes::new());
+        assert_eq!(m.next_hop_addr(), Some("2000::".parse().unwrap()));
+        assert_eq!(m.next_hop_link_local(), Some("fe80::".parse().unwrap()));
+    }
+
+    pub(crate) fn arb_attribute() -> impl Strategy<Value = PathAttribute> {
+        let ipv4 = any::<u32>().prop_map(Ipv4Addr::from);
+        let aggregator =
+            (any::<u32>(), ipv4.clone()).prop_map(|(asn, address)| Aggregator { asn, address });
+        let value = prop_oneof![
+            prop_oneof![
+                Just(Origin::Igp),
+                Just(Origin::Egp),
+                Just(Origin::Incomplete)
+            ]
+            .prop_map(AttributeValue::Origin),
+            arb_as_path(true).prop_map(AttributeValue::AsPath),
+            arb_as_path(true).prop_map(AttributeValue::As4Path),
+            ipv4.clone().prop_map(AttributeValue::NextHop),
+            any::<u32>().prop_map(AttributeValue::MultiExitDisc),
+            any::<u32>().prop_map(AttributeValue::LocalPref),
+            Just(AttributeValue::AtomicAggregate),
+            aggregator.clone().prop_map(AttributeValue::Aggregator),
+            aggregator.prop_map(AttributeValue::As4Aggregator),
+            proptest::collection::vec(any::<u32>().prop_map(Community), 1..80)
+                .prop_map(AttributeValue::Communities),
+            ipv4.clone().prop_map(AttributeValue::OriginatorId),
+            proptest::collection::vec(ipv4.clone(), 1..10).prop_map(AttributeValue::ClusterList),
+            (
+                prop_oneof![Just(4usize), Just(16)],
+                proptest::collection::vec(any::<u8>(), 0..300)
+            )
+                .prop_map(|(nh, nlri)| AttributeValue::MpReach(MpReach::new(
+                    Family::L2VPN_EVPN,
+                    vec![7u8; nh],
+                    nlri
+                ))),
+            proptest::collection::vec(any::<u8>(), 0..40).prop_map(|w| {
+                AttributeValue::MpUnreach(MpUnreach {
+                    family: Family::L2VPN_EVPN,
+                    withdrawn: w.into(),
+                })
+            }),
+            proptest::collection::vec(any::<[u8; 8]>(), 1..6).prop_map(|cs| {
+                AttributeValue::ExtendedCommunities(
+                    cs.into_iter().map(ExtendedCommunity::from_bytes).collect(),
+                )
+            }),
+            (any::<u8>(), 0u32..0x100_0000, ipv4.clone()).prop_map(|(flags, label, ep)| {
+                AttributeValue::PmsiTunnel(PmsiTunnel {
+                    flags,
+                    label,
+                    tunnel: PmsiTunnelId::IngressReplication {
+                        endpoint: IpAddr::V4(ep),
+                    },
+                })
+            }),
+            proptest::collection::vec(any::<(u32, u32, u32)>(), 1..5).prop_map(|cs| {
+                AttributeValue::LargeCommunities(
+                    cs.into_iter()
+                        .map(|(a, b, c)| LargeCommunity {
+                            global_admin: a,
+                            local_data_1: b,
+                            local_data_2: c,
+                        })
+                        .collect(),
+                )
+            }),
+            (100u8..=255, proptest::collection::vec(any::<u8>(), 0..300)).prop_map(
+                |(type_code, v)| AttributeValue::Unknown {
+                    type_code,
+                    value: v.into()
+                }
+            ),
+        ];
+        (value, any::<bool>(), any::<bool>()).prop_map(|(value, ext, partial)| {
+            let mut flags = value.default_flags();
+            if ext {
+                flags = flags.with(AttrFlags::EXTENDED_LENGTH);
+            }
+            if partial && flags.optional() && flags.transitive() {
+                flags = flags.with(AttrFlags::PARTIAL);
+            }
+            PathAttribute { flags, value }
+        })
+    }
+
+    /// Decode one whole attribute (header + value) for the round trip.
+    fn decode_one(buf: &[u8]) -> DecodeResult<PathAttribute> {
+        let mut r = Reader::new(buf);
+        let flags = AttrFlags(r.u8("flags")?);
+        let code = r.u8("type")?;
+        let len = if flags.extended_length() {
+            usize::from(r.u16("len")?)
+        } else {
+            usize::from(r.u8("len")?)
+        };
+        let base = r.offset();
+        let value = r.bytes(len, "value")?;
+        r.finish("attribute")?;
+        Ok(PathAttribute {
+            flags,
+            value: AttributeValue::decode(code, value, base, &opts())?,
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn round_trip(attr in arb_attribute()) {
+            let wire = encode(&attr);
+            let back = decode_one(&wire).unwrap();
+            // A value over 255 octets gains the Extended Length bit.
+            let mut expected = attr.clone();
+            if wire[0] & AttrFlags::EXTENDED_LENGTH != 0 {
+                expected.flags = expected.flags.with(AttrFlags::EXTENDED_LENGTH);
+            }
+            prop_assert_eq!(&back, &expected);
+            prop_assert_eq!(&encode(&back)[..], &wire[..]);
+        }
+    }
+}
