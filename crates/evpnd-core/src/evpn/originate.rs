@@ -13,8 +13,8 @@
 use super::instance::EvpnInstance;
 use crate::rib::attrs::PathSummary;
 use crate::rib::best::DEFAULT_LOCAL_PREF;
-use crate::rib::engine::{IngressUpdate, Reach};
 use crate::rib::ingress::summarize;
+use crate::rib::ingress::{IngressUpdate, Reach};
 use crate::rib::loc_rib::NlriBytes;
 use bytes::{Bytes, BytesMut};
 use evpnd_wire::as_path::AsPath;

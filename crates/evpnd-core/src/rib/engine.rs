@@ -11,8 +11,9 @@
 //! costs its peers nothing.
 
 use super::adj_out::{ChangeSet, OutBatch, OutGroupKey, OutPeers, advertisable, full_table};
-use super::attrs::{AttrInterner, PathSummary};
+use super::attrs::AttrInterner;
 use super::encode::{OutboundEncoder, end_of_rib};
+pub use super::ingress::{IngressUpdate, Reach};
 use super::loc_rib::{BestChange, LocRib, NlriBytes, Path};
 use super::peer::{PeerIdx, PeerInfo, PeerTable};
 use bytes::Bytes;
@@ -24,28 +25,6 @@ use tracing::{debug, warn};
 /// Encoded UPDATE messages for one peer, in order. Shared (`Arc`) between
 /// the members of a group: encoded once, sent to all.
 pub type OutChunk = Arc<[Bytes]>;
-
-/// The part of a received UPDATE the RIB needs, already decoded and
-/// validated by the peer task (RFC 7606 decided there).
-#[derive(Debug, Default)]
-pub struct IngressUpdate {
-    pub reach: Option<Reach>,
-    /// The EVPN NLRI field of MP_UNREACH_NLRI (RFC 4760 4), plus any NLRI
-    /// the peer task decided to treat as withdrawn (RFC 7606 2).
-    pub withdrawn: Vec<Bytes>,
-    /// RFC 4724 2: the peer finished its initial table.
-    pub end_of_rib: bool,
-}
-
-/// MP_REACH_NLRI for l2vpn-evpn (RFC 4760 3) with the path's attributes.
-#[derive(Debug)]
-pub struct Reach {
-    /// Path attributes other than MP_REACH/MP_UNREACH, as received.
-    pub attributes: Bytes,
-    pub next_hop: Bytes,
-    pub summary: PathSummary,
-    pub nlri: Bytes,
-}
 
 /// One row of `show routes`: a path and whether it is the best.
 #[derive(Debug, Clone)]
@@ -375,6 +354,7 @@ impl Rib {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rib::attrs::PathSummary;
     use crate::rib::peer::PeerKind;
     use evpnd_wire::Family;
     use std::net::{IpAddr, Ipv4Addr};

@@ -4,7 +4,6 @@
 //! treat-as-withdraw are decided here, once per UPDATE.
 
 use super::attrs::PathSummary;
-use super::engine::{IngressUpdate, Reach};
 use bytes::{Bytes, BytesMut};
 use evpnd_wire::Family;
 use evpnd_wire::attribute::type_code;
@@ -15,6 +14,28 @@ use evpnd_wire::notification::{ErrorCode, Notification, UpdateSubcode};
 use evpnd_wire::rfc7606::ErrorAction;
 use evpnd_wire::update::Update;
 use std::net::Ipv4Addr;
+
+/// The part of a received UPDATE the RIB needs, already decoded and
+/// validated by the peer task (RFC 7606 decided there).
+#[derive(Debug, Default)]
+pub struct IngressUpdate {
+    pub reach: Option<Reach>,
+    /// The EVPN NLRI field of MP_UNREACH_NLRI (RFC 4760 4), plus any NLRI
+    /// the peer task decided to treat as withdrawn (RFC 7606 2).
+    pub withdrawn: Vec<Bytes>,
+    /// RFC 4724 2: the peer finished its initial table.
+    pub end_of_rib: bool,
+}
+
+/// MP_REACH_NLRI for l2vpn-evpn (RFC 4760 3) with the path's attributes.
+#[derive(Debug)]
+pub struct Reach {
+    /// Path attributes other than MP_REACH/MP_UNREACH, as received.
+    pub attributes: Bytes,
+    pub next_hop: Bytes,
+    pub summary: PathSummary,
+    pub nlri: Bytes,
+}
 
 /// Who we are, for the loop checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
