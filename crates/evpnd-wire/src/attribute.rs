@@ -7,11 +7,11 @@
 //! communities in `extcomm.rs`, PMSI_TUNNEL in `pmsi.rs`.
 
 use super::as_path::AsPath;
+use super::context::DecodeOptions;
 use super::error::{DecodeError, DecodeErrorKind, DecodeResult};
 use super::extcomm::ExtendedCommunity;
 use super::family::{Afi, Family, Safi};
 use super::mac::serialize_hex;
-use super::message::DecodeOptions;
 use super::pmsi::PmsiTunnel;
 use super::prefix::Prefix;
 use super::reader::Reader;

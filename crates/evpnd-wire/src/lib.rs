@@ -12,6 +12,7 @@
 pub mod as_path;
 pub mod attribute;
 pub mod capability;
+pub mod context;
 pub mod error;
 pub mod evpn;
 pub mod extcomm;

@@ -1,8 +1,9 @@
 //! A whole BGP message: header (RFC 4271 section 4.1) plus the body of its
-//! type, and the per-session options decoding depends on.
+//! type. The per-session options decoding depends on live in `context.rs`
+//! (re-exported here); how they follow from two OPENs is here.
 
+pub use super::context::{DecodeOptions, EncodeOptions};
 use super::error::{DecodeError, DecodeErrorKind};
-use super::family::Family;
 use super::header::{
     HEADER_LEN, Header, HeaderError, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN, MessageType,
 };
@@ -17,38 +18,7 @@ use serde::Serialize;
 use std::fmt;
 use thiserror::Error;
 
-/// What one direction of a session negotiated, which changes the wire form.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeOptions {
-    /// 4096, or 65535 with RFC 8654 Extended Message.
-    pub max_message_len: usize,
-    /// Both speakers announced the 4-octet AS capability (RFC 6793 section
-    /// 4): AS_PATH and AGGREGATOR carry 4-octet ASes.
-    pub four_octet_as: bool,
-    /// Families whose NLRI carry ADD-PATH Path Identifiers in this direction
-    /// (RFC 7911 section 3).
-    pub add_path: Vec<Family>,
-}
-
-/// Encoding depends on the same negotiated facts.
-pub type EncodeOptions = DecodeOptions;
-
-impl Default for DecodeOptions {
-    /// Before (or without) negotiation: RFC 4271 baseline.
-    fn default() -> Self {
-        Self {
-            max_message_len: MAX_MESSAGE_LEN,
-            four_octet_as: false,
-            add_path: Vec::new(),
-        }
-    }
-}
-
 impl DecodeOptions {
-    pub fn add_path_for(&self, family: Family) -> bool {
-        self.add_path.contains(&family)
-    }
-
     /// The options for messages `remote` sends to `local`, from the two
     /// OPENs. Swap the arguments for the messages `local` sends.
     /// 4-octet AS and Extended Message need both sides (RFC 6793 section 4,
@@ -271,6 +241,7 @@ mod tests {
     use super::*;
     use crate::capability::tests::hex;
     use crate::capability::{AddPathFamily, Capability};
+    use crate::family::Family;
     use crate::notification::CeaseSubcode;
     use crate::update::tests::arb_update;
     use proptest::prelude::*;

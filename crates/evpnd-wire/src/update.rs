@@ -5,11 +5,11 @@ use super::as_path::AsPath;
 use super::attribute::{
     AttrFlags, AttributeValue, MpReach, MpUnreach, Origin, PathAttribute, expected_flags, type_code,
 };
+use super::context::DecodeOptions;
 use super::error::DecodeResult;
 use super::extcomm::ExtendedCommunity;
 use super::family::{Afi, Family};
 use super::mac::serialize_hex;
-use super::message::DecodeOptions;
 use super::pmsi::PmsiTunnel;
 use super::prefix::Prefix;
 use super::reader::Reader;
