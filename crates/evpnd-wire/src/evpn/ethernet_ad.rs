@@ -1,6 +1,6 @@
 //! EVPN route type 1, Ethernet Auto-Discovery (RFC 7432 section 7.1).
 //!
-//! evpnd reflects type-1 routes as opaque bytes ([`super::EvpnRoute::Opaque`]);
+//! evpnd reflects type-1 routes as opaque bytes ([`super::route::EvpnRoute::Opaque`]);
 //! [`Type1Route`] is a read-only view of those bytes for display.
 
 use super::esi::Esi;
@@ -30,7 +30,7 @@ pub const TYPE1_VALUE_LEN: usize = 8 + 10 + 4 + 3;
 ///
 /// The per-ES form has Ethernet tag `0xffffffff` and label 0 (section 8.2.1);
 /// the per-EVI form carries the VNI in the label (RFC 8365 section 5.1.3).
-/// The label is kept raw, like [`super::Type2Route::label1`].
+/// The label is kept raw, like [`super::mac_ip::Type2Route::label1`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct Type1Route {
     pub rd: RouteDistinguisher,

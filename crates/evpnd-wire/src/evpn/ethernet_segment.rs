@@ -1,10 +1,10 @@
 //! EVPN route type 4, Ethernet Segment (RFC 7432 section 7.4).
 //!
-//! evpnd reflects type-4 routes as opaque bytes ([`super::EvpnRoute::Opaque`]);
+//! evpnd reflects type-4 routes as opaque bytes ([`super::route::EvpnRoute::Opaque`]);
 //! [`Type4Route`] is a read-only view of those bytes for display.
 
 use super::esi::Esi;
-use super::{encode_ip_with_bit_length, read_ip_with_bit_length};
+use super::ip_field::{encode_ip_with_bit_length, read_ip_with_bit_length};
 use crate::error::DecodeResult;
 use crate::pmsi::ip_from_slice;
 use crate::rd::RouteDistinguisher;

@@ -1,7 +1,7 @@
 //! EVPN route type 3, Inclusive Multicast Ethernet Tag (RFC 7432 section
 //! 7.3): "send BUM traffic for this VNI to me", one per VTEP and VNI.
 
-use super::{encode_ip_with_bit_length, ip_wire_len, read_ip_with_bit_length};
+use super::ip_field::{encode_ip_with_bit_length, ip_wire_len, read_ip_with_bit_length};
 use crate::error::DecodeResult;
 use crate::pmsi::ip_from_slice;
 use crate::rd::RouteDistinguisher;

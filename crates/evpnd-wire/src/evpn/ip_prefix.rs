@@ -1,6 +1,6 @@
 //! EVPN route type 5, IP Prefix (RFC 9136 section 3.1).
 //!
-//! evpnd reflects type-5 routes as opaque bytes ([`super::EvpnRoute::Opaque`]);
+//! evpnd reflects type-5 routes as opaque bytes ([`super::route::EvpnRoute::Opaque`]);
 //! [`Type5Route`] is a read-only view of those bytes for display.
 
 use super::esi::Esi;

@@ -118,7 +118,7 @@ impl EvpnRouteKey {
                     ));
                 }
                 r.bytes(6, "type-2 MAC address")?;
-                super::read_ip_with_bit_length(
+                super::ip_field::read_ip_with_bit_length(
                     &mut r,
                     "type-2 IP address length",
                     "type-2 IP address",
@@ -139,7 +139,7 @@ impl EvpnRouteKey {
             route_type::INCLUSIVE_MULTICAST => {
                 // Every field identifies a type-3 route (section 7.3).
                 r.bytes(8 + 4, "type-3 RD and Ethernet tag")?;
-                super::read_ip_with_bit_length(
+                super::ip_field::read_ip_with_bit_length(
                     &mut r,
                     "type-3 originating router IP length",
                     "type-3 originating router IP",
@@ -151,7 +151,7 @@ impl EvpnRouteKey {
             route_type::ETHERNET_SEGMENT => {
                 // RD 8, ESI 10, IP length 1, IP (section 7.4): all of it.
                 r.bytes(8 + 10, "type-4 RD and ESI")?;
-                super::read_ip_with_bit_length(
+                super::ip_field::read_ip_with_bit_length(
                     &mut r,
                     "type-4 originating router IP length",
                     "type-4 originating router IP",
@@ -194,7 +194,7 @@ impl EvpnRouteKey {
     }
 
     /// The key of a typed type-2 route (same bytes as from its wire form).
-    pub fn type2(route: &super::Type2Route) -> Self {
+    pub fn type2(route: &super::mac_ip::Type2Route) -> Self {
         let (v4, v6);
         let (ip_bits, ip_bytes): (u8, &[u8]) = match &route.ip {
             None => (0, &[]),
@@ -219,7 +219,7 @@ impl EvpnRouteKey {
     }
 
     /// The key of a typed type-3 route.
-    pub fn type3(route: &super::Type3Route) -> Self {
+    pub fn type3(route: &super::inclusive_multicast::Type3Route) -> Self {
         let (v4, v6);
         let (ip_bits, ip_bytes): (u8, &[u8]) = match &route.originating_router {
             IpAddr::V4(a) => {
@@ -242,7 +242,7 @@ impl EvpnRouteKey {
 }
 
 /// The key of one whole NLRI (route type, length, value), as yielded by
-/// [`super::split_evpn_nlri`]. Fails when the length octet disagrees with
+/// [`super::route::split_evpn_nlri`]. Fails when the length octet disagrees with
 /// the slice or the identifying fields are malformed. Offsets in errors are
 /// relative to `nlri`.
 pub fn evpn_route_key(nlri: &[u8]) -> DecodeResult<EvpnRouteKey> {

@@ -1,7 +1,7 @@
 //! EVPN route type 2, MAC/IP Advertisement (RFC 7432 section 7.2).
 
 use super::esi::Esi;
-use super::{encode_ip_with_bit_length, ip_wire_len, read_ip_with_bit_length};
+use super::ip_field::{encode_ip_with_bit_length, ip_wire_len, read_ip_with_bit_length};
 use crate::error::{DecodeErrorKind, DecodeResult};
 use crate::mac::MacAddress;
 use crate::pmsi::ip_from_slice;
@@ -48,7 +48,7 @@ const LABEL_LEN: usize = 3;
 /// raw; [`Type2Route::vni`] reads the VNI.
 ///
 /// Only RD, Ethernet tag, MAC and IP identify the route for BGP (section
-/// 7.2); see [`super::EvpnRouteKey`].
+/// 7.2); see [`super::key::EvpnRouteKey`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct Type2Route {
     pub rd: RouteDistinguisher,

@@ -4,7 +4,13 @@
 //! and `evpnd decode` prints its routes from these, so the two name and
 //! format a field alike.
 
-use super::{EvpnRoute, Type1Route, Type2Route, Type3Route, Type4Route, Type5Route, esi::Esi};
+use super::esi::Esi;
+use super::ethernet_ad::Type1Route;
+use super::ethernet_segment::Type4Route;
+use super::inclusive_multicast::Type3Route;
+use super::ip_prefix::Type5Route;
+use super::mac_ip::Type2Route;
+use super::route::EvpnRoute;
 use crate::mac::{MacAddress, serialize_hex};
 use crate::rd::RouteDistinguisher;
 use serde::Serialize;
