@@ -19,7 +19,7 @@
 //! any conflict, [`adopt`] changes nothing and refuses on any problem.
 
 use super::nl::link::{
-    self, BridgeVlanRecord, LinkKind, LinkRecord, RTM_NEWLINK, RawRequest, TopologyDecodeError,
+    self, BridgeVlanRecord, LinkKind, LinkRecord, RTM_NEWLINK, TopologyDecodeError, TopologyRequest,
 };
 use super::nl::tunnel::{self, RTM_NEWTUNNEL};
 use super::nl::{Messages, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, parse_ack};
@@ -810,10 +810,10 @@ impl TopologySocket {
     /// Sends one request and waits for its ACK.
     pub fn request(
         &mut self,
-        request: &RawRequest,
+        request: &TopologyRequest,
     ) -> Result<Result<(), KernelRefusal>, SetupError> {
         let sequence = self.next_sequence();
-        let mut out = Vec::with_capacity(NLMSG_HDRLEN + request.body.len());
+        let mut out = Vec::with_capacity(NLMSG_HDRLEN + 64);
         request.encode_into(sequence, &mut out);
         self.socket.send(&out, 0)?;
         loop {
@@ -843,7 +843,7 @@ impl TopologySocket {
     /// Runs a dump and returns the payload of every reply of `message_type`.
     pub fn dump(
         &mut self,
-        request: &RawRequest,
+        request: &TopologyRequest,
         message_type: u16,
     ) -> Result<Vec<Vec<u8>>, SetupError> {
         let sequence = self.next_sequence();
@@ -1005,7 +1005,7 @@ fn send(
     socket: &mut TopologySocket,
     report: &mut SetupReport,
     action: String,
-    request: &RawRequest,
+    request: &TopologyRequest,
 ) -> Result<(), SetupError> {
     match socket.request(request)? {
         Ok(()) => {
