@@ -7,6 +7,7 @@
 //! communities in `extcomm.rs`, PMSI_TUNNEL in `pmsi.rs`.
 
 use super::as_path::AsPath;
+use super::attribute_table::{self, flag_bits};
 use super::context::DecodeOptions;
 use super::error::{DecodeError, DecodeErrorKind, DecodeResult};
 use super::extcomm::ExtendedCommunity;
@@ -20,26 +21,9 @@ use serde::{Serialize, Serializer};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// Attribute type codes (IANA "BGP Path Attributes").
-pub mod type_code {
-    pub const ORIGIN: u8 = 1;
-    pub const AS_PATH: u8 = 2;
-    pub const NEXT_HOP: u8 = 3;
-    pub const MULTI_EXIT_DISC: u8 = 4;
-    pub const LOCAL_PREF: u8 = 5;
-    pub const ATOMIC_AGGREGATE: u8 = 6;
-    pub const AGGREGATOR: u8 = 7;
-    pub const COMMUNITIES: u8 = 8;
-    pub const ORIGINATOR_ID: u8 = 9;
-    pub const CLUSTER_LIST: u8 = 10;
-    pub const MP_REACH_NLRI: u8 = 14;
-    pub const MP_UNREACH_NLRI: u8 = 15;
-    pub const EXTENDED_COMMUNITIES: u8 = 16;
-    pub const AS4_PATH: u8 = 17;
-    pub const AS4_AGGREGATOR: u8 = 18;
-    pub const PMSI_TUNNEL: u8 = 22;
-    pub const LARGE_COMMUNITIES: u8 = 32;
-}
+/// Attribute type codes (IANA "BGP Path Attributes"), kept with the rest
+/// of what is known per type in `attribute_table.rs`.
+pub use super::attribute_table::type_code;
 
 /// Attribute Flags octet (RFC 4271 section 4.3). The low four bits are
 /// unused ("MUST be zero when sent, ignored when received") but kept as seen
@@ -48,10 +32,10 @@ pub mod type_code {
 pub struct AttrFlags(pub u8);
 
 impl AttrFlags {
-    pub const OPTIONAL: u8 = 0x80;
-    pub const TRANSITIVE: u8 = 0x40;
-    pub const PARTIAL: u8 = 0x20;
-    pub const EXTENDED_LENGTH: u8 = 0x10;
+    pub const OPTIONAL: u8 = flag_bits::OPTIONAL;
+    pub const TRANSITIVE: u8 = flag_bits::TRANSITIVE;
+    pub const PARTIAL: u8 = flag_bits::PARTIAL;
+    pub const EXTENDED_LENGTH: u8 = flag_bits::EXTENDED_LENGTH;
 
     /// Well-known attributes are transitive (RFC 4271 section 5).
     pub const WELL_KNOWN: AttrFlags = AttrFlags(Self::TRANSITIVE);
@@ -76,25 +60,12 @@ impl AttrFlags {
 }
 
 /// The Optional/Transitive/Partial bits a recognized attribute must carry
-/// (RFC 4271 sections 4.3 and 5; RFC 4456 8; RFC 4760 3, 4; RFC 4360 2;
-/// RFC 6793 3; RFC 6514 5; RFC 8092 3), as (mask, expected value). The
-/// Partial bit must be 0 for well-known and optional non-transitive
-/// attributes (RFC 4271 4.3); optional transitive ones may carry it.
+/// (RFC 4271 sections 4.3 and 5), as (mask, expected value), from the
+/// attribute's row in `attribute_table.rs`. The Partial bit must be 0 for
+/// well-known and optional non-transitive attributes (RFC 4271 4.3);
+/// optional transitive ones may carry it.
 pub fn expected_flags(code: u8) -> Option<(u8, u8)> {
-    use type_code::*;
-    const OTP: u8 = AttrFlags::OPTIONAL | AttrFlags::TRANSITIVE | AttrFlags::PARTIAL;
-    const OT: u8 = AttrFlags::OPTIONAL | AttrFlags::TRANSITIVE;
-    match code {
-        ORIGIN | AS_PATH | NEXT_HOP | LOCAL_PREF | ATOMIC_AGGREGATE => {
-            Some((OTP, AttrFlags::TRANSITIVE))
-        }
-        MULTI_EXIT_DISC | ORIGINATOR_ID | CLUSTER_LIST | MP_REACH_NLRI | MP_UNREACH_NLRI => {
-            Some((OTP, AttrFlags::OPTIONAL))
-        }
-        AGGREGATOR | COMMUNITIES | EXTENDED_COMMUNITIES | AS4_PATH | AS4_AGGREGATOR
-        | PMSI_TUNNEL | LARGE_COMMUNITIES => Some((OT, OT)),
-        _ => None,
-    }
+    attribute_table::lookup(code).map(|row| (row.flags_mask(), row.flags()))
 }
 
 /// Write one attribute: flags, type, the length in the form the flags ask
@@ -766,6 +737,28 @@ pub(crate) mod tests {
         let two_octet = DecodeOptions::default();
         assert!(AttributeValue::decode(AGGREGATOR, &[0; 6], 0, &two_octet).is_ok());
         assert!(AttributeValue::decode(AGGREGATOR, &[0; 8], 0, &two_octet).is_err());
+    }
+
+    /// Every type code `AttributeValue::decode` interprets has a row in
+    /// `attribute_table.rs`, and every row is interpreted; a known code never
+    /// decodes to `Unknown` (the empty value is malformed or a value).
+    #[test]
+    fn every_decoded_code_has_a_table_row() {
+        for code in 0..=255u8 {
+            let known = !matches!(
+                AttributeValue::decode(code, &[], 0, &opts()),
+                Ok(AttributeValue::Unknown { .. })
+            );
+            assert_eq!(
+                known,
+                attribute_table::lookup(code).is_some(),
+                "type code {code}"
+            );
+        }
+        for row in &attribute_table::TABLE {
+            let flags = AttrFlags(row.flags());
+            assert_eq!(expected_flags(row.code), Some((row.flags_mask(), flags.0)));
+        }
     }
 
     #[test]

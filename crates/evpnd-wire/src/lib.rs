@@ -11,6 +11,7 @@
 
 pub mod as_path;
 pub mod attribute;
+pub mod attribute_table;
 pub mod capability;
 pub mod context;
 pub mod error;

@@ -6,7 +6,7 @@
 //! [`ErrorAction`], the strongest that any problem calls for (RFC 7606
 //! section 3 h). The session acts on that plain value.
 
-use super::attribute::type_code;
+use super::attribute_table::{self, Handling};
 use super::error::DecodeError;
 use super::notification::{ErrorCode, Notification, UpdateSubcode};
 use bytes::Bytes;
@@ -95,20 +95,17 @@ fn reset(subcode: UpdateSubcode, data: Bytes) -> ErrorAction {
     ErrorAction::SessionReset(Notification::new(ErrorCode::Update(subcode), data))
 }
 
-/// Attributes whose errors RFC 7606 sections 3 f, 7.6, 7.7 and RFC 6793
-/// section 6 (AS4_PATH, AS4_AGGREGATOR) handle by attribute discard.
-fn discardable(code: u8) -> bool {
-    matches!(
-        code,
-        type_code::ATOMIC_AGGREGATE
-            | type_code::AGGREGATOR
-            | type_code::AS4_PATH
-            | type_code::AS4_AGGREGATOR
-    )
+/// How `code` is handled when malformed or with conflicting flags (RFC 7606
+/// sections 3 c and 7, per attribute in `attribute_table.rs`), and when
+/// repeated (section 3 g). Only recognized attributes are ever malformed;
+/// an unknown code gets the section 2 default, treat-as-withdraw, and
+/// attribute discard when repeated.
+fn on_malformed(code: u8) -> Handling {
+    attribute_table::lookup(code).map_or(Handling::TreatAsWithdraw, |r| r.on_malformed)
 }
 
-fn is_mp(code: u8) -> bool {
-    code == type_code::MP_REACH_NLRI || code == type_code::MP_UNREACH_NLRI
+fn on_repeat(code: u8) -> Handling {
+    attribute_table::lookup(code).map_or(Handling::AttributeDiscard, |r| r.on_repeat)
 }
 
 impl UpdateProblem {
@@ -127,30 +124,31 @@ impl UpdateProblem {
             Self::AttributeListOverrun {
                 mp_parsed: false, ..
             } => reset(MalformedAttributeList, Bytes::new()),
-            // RFC 7606 7.11/7.12: the routes of a broken MP attribute cannot
-            // be withdrawn reliably.
-            Self::FlagsConflict { type_code, raw } if is_mp(*type_code) => {
-                reset(AttributeFlagsError, raw.clone())
-            }
-            Self::FlagsConflict { type_code, .. } if discardable(*type_code) => {
-                ErrorAction::AttributeDiscard
-            }
-            Self::FlagsConflict { .. } => ErrorAction::TreatAsWithdraw,
-            Self::Malformed { type_code, raw, .. } if is_mp(*type_code) => {
-                reset(OptionalAttributeError, raw.clone())
-            }
-            Self::Malformed { type_code, .. } if discardable(*type_code) => {
-                ErrorAction::AttributeDiscard
-            }
+            // RFC 7606 3 c: a flags conflict is handled as the attribute's
+            // malformation (7.x); for MP_REACH/MP_UNREACH (7.11/7.12) the
+            // routes cannot be withdrawn reliably, so a reset.
+            Self::FlagsConflict { type_code, raw } => match on_malformed(*type_code) {
+                Handling::SessionReset => reset(AttributeFlagsError, raw.clone()),
+                Handling::AttributeDiscard => ErrorAction::AttributeDiscard,
+                Handling::TreatAsWithdraw => ErrorAction::TreatAsWithdraw,
+            },
             // ORIGIN, AS_PATH, NEXT_HOP, MED, LOCAL_PREF (3 e, 7.1-7.5),
             // COMMUNITIES (7.8), ORIGINATOR_ID (7.9), CLUSTER_LIST (7.10),
             // EXTENDED_COMMUNITIES (7.14), LARGE_COMMUNITIES (RFC 8092 6),
-            // and PMSI_TUNNEL, which steers forwarding like a next hop.
-            Self::Malformed { .. } => ErrorAction::TreatAsWithdraw,
-            Self::Duplicate { type_code } if is_mp(*type_code) => {
-                reset(MalformedAttributeList, Bytes::new())
-            }
-            Self::Duplicate { .. } => ErrorAction::AttributeDiscard,
+            // PMSI_TUNNEL: treat-as-withdraw; ATOMIC_AGGREGATE, AGGREGATOR
+            // (3 f, 7.6, 7.7), AS4_PATH, AS4_AGGREGATOR (RFC 6793 6):
+            // discard; MP attributes (7.11, 7.12): reset.
+            Self::Malformed { type_code, raw, .. } => match on_malformed(*type_code) {
+                Handling::SessionReset => reset(OptionalAttributeError, raw.clone()),
+                Handling::AttributeDiscard => ErrorAction::AttributeDiscard,
+                Handling::TreatAsWithdraw => ErrorAction::TreatAsWithdraw,
+            },
+            // RFC 7606 3 g.
+            Self::Duplicate { type_code } => match on_repeat(*type_code) {
+                Handling::SessionReset => reset(MalformedAttributeList, Bytes::new()),
+                Handling::AttributeDiscard => ErrorAction::AttributeDiscard,
+                Handling::TreatAsWithdraw => ErrorAction::TreatAsWithdraw,
+            },
             Self::UnrecognizedWellKnown { raw, .. } => {
                 reset(UnrecognizedWellKnownAttribute, raw.clone())
             }

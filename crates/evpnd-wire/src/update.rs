@@ -5,6 +5,7 @@ use super::as_path::AsPath;
 use super::attribute::{
     AttrFlags, AttributeValue, MpReach, MpUnreach, Origin, PathAttribute, expected_flags, type_code,
 };
+use super::attribute_table::{self, Mandatory};
 use super::context::DecodeOptions;
 use super::error::DecodeResult;
 use super::extcomm::ExtendedCommunity;
@@ -127,11 +128,13 @@ impl Update {
                 _ => false,
             })
         };
-        let mut required = vec![type_code::ORIGIN, type_code::AS_PATH];
-        if !self.nlri.is_empty() {
-            required.push(type_code::NEXT_HOP);
-        }
-        for code in required {
+        // ORIGIN, AS_PATH, and NEXT_HOP with an NLRI field, from the table.
+        let required = attribute_table::TABLE.iter().filter(|r| match r.mandatory {
+            Mandatory::No => false,
+            Mandatory::WithAnyNlri => true,
+            Mandatory::WithNlriField => !self.nlri.is_empty(),
+        });
+        for code in required.map(|r| r.code) {
             if self.attribute(code).is_none() && !reported(code, problems) {
                 problems.push(UpdateProblem::MissingWellKnown { type_code: code });
             }
