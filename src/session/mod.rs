@@ -24,11 +24,7 @@ pub fn fsm_config(bgp: &BgpConfig, neighbor: &NeighborConfig) -> FsmConfig {
         hold_time: neighbor.hold_time,
         keepalive: neighbor.keepalive,
         passive: neighbor.passive,
-        families: neighbor
-            .families
-            .iter()
-            .map(|f| (f.afi.0, f.safi.0))
-            .collect(),
+        families: neighbor.families.clone(),
         extended_message: bgp.extended_message,
         enhanced_route_refresh: false,
         // RFC 4271 section 8: one ConnectRetryTime, jittered (section
@@ -59,7 +55,7 @@ mod tests {
         )
         .unwrap();
         let f = fsm_config(&c.bgp, &c.neighbors[0]);
-        assert_eq!(f.families, vec![(25, 70)]);
+        assert_eq!(f.families, vec![evpnd_wire::Family::L2VPN_EVPN]);
         assert_eq!((f.hold_time, f.keepalive), (9, 3));
         assert!(f.passive && f.is_internal());
         assert_eq!(f.connect_backoff.base, Duration::from_secs(2));

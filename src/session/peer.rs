@@ -16,13 +16,13 @@ use evpnd_core::rib::ingress::{Ignored, LocalIdentity, ingress_update};
 use evpnd_core::rib::peer::{PeerIdx, PeerInfo, PeerKind};
 use evpnd_core::session::collision::{self, CollisionDecision, Initiator};
 use evpnd_core::session::fsm::{
-    self, Action, DownReason, Event, Fsm, FsmConfig, NegotiatedSession, State, Timer,
+    Action, DownReason, Event, Fsm, FsmConfig, NegotiatedSession, State, Timer,
 };
 use evpnd_wire::Family;
-use evpnd_wire::capability::{Capability, GracefulRestart};
+use evpnd_wire::capability::Capability;
 use evpnd_wire::header::{self, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN};
 use evpnd_wire::message::{DecodeOptions, EncodeOptions, Message, MessageError};
-use evpnd_wire::notification::{CeaseSubcode, ErrorCode, Notification};
+use evpnd_wire::notification::{CeaseSubcode, Notification};
 use evpnd_wire::open::Open;
 use evpnd_wire::rfc7606::{self, ErrorAction};
 use std::collections::BTreeMap;
@@ -107,50 +107,6 @@ pub fn local_open(bgp: &BgpConfig, neighbor: &NeighborConfig) -> Open {
     Open::new(bgp.asn, neighbor.hold_time, bgp.router_id, caps)
 }
 
-/// What the FSM needs from a received OPEN.
-fn peer_open(open: &Open) -> fsm::PeerOpen {
-    fsm::PeerOpen {
-        version: open.version,
-        asn: open.asn(),
-        hold_time: open.hold_time,
-        bgp_id: open.bgp_identifier,
-        families: open
-            .families()
-            .iter()
-            .map(|f| (f.afi.0, f.safi.0))
-            .collect(),
-        four_octet_as: open.four_octet_as(),
-        route_refresh: open.route_refresh(),
-        enhanced_route_refresh: open.enhanced_route_refresh(),
-        extended_message: open.extended_message(),
-        graceful_restart: open.graceful_restart().map(|gr| fsm::GracefulRestart {
-            restart_time: gr.restart_time,
-            restarting: gr.restart_state(),
-            families: gr
-                .families
-                .iter()
-                .map(|f| {
-                    let forwarding = f.flags & GracefulRestart::FAMILY_FORWARDING_PRESERVED != 0;
-                    (f.family.afi.0, f.family.safi.0, forwarding)
-                })
-                .collect(),
-        }),
-    }
-}
-
-fn to_wire(n: &fsm::Notification) -> Notification {
-    Notification::new(ErrorCode::from_wire(n.code, n.subcode), n.data.clone())
-}
-
-fn from_wire(n: &Notification) -> fsm::Notification {
-    let (code, subcode) = n.code.to_wire();
-    fsm::Notification {
-        code,
-        subcode,
-        data: n.data.to_vec(),
-    }
-}
-
 /// Message counters, shared with the writer task and `show neighbors`.
 #[derive(Debug, Default)]
 pub struct MessageCounters {
@@ -165,8 +121,28 @@ pub struct MessageCounters {
 pub struct PeerStatus {
     pub state: State,
     pub established_since: Option<SystemTime>,
-    pub negotiated: Option<NegotiatedSession>,
+    pub negotiated: Option<NegotiatedStatus>,
     pub last_error: Option<String>,
+}
+
+/// What `show neighbors` reads of the [`NegotiatedSession`].
+///
+/// Transitional: src/daemon/mod.rs still reads families as (AFI, SAFI)
+/// numbers; once it formats [`Family`] itself, `PeerStatus::negotiated`
+/// becomes the `NegotiatedSession` again and this goes.
+#[derive(Debug, Clone)]
+pub struct NegotiatedStatus {
+    pub hold_time: u16,
+    pub families: Vec<(u16, u8)>,
+}
+
+impl From<&NegotiatedSession> for NegotiatedStatus {
+    fn from(s: &NegotiatedSession) -> Self {
+        Self {
+            hold_time: s.hold_time,
+            families: s.families.iter().map(|f| (f.afi.0, f.safi.0)).collect(),
+        }
+    }
 }
 
 impl Default for PeerStatus {
@@ -513,8 +489,7 @@ impl Session {
                 self.send(&open);
             }
             Action::SendKeepalive => self.send(&Message::Keepalive),
-            Action::SendNotification(n) => {
-                let notification = to_wire(&n);
+            Action::SendNotification(notification) => {
                 warn!(peer = %self.peer(), notification = %notification, "sending NOTIFICATION");
                 self.pending_notification = Message::Notification(notification)
                     .to_bytes(&self.tx_opts)
@@ -688,9 +663,7 @@ impl Session {
                 None => return,
                 Some(Ok(bytes)) => self.message(bytes).await,
                 Some(Err(notification)) => {
-                    return self
-                        .event(Event::BgpHeaderErr(from_wire(&notification)))
-                        .await;
+                    return self.event(Event::BgpHeaderErr(notification)).await;
                 }
             }
             if self.conn.is_none() {
@@ -719,19 +692,19 @@ impl Session {
         match message {
             Message::Open(open) => {
                 if let Err(n) = open.validate() {
-                    return self.event(Event::BgpOpenMsgErr(from_wire(&n))).await;
+                    return self.event(Event::BgpOpenMsgErr(n)).await;
                 }
                 // RFC 6793 4, RFC 8654 3, RFC 7911 5: both OPENs decide the
                 // wire form in each direction.
                 self.rx_opts = DecodeOptions::negotiated(&self.spec.local_open, &open);
                 self.tx_opts = DecodeOptions::negotiated(&open, &self.spec.local_open);
                 self.remote_id = Some((open.bgp_identifier, open.asn()));
-                self.event(Event::BgpOpen(peer_open(&open))).await;
+                self.event(Event::BgpOpen(open)).await;
             }
             Message::Keepalive => self.event(Event::KeepAliveMsg).await,
             Message::Notification(n) => {
                 warn!(peer = %self.peer(), notification = %n, "received NOTIFICATION");
-                self.event(Event::NotifMsg(from_wire(&n))).await;
+                self.event(Event::NotifMsg(n)).await;
             }
             Message::RouteRefresh(rr) => {
                 if self.established && rr.family == self.spec.family {
@@ -748,7 +721,7 @@ impl Session {
                 let action = rfc7606::classify(&problems);
                 if let ErrorAction::SessionReset(n) = action {
                     warn!(peer = %self.peer(), problems = ?problems, "malformed UPDATE");
-                    return self.event(Event::UpdateMsgErr(from_wire(&n))).await;
+                    return self.event(Event::UpdateMsgErr(n)).await;
                 }
                 if !problems.is_empty() {
                     warn!(peer = %self.peer(), problems = ?problems, action = ?action, "malformed UPDATE handled per RFC 7606");
@@ -786,7 +759,7 @@ impl Session {
                     }
                     Err(n) => {
                         warn!(peer = %self.peer(), notification = %n, "malformed EVPN NLRI");
-                        self.event(Event::UpdateMsgErr(from_wire(&n))).await;
+                        self.event(Event::UpdateMsgErr(n)).await;
                     }
                 }
             }
@@ -796,11 +769,9 @@ impl Session {
     async fn malformed(&mut self, error: MessageError) {
         warn!(peer = %self.peer(), error = %error, "malformed message");
         let event = match (&error, error.notification()) {
-            (MessageError::Header(_) | MessageError::Framing(_), Some(n)) => {
-                Event::BgpHeaderErr(from_wire(&n))
-            }
-            (MessageError::Open(_), Some(n)) => Event::BgpOpenMsgErr(from_wire(&n)),
-            (_, Some(n)) => Event::UpdateMsgErr(from_wire(&n)),
+            (MessageError::Header(_) | MessageError::Framing(_), Some(n)) => Event::BgpHeaderErr(n),
+            (MessageError::Open(_), Some(n)) => Event::BgpOpenMsgErr(n),
+            (_, Some(n)) => Event::UpdateMsgErr(n),
             // RFC 4271 6.4: a malformed NOTIFICATION is not answered.
             (_, None) => Event::TcpConnectionFails,
         };
@@ -809,7 +780,6 @@ impl Session {
 
     async fn established(&mut self, negotiated: NegotiatedSession) {
         let Some(conn) = &self.conn else { return };
-        let family = (self.spec.family.afi.0, self.spec.family.safi.0);
         info!(
             peer = %self.peer(),
             remote = %conn.peer_addr,
@@ -820,9 +790,9 @@ impl Session {
         );
         self.status.send_modify(|s| {
             s.established_since = Some(SystemTime::now());
-            s.negotiated = Some(negotiated.clone());
+            s.negotiated = Some(NegotiatedStatus::from(&negotiated));
         });
-        if !negotiated.families.contains(&family) {
+        if !negotiated.families.contains(&self.spec.family) {
             warn!(peer = %self.peer(), "peer did not negotiate l2vpn-evpn: no routes exchanged");
             return;
         }

@@ -8,7 +8,8 @@
 //! the shell feeds OpenCollisionDump (Event 23) to that connection's FSM,
 //! which sends the NOTIFICATION and drops it.
 
-use super::fsm::{Notification, State, codes};
+use super::fsm::State;
+use evpnd_wire::notification::{CeaseSubcode, Notification};
 use std::net::Ipv4Addr;
 
 /// Who opened a TCP connection.
@@ -44,7 +45,7 @@ pub enum CollisionDecision {
 
 /// The NOTIFICATION sent on the connection that loses: Cease, subcode 7 (RFC 4486).
 pub fn collision_notification() -> Notification {
-    Notification::cease(codes::CEASE_CONNECTION_COLLISION_RESOLUTION)
+    Notification::cease(CeaseSubcode::ConnectionCollisionResolution)
 }
 
 /// Which connection survives, by BGP Identifier (RFC 4271 section 6.8): "If
@@ -123,7 +124,7 @@ mod tests {
                 close,
                 notification,
             } => {
-                assert_eq!((notification.code, notification.subcode), (6, 7));
+                assert_eq!(notification.code.to_wire(), (6, 7));
                 close
             }
             other => panic!("expected a close, got {other:?}"),

@@ -25,49 +25,29 @@
 //!   which has both connections; see `collision.rs`. It tells the losing
 //!   connection's FSM with OpenCollisionDump (Event 23).
 
+use bytes::Bytes;
+use evpnd_wire::Family;
+use evpnd_wire::capability::{Capability, GracefulRestart};
+use evpnd_wire::notification::{CeaseSubcode, ErrorCode, FsmSubcode, Notification, OpenSubcode};
+use evpnd_wire::open::{BGP_VERSION, Open};
 use std::collections::BTreeSet;
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-/// An (AFI, SAFI) pair as carried in the Multiprotocol capability (RFC 4760 section 8).
-pub type AfiSafi = (u16, u8);
-
 /// RFC 4271 section 8.2.2: the initial HoldTimer value while waiting for OPEN
 /// ("a large value ... A HoldTimer value of 4 minutes is suggested").
 pub const OPEN_HOLD_TIME: Duration = Duration::from_secs(240);
 
-/// NOTIFICATION error codes (RFC 4271 section 4.5) and subcodes.
-pub mod codes {
-    pub const MESSAGE_HEADER_ERROR: u8 = 1;
-    pub const OPEN_MESSAGE_ERROR: u8 = 2;
-    pub const UPDATE_MESSAGE_ERROR: u8 = 3;
-    pub const HOLD_TIMER_EXPIRED: u8 = 4;
-    pub const FSM_ERROR: u8 = 5;
-    pub const CEASE: u8 = 6;
+/// A NOTIFICATION without data (RFC 4271 section 4.5).
+fn notification(code: ErrorCode) -> Notification {
+    Notification::new(code, Bytes::new())
+}
 
-    /// OPEN Message Error subcodes (RFC 4271 section 6.2).
-    pub const UNSUPPORTED_VERSION_NUMBER: u8 = 1;
-    pub const BAD_PEER_AS: u8 = 2;
-    pub const BAD_BGP_IDENTIFIER: u8 = 3;
-    pub const UNACCEPTABLE_HOLD_TIME: u8 = 6;
-    /// RFC 5492 section 5.
-    pub const UNSUPPORTED_CAPABILITY: u8 = 7;
-
-    /// FSM Error subcodes (RFC 6608 section 3).
-    pub const FSM_UNEXPECTED_IN_OPENSENT: u8 = 1;
-    pub const FSM_UNEXPECTED_IN_OPENCONFIRM: u8 = 2;
-    pub const FSM_UNEXPECTED_IN_ESTABLISHED: u8 = 3;
-
-    /// Cease subcodes (RFC 4486 section 4).
-    pub const CEASE_MAX_PREFIXES: u8 = 1;
-    pub const CEASE_ADMINISTRATIVE_SHUTDOWN: u8 = 2;
-    pub const CEASE_PEER_DECONFIGURED: u8 = 3;
-    pub const CEASE_ADMINISTRATIVE_RESET: u8 = 4;
-    pub const CEASE_CONNECTION_REJECTED: u8 = 5;
-    pub const CEASE_OTHER_CONFIGURATION_CHANGE: u8 = 6;
-    pub const CEASE_CONNECTION_COLLISION_RESOLUTION: u8 = 7;
-    pub const CEASE_OUT_OF_RESOURCES: u8 = 8;
+/// "Code/Subcode (c/s)", as operators read NOTIFICATIONs in FRR logs.
+pub fn describe(n: &Notification) -> String {
+    let (code, subcode) = n.code.to_wire();
+    format!("{} ({code}/{subcode})", n.code)
 }
 
 /// The six states of RFC 4271 section 8.2.2.
@@ -113,103 +93,6 @@ pub enum Timer {
     Stability,
 }
 
-/// A NOTIFICATION message's content (RFC 4271 section 4.5).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Notification {
-    pub code: u8,
-    pub subcode: u8,
-    pub data: Vec<u8>,
-}
-
-impl Notification {
-    pub fn new(code: u8, subcode: u8) -> Self {
-        Self {
-            code,
-            subcode,
-            data: Vec::new(),
-        }
-    }
-
-    pub fn cease(subcode: u8) -> Self {
-        Self::new(codes::CEASE, subcode)
-    }
-
-    /// "Code/Subcode" in words, as operators read them in FRR logs.
-    pub fn describe(&self) -> String {
-        use codes::*;
-        let code = match self.code {
-            MESSAGE_HEADER_ERROR => "Message Header Error",
-            OPEN_MESSAGE_ERROR => "OPEN Message Error",
-            UPDATE_MESSAGE_ERROR => "UPDATE Message Error",
-            HOLD_TIMER_EXPIRED => "Hold Timer Expired",
-            FSM_ERROR => "Finite State Machine Error",
-            CEASE => "Cease",
-            _ => "Unknown error code",
-        };
-        let sub = match (self.code, self.subcode) {
-            (OPEN_MESSAGE_ERROR, UNSUPPORTED_VERSION_NUMBER) => Some("Unsupported Version Number"),
-            (OPEN_MESSAGE_ERROR, BAD_PEER_AS) => Some("Bad Peer AS"),
-            (OPEN_MESSAGE_ERROR, BAD_BGP_IDENTIFIER) => Some("Bad BGP Identifier"),
-            (OPEN_MESSAGE_ERROR, UNACCEPTABLE_HOLD_TIME) => Some("Unacceptable Hold Time"),
-            (OPEN_MESSAGE_ERROR, UNSUPPORTED_CAPABILITY) => Some("Unsupported Capability"),
-            (FSM_ERROR, FSM_UNEXPECTED_IN_OPENSENT) => Some("Unexpected message in OpenSent"),
-            (FSM_ERROR, FSM_UNEXPECTED_IN_OPENCONFIRM) => Some("Unexpected message in OpenConfirm"),
-            (FSM_ERROR, FSM_UNEXPECTED_IN_ESTABLISHED) => Some("Unexpected message in Established"),
-            (CEASE, CEASE_MAX_PREFIXES) => Some("Maximum Number of Prefixes Reached"),
-            (CEASE, CEASE_ADMINISTRATIVE_SHUTDOWN) => Some("Administrative Shutdown"),
-            (CEASE, CEASE_PEER_DECONFIGURED) => Some("Peer De-configured"),
-            (CEASE, CEASE_ADMINISTRATIVE_RESET) => Some("Administrative Reset"),
-            (CEASE, CEASE_CONNECTION_REJECTED) => Some("Connection Rejected"),
-            (CEASE, CEASE_OTHER_CONFIGURATION_CHANGE) => Some("Other Configuration Change"),
-            (CEASE, CEASE_CONNECTION_COLLISION_RESOLUTION) => {
-                Some("Connection Collision Resolution")
-            }
-            (CEASE, CEASE_OUT_OF_RESOURCES) => Some("Out of Resources"),
-            _ => None,
-        };
-        match sub {
-            Some(sub) => format!("{code}/{sub} ({}/{})", self.code, self.subcode),
-            None => format!("{code} ({}/{})", self.code, self.subcode),
-        }
-    }
-}
-
-/// Graceful Restart capability summary (RFC 4724 section 3).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GracefulRestart {
-    /// Restart Time in seconds (12 bits).
-    pub restart_time: u16,
-    /// The R bit: the peer has restarted.
-    pub restarting: bool,
-    /// Per family: (AFI, SAFI, forwarding state preserved).
-    pub families: Vec<(u16, u8, bool)>,
-}
-
-/// What the FSM needs to know from a received OPEN (the integrator converts
-/// the decoded wire OPEN into this).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PeerOpen {
-    /// RFC 4271 section 4.2: must be 4.
-    pub version: u8,
-    /// The peer's AS, already resolved per RFC 6793 section 4.1: the 4-octet
-    /// capability's value when present, else the OPEN's My Autonomous System.
-    pub asn: u32,
-    pub hold_time: u16,
-    pub bgp_id: Ipv4Addr,
-    /// Multiprotocol capabilities (RFC 4760 section 8) in the order received.
-    /// Empty when the peer sent none, which means IPv4 unicast only.
-    pub families: Vec<AfiSafi>,
-    /// 4-octet AS capability value (RFC 6793), if sent.
-    pub four_octet_as: Option<u32>,
-    /// Route Refresh capability (RFC 2918).
-    pub route_refresh: bool,
-    /// Enhanced Route Refresh capability (RFC 7313).
-    pub enhanced_route_refresh: bool,
-    /// Extended Message capability (RFC 8654).
-    pub extended_message: bool,
-    pub graceful_restart: Option<GracefulRestart>,
-}
-
 /// The outcome of a successful OPEN exchange, handed to the rest of the daemon.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NegotiatedSession {
@@ -222,13 +105,14 @@ pub struct NegotiatedSession {
     /// min(configured, hold/3) (RFC 4271 section 4.4); 0 when hold_time is 0.
     pub keepalive: u16,
     /// Families both sides announced, in our configured order (RFC 4760 section 8).
-    pub families: Vec<AfiSafi>,
+    pub families: Vec<Family>,
     /// Both sides support 4-octet AS (RFC 6793): AS_PATH uses 4-octet ASNs.
     pub four_octet_as: bool,
     /// Both sides support messages up to 65535 octets (RFC 8654).
     pub extended_message: bool,
     pub route_refresh: bool,
     pub enhanced_route_refresh: bool,
+    /// The peer's Graceful Restart capability (RFC 4724 section 3), as sent.
     pub peer_graceful_restart: Option<GracefulRestart>,
 }
 
@@ -246,7 +130,7 @@ pub enum Event {
     /// AutomaticStart_with_PassiveTcpEstablishment (Event 5).
     AutomaticStartWithPassiveTcpEstablishment,
     /// AutomaticStop (Event 8), with the Cease subcode to send (RFC 4486).
-    AutomaticStop { cease_subcode: u8 },
+    AutomaticStop { cease_subcode: CeaseSubcode },
     /// ConnectRetryTimer_Expires (Event 9).
     ConnectRetryTimerExpires,
     /// HoldTimer_Expires (Event 10).
@@ -265,8 +149,8 @@ pub enum Event {
     TcpConnectionConfirmed,
     /// TcpConnectionFails (Event 18).
     TcpConnectionFails,
-    /// BGPOpen (Event 19): a structurally valid OPEN arrived.
-    BgpOpen(PeerOpen),
+    /// BGPOpen (Event 19): an OPEN arrived and decoded; the FSM checks it.
+    BgpOpen(Open),
     /// BGPHeaderErr (Event 21), with the NOTIFICATION to send.
     BgpHeaderErr(Notification),
     /// BGPOpenMsgErr (Event 22), with the NOTIFICATION to send.
@@ -389,9 +273,9 @@ impl fmt::Display for DownReason {
             DownReason::HoldTimerExpired => f.write_str("hold timer expired"),
             DownReason::TcpConnectionFailed => f.write_str("TCP connection failed or closed"),
             DownReason::NotificationReceived(n) => {
-                write!(f, "received NOTIFICATION {}", n.describe())
+                write!(f, "received NOTIFICATION {}", describe(n))
             }
-            DownReason::NotificationSent(n) => write!(f, "sent NOTIFICATION {}", n.describe()),
+            DownReason::NotificationSent(n) => write!(f, "sent NOTIFICATION {}", describe(n)),
             DownReason::ConnectionCollision => f.write_str("connection collision resolution"),
             DownReason::UnexpectedEvent { state, event } => {
                 write!(f, "unexpected event {event} in state {state}")
@@ -435,7 +319,7 @@ pub struct FsmConfig {
     /// Never initiate the TCP connection.
     pub passive: bool,
     /// Families we announce, in preference order.
-    pub families: Vec<AfiSafi>,
+    pub families: Vec<Family>,
     /// We announce Extended Message (RFC 8654).
     pub extended_message: bool,
     /// We announce Enhanced Route Refresh (RFC 7313).
@@ -640,9 +524,9 @@ impl Fsm {
     /// RFC 6608: FSM Error with the subcode of the current state.
     fn fsm_error(&mut self, out: &mut Vec<Action>, event: &Event) {
         let subcode = match self.state {
-            State::OpenSent => codes::FSM_UNEXPECTED_IN_OPENSENT,
-            State::OpenConfirm => codes::FSM_UNEXPECTED_IN_OPENCONFIRM,
-            _ => codes::FSM_UNEXPECTED_IN_ESTABLISHED,
+            State::OpenSent => FsmSubcode::UnexpectedMessageInOpenSent,
+            State::OpenConfirm => FsmSubcode::UnexpectedMessageInOpenConfirm,
+            _ => FsmSubcode::UnexpectedMessageInEstablished,
         };
         let reason = DownReason::UnexpectedEvent {
             state: self.state,
@@ -651,7 +535,7 @@ impl Fsm {
         self.enter_idle(
             out,
             reason,
-            Some(Notification::new(codes::FSM_ERROR, subcode)),
+            Some(notification(ErrorCode::FiniteStateMachine(subcode))),
             true,
         );
     }
@@ -732,7 +616,9 @@ impl Fsm {
             Event::BgpHeaderErr(n) | Event::BgpOpenMsgErr(n) => self.notify_and_idle(out, n),
             Event::NotifMsgVerErr => self.enter_idle(
                 out,
-                DownReason::NotificationReceived(Notification::new(codes::OPEN_MESSAGE_ERROR, 1)),
+                DownReason::NotificationReceived(notification(ErrorCode::Open(
+                    OpenSubcode::UnsupportedVersionNumber,
+                ))),
                 None,
                 false,
             ),
@@ -763,7 +649,7 @@ impl Fsm {
             Event::ManualStop => self.enter_idle(
                 out,
                 DownReason::ManualStop,
-                Some(Notification::cease(codes::CEASE_ADMINISTRATIVE_SHUTDOWN)),
+                Some(Notification::cease(CeaseSubcode::AdministrativeShutdown)),
                 false,
             ),
             Event::AutomaticStop { cease_subcode } => self.enter_idle(
@@ -775,7 +661,7 @@ impl Fsm {
             Event::HoldTimerExpires => self.enter_idle(
                 out,
                 DownReason::HoldTimerExpired,
-                Some(Notification::new(codes::HOLD_TIMER_EXPIRED, 0)),
+                Some(notification(ErrorCode::HoldTimerExpired(0))),
                 true,
             ),
             // A second connection for this peer: the shell resolves the
@@ -786,13 +672,15 @@ impl Fsm {
                 out,
                 DownReason::ConnectionCollision,
                 Some(Notification::cease(
-                    codes::CEASE_CONNECTION_COLLISION_RESOLUTION,
+                    CeaseSubcode::ConnectionCollisionResolution,
                 )),
                 true,
             ),
             Event::NotifMsgVerErr => self.enter_idle(
                 out,
-                DownReason::NotificationReceived(Notification::new(codes::OPEN_MESSAGE_ERROR, 1)),
+                DownReason::NotificationReceived(notification(ErrorCode::Open(
+                    OpenSubcode::UnsupportedVersionNumber,
+                ))),
                 None,
                 true,
             ),
@@ -913,36 +801,39 @@ impl Fsm {
 
     /// OPEN validation (RFC 4271 section 6.2, RFC 5492, RFC 6286, RFC 6793)
     /// and capability negotiation.
-    pub fn negotiate(&self, open: &PeerOpen) -> Result<NegotiatedSession, Notification> {
-        let open_error = |subcode: u8, data: Vec<u8>| Notification {
-            code: codes::OPEN_MESSAGE_ERROR,
-            subcode,
-            data,
-        };
-        if open.version != 4 {
+    pub fn negotiate(&self, open: &Open) -> Result<NegotiatedSession, Notification> {
+        let open_error =
+            |subcode: OpenSubcode, data: Vec<u8>| Notification::new(ErrorCode::Open(subcode), data);
+        if open.version != BGP_VERSION {
             // Data: the largest locally supported version, 2 octets.
-            return Err(open_error(codes::UNSUPPORTED_VERSION_NUMBER, vec![0, 4]));
+            return Err(open_error(
+                OpenSubcode::UnsupportedVersionNumber,
+                u16::from(BGP_VERSION).to_be_bytes().to_vec(),
+            ));
         }
-        if open.asn != self.config.peer_asn {
-            return Err(open_error(codes::BAD_PEER_AS, Vec::new()));
+        // RFC 6793 section 4.1: the 4-octet AS capability's value when
+        // present, else My Autonomous System.
+        let peer_asn = open.asn();
+        if peer_asn != self.config.peer_asn {
+            return Err(open_error(OpenSubcode::BadPeerAs, Vec::new()));
         }
         if open.hold_time == 1 || open.hold_time == 2 {
-            return Err(open_error(codes::UNACCEPTABLE_HOLD_TIME, Vec::new()));
+            return Err(open_error(OpenSubcode::UnacceptableHoldTime, Vec::new()));
         }
         // RFC 6286 section 2.2: non-zero, and unique within an AS.
         let internal = self.config.is_internal();
-        if open.bgp_id.is_unspecified() || (internal && open.bgp_id == self.config.local_bgp_id) {
-            return Err(open_error(codes::BAD_BGP_IDENTIFIER, Vec::new()));
+        if open.bgp_identifier.is_unspecified()
+            || (internal && open.bgp_identifier == self.config.local_bgp_id)
+        {
+            return Err(open_error(OpenSubcode::BadBgpIdentifier, Vec::new()));
         }
         // RFC 4760 section 8 / RFC 4271: no Multiprotocol capability means
         // the peer speaks IPv4 unicast only.
-        let implicit = [(1u16, 1u8)];
-        let theirs: &[AfiSafi] = if open.families.is_empty() {
-            &implicit
-        } else {
-            &open.families
-        };
-        let families: Vec<AfiSafi> = self
+        let mut theirs = open.families();
+        if theirs.is_empty() {
+            theirs.push(Family::IPV4_UNICAST);
+        }
+        let families: Vec<Family> = self
             .config
             .families
             .iter()
@@ -953,13 +844,14 @@ impl Fsm {
             // RFC 5492 section 5: the data lists the capabilities we needed
             // (Multiprotocol, code 1, length 4: AFI, reserved, SAFI; RFC 4760 section 8).
             // FRR refuses the session the same way.
-            let mut data = Vec::with_capacity(self.config.families.len() * 6);
-            for (afi, safi) in &self.config.families {
-                data.extend_from_slice(&[1, 4]);
-                data.extend_from_slice(&afi.to_be_bytes());
-                data.extend_from_slice(&[0, *safi]);
+            let mut data = bytes::BytesMut::with_capacity(self.config.families.len() * 6);
+            for f in &self.config.families {
+                Capability::Multiprotocol(*f).encode(&mut data);
             }
-            return Err(open_error(codes::UNSUPPORTED_CAPABILITY, data));
+            return Err(open_error(
+                OpenSubcode::UnsupportedCapability,
+                data.to_vec(),
+            ));
         }
         let hold_time = self.config.hold_time.min(open.hold_time);
         let keepalive = if hold_time == 0 {
@@ -973,20 +865,20 @@ impl Fsm {
             wanted.min(hold_time / 3).max(1)
         };
         Ok(NegotiatedSession {
-            peer_asn: open.asn,
-            peer_bgp_id: open.bgp_id,
+            peer_asn,
+            peer_bgp_id: open.bgp_identifier,
             internal,
             hold_time,
             keepalive,
             families,
             // We always announce the 4-octet AS capability.
-            four_octet_as: open.four_octet_as.is_some(),
-            extended_message: self.config.extended_message && open.extended_message,
+            four_octet_as: open.four_octet_as().is_some(),
+            extended_message: self.config.extended_message && open.extended_message(),
             // We always announce Route Refresh (RFC 2918).
-            route_refresh: open.route_refresh,
+            route_refresh: open.route_refresh(),
             enhanced_route_refresh: self.config.enhanced_route_refresh
-                && open.enhanced_route_refresh,
-            peer_graceful_restart: open.graceful_restart.clone(),
+                && open.enhanced_route_refresh(),
+            peer_graceful_restart: open.graceful_restart().cloned(),
         })
     }
 }
@@ -994,9 +886,24 @@ impl Fsm {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use evpnd_wire::{Afi, Safi};
     use proptest::prelude::*;
 
-    const EVPN: AfiSafi = (25, 70);
+    const EVPN: Family = Family::L2VPN_EVPN;
+
+    fn n(code: u8, subcode: u8) -> Notification {
+        super::notification(ErrorCode::from_wire(code, subcode))
+    }
+
+    fn cease(subcode: u8) -> Notification {
+        Notification::cease(CeaseSubcode::from_u8(subcode))
+    }
+
+    /// An OPEN from `asn` (4-octet AS capability included) with `caps`.
+    fn open_from(asn: u32, hold_time: u16, id: Ipv4Addr, mut caps: Vec<Capability>) -> Open {
+        caps.push(Capability::FourOctetAs(asn));
+        Open::new(asn, hold_time, id, caps)
+    }
 
     fn config() -> FsmConfig {
         FsmConfig {
@@ -1021,19 +928,21 @@ mod tests {
         }
     }
 
-    fn open() -> PeerOpen {
-        PeerOpen {
-            version: 4,
-            asn: 65000,
-            hold_time: 9,
-            bgp_id: Ipv4Addr::new(198, 19, 0, 1),
-            families: vec![(1, 1), EVPN],
-            four_octet_as: Some(65000),
-            route_refresh: true,
-            enhanced_route_refresh: true,
-            extended_message: true,
-            graceful_restart: None,
-        }
+    /// FRR's OPEN: IPv4 unicast and EVPN, Route Refresh, Enhanced Route
+    /// Refresh, Extended Message, 4-octet AS.
+    fn open() -> Open {
+        open_from(
+            65000,
+            9,
+            Ipv4Addr::new(198, 19, 0, 1),
+            vec![
+                Capability::Multiprotocol(Family::IPV4_UNICAST),
+                Capability::Multiprotocol(EVPN),
+                Capability::RouteRefresh,
+                Capability::EnhancedRouteRefresh,
+                Capability::ExtendedMessage,
+            ],
+        )
     }
 
     fn secs(s: u64) -> Duration {
@@ -1184,7 +1093,7 @@ mod tests {
         let mut fsm = established(config());
         let a = fsm.handle(Event::HoldTimerExpires);
         assert_eq!(fsm.state(), State::Idle);
-        assert_eq!(a[0], Action::SendNotification(Notification::new(4, 0)));
+        assert_eq!(a[0], Action::SendNotification(n(4, 0)));
         assert_eq!(a[1], Action::DropConnection);
         assert!(a.contains(&Action::SessionDown {
             reason: DownReason::HoldTimerExpired
@@ -1206,12 +1115,12 @@ mod tests {
         fsm.handle(Event::ManualStart);
         fsm.handle(Event::TcpCrAcked);
         let a = fsm.handle(Event::HoldTimerExpires);
-        assert_eq!(notification(&a), Some(&Notification::new(4, 0)));
+        assert_eq!(notification(&a), Some(&n(4, 0)));
         assert_eq!(fsm.state(), State::Idle);
         assert!(!a.iter().any(|a| matches!(a, Action::SessionDown { .. })));
     }
 
-    fn open_error(o: PeerOpen) -> Notification {
+    fn open_error(o: Open) -> Notification {
         let mut fsm = Fsm::new(config(), 1);
         fsm.handle(Event::ManualStart);
         fsm.handle(Event::TcpCrAcked);
@@ -1227,47 +1136,43 @@ mod tests {
 
     #[test]
     fn open_errors_have_rfc_codes() {
-        let n = open_error(PeerOpen {
+        let n = open_error(Open {
             version: 3,
             ..open()
         });
-        assert_eq!((n.code, n.subcode, n.data), (2, 1, vec![0, 4]));
-        let n = open_error(PeerOpen {
-            asn: 65001,
-            ..open()
-        });
-        assert_eq!((n.code, n.subcode), (2, 2));
-        let n = open_error(PeerOpen {
+        assert_eq!((n.code.to_wire(), n.data.to_vec()), ((2, 1), vec![0, 4]));
+        let n = open_error(open_from(65001, 9, Ipv4Addr::new(198, 19, 0, 1), vec![]));
+        assert_eq!(n.code.to_wire(), (2, 2));
+        let n = open_error(Open {
             hold_time: 2,
             ..open()
         });
-        assert_eq!((n.code, n.subcode), (2, 6));
-        let n = open_error(PeerOpen {
-            bgp_id: Ipv4Addr::UNSPECIFIED,
+        assert_eq!(n.code.to_wire(), (2, 6));
+        let n = open_error(Open {
+            bgp_identifier: Ipv4Addr::UNSPECIFIED,
             ..open()
         });
-        assert_eq!((n.code, n.subcode), (2, 3));
+        assert_eq!(n.code.to_wire(), (2, 3));
         // iBGP with our own identifier.
-        let n = open_error(PeerOpen {
-            bgp_id: Ipv4Addr::new(198, 19, 0, 4),
+        let n = open_error(Open {
+            bgp_identifier: Ipv4Addr::new(198, 19, 0, 4),
             ..open()
         });
-        assert_eq!((n.code, n.subcode), (2, 3));
+        assert_eq!(n.code.to_wire(), (2, 3));
         // No shared family: Unsupported Capability listing our MP capability.
-        let n = open_error(PeerOpen {
-            families: vec![(1, 1)],
-            ..open()
-        });
+        let n = open_error(open_from(
+            65000,
+            9,
+            Ipv4Addr::new(198, 19, 0, 1),
+            vec![Capability::Multiprotocol(Family::IPV4_UNICAST)],
+        ));
         assert_eq!(
-            (n.code, n.subcode, n.data),
-            (2, 7, vec![1, 4, 0, 25, 0, 70])
+            (n.code.to_wire(), n.data.to_vec()),
+            ((2, 7), vec![1, 4, 0, 25, 0, 70])
         );
         // No MP capability at all means IPv4 unicast only.
-        let n = open_error(PeerOpen {
-            families: vec![],
-            ..open()
-        });
-        assert_eq!((n.code, n.subcode), (2, 7));
+        let n = open_error(open_from(65000, 9, Ipv4Addr::new(198, 19, 0, 1), vec![]));
+        assert_eq!(n.code.to_wire(), (2, 7));
     }
 
     #[test]
@@ -1278,14 +1183,12 @@ mod tests {
         };
         let fsm = Fsm::new(cfg, 1);
         let s = fsm
-            .negotiate(&PeerOpen {
-                asn: 65001,
-                bgp_id: Ipv4Addr::new(198, 19, 0, 4),
-                hold_time: 0,
-                extended_message: false,
-                four_octet_as: None,
-                ..open()
-            })
+            .negotiate(&Open::new(
+                65001,
+                0,
+                Ipv4Addr::new(198, 19, 0, 4),
+                vec![Capability::Multiprotocol(EVPN), Capability::RouteRefresh],
+            ))
             .unwrap();
         assert!(!s.internal);
         assert_eq!((s.hold_time, s.keepalive), (0, 0));
@@ -1297,7 +1200,7 @@ mod tests {
         let mut fsm = Fsm::new(config(), 1);
         fsm.handle(Event::ManualStart);
         fsm.handle(Event::TcpCrAcked);
-        fsm.handle(Event::BgpOpen(PeerOpen {
+        fsm.handle(Event::BgpOpen(Open {
             hold_time: 0,
             ..open()
         }));
@@ -1314,7 +1217,7 @@ mod tests {
     fn manual_stop_sends_cease_and_stays_down() {
         let mut fsm = established(config());
         let a = fsm.handle(Event::ManualStop);
-        assert_eq!(notification(&a), Some(&Notification::cease(2)));
+        assert_eq!(notification(&a), Some(&cease(2)));
         assert_eq!(fsm.state(), State::Idle);
         assert_eq!(fsm.running_timers().count(), 0);
         assert!(fsm.handle(Event::AutomaticStart).is_empty());
@@ -1329,18 +1232,18 @@ mod tests {
         fsm.handle(Event::ManualStart);
         fsm.handle(Event::TcpCrAcked);
         let a = fsm.handle(Event::UpdateMsg);
-        assert_eq!(notification(&a), Some(&Notification::new(5, 1)));
+        assert_eq!(notification(&a), Some(&n(5, 1)));
 
         let mut fsm = Fsm::new(config(), 1);
         fsm.handle(Event::ManualStart);
         fsm.handle(Event::TcpCrAcked);
         fsm.handle(Event::BgpOpen(open()));
         let a = fsm.handle(Event::UpdateMsg);
-        assert_eq!(notification(&a), Some(&Notification::new(5, 2)));
+        assert_eq!(notification(&a), Some(&n(5, 2)));
 
         let mut fsm = established(config());
         let a = fsm.handle(Event::BgpOpen(open()));
-        assert_eq!(notification(&a), Some(&Notification::new(5, 3)));
+        assert_eq!(notification(&a), Some(&n(5, 3)));
     }
 
     #[test]
@@ -1350,14 +1253,14 @@ mod tests {
         fsm.handle(Event::TcpCrAcked);
         fsm.handle(Event::BgpOpen(open()));
         let a = fsm.handle(Event::OpenCollisionDump);
-        assert_eq!(notification(&a), Some(&Notification::cease(7)));
+        assert_eq!(notification(&a), Some(&cease(7)));
         assert_eq!(fsm.last_error(), Some(&DownReason::ConnectionCollision));
     }
 
     #[test]
     fn received_notification_is_not_answered() {
         let mut fsm = established(config());
-        let a = fsm.handle(Event::NotifMsg(Notification::cease(2)));
+        let a = fsm.handle(Event::NotifMsg(cease(2)));
         assert!(notification(&a).is_none());
         assert!(a.contains(&Action::DropConnection));
         assert_eq!(
@@ -1474,37 +1377,47 @@ mod tests {
             0u8..=8,
             proptest::collection::vec(any::<u8>(), 0..4),
         )
-            .prop_map(|(code, subcode, data)| Notification {
-                code,
-                subcode,
-                data,
+            .prop_map(|(code, subcode, data)| {
+                Notification::new(ErrorCode::from_wire(code, subcode), data)
             })
     }
 
-    fn arb_open() -> impl Strategy<Value = PeerOpen> {
+    fn arb_open() -> impl Strategy<Value = Open> {
         (
             prop_oneof![Just(4u8), any::<u8>()],
             prop_oneof![Just(65000u32), any::<u32>()],
             prop_oneof![Just(90u16), Just(0u16), any::<u16>()],
             prop_oneof![Just(0x0101_0101u32), any::<u32>()],
             prop_oneof![
-                Just(vec![EVPN]),
+                Just(vec![(25, 70)]),
                 proptest::collection::vec((any::<u16>(), any::<u8>()), 0..3)
             ],
             any::<(bool, bool, bool, bool)>(),
         )
             .prop_map(
-                |(version, asn, hold_time, id, families, (f, rr, err, ext))| PeerOpen {
-                    version,
-                    asn,
-                    hold_time,
-                    bgp_id: Ipv4Addr::from(id),
-                    families,
-                    four_octet_as: f.then_some(asn),
-                    route_refresh: rr,
-                    enhanced_route_refresh: err,
-                    extended_message: ext,
-                    graceful_restart: None,
+                |(version, asn, hold_time, id, families, (f, rr, err, ext))| {
+                    let mut caps: Vec<Capability> = families
+                        .into_iter()
+                        .map(|(afi, safi)| {
+                            Capability::Multiprotocol(Family::new(Afi(afi), Safi(safi)))
+                        })
+                        .collect();
+                    if f {
+                        caps.push(Capability::FourOctetAs(asn));
+                    }
+                    if rr {
+                        caps.push(Capability::RouteRefresh);
+                    }
+                    if err {
+                        caps.push(Capability::EnhancedRouteRefresh);
+                    }
+                    if ext {
+                        caps.push(Capability::ExtendedMessage);
+                    }
+                    Open {
+                        version,
+                        ..Open::new(asn, hold_time, Ipv4Addr::from(id), caps)
+                    }
                 },
             )
     }
@@ -1516,7 +1429,9 @@ mod tests {
             Just(Event::AutomaticStart),
             Just(Event::ManualStartWithPassiveTcpEstablishment),
             Just(Event::AutomaticStartWithPassiveTcpEstablishment),
-            (0u8..9).prop_map(|cease_subcode| Event::AutomaticStop { cease_subcode }),
+            (0u8..9).prop_map(|s| Event::AutomaticStop {
+                cease_subcode: CeaseSubcode::from_u8(s)
+            }),
             Just(Event::ConnectRetryTimerExpires),
             Just(Event::HoldTimerExpires),
             Just(Event::KeepaliveTimerExpires),

@@ -7,6 +7,5 @@ pub mod fsm;
 
 pub use collision::{CollisionDecision, Initiator};
 pub use fsm::{
-    Action, AfiSafi, Backoff, DownReason, Event, Fsm, FsmConfig, GracefulRestart,
-    NegotiatedSession, Notification, PeerOpen, State, Timer,
+    Action, Backoff, DownReason, Event, Fsm, FsmConfig, NegotiatedSession, State, Timer,
 };
