@@ -6,8 +6,8 @@
 //! reflection cannot reorder or re-encode what it does not own.
 
 use bytes::{BufMut, Bytes, BytesMut};
-use evpnd_wire::attribute::type_code::{CLUSTER_LIST, LOCAL_PREF, ORIGINATOR_ID};
 use evpnd_wire::attribute::{AttrFlags, put_attribute};
+use evpnd_wire::attribute_table::{self, Reflection as Rule};
 use evpnd_wire::{DecodeResult, Reader};
 use std::net::Ipv4Addr;
 
@@ -77,30 +77,24 @@ pub fn to_ibgp(
     default_local_pref: u32,
 ) -> DecodeResult<Bytes> {
     let present = |code: u8| raw_attributes(encoded).any(|a| a.is_ok_and(|a| a.type_code == code));
-    let missing = [
-        Some((
-            LOCAL_PREF,
-            AttrFlags::WELL_KNOWN,
-            default_local_pref.to_be_bytes(),
-        )),
-        reflection.map(|r| {
-            (
-                ORIGINATOR_ID,
-                AttrFlags::OPTIONAL_NON_TRANSITIVE,
-                r.originator_id.octets(),
-            )
-        }),
-        reflection.map(|r| {
-            (
-                CLUSTER_LIST,
-                AttrFlags::OPTIONAL_NON_TRANSITIVE,
-                r.cluster_id.octets(),
-            )
-        }),
-    ];
-    let mut missing = missing
-        .into_iter()
-        .flatten()
+    // From the attribute table, in ascending type order: LOCAL_PREF
+    // (`to_ibgp_required`, RFC 4271 5.1.5), and when reflecting
+    // ORIGINATOR_ID (`SetIfAbsent`) and CLUSTER_LIST (`PrependClusterId`,
+    // created when absent), RFC 4456 section 8; each with its table flags.
+    let mut missing = attribute_table::TABLE
+        .iter()
+        .filter_map(|row| {
+            let value = if row.to_ibgp_required {
+                default_local_pref.to_be_bytes()
+            } else {
+                match row.reflection {
+                    Rule::PassOn => return None,
+                    Rule::SetIfAbsent => reflection?.originator_id.octets(),
+                    Rule::PrependClusterId => reflection?.cluster_id.octets(),
+                }
+            };
+            Some((row.code, AttrFlags(row.flags()), value))
+        })
         .filter(|(code, ..)| !present(*code))
         .peekable();
     let mut out = BytesMut::with_capacity(encoded.len() + 3 * 7);
@@ -110,11 +104,12 @@ pub fn to_ibgp(
         {
             put_attribute(&mut out, flags, code, |o| o.put_slice(&value));
         }
-        if let (CLUSTER_LIST, Some(r)) = (attr.type_code, reflection) {
+        let rule = attribute_table::lookup(attr.type_code).map(|row| row.reflection);
+        if let (Some(Rule::PrependClusterId), Some(r)) = (rule, reflection) {
             let mut list = Vec::with_capacity(attr.value.len() + 4);
             list.extend_from_slice(&r.cluster_id.octets());
             list.extend_from_slice(attr.value);
-            put_attribute(&mut out, AttrFlags(attr.flags), CLUSTER_LIST, |o| {
+            put_attribute(&mut out, AttrFlags(attr.flags), attr.type_code, |o| {
                 o.put_slice(&list)
             });
         } else {
