@@ -32,7 +32,6 @@ use evpnd_wire::Reader;
 use evpnd_wire::evpn::{EvpnRoute, EvpnRouteKey, evpn_route_key};
 use evpnd_wire::extcomm::RouteTarget;
 use evpnd_wire::mac::MacAddress;
-use evpnd_wire::message::DecodeOptions;
 use evpnd_wire::pmsi::PmsiTunnelId;
 use evpnd_wire::update::Update;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -366,7 +365,7 @@ impl Importer {
         let Ok(route) = EvpnRoute::decode(&mut Reader::new(&path.nlri)) else {
             return Vec::new();
         };
-        let attributes = Update::from_attributes(&path.attrs.encoded, &DecodeOptions::default());
+        let attributes = read_attributes(path);
         // RFC 8365 section 5.1.3: the VNI is label1 of a type 2, the PMSI
         // label of a type 3 (which has none without a PMSI).
         let route_vni = match &route {
@@ -484,6 +483,12 @@ fn slot_of(c: &Contribution) -> Option<Slot> {
 
 /// MP_REACH next hop octets to an address (RFC 4760 section 3; EVPN: 4 or
 /// 16 octets, or 32 with an IPv6 link-local, RFC 2545 section 3).
+/// The importer's reading of a path's stored attribute set: in the form the
+/// set is stored in (`rib::attrs::STORED_FORM`, 4-octet AS, RFC 6793).
+fn read_attributes(path: &Path) -> Update {
+    path.attrs.decode()
+}
+
 fn next_hop_addr(octets: &[u8]) -> Option<IpAddr> {
     match octets.len() {
         4 => <[u8; 4]>::try_from(octets)
@@ -621,6 +626,39 @@ mod tests {
         })
     }
 
+    /// Stored attribute sets are in the 4-octet AS form (RFC 6793 section 4,
+    /// `rib::attrs`); the importer must read them in that form, or a
+    /// non-empty AS_PATH comes back wrong (or is dropped as malformed).
+    #[test]
+    fn stored_as_path_reads_back_with_four_octet_asns() {
+        use evpnd_wire::as_path::{AsPath, Segment, SegmentType};
+        use evpnd_wire::attribute::{AttributeValue, Origin, PathAttribute};
+        use evpnd_wire::update::Update;
+        let path = AsPath {
+            segments: vec![Segment {
+                kind: SegmentType::AsSequence,
+                asns: vec![65001, 4_200_000_001],
+            }],
+        };
+        // A received UPDATE from a 4-octet peer, stored as ingress stores it.
+        let received = Update {
+            attributes: vec![
+                PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
+                PathAttribute::new(AttributeValue::AsPath(path.clone())),
+            ],
+            ..Update::default()
+        };
+        let stored = crate::rib::attrs::stored_attributes(&received, false);
+        let mut interner = AttrInterner::default();
+        let attrs = interner.intern(PeerIdx(3), &stored, &[198, 19, 0, 3], Default::default);
+        let read = read_attributes(&Path {
+            attrs,
+            nlri: Default::default(),
+        });
+        assert_eq!(read.as_path(), Some(&path));
+        assert_eq!(read.origin(), Some(Origin::Igp));
+    }
+
     #[test]
     fn remote_routes_become_flood_mac_and_neighbor_entries() {
         let mut interner = AttrInterner::default();
@@ -745,18 +783,14 @@ mod tests {
         // RFC 7432 section 10.1: the gateway's MAC+IP route carries the
         // Default Gateway community; re-encode the attributes with it.
         let mut ad = mac_ip(&origin(3, 10, "65000:10"), None, [(mac(7), None)]);
-        let mut attributes = bytes::BytesMut::new();
-        for value in [
-            AttributeValue::Origin(Origin::Igp),
-            AttributeValue::ExtendedCommunities(vec![
+        ad.attributes = crate::rib::attrs::encode_stored(&[
+            PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
+            PathAttribute::new(AttributeValue::ExtendedCommunities(vec![
                 ExtendedCommunity::VXLAN_ENCAPSULATION,
                 ExtendedCommunity::RouteTarget("65000:10".parse().unwrap()),
                 ExtendedCommunity::DefaultGateway,
-            ]),
-        ] {
-            PathAttribute::new(value).encode(&mut attributes, &DecodeOptions::default());
-        }
-        ad.attributes = attributes.freeze();
+            ])),
+        ]);
         let gateway = paths(&mut interner, 3, ad).remove(0);
         let sticky_at = |node: u8| {
             Object::Mac(RemoteMac {

@@ -12,6 +12,7 @@
 
 use super::instance::EvpnInstance;
 use crate::rib::attrs::PathSummary;
+use crate::rib::attrs::{decode_stored, encode_stored};
 use crate::rib::best::DEFAULT_LOCAL_PREF;
 use crate::rib::ingress::summarize;
 use crate::rib::ingress::{IngressUpdate, Reach};
@@ -22,9 +23,7 @@ use evpnd_wire::attribute::{AttrFlags, AttributeValue, Origin, PathAttribute};
 use evpnd_wire::evpn::{Esi, EvpnRoute, Type2Route, Type3Route};
 use evpnd_wire::extcomm::{ExtendedCommunity, MacMobility};
 use evpnd_wire::mac::MacAddress;
-use evpnd_wire::message::DecodeOptions;
 use evpnd_wire::pmsi::PmsiTunnel;
-use evpnd_wire::update::Update;
 use std::net::IpAddr;
 
 /// One attribute set of locally originated routes and the NLRI that share
@@ -194,19 +193,11 @@ fn advertisement(
         ))),
         pmsi.map(|p| PathAttribute::new(AttributeValue::PmsiTunnel(p))),
     ];
-    let opts = DecodeOptions {
-        four_octet_as: true,
-        ..DecodeOptions::default()
-    };
-    let mut encoded = BytesMut::new();
-    attributes
-        .iter()
-        .flatten()
-        .for_each(|a| a.encode(&mut encoded, &opts));
-    let attributes = encoded.freeze();
-    // The same reading the RIB applies to a received UPDATE, so a local
-    // path compares exactly like a received one.
-    let summary = summarize(&Update::from_attributes(&attributes, &opts));
+    // Stored like a received set (`rib::attrs::STORED_FORM`), and read back
+    // the same way the RIB reads one, so a local path compares exactly like
+    // a received one.
+    let attributes = encode_stored(attributes.iter().flatten());
+    let summary = summarize(&decode_stored(&attributes));
     let next_hop = match instance.local_vtep {
         IpAddr::V4(v4) => Bytes::copy_from_slice(&v4.octets()),
         IpAddr::V6(v6) => Bytes::copy_from_slice(&v6.octets()),
@@ -356,7 +347,7 @@ mod tests {
         let mm = mac_mobility_community(7, false);
         let ad = mac_ip(&instance(1, 10, 2), mm, [(mac("02:0a:00:00:00:01"), None)]);
         assert_eq!(ad.summary.mac_mobility, mm);
-        let parsed = Update::from_attributes(&ad.attributes, &DecodeOptions::default());
+        let parsed = decode_stored(&ad.attributes);
         assert_eq!(
             parsed.extended_communities().unwrap(),
             [

@@ -5,10 +5,20 @@
 //! holds an `Arc<AttrSet>`, interned by content, so a million routes cost a
 //! pointer each for their attributes, and everything derived from a set (its
 //! best-path fields, its reflected encoding) is computed once per set.
+//!
+//! A set owns its form: the attributes are kept in [`STORED_FORM`] (4-octet
+//! AS numbers, RFC 6793), written by [`stored_attributes`] (or
+//! [`encode_stored`] for sets evpnd originates) and read back only through
+//! [`decode_stored`] / [`AttrSet::decode`].
 
 use super::peer::PeerIdx;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use evpnd_wire::attribute::PathAttribute;
+use evpnd_wire::attribute_table;
+use evpnd_wire::context::DecodeOptions;
 use evpnd_wire::extcomm::MacMobility;
+use evpnd_wire::header::MAX_MESSAGE_LEN;
+use evpnd_wire::update::Update;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::sync::{Arc, OnceLock};
@@ -49,6 +59,66 @@ pub struct AttrSet {
     pub reflected: OnceLock<Bytes>,
     /// The attributes as sent to eBGP peers, computed on first use.
     pub external: OnceLock<Bytes>,
+}
+
+/// The form every attribute set is stored in, whatever its source peer
+/// negotiated: AS numbers in 4 octets (RFC 6793 section 4), so one set of
+/// bytes serves every 4-octet peer unchanged (2-octet peers get AS_TRANS and
+/// AS4_PATH on the way out, RFC 6793 section 4.2.2, `encode.rs`). A stored
+/// set never holds MP_REACH/MP_UNREACH_NLRI, so ADD-PATH and the message
+/// size do not matter to it.
+pub const STORED_FORM: DecodeOptions = DecodeOptions {
+    max_message_len: MAX_MESSAGE_LEN,
+    four_octet_as: true,
+    add_path: Vec::new(),
+};
+
+/// A received UPDATE's shared attributes (all but MP_REACH/MP_UNREACH_NLRI)
+/// in [`STORED_FORM`], passed on as RFC 4271 section 5 says: an
+/// unrecognized optional transitive attribute with the Partial bit set, an
+/// unrecognized optional non-transitive one dropped; and without the
+/// attributes an `external` peer's UPDATE may not set (LOCAL_PREF, RFC 4271
+/// 5.1.5: ignored; `from_ebgp` in the attribute table). For a 4-octet peer
+/// with only recognized attributes this is the received bytes exactly.
+pub fn stored_attributes(update: &Update, external: bool) -> Bytes {
+    let kept_from = |code: u8| attribute_table::lookup(code).is_none_or(|row| row.from_ebgp);
+    let stored = Update {
+        attributes: update
+            .attributes
+            .iter()
+            .filter(|a| !external || kept_from(a.type_code()))
+            .filter_map(|a| a.propagated())
+            .collect(),
+        ..Default::default()
+    };
+    let mut attributes = BytesMut::new();
+    stored.encode_shared_attributes(&mut attributes, &STORED_FORM);
+    attributes.freeze()
+}
+
+/// Attributes evpnd builds itself (local routes, eBGP rewrites), written in
+/// [`STORED_FORM`].
+pub fn encode_stored<'a>(attributes: impl IntoIterator<Item = &'a PathAttribute>) -> Bytes {
+    let mut out = BytesMut::new();
+    for a in attributes {
+        a.encode(&mut out, &STORED_FORM);
+    }
+    out.freeze()
+}
+
+/// Read a stored attribute set: the one way every reader (best path,
+/// import, encode, show) decodes one. Malformed attributes cannot occur in
+/// a stored set; were one there, it is left out as `Update::from_attributes`
+/// does.
+pub fn decode_stored(encoded: &[u8]) -> Update {
+    Update::from_attributes(encoded, &STORED_FORM)
+}
+
+impl AttrSet {
+    /// This set's attributes, decoded ([`decode_stored`]).
+    pub fn decode(&self) -> Update {
+        decode_stored(&self.encoded)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -3,15 +3,15 @@
 //! UPDATE as fit.
 
 use super::adj_out::{OutBatch, OutGroupKey};
-use super::attrs::AttrSet;
+use super::attrs::{AttrSet, STORED_FORM, decode_stored};
 use super::best::DEFAULT_LOCAL_PREF;
-use super::ingress::stored_form;
 use super::peer::{PeerKind, PeerTable};
 use super::reflect::{Reflection, to_ibgp};
 use bytes::Bytes;
 use bytes::BytesMut;
 use evpnd_wire::as_path::AsPath;
 use evpnd_wire::attribute::{AttributeValue, PathAttribute, type_code};
+use evpnd_wire::attribute_table;
 use evpnd_wire::message::DecodeOptions;
 use evpnd_wire::message::{EncodeOptions, Message};
 use evpnd_wire::update_packer::{PackError, UpdatePacker};
@@ -91,16 +91,11 @@ impl OutboundEncoder {
         attrs
             .external
             .get_or_init(|| {
-                let stored = stored_form(&DecodeOptions::default());
-                let mut update = Update::from_attributes(&attrs.encoded, &stored);
+                let mut update = attrs.decode();
+                // `to_ebgp` in the attribute table: LOCAL_PREF, MED,
+                // ORIGINATOR_ID and CLUSTER_LIST stay inside the AS.
                 update.attributes.retain(|a| {
-                    !matches!(
-                        a.type_code(),
-                        type_code::LOCAL_PREF
-                            | type_code::MULTI_EXIT_DISC
-                            | type_code::ORIGINATOR_ID
-                            | type_code::CLUSTER_LIST
-                    )
+                    attribute_table::lookup(a.type_code()).is_none_or(|row| row.to_ebgp)
                 });
                 let mut prepended = false;
                 for attribute in &mut update.attributes {
@@ -118,7 +113,7 @@ impl OutboundEncoder {
                     update.attributes.sort_by_key(PathAttribute::type_code);
                 }
                 let mut out = BytesMut::new();
-                update.encode_shared_attributes(&mut out, &stored);
+                update.encode_shared_attributes(&mut out, &STORED_FORM);
                 out.freeze()
             })
             .clone()
@@ -129,8 +124,7 @@ impl OutboundEncoder {
 /// capability (RFC 6793 section 4.2.2): AS_PATH in 2 octets with AS_TRANS
 /// for larger ASes, and then the real path in AS4_PATH.
 fn two_octet_form(stored: &[u8]) -> Bytes {
-    let four = stored_form(&DecodeOptions::default());
-    let mut update = Update::from_attributes(stored, &four);
+    let mut update = decode_stored(stored);
     let needs_as4 = update.as_path().is_some_and(|p| {
         p.segments
             .iter()

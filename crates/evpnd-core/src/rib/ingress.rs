@@ -3,10 +3,9 @@
 //! values best-path selection needs. Loop checks and RFC 7606
 //! treat-as-withdraw are decided here, once per UPDATE.
 
-use super::attrs::PathSummary;
-use bytes::{Bytes, BytesMut};
+use super::attrs::{PathSummary, stored_attributes};
+use bytes::Bytes;
 use evpnd_wire::Family;
-use evpnd_wire::attribute::type_code;
 use evpnd_wire::evpn::{evpn_route_key, split_evpn_nlri};
 use evpnd_wire::extcomm::ExtendedCommunity;
 use evpnd_wire::message::DecodeOptions;
@@ -64,10 +63,14 @@ pub enum Ignored {
 /// NLRI, which the UPDATE decoder carries unparsed, are checked here: a
 /// syntax error in them resets the session (RFC 7606 section 5.3, RFC 4760
 /// section 7: UPDATE Message Error / Optional Attribute Error).
+///
+/// `_opts`, the options `update` was decoded with, no longer matter here:
+/// the attributes are stored in `attrs::STORED_FORM` whatever they were
+/// received in. (Kept so the session's call does not change.)
 pub fn ingress_update(
     update: &Update,
     action: &ErrorAction,
-    opts: &DecodeOptions,
+    _opts: &DecodeOptions,
     local: &LocalIdentity,
     external: bool,
     family: Family,
@@ -94,13 +97,12 @@ pub fn ingress_update(
             ));
         }
     }
-    Ok(classify_nlri(update, action, opts, local, external, family))
+    Ok(classify_nlri(update, action, local, external, family))
 }
 
 fn classify_nlri(
     update: &Update,
     action: &ErrorAction,
-    opts: &DecodeOptions,
     local: &LocalIdentity,
     external: bool,
     family: Family,
@@ -131,7 +133,7 @@ fn classify_nlri(
         return (out, ignored);
     }
     out.reach = Some(Reach {
-        attributes: stored_attributes(update, opts, external),
+        attributes: stored_attributes(update, external),
         next_hop: reach.next_hop.clone(),
         summary: PathSummary {
             // RFC 4271 5.1.5: LOCAL_PREF from an external peer is ignored.
@@ -141,37 +143,6 @@ fn classify_nlri(
         nlri: reach.nlri.clone(),
     });
     (out, None)
-}
-
-/// The form every attribute set is kept in, whatever the peer negotiated:
-/// AS numbers in 4 octets (RFC 6793), so one set of bytes serves every
-/// 4-octet peer unchanged; and as RFC 4271 section 5 says attributes are
-/// passed on: an unrecognized optional transitive attribute with the
-/// Partial bit set, an unrecognized optional non-transitive one dropped.
-/// LOCAL_PREF from an `external` peer is dropped (RFC 4271 5.1.5: ignored).
-/// For a 4-octet peer with only recognized attributes this is the received
-/// bytes exactly.
-pub fn stored_attributes(update: &Update, opts: &DecodeOptions, external: bool) -> Bytes {
-    let stored = Update {
-        attributes: update
-            .attributes
-            .iter()
-            .filter(|a| !(external && a.type_code() == type_code::LOCAL_PREF))
-            .filter_map(|a| a.propagated())
-            .collect(),
-        ..Default::default()
-    };
-    let mut attributes = BytesMut::new();
-    stored.encode_shared_attributes(&mut attributes, &stored_form(opts));
-    attributes.freeze()
-}
-
-/// The options attribute sets are stored with (see [`stored_attributes`]).
-pub fn stored_form(opts: &DecodeOptions) -> DecodeOptions {
-    DecodeOptions {
-        four_octet_as: true,
-        ..opts.clone()
-    }
 }
 
 fn loop_check(update: &Update, local: &LocalIdentity, external: bool) -> Option<Ignored> {
