@@ -65,6 +65,8 @@ pub struct LocRib<K> {
     key_of: KeyOf<K>,
     /// Paths held per source peer ("prefixes received").
     received: Vec<u32>,
+    /// Paths held in all, kept with `received` (a scrape must not walk).
+    paths: u64,
 }
 
 impl<K: Eq + Hash + Clone> LocRib<K> {
@@ -74,6 +76,7 @@ impl<K: Eq + Hash + Clone> LocRib<K> {
             hasher: DefaultHashBuilder::default(),
             key_of,
             received: Vec::new(),
+            paths: 0,
         }
     }
 
@@ -95,6 +98,11 @@ impl<K: Eq + Hash + Clone> LocRib<K> {
         self.received.get(usize::from(peer.0)).copied().unwrap_or(0)
     }
 
+    /// Paths held from all peers, O(1).
+    pub fn path_count(&self) -> u64 {
+        self.paths
+    }
+
     fn count(&mut self, peer: PeerIdx, added: bool) {
         let i = usize::from(peer.0);
         if self.received.len() <= i {
@@ -102,8 +110,10 @@ impl<K: Eq + Hash + Clone> LocRib<K> {
         }
         if added {
             self.received[i] += 1;
-        } else {
-            self.received[i] = self.received[i].saturating_sub(1);
+            self.paths += 1;
+        } else if self.received[i] > 0 {
+            self.received[i] -= 1;
+            self.paths -= 1;
         }
     }
 
@@ -218,6 +228,7 @@ impl<K: Eq + Hash + Clone> LocRib<K> {
             !paths.is_empty()
         });
         if let Some(n) = self.received.get_mut(usize::from(source.0)) {
+            self.paths -= u64::from(*n);
             *n = 0;
         }
         changes
@@ -474,6 +485,7 @@ mod tests {
                 }
                 let total: u32 = (1..4).map(|p| rib.received_from(PeerIdx(p))).sum();
                 prop_assert_eq!(total as usize, rib.iter().map(<[Path]>::len).sum::<usize>());
+                prop_assert_eq!(rib.path_count(), u64::from(total));
             }
         }
     }
