@@ -1,0 +1,101 @@
+//! The configuration as deserialized, before validation: every struct
+//! `deny_unknown_fields`, so a typo is an error rather than an ignored key.
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub(super) bgp: RawBgp,
+    #[serde(default)]
+    pub(super) neighbors: Vec<RawNeighbor>,
+    pub(super) vtep: Option<RawVtep>,
+    #[serde(default)]
+    pub(super) control: RawControl,
+    #[serde(default)]
+    pub(super) log: RawLog,
+    #[serde(default)]
+    pub(super) metrics: RawMetrics,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBgp {
+    pub(super) asn: u32,
+    pub(super) router_id: String,
+    pub(super) listen: Option<Vec<String>>,
+    pub(super) port: Option<u16>,
+    pub(super) cluster_id: Option<String>,
+    pub(super) hold_time: Option<u16>,
+    pub(super) keepalive: Option<u16>,
+    pub(super) connect_retry: Option<u32>,
+    pub(super) extended_message: Option<bool>,
+    pub(super) families: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNeighbor {
+    pub(super) address: String,
+    pub(super) port: Option<u16>,
+    pub(super) remote_as: u32,
+    pub(super) description: Option<String>,
+    #[serde(default)]
+    pub(super) route_reflector_client: bool,
+    #[serde(default)]
+    pub(super) passive: bool,
+    pub(super) families: Option<Vec<String>>,
+    pub(super) hold_time: Option<u16>,
+    pub(super) local_address: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawVtep {
+    pub(super) bridge: Option<String>,
+    pub(super) vxlan_device: Option<String>,
+    pub(super) local_ip: String,
+    pub(super) vxlan_port: Option<u16>,
+    pub(super) bridge_mac: Option<String>,
+    #[serde(default)]
+    pub(super) vnis: Vec<RawVni>,
+    pub(super) dataplane: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawVni {
+    pub(super) vlan: u32,
+    pub(super) vni: u32,
+    pub(super) rd: Option<String>,
+    pub(super) import_rts: Option<Vec<String>>,
+    pub(super) export_rts: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawControl {
+    pub(super) socket: Option<String>,
+    pub(super) mode: Option<RawMode>,
+}
+
+/// `mode = "0600"` (octal string) or `mode = 0o600` (TOML integer).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawMode {
+    Int(i64),
+    Text(String),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLog {
+    pub(super) level: Option<String>,
+    pub(super) format: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMetrics {
+    pub(super) listen: Option<String>,
+}

@@ -1,0 +1,360 @@
+use super::*;
+
+const MINIMAL: &str = r#"
+    [bgp]
+    asn = 65000
+    router_id = "198.19.0.4"
+"#;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn err_of(text: &str) -> String {
+    match Config::from_toml_str(text) {
+        Ok(c) => panic!("expected an error, got {c:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn minimal_config_gets_defaults() {
+    let c = Config::from_toml_str(MINIMAL).unwrap();
+    assert_eq!(c.bgp.asn, 65000);
+    assert_eq!(c.bgp.router_id, Ipv4Addr::new(198, 19, 0, 4));
+    assert_eq!(c.bgp.cluster_id, c.bgp.router_id);
+    assert_eq!(c.bgp.listen, vec![IpAddr::V4(Ipv4Addr::UNSPECIFIED)]);
+    assert_eq!(c.bgp.port, 179);
+    assert_eq!(c.bgp.hold_time, 90);
+    assert_eq!(c.bgp.keepalive, 30);
+    assert_eq!(c.bgp.connect_retry, Duration::from_secs(30));
+    assert!(c.bgp.extended_message);
+    assert_eq!(c.bgp.families, vec![Family::L2VPN_EVPN]);
+    assert!(c.neighbors.is_empty());
+    assert!(c.vtep.is_none());
+    assert_eq!(c.control.socket, PathBuf::from(DEFAULT_SOCKET));
+    assert_eq!(c.control.mode, 0o600);
+    assert_eq!(c.log.level, "info");
+    assert_eq!(c.log.format, LogFormat::Text);
+    assert_eq!(c.metrics.listen, None);
+}
+
+#[test]
+fn example_configs_parse() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    let rr = Config::load_with_env(&dir.join("rr.toml"), std::iter::empty()).unwrap();
+    assert_eq!(rr.bgp.asn, 65000);
+    assert_eq!(rr.neighbors.len(), 3);
+    assert!(rr.neighbors.iter().all(|n| n.route_reflector_client));
+    assert!(rr.vtep.is_none());
+    let vtep = Config::load_with_env(&dir.join("vtep.toml"), std::iter::empty()).unwrap();
+    let v = vtep.vtep.unwrap();
+    assert_eq!(v.dataplane, Dataplane::Linux);
+    assert!(!v.vnis.is_empty());
+}
+
+#[test]
+fn full_vtep_section() {
+    let c = Config::from_toml_str(
+        r#"
+        [bgp]
+        asn = 4200000001
+        router_id = "198.19.0.1"
+        hold_time = 9
+        [[neighbors]]
+        address = "198.19.0.4"
+        remote_as = 4200000001
+        hold_time = 30
+        local_address = "198.19.0.1"
+        [vtep]
+        local_ip = "198.19.0.1"
+        bridge_mac = "02:00:00:00:00:01"
+        [[vtep.vnis]]
+        vlan = 10
+        vni = 10
+        import_rts = ["65000:10"]
+        export_rts = ["65000:10"]
+        [[vtep.vnis]]
+        vlan = 11
+        vni = 16777215
+        rd = "198.19.0.1:11"
+        import_rts = ["65000:11", "198.19.0.9:5"]
+        export_rts = ["4200000001:11"]
+        [control]
+        mode = "0660"
+        "#,
+    )
+    .unwrap();
+    assert_eq!(c.bgp.keepalive, 3);
+    assert_eq!(c.neighbors[0].hold_time, 30);
+    assert_eq!(c.neighbors[0].keepalive, 10);
+    assert_eq!(c.control.mode, 0o660);
+    let v = c.vtep.unwrap();
+    assert_eq!(v.bridge, "br0");
+    assert_eq!(v.vxlan_device, "vxlan0");
+    assert_eq!(v.vxlan_port, 4789);
+    assert_eq!(v.bridge_mac, Some([2, 0, 0, 0, 0, 1]));
+    assert_eq!(
+        v.vnis[0].import_rts,
+        vec![RouteTarget::As2 {
+            asn: 65000,
+            number: 10
+        }]
+    );
+    assert_eq!(v.vnis[0].rd, None);
+    assert_eq!(
+        v.vnis[1].rd,
+        Some(RouteDistinguisher::Ipv4 {
+            addr: Ipv4Addr::new(198, 19, 0, 1),
+            number: 11
+        })
+    );
+    assert_eq!(
+        v.vnis[1].import_rts[1],
+        RouteTarget::Ipv4 {
+            addr: Ipv4Addr::new(198, 19, 0, 9),
+            number: 5
+        }
+    );
+    assert_eq!(
+        v.vnis[1].export_rts,
+        vec![RouteTarget::As4 {
+            asn: 4200000001,
+            number: 11
+        }]
+    );
+}
+
+#[test]
+fn four_octet_as_requires_configured_route_targets() {
+    // RFC 8365 section 5.1.2.1: no auto-derivation for a 4-octet AS.
+    let text = |rts: &str| {
+        format!(
+            "[bgp]\nasn = 4200000001\nrouter_id = \"198.19.0.1\"\n[vtep]\nlocal_ip = \"198.19.0.1\"\n\
+             [[vtep.vnis]]\nvlan = 10\nvni = 10\n{rts}"
+        )
+    };
+    let e = err_of(&text(""));
+    assert!(
+        e.contains("vtep.vnis[0].import_rts") && e.contains("4-octet"),
+        "{e}"
+    );
+    let e = err_of(&text("import_rts = [\"65000:10\"]\n"));
+    assert!(e.contains("vtep.vnis[0].export_rts"), "{e}");
+    let c = Config::from_toml_str(&text(
+        "import_rts = [\"65000:10\"]\nexport_rts = [\"65000:10\"]\n",
+    ))
+    .unwrap();
+    assert_eq!(c.vtep.unwrap().vnis[0].export_rts.len(), 1);
+}
+
+#[test]
+fn integer_mode_is_taken_literally() {
+    let c = Config::from_toml_str(&format!("{MINIMAL}\n[control]\nmode = 0o640\n")).unwrap();
+    assert_eq!(c.control.mode, 0o640);
+    let e = err_of(&format!("{MINIMAL}\n[control]\nmode = 600\n"));
+    assert!(e.contains("control.mode"), "{e}");
+}
+
+#[test]
+fn bad_configs_name_their_key() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "[bgp]\nasn = 65000\nrouter_id = \"198.19.0.x\"\n",
+            "bgp.router_id: \"198.19.0.x\" is not an IPv4 address",
+        ),
+        (&format!("{MINIMAL}hold_time = 2\n"), "bgp.hold_time"),
+        (&format!("{MINIMAL}keepalive = 90\n"), "bgp.keepalive"),
+        (
+            &format!("{MINIMAL}families = [\"l2vpn-vpls\"]\n"),
+            "bgp.families[0]",
+        ),
+        (
+            &format!("{MINIMAL}listen = [\"::\", \"nope\"]\n"),
+            "bgp.listen[1]",
+        ),
+        (
+            &format!(
+                "{MINIMAL}[[neighbors]]\naddress = \"198.19.0.1\"\nremote_as = 65000\n\
+                 [[neighbors]]\naddress = \"198.19.0.2\"\nremote_as = 65000\n\
+                 [[neighbors]]\naddress = \"198.19.0.x\"\nremote_as = 65000\n"
+            ),
+            "neighbors[2].address: \"198.19.0.x\" is not an IP address",
+        ),
+        (
+            &format!(
+                "{MINIMAL}[[neighbors]]\naddress = \"198.19.0.1\"\nremote_as = 65000\n\
+                 [[neighbors]]\naddress = \"198.19.0.1\"\nremote_as = 65000\n"
+            ),
+            "neighbors[1].address",
+        ),
+        (
+            &format!(
+                "{MINIMAL}[[neighbors]]\naddress = \"198.19.0.1\"\nremote_as = 65001\nroute_reflector_client = true\n"
+            ),
+            "neighbors[0].route_reflector_client",
+        ),
+        (
+            &format!(
+                "{MINIMAL}[vtep]\nlocal_ip = \"198.19.0.1\"\n[[vtep.vnis]]\nvlan = 4095\nvni = 10\n"
+            ),
+            "vtep.vnis[0].vlan",
+        ),
+        (
+            &format!(
+                "{MINIMAL}[vtep]\nlocal_ip = \"198.19.0.1\"\n[[vtep.vnis]]\nvlan = 10\nvni = 16777216\n"
+            ),
+            "vtep.vnis[0].vni",
+        ),
+        (
+            &format!(
+                "{MINIMAL}[vtep]\nlocal_ip = \"198.19.0.1\"\n[[vtep.vnis]]\nvlan = 10\nvni = 10\n\
+                 [[vtep.vnis]]\nvlan = 10\nvni = 11\n"
+            ),
+            "vtep.vnis[1].vlan",
+        ),
+        (
+            &format!(
+                "{MINIMAL}[vtep]\nlocal_ip = \"198.19.0.1\"\n[[vtep.vnis]]\nvlan = 10\nvni = 10\n\
+                 [[vtep.vnis]]\nvlan = 11\nvni = 10\n"
+            ),
+            "vtep.vnis[1].vni",
+        ),
+        (
+            &format!(
+                "{MINIMAL}[vtep]\nlocal_ip = \"198.19.0.1\"\n[[vtep.vnis]]\nvlan = 10\nvni = 10\nrd = \"x:1\"\n"
+            ),
+            "vtep.vnis[0].rd",
+        ),
+        (
+            &format!(
+                "{MINIMAL}[vtep]\nlocal_ip = \"198.19.0.1\"\n[[vtep.vnis]]\nvlan = 10\nvni = 10\nexport_rts = [\"65000:1\", \"70000:70000\"]\n"
+            ),
+            "vtep.vnis[0].export_rts[1]",
+        ),
+        (
+            &format!("{MINIMAL}[vtep]\nlocal_ip = \"198.19.0.1\"\ndataplane = \"dpdk\"\n"),
+            "vtep.dataplane",
+        ),
+        (
+            &format!(
+                "{MINIMAL}[vtep]\nlocal_ip = \"198.19.0.1\"\nbridge_mac = \"01:00:5e:00:00:01\"\n"
+            ),
+            "vtep.bridge_mac",
+        ),
+        (
+            &format!(
+                "{MINIMAL}[vtep]\nlocal_ip = \"198.19.0.1\"\nbridge = \"a-very-long-bridge-name\"\n"
+            ),
+            "vtep.bridge",
+        ),
+        (
+            &format!("{MINIMAL}[control]\nmode = \"0999\"\n"),
+            "control.mode",
+        ),
+        (&format!("{MINIMAL}[log]\nformat = \"xml\"\n"), "log.format"),
+        (
+            &format!("{MINIMAL}[metrics]\nlisten = \"9100\"\n"),
+            "metrics.listen",
+        ),
+        // Unknown keys are refused (deny_unknown_fields) and named.
+        (&format!("{MINIMAL}hold_tme = 9\n"), "hold_tme"),
+        // Type errors from the config crate name the key too.
+        (
+            "[bgp]\nasn = \"many\"\nrouter_id = \"198.19.0.4\"\n",
+            "bgp.asn",
+        ),
+        (
+            &format!("{MINIMAL}[[neighbors]]\naddress = \"198.19.0.1\"\n"),
+            "neighbors[0].remote_as",
+        ),
+    ];
+    for (text, expected) in cases {
+        let e = err_of(text);
+        assert!(e.contains(expected), "expected {expected:?} in {e:?}");
+        assert!(e.starts_with("<string>: "), "file not named in {e:?}");
+    }
+}
+
+#[test]
+fn env_overrides_apply() {
+    let c = Config::from_toml_str_with_env(
+        MINIMAL,
+        "test.toml",
+        env(&[
+            ("EVPND__BGP__ASN", "65001"),
+            ("EVPND__BGP__HOLD_TIME", "30"),
+            ("EVPND__BGP__LISTEN", "198.18.0.1, ::1"),
+            ("EVPND__BGP__EXTENDED_MESSAGE", "false"),
+            ("EVPND__CONTROL__MODE", "0640"),
+            ("EVPND__CONTROL__SOCKET", "/tmp/x.sock"),
+            ("OTHER_VAR", "ignored"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.bgp.asn, 65001);
+    assert_eq!(c.bgp.hold_time, 30);
+    assert_eq!(c.bgp.keepalive, 10);
+    assert!(!c.bgp.extended_message);
+    assert_eq!(
+        c.bgp.listen,
+        vec![
+            IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1)),
+            "::1".parse::<IpAddr>().unwrap()
+        ]
+    );
+    assert_eq!(c.control.mode, 0o640);
+    assert_eq!(c.control.socket, PathBuf::from("/tmp/x.sock"));
+}
+
+#[test]
+fn bad_env_override_names_key_and_file() {
+    let e = Config::from_toml_str_with_env(
+        MINIMAL,
+        "test.toml",
+        env(&[("EVPND__BGP__ROUTER_ID", "nope")]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        e,
+        "test.toml: bgp.router_id: \"nope\" is not an IPv4 address"
+    );
+    let e =
+        Config::from_toml_str_with_env(MINIMAL, "test.toml", env(&[("EVPND__BGP__BOGUS", "1")]))
+            .unwrap_err()
+            .to_string();
+    assert!(e.starts_with("test.toml: ") && e.contains("bogus"), "{e}");
+}
+
+#[test]
+fn missing_file_names_it() {
+    let e = Config::load_with_env(Path::new("/nonexistent/evpnd.toml"), std::iter::empty())
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("/nonexistent/evpnd.toml: cannot read"), "{e}");
+}
+
+#[test]
+fn rd_and_rt_wire_forms() {
+    // RFC 4364 section 4.2 type 0/1/2, parsed as the config reads them.
+    let rd: RouteDistinguisher = "65000:10".parse().unwrap();
+    assert_eq!(rd.to_bytes(), [0, 0, 0xfd, 0xe8, 0, 0, 0, 10]);
+    let rd: RouteDistinguisher = "198.19.0.1:2".parse().unwrap();
+    assert_eq!(rd.to_bytes(), [0, 1, 198, 19, 0, 1, 0, 2]);
+    assert_eq!(rd.to_string(), "198.19.0.1:2");
+    let rd: RouteDistinguisher = "4200000000:7".parse().unwrap();
+    assert_eq!(rd.to_bytes(), [0, 2, 0xfa, 0x56, 0xea, 0x00, 0, 7]);
+    assert!("198.19.0.1:70000".parse::<RouteDistinguisher>().is_err());
+    // RFC 4360 section 3.1: type 0x00 sub-type 0x02; the auto RT of VNI 10.
+    let c = Config::from_toml_str(&format!(
+        "{MINIMAL}[vtep]\nlocal_ip = \"198.19.0.1\"\n[[vtep.vnis]]\nvlan = 10\nvni = 10\n"
+    ))
+    .unwrap();
+    let rt = c.vtep.unwrap().vnis[0].import_rts[0];
+    assert_eq!(rt.to_bytes(), [0, 2, 0xfd, 0xe8, 0, 0, 0, 10]);
+    assert_eq!(rt.to_string(), "65000:10");
+}

@@ -1,0 +1,397 @@
+//! Validation: each raw section to its typed form, every error naming the
+//! key it is about (`neighbors[2].address: ...`).
+
+use super::raw::*;
+use super::*;
+
+pub(super) type Checked<T> = Result<T, (String, String)>;
+
+pub(super) fn ip(key: &str, s: &str) -> Checked<IpAddr> {
+    s.parse()
+        .map_err(|_| (key.to_string(), format!("{s:?} is not an IP address")))
+}
+
+pub(super) fn ipv4(key: &str, s: &str) -> Checked<Ipv4Addr> {
+    s.parse()
+        .map_err(|_| (key.to_string(), format!("{s:?} is not an IPv4 address")))
+}
+
+pub(super) fn families(key: &str, names: &[String]) -> Checked<Vec<Family>> {
+    if names.is_empty() {
+        return Err((key.to_string(), "at least one family is required".into()));
+    }
+    let mut out = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let f = parse_family(name).ok_or_else(|| {
+            (
+                format!("{key}[{i}]"),
+                format!("unknown family {name:?} (known: l2vpn-evpn, ipv4-unicast, ipv6-unicast)"),
+            )
+        })?;
+        if out.contains(&f) {
+            return Err((format!("{key}[{i}]"), format!("{name:?} is listed twice")));
+        }
+        out.push(f);
+    }
+    Ok(out)
+}
+
+/// RFC 4271 section 4.2: "the Hold Time MUST be either zero or at least three seconds".
+pub(super) fn hold_time(key: &str, hold: u16) -> Checked<u16> {
+    if hold == 1 || hold == 2 {
+        return Err((
+            key.to_string(),
+            format!(
+                "{hold} is not allowed: hold time must be 0 or at least 3 seconds (RFC 4271 section 4.2)"
+            ),
+        ));
+    }
+    Ok(hold)
+}
+
+pub(super) fn validate_bgp(raw: RawBgp) -> Checked<BgpConfig> {
+    if raw.asn == 0 || raw.asn == AS_TRANS {
+        return Err((
+            "bgp.asn".into(),
+            format!(
+                "{} is reserved (0: RFC 7607; 23456: AS_TRANS, RFC 6793)",
+                raw.asn
+            ),
+        ));
+    }
+    let router_id = ipv4("bgp.router_id", &raw.router_id)?;
+    if router_id.is_unspecified() {
+        return Err((
+            "bgp.router_id".into(),
+            "0.0.0.0 is not a valid BGP identifier (RFC 6286 section 2.1)".into(),
+        ));
+    }
+    let listen = match raw.listen {
+        None => vec![IpAddr::V4(Ipv4Addr::UNSPECIFIED)],
+        Some(list) => list
+            .iter()
+            .enumerate()
+            .map(|(i, s)| ip(&format!("bgp.listen[{i}]"), s))
+            .collect::<Checked<Vec<_>>>()?,
+    };
+    let cluster_id = match raw.cluster_id {
+        None => router_id,
+        Some(s) => ipv4("bgp.cluster_id", &s)?,
+    };
+    let hold = hold_time("bgp.hold_time", raw.hold_time.unwrap_or(DEFAULT_HOLD_TIME))?;
+    let keepalive = match (hold, raw.keepalive) {
+        (0, _) => 0,
+        (h, None) => h / 3,
+        (h, Some(k)) if k == 0 || k >= h => {
+            return Err((
+                "bgp.keepalive".into(),
+                format!("{k} must be between 1 and hold_time - 1 ({})", h - 1),
+            ));
+        }
+        (_, Some(k)) => k,
+    };
+    let connect_retry = raw.connect_retry.unwrap_or(DEFAULT_CONNECT_RETRY_SECS);
+    if connect_retry == 0 {
+        return Err((
+            "bgp.connect_retry".into(),
+            "must be at least 1 second".into(),
+        ));
+    }
+    let fams = match raw.families {
+        None => vec![Family::L2VPN_EVPN],
+        Some(names) => families("bgp.families", &names)?,
+    };
+    Ok(BgpConfig {
+        asn: raw.asn,
+        router_id,
+        listen,
+        port: raw.port.unwrap_or(DEFAULT_BGP_PORT),
+        cluster_id,
+        hold_time: hold,
+        keepalive,
+        connect_retry: Duration::from_secs(u64::from(connect_retry)),
+        extended_message: raw.extended_message.unwrap_or(true),
+        families: fams,
+    })
+}
+
+pub(super) fn validate_neighbor(
+    raw: RawNeighbor,
+    key: &str,
+    bgp: &BgpConfig,
+) -> Checked<NeighborConfig> {
+    let address = ip(&format!("{key}.address"), &raw.address)?;
+    if raw.remote_as == 0 || raw.remote_as == AS_TRANS {
+        return Err((
+            format!("{key}.remote_as"),
+            format!("{} is reserved", raw.remote_as),
+        ));
+    }
+    if raw.route_reflector_client && raw.remote_as != bgp.asn {
+        return Err((
+            format!("{key}.route_reflector_client"),
+            format!(
+                "route reflection is for internal peers (RFC 4456), but remote_as {} differs from bgp.asn {}",
+                raw.remote_as, bgp.asn
+            ),
+        ));
+    }
+    let local_address = raw
+        .local_address
+        .map(|s| ip(&format!("{key}.local_address"), &s))
+        .transpose()?;
+    if let Some(local) = local_address
+        && local.is_ipv4() != address.is_ipv4()
+    {
+        return Err((
+            format!("{key}.local_address"),
+            format!("{local} and neighbor {address} are not the same address family"),
+        ));
+    }
+    let (hold, keepalive) = match raw.hold_time {
+        None => (bgp.hold_time, bgp.keepalive),
+        Some(h) => {
+            let h = hold_time(&format!("{key}.hold_time"), h)?;
+            (h, h / 3)
+        }
+    };
+    let fams = match raw.families {
+        None => bgp.families.clone(),
+        Some(names) => families(&format!("{key}.families"), &names)?,
+    };
+    Ok(NeighborConfig {
+        address,
+        port: raw.port.unwrap_or(DEFAULT_BGP_PORT),
+        remote_as: raw.remote_as,
+        description: raw.description,
+        route_reflector_client: raw.route_reflector_client,
+        passive: raw.passive,
+        families: fams,
+        hold_time: hold,
+        keepalive,
+        local_address,
+    })
+}
+
+pub(super) fn ifname(key: &str, name: String) -> Checked<String> {
+    if name.is_empty()
+        || name.len() > MAX_IFNAME_LEN
+        || name == "."
+        || name == ".."
+        || name
+            .chars()
+            .any(|c| c == '/' || c == ':' || c.is_whitespace())
+    {
+        return Err((
+            key.to_string(),
+            format!(
+                "{name:?} is not a valid interface name (1-{MAX_IFNAME_LEN} characters, no '/', ':' or spaces)"
+            ),
+        ));
+    }
+    Ok(name)
+}
+
+pub(super) fn mac(key: &str, s: &str) -> Checked<[u8; 6]> {
+    let bad = || {
+        (
+            key.to_string(),
+            format!("{s:?} is not a MAC address (aa:bb:cc:dd:ee:ff)"),
+        )
+    };
+    let mut out = [0u8; 6];
+    let mut parts = s.split(':');
+    for byte in out.iter_mut() {
+        let part = parts.next().ok_or_else(bad)?;
+        if part.len() != 2 {
+            return Err(bad());
+        }
+        *byte = u8::from_str_radix(part, 16).map_err(|_| bad())?;
+    }
+    if parts.next().is_some() {
+        return Err(bad());
+    }
+    // Bit 0 of the first octet is the IEEE 802 group bit.
+    if out[0] & 1 == 1 || out == [0; 6] {
+        return Err((
+            key.to_string(),
+            format!("{s:?} is not a unicast MAC address"),
+        ));
+    }
+    Ok(out)
+}
+
+pub(super) fn route_targets(
+    key: &str,
+    list: Option<Vec<String>>,
+    auto: Option<RouteTarget>,
+    asn: u32,
+) -> Checked<Vec<RouteTarget>> {
+    match list {
+        None => auto.map(|rt| vec![rt]).ok_or_else(|| {
+            (
+                key.to_string(),
+                format!(
+                    "required with the 4-octet AS {asn}: RFC 8365 section 5.1.2.1 auto-derives \
+                     route targets for 2-octet AS numbers only"
+                ),
+            )
+        }),
+        Some(list) if list.is_empty() => Err((
+            key.to_string(),
+            "an empty list would isolate this VNI; omit the key for the auto ASN:VNI target".into(),
+        )),
+        Some(list) => list
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                s.parse()
+                    .map_err(|e: evpnd_wire::extcomm::ParseAdminValueError| {
+                        (format!("{key}[{i}]"), e.to_string())
+                    })
+            })
+            .collect(),
+    }
+}
+
+pub(super) fn validate_vtep(raw: RawVtep, asn: u32) -> Checked<VtepConfig> {
+    let local_ip = ip("vtep.local_ip", &raw.local_ip)?;
+    if local_ip.is_unspecified() || local_ip.is_multicast() {
+        return Err((
+            "vtep.local_ip".into(),
+            format!("{local_ip} cannot be a VTEP source address"),
+        ));
+    }
+    let dataplane = match raw.dataplane.as_deref() {
+        None | Some("linux") => Dataplane::Linux,
+        Some("none") => Dataplane::None,
+        Some(other) => {
+            return Err((
+                "vtep.dataplane".into(),
+                format!("{other:?} is not one of \"linux\", \"none\""),
+            ));
+        }
+    };
+    let mut vlans = HashSet::new();
+    let mut vni_set = HashSet::new();
+    let mut vnis = Vec::with_capacity(raw.vnis.len());
+    for (i, v) in raw.vnis.into_iter().enumerate() {
+        let key = format!("vtep.vnis[{i}]");
+        let vlan = u16::try_from(v.vlan)
+            .ok()
+            .filter(|vl| (1..=MAX_VLAN).contains(vl))
+            .ok_or_else(|| {
+                (
+                    format!("{key}.vlan"),
+                    format!("{} is outside 1..={MAX_VLAN}", v.vlan),
+                )
+            })?;
+        if !(1..=MAX_VNI).contains(&v.vni) {
+            return Err((
+                format!("{key}.vni"),
+                format!("{} is outside 1..={MAX_VNI} (24 bits)", v.vni),
+            ));
+        }
+        if !vlans.insert(vlan) {
+            return Err((
+                format!("{key}.vlan"),
+                format!("VLAN {vlan} is mapped twice"),
+            ));
+        }
+        if !vni_set.insert(v.vni) {
+            return Err((
+                format!("{key}.vni"),
+                format!("VNI {} is mapped twice", v.vni),
+            ));
+        }
+        let rd =
+            v.rd.map(|s| {
+                s.parse::<RouteDistinguisher>()
+                    .map_err(|e| (format!("{key}.rd"), e.to_string()))
+            })
+            .transpose()?;
+        let auto = evpnd_core::evpn::auto_route_target(asn, v.vni);
+        vnis.push(VniConfig {
+            vlan,
+            vni: v.vni,
+            rd,
+            import_rts: route_targets(&format!("{key}.import_rts"), v.import_rts, auto, asn)?,
+            export_rts: route_targets(&format!("{key}.export_rts"), v.export_rts, auto, asn)?,
+        });
+    }
+    Ok(VtepConfig {
+        bridge: ifname("vtep.bridge", raw.bridge.unwrap_or_else(|| "br0".into()))?,
+        vxlan_device: ifname(
+            "vtep.vxlan_device",
+            raw.vxlan_device.unwrap_or_else(|| "vxlan0".into()),
+        )?,
+        local_ip,
+        vxlan_port: match raw.vxlan_port {
+            Some(0) => return Err(("vtep.vxlan_port".into(), "port 0 is not usable".into())),
+            p => p.unwrap_or(DEFAULT_VXLAN_PORT),
+        },
+        bridge_mac: raw
+            .bridge_mac
+            .map(|s| mac("vtep.bridge_mac", &s))
+            .transpose()?,
+        vnis,
+        dataplane,
+    })
+}
+
+pub(super) fn validate_control(raw: RawControl) -> Checked<ControlConfig> {
+    let socket = PathBuf::from(raw.socket.unwrap_or_else(|| DEFAULT_SOCKET.into()));
+    if socket.as_os_str().is_empty() || socket.file_name().is_none() {
+        return Err((
+            "control.socket".into(),
+            format!("{:?} is not a file path", socket.display().to_string()),
+        ));
+    }
+    let mode = match raw.mode {
+        None => DEFAULT_SOCKET_MODE,
+        Some(RawMode::Text(s)) => {
+            let digits = s.strip_prefix("0o").unwrap_or(&s);
+            u32::from_str_radix(digits, 8)
+                .ok()
+                .filter(|m| *m <= 0o777)
+                .ok_or_else(|| {
+                    (
+                        "control.mode".to_string(),
+                        format!("{s:?} is not an octal permission mode like \"0600\""),
+                    )
+                })?
+        }
+        Some(RawMode::Int(n)) => u32::try_from(n).ok().filter(|m| *m <= 0o777).ok_or_else(
+            || {
+                (
+                    "control.mode".to_string(),
+                    format!(
+                        "{n} is not a permission mode; write it as a string \"0600\" or as 0o600"
+                    ),
+                )
+            },
+        )?,
+    };
+    Ok(ControlConfig { socket, mode })
+}
+
+pub(super) fn validate_log(raw: RawLog) -> Checked<LogConfig> {
+    let level = raw.level.unwrap_or_else(|| "info".into());
+    if tracing_subscriber::EnvFilter::try_new(&level).is_err() || level.trim().is_empty() {
+        return Err((
+            "log.level".into(),
+            format!("{level:?} is not a level (trace, debug, info, warn, error) or tracing filter"),
+        ));
+    }
+    let format = match raw.format.as_deref() {
+        None | Some("text") => LogFormat::Text,
+        Some("json") => LogFormat::Json,
+        Some(other) => {
+            return Err((
+                "log.format".into(),
+                format!("{other:?} is not one of \"text\", \"json\""),
+            ));
+        }
+    };
+    Ok(LogConfig { level, format })
+}
