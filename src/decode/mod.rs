@@ -20,8 +20,9 @@
 //! RFC 7606 problems shown with the action they call for, EVPN NLRI are
 //! decoded typed, and in a capture each TCP connection's OPENs set the
 //! options (4-octet AS, Extended Message, ADD-PATH) for the messages after
-//! them. The capture reader is written here (no pcap crate): it only needs
-//! a few hundred bounds-checked lines.
+//! them. Capture files are read with pcap-parser and their Ethernet, IP
+//! and TCP headers sliced with etherparse (`pcap.rs`); only the TCP
+//! stream reassembly per flow is written here.
 //!
 //! Exit status: 0 every message decoded, 1 a message was malformed or lost
 //! (decoding goes on with the next one), 2 unreadable input.
@@ -43,7 +44,7 @@ use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use thiserror::Error;
@@ -1136,6 +1137,14 @@ fn json_report(report: &Report, bytes: &[u8]) -> Value {
 // Captures: TCP reassembly and per-connection options
 // ---------------------------------------------------------------------------
 
+// Written here because no crate in the tree fills the gap: pcap-parser
+// and etherparse stop at one packet's TCP header and payload, and
+// etherparse's defrag module reassembles IP fragments, not TCP streams.
+// Turning segments into each direction's byte stream (sequence-number
+// wrap, reordering, retransmission, overlap, a bounded backlog and gaps
+// reported rather than guessed) feeds the BGP framer below, which is
+// evpnd's own concern.
+
 /// BGP's well-known port (RFC 4271 section 8.2.1).
 const BGP_PORT: u16 = 179;
 
@@ -1362,6 +1371,7 @@ pub mod pcap;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
 
     const KEEPALIVE: &str = "ffffffffffffffffffffffffffffffff001304";
     /// FRR's type-3 UPDATE (bgp-evpn-messages.txt msg 6).
