@@ -492,3 +492,44 @@ pub fn tcp_segment(link_type: u16, frame: &[u8]) -> Option<Segment<'_>> {
         payload: tcp.payload(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::decode::pcap;
+    use crate::decode::test_util::*;
+
+    #[test]
+    fn cooked_and_raw_ipv6_link_types() {
+        let ipv6_tcp = {
+            let mut p = vec![0x60, 0, 0, 0, 0, 20 + 19, 6, 64];
+            p.extend_from_slice(&[0xfd; 16]);
+            p.extend_from_slice(&[0xfe; 16]);
+            p.extend_from_slice(&179u16.to_be_bytes());
+            p.extend_from_slice(&50000u16.to_be_bytes());
+            p.extend_from_slice(&[0, 0, 0, 9, 0, 0, 0, 0, 0x50, 0x18, 0, 0, 0, 0, 0, 0]);
+            p.extend_from_slice(&hex(KEEPALIVE));
+            p
+        };
+        let raw = pcap::tcp_segment(pcap::LINKTYPE_RAW, &ipv6_tcp).unwrap();
+        assert_eq!(raw.src.port(), 179);
+        assert_eq!(raw.seq, 9);
+        assert_eq!(raw.payload, &hex(KEEPALIVE)[..]);
+        let mut sll = vec![0; 14];
+        sll.extend_from_slice(&0x86ddu16.to_be_bytes());
+        sll.extend_from_slice(&ipv6_tcp);
+        assert_eq!(pcap::tcp_segment(pcap::LINKTYPE_LINUX_SLL, &sll), Some(raw));
+        let mut sll2 = 0x86ddu16.to_be_bytes().to_vec();
+        sll2.extend_from_slice(&[0; 18]);
+        sll2.extend_from_slice(&ipv6_tcp);
+        assert_eq!(
+            pcap::tcp_segment(pcap::LINKTYPE_LINUX_SLL2, &sll2),
+            Some(raw)
+        );
+        // Cut short anywhere: never a panic, and no segment once the TCP
+        // header is incomplete.
+        for cut in 0..ipv6_tcp.len() {
+            let _ = pcap::tcp_segment(pcap::LINKTYPE_RAW, &ipv6_tcp[..cut]);
+        }
+        assert_eq!(pcap::tcp_segment(pcap::LINKTYPE_RAW, &ipv6_tcp[..50]), None);
+    }
+}
