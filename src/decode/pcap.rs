@@ -198,21 +198,25 @@ const PCAPNG_OBSOLETE_PACKET_BLOCK: u32 = 2;
 impl<'a> Capture<'a> {
     /// Reads the file header.
     pub fn new(file: &'a [u8]) -> Result<Self, PcapError> {
-        let format = match capture_kind(file) {
+        let (pos, format) = match capture_kind(file) {
             Some(CaptureKind::Classic { .. }) => {
-                let (_, header) =
+                let (records, header) =
                     parse_pcap_header(file).map_err(|_| truncated("file header", 0, 24, file))?;
-                Format::Classic {
+                let format = Format::Classic {
                     big_endian: header.is_bigendian(),
                     nanoseconds: header.is_nanosecond_precision(),
                     // The LinkType field's low 16 bits; the rest is FCS info.
                     link_type: header.network.0 as u16,
-                }
+                };
+                (file.len() - records.len(), format)
             }
-            Some(CaptureKind::Ng) => Format::Ng {
-                big_endian: false,
-                interfaces: Vec::new(),
-            },
+            Some(CaptureKind::Ng) => {
+                let format = Format::Ng {
+                    big_endian: false,
+                    interfaces: Vec::new(),
+                };
+                (0, format)
+            }
             None => {
                 let magic = file
                     .get(..4)
@@ -222,11 +226,7 @@ impl<'a> Capture<'a> {
         };
         Ok(Self {
             file,
-            pos: if matches!(format, Format::Classic { .. }) {
-                24
-            } else {
-                0
-            },
+            pos,
             format,
             last_ns: 0,
             done: false,
@@ -252,25 +252,17 @@ impl<'a> Capture<'a> {
                 self.pos = file.len() - after.len();
                 record
             }
-            // The 16-octet record header, then `caplen` octets of data.
-            Err(nom::Err::Incomplete(_)) if rest.len() < 16 => {
-                return Some(Err(truncated("packet record header", at, 16, file)));
-            }
-            Err(nom::Err::Incomplete(needed)) => {
-                let more = match needed {
-                    nom::Needed::Size(n) => n.get(),
-                    nom::Needed::Unknown => 0,
+            // pcap-parser only runs out of data here: in the 16-octet
+            // record header, or in the `caplen` octets after it.
+            Err(error) => {
+                let more = match error {
+                    nom::Err::Incomplete(nom::Needed::Size(n)) => n.get(),
+                    _ => 0,
                 };
-                let present = rest.len() - 16;
-                return Some(Err(truncated(
-                    "packet record data",
-                    at + 16,
-                    present + more,
-                    file,
-                )));
-            }
-            Err(_) => {
-                return Some(Err(truncated("packet record header", at, 16, file)));
+                return Some(Err(match rest.len().checked_sub(16) {
+                    None => truncated("packet record header", at, 16, file),
+                    Some(present) => truncated("packet record data", at + 16, present + more, file),
+                }));
             }
         };
         let fraction_ns = if nanoseconds {
