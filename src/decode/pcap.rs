@@ -1,9 +1,22 @@
-//! Capture files and packet layers: classic pcap and pcapng reading, and
-//! link/IP/TCP header parsing, with every length checked against the octets
-//! present. Moved out of the one-file decode_cli.rs unchanged, so the file
-//! formats sit in one place apart from the report and its rendering.
+//! Capture files and packet layers. The file formats are read by
+//! `pcap-parser` (classic pcap in either byte order and stamp precision;
+//! pcapng sections, interfaces and packet blocks), the link-layer
+//! encapsulations by its link-type table (`data` feature: Ethernet, BSD
+//! loopback, Linux cooked SLL/SLL2, raw IP) and the Ethernet, VLAN, IP and
+//! TCP headers by `etherparse`, which checks every length against the
+//! octets present. What stays here: the capture iterator's error reports
+//! (byte offsets for the user), the obsolete pcapng Packet Block that
+//! pcap-parser does not know, and stamps to nanoseconds.
 
-use super::*;
+use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, TransportSlice};
+use pcap_parser::data::{PacketData, get_packetdata};
+use pcap_parser::nom;
+use pcap_parser::{
+    BOM_MAGIC, Block, Linktype, SHB_MAGIC, parse_block_be, parse_block_le, parse_pcap_frame,
+    parse_pcap_frame_be, parse_pcap_header,
+};
+use std::net::{IpAddr, SocketAddr};
+use thiserror::Error;
 
 /// Why a capture cannot be read (further).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -36,8 +49,9 @@ pub struct Packet<'a> {
 #[derive(Debug, Clone, Copy)]
 struct Interface {
     link_type: u16,
-    /// pcapng if_tsresol (default 6: microseconds).
-    ts_resolution: u8,
+    /// Stamp units per second (pcapng if_tsresol, default microseconds);
+    /// `None` for a resolution too fine to count.
+    units_per_second: Option<u128>,
 }
 
 #[derive(Debug, Clone)]
@@ -63,9 +77,6 @@ pub struct Capture<'a> {
     done: bool,
 }
 
-const PCAPNG_SECTION_HEADER: u32 = 0x0a0d_0d0a;
-const PCAPNG_BYTE_ORDER_MAGIC: u32 = 0x1a2b_3c4d;
-
 /// A capture format, as its first four octets announce it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaptureKind {
@@ -79,7 +90,10 @@ pub enum CaptureKind {
     Ng,
 }
 
-/// The capture format `file` starts with, if any.
+/// The capture format `file` starts with, if any. Only the magic number
+/// is looked at (pcap-parser has no sniffing function short of parsing a
+/// whole header), so that a file can be told apart from text or raw
+/// messages before it is read as a capture.
 pub fn capture_kind(file: &[u8]) -> Option<CaptureKind> {
     let classic = |big_endian, nanoseconds| {
         Some(CaptureKind::Classic {
@@ -92,27 +106,9 @@ pub fn capture_kind(file: &[u8]) -> Option<CaptureKind> {
         [0x4d, 0x3c, 0xb2, 0xa1] => classic(false, true),
         [0xa1, 0xb2, 0xc3, 0xd4] => classic(true, false),
         [0xa1, 0xb2, 0x3c, 0x4d] => classic(true, true),
-        magic if magic == PCAPNG_SECTION_HEADER.to_le_bytes() => Some(CaptureKind::Ng),
+        magic if magic == SHB_MAGIC.to_le_bytes() => Some(CaptureKind::Ng),
         _ => None,
     }
-}
-
-fn read_u16(buf: &[u8], at: usize, big_endian: bool) -> Option<u16> {
-    let b: [u8; 2] = buf.get(at..at.checked_add(2)?)?.try_into().ok()?;
-    Some(if big_endian {
-        u16::from_be_bytes(b)
-    } else {
-        u16::from_le_bytes(b)
-    })
-}
-
-fn read_u32(buf: &[u8], at: usize, big_endian: bool) -> Option<u32> {
-    let b: [u8; 4] = buf.get(at..at.checked_add(4)?)?.try_into().ok()?;
-    Some(if big_endian {
-        u32::from_be_bytes(b)
-    } else {
-        u32::from_le_bytes(b)
-    })
 }
 
 fn truncated(what: &'static str, offset: usize, needed: usize, file: &[u8]) -> PcapError {
@@ -124,65 +120,117 @@ fn truncated(what: &'static str, offset: usize, needed: usize, file: &[u8]) -> P
     }
 }
 
-/// pcapng timestamp units to nanoseconds: if_tsresol is a power of 10
-/// or, with the top bit set, of 2 (pcapng section 4.2, if_tsresol).
-fn to_ns(units: u64, resolution: u8) -> u128 {
-    let exponent = u32::from(resolution & 0x7f);
-    let units = u128::from(units);
-    if resolution & 0x80 == 0 {
-        if exponent <= 9 {
-            units * 10u128.pow(9 - exponent)
-        } else {
-            10u128
-                .checked_pow(exponent - 9)
-                .map_or(0, |divisor| units / divisor)
-        }
+/// pcapng if_tsresol (section 4.2) as stamp units per second: a power
+/// of 10, or of 2 with the top bit set. pcap-parser reads the option
+/// (default 6), but its `build_ts_resolution` compares the whole octet,
+/// flag bit included, with 63 and so rejects every power of 2.
+fn units_per_second(if_tsresol: u8) -> Option<u128> {
+    let exponent = u32::from(if_tsresol & 0x7f);
+    if if_tsresol & 0x80 == 0 {
+        10u128.checked_pow(exponent)
     } else {
-        (units * 1_000_000_000).checked_shr(exponent).unwrap_or(0)
+        1u128.checked_shl(exponent)
     }
 }
+
+/// Stamp units to nanoseconds, rounding down.
+fn to_ns(units: u64, units_per_second: Option<u128>) -> u128 {
+    units_per_second.map_or(0, |per_second| {
+        u128::from(units) * 1_000_000_000 / per_second
+    })
+}
+
+/// The Block Total Length a pcapng block announces, in its section's
+/// byte order (a Section Header Block's own byte-order magic decides for
+/// it). Only for reporting a block pcap-parser found incomplete: nom's
+/// `Needed` counts from wherever the parser stopped inside the block.
+fn announced_len(block: &[u8], big_endian: bool) -> Option<usize> {
+    let big_endian = match block.get(8..12) {
+        Some(bom) if block.starts_with(&SHB_MAGIC.to_le_bytes()) => bom == BOM_MAGIC.to_be_bytes(),
+        _ => big_endian,
+    };
+    let length: [u8; 4] = block.get(4..8)?.try_into().ok()?;
+    let length = if big_endian {
+        u32::from_be_bytes(length)
+    } else {
+        u32::from_le_bytes(length)
+    };
+    usize::try_from(length).ok()
+}
+
+/// The obsolete pcapng Packet Block (block type 2, draft-ietf-opsawg-
+/// pcapng appendix A): interface id and drops count (2 octets each), then
+/// the stamp and lengths as in an Enhanced Packet Block. pcap-parser
+/// 0.17 returns it as an unknown block, so its body is read here (with
+/// nom): (interface, stamp units, packet data).
+fn obsolete_packet_block(body: &[u8], big_endian: bool) -> Option<(u32, u64, &[u8])> {
+    use nom::Parser;
+    use nom::number::Endianness;
+    use nom::number::complete::{u16, u32};
+    let e = if big_endian {
+        Endianness::Big
+    } else {
+        Endianness::Little
+    };
+    let fields: nom::IResult<&[u8], _, ()> =
+        (u16(e), u16(e), u32(e), u32(e), u32(e), u32(e)).parse(body);
+    let (data, (interface, _drops, high, low, captured, _original)) = fields.ok()?;
+    let data = data.get(..usize::try_from(captured).ok()?)?;
+    Some((
+        u32::from(interface),
+        u64::from(high) << 32 | u64::from(low),
+        data,
+    ))
+}
+
+/// A packet block's data without its padding, as
+/// `PcapNGPacketBlock::packet_data` cuts it but with the file's lifetime
+/// (that method borrows the block).
+fn unpadded(data: &[u8], len: u32) -> &[u8] {
+    usize::try_from(len)
+        .ok()
+        .and_then(|len| data.get(..len))
+        .unwrap_or(data)
+}
+
+const PCAPNG_OBSOLETE_PACKET_BLOCK: u32 = 2;
 
 impl<'a> Capture<'a> {
     /// Reads the file header.
     pub fn new(file: &'a [u8]) -> Result<Self, PcapError> {
-        let magic = file
-            .get(..4)
-            .ok_or_else(|| truncated("file header", 0, 24, file))?;
-        let kind = capture_kind(file);
-        if let Some(CaptureKind::Classic {
-            big_endian,
-            nanoseconds,
-        }) = kind
-        {
-            // The LinkType field's low 16 bits; the rest is FCS info.
-            let link_type = read_u32(file, 20, big_endian)
-                .ok_or_else(|| truncated("file header", 0, 24, file))?
-                as u16;
-            return Ok(Self {
-                file,
-                pos: 24,
-                format: Format::Classic {
-                    big_endian,
-                    nanoseconds,
-                    link_type,
-                },
-                last_ns: 0,
-                done: false,
-            });
-        }
-        if kind == Some(CaptureKind::Ng) {
-            return Ok(Self {
-                file,
-                pos: 0,
-                format: Format::Ng {
+        let (pos, format) = match capture_kind(file) {
+            Some(CaptureKind::Classic { .. }) => {
+                let (records, header) =
+                    parse_pcap_header(file).map_err(|_| truncated("file header", 0, 24, file))?;
+                let format = Format::Classic {
+                    big_endian: header.is_bigendian(),
+                    nanoseconds: header.is_nanosecond_precision(),
+                    // The LinkType field's low 16 bits; the rest is FCS info.
+                    link_type: header.network.0 as u16,
+                };
+                (file.len() - records.len(), format)
+            }
+            Some(CaptureKind::Ng) => {
+                let format = Format::Ng {
                     big_endian: false,
                     interfaces: Vec::new(),
-                },
-                last_ns: 0,
-                done: false,
-            });
-        }
-        Err(PcapError::NotACapture(format!("{magic:02x?}")))
+                };
+                (0, format)
+            }
+            None => {
+                let magic = file
+                    .get(..4)
+                    .ok_or_else(|| truncated("file header", 0, 24, file))?;
+                return Err(PcapError::NotACapture(format!("{magic:02x?}")));
+            }
+        };
+        Ok(Self {
+            file,
+            pos,
+            format,
+            last_ns: 0,
+            done: false,
+        })
     }
 
     fn next_classic(
@@ -193,36 +241,39 @@ impl<'a> Capture<'a> {
     ) -> Option<Result<Packet<'a>, PcapError>> {
         let file = self.file;
         let at = self.pos;
-        if at >= file.len() {
-            return None;
-        }
-        let header = |i: usize| read_u32(file, at + i, big_endian);
-        let (Some(seconds), Some(fraction), Some(captured)) = (header(0), header(4), header(8))
-        else {
-            return Some(Err(truncated("packet record header", at, 16, file)));
-        };
-        if header(12).is_none() {
-            return Some(Err(truncated("packet record header", at, 16, file)));
-        }
-        let captured = captured as usize;
-        let Some(data) = file.get(at + 16..).and_then(|rest| rest.get(..captured)) else {
-            return Some(Err(truncated(
-                "packet record data",
-                at + 16,
-                captured,
-                file,
-            )));
-        };
-        self.pos = at + 16 + captured;
-        let fraction_ns = if nanoseconds {
-            u128::from(fraction)
+        let rest = file.get(at..).filter(|rest| !rest.is_empty())?;
+        let parsed = if big_endian {
+            parse_pcap_frame_be(rest)
         } else {
-            u128::from(fraction) * 1000
+            parse_pcap_frame(rest)
+        };
+        let record = match parsed {
+            Ok((after, record)) => {
+                self.pos = file.len() - after.len();
+                record
+            }
+            // pcap-parser only runs out of data here: in the 16-octet
+            // record header, or in the `caplen` octets after it.
+            Err(error) => {
+                let more = match error {
+                    nom::Err::Incomplete(nom::Needed::Size(n)) => n.get(),
+                    _ => 0,
+                };
+                return Some(Err(match rest.len().checked_sub(16) {
+                    None => truncated("packet record header", at, 16, file),
+                    Some(present) => truncated("packet record data", at + 16, present + more, file),
+                }));
+            }
+        };
+        let fraction_ns = if nanoseconds {
+            u128::from(record.ts_usec)
+        } else {
+            u128::from(record.ts_usec) * 1000
         };
         Some(Ok(Packet {
-            ns: u128::from(seconds) * 1_000_000_000 + fraction_ns,
+            ns: u128::from(record.ts_sec) * 1_000_000_000 + fraction_ns,
             link_type,
-            data,
+            data: record.data,
         }))
     }
 
@@ -232,32 +283,7 @@ impl<'a> Capture<'a> {
         let file = self.file;
         loop {
             let at = self.pos;
-            if at >= file.len() {
-                return None;
-            }
-            let Some(block_type) = read_u32(file, at, false) else {
-                return Some(Err(truncated("pcapng block header", at, 12, file)));
-            };
-            if block_type == PCAPNG_SECTION_HEADER {
-                // The byte-order magic decides the section's endianness.
-                let big_endian = match read_u32(file, at + 8, false) {
-                    Some(PCAPNG_BYTE_ORDER_MAGIC) => false,
-                    Some(m) if m.swap_bytes() == PCAPNG_BYTE_ORDER_MAGIC => true,
-                    Some(_) => {
-                        return Some(Err(PcapError::Malformed {
-                            what: "section header byte-order magic",
-                            offset: at + 8,
-                        }));
-                    }
-                    None => {
-                        return Some(Err(truncated("section header block", at, 28, file)));
-                    }
-                };
-                self.format = Format::Ng {
-                    big_endian,
-                    interfaces: Vec::new(),
-                };
-            }
+            let rest = file.get(at..).filter(|rest| !rest.is_empty())?;
             let Format::Ng {
                 big_endian,
                 interfaces,
@@ -265,121 +291,107 @@ impl<'a> Capture<'a> {
             else {
                 return None;
             };
-            let big_endian = *big_endian;
-            let block_type = read_u32(file, at, big_endian).unwrap_or(block_type);
-            let Some(total) = read_u32(file, at + 4, big_endian) else {
-                return Some(Err(truncated("pcapng block header", at, 12, file)));
+            // A Section Header Block is recognised in either byte order
+            // and sets the order of the blocks after it.
+            let parsed = if *big_endian {
+                parse_block_be(rest)
+            } else {
+                parse_block_le(rest)
             };
-            let total = total as usize;
-            if total < 12 {
-                return Some(Err(PcapError::Malformed {
-                    what: "block length below 12",
-                    offset: at + 4,
-                }));
-            }
-            let Some(block) = file.get(at..).and_then(|rest| rest.get(..total)) else {
-                return Some(Err(truncated("pcapng block", at, total, file)));
-            };
-            self.pos = at + total;
-            let body = block.get(8..total - 4).unwrap_or_default();
-            let body_at = at + 8;
-            match block_type {
-                // Interface Description Block.
-                1 => {
-                    let Some(link_type) = read_u16(body, 0, big_endian) else {
-                        return Some(Err(PcapError::Malformed {
-                            what: "interface description block",
-                            offset: body_at,
-                        }));
-                    };
-                    let mut ts_resolution = 6;
-                    let mut option = 8;
-                    while let (Some(code), Some(len)) = (
-                        read_u16(body, option, big_endian),
-                        read_u16(body, option + 2, big_endian),
-                    ) {
-                        if code == 0 {
-                            break;
-                        }
-                        if code == 9 && len == 1 {
-                            ts_resolution = body.get(option + 4).copied().unwrap_or(6);
-                        }
-                        option += 4 + usize::from(len).div_ceil(4) * 4;
-                    }
-                    interfaces.push(Interface {
-                        link_type,
-                        ts_resolution,
-                    });
+            let block = match parsed {
+                Ok((after, block)) => {
+                    self.pos = file.len() - after.len();
+                    block
                 }
-                // Enhanced Packet Block, and the obsolete Packet Block
-                // (2-octet interface id and drop count).
-                2 | 6 => {
-                    let (interface, ts_at) = if block_type == 6 {
-                        (read_u32(body, 0, big_endian), 4)
-                    } else {
-                        (read_u16(body, 0, big_endian).map(u32::from), 4)
-                    };
-                    let fields = (
-                        interface,
-                        read_u32(body, ts_at, big_endian),
-                        read_u32(body, ts_at + 4, big_endian),
-                        read_u32(body, ts_at + 8, big_endian),
-                    );
-                    let (Some(interface), Some(high), Some(low), Some(captured)) = fields else {
-                        return Some(Err(PcapError::Malformed {
-                            what: "packet block too short",
-                            offset: body_at,
-                        }));
-                    };
-                    let data_at = ts_at + 16;
-                    let Some(data) = body
-                        .get(data_at..)
-                        .and_then(|rest| rest.get(..captured as usize))
-                    else {
-                        return Some(Err(PcapError::Malformed {
-                            what: "packet data longer than its block",
-                            offset: body_at + data_at,
-                        }));
-                    };
-                    let Some(iface) = interfaces.get(interface as usize) else {
-                        return Some(Err(PcapError::UnknownInterface {
-                            interface,
+                // Before its byte-order magic, a section header cannot
+                // tell its length.
+                Err(nom::Err::Incomplete(_))
+                    if rest.starts_with(&SHB_MAGIC.to_le_bytes()) && rest.len() < 12 =>
+                {
+                    return Some(Err(truncated("section header block", at, 28, file)));
+                }
+                Err(nom::Err::Incomplete(_)) => {
+                    return Some(Err(match announced_len(rest, *big_endian) {
+                        None => truncated("pcapng block header", at, 12, file),
+                        Some(total) if total <= rest.len() => PcapError::Malformed {
+                            what: "block content longer than its block",
                             offset: at,
-                        }));
-                    };
-                    let units = u64::from(high) << 32 | u64::from(low);
-                    let ns = to_ns(units, iface.ts_resolution);
-                    self.last_ns = ns;
-                    return Some(Ok(Packet {
-                        ns,
-                        link_type: iface.link_type,
-                        data,
+                        },
+                        Some(total) => truncated("pcapng block", at, total, file),
                     }));
+                }
+                Err(nom::Err::Error(pcap_parser::PcapError::HeaderNotRecognized)) => {
+                    return Some(Err(PcapError::Malformed {
+                        what: "section header byte-order magic",
+                        offset: at + 8,
+                    }));
+                }
+                Err(_) => {
+                    return Some(Err(PcapError::Malformed {
+                        what: "block rejected (length, type or options)",
+                        offset: at,
+                    }));
+                }
+            };
+            let (interface, ns, data) = match block {
+                Block::SectionHeader(shb) => {
+                    *big_endian = shb.big_endian();
+                    interfaces.clear();
+                    continue;
+                }
+                Block::InterfaceDescription(idb) => {
+                    interfaces.push(Interface {
+                        link_type: idb.linktype.0 as u16,
+                        units_per_second: units_per_second(idb.if_tsresol),
+                    });
+                    continue;
+                }
+                Block::EnhancedPacket(epb) => {
+                    let units = u64::from(epb.ts_high) << 32 | u64::from(epb.ts_low);
+                    (epb.if_id, Some(units), unpadded(epb.data, epb.caplen))
                 }
                 // Simple Packet Block: interface 0, no timestamp.
-                3 => {
-                    let Some(original) = read_u32(body, 0, big_endian) else {
+                Block::SimplePacket(spb) => (0, None, unpadded(spb.data, spb.origlen)),
+                Block::Unknown(block) => {
+                    let block_type = if *big_endian {
+                        block.block_type.swap_bytes()
+                    } else {
+                        block.block_type
+                    };
+                    if block_type != PCAPNG_OBSOLETE_PACKET_BLOCK {
+                        continue;
+                    }
+                    let Some((interface, units, data)) =
+                        obsolete_packet_block(block.data, *big_endian)
+                    else {
                         return Some(Err(PcapError::Malformed {
-                            what: "simple packet block too short",
-                            offset: body_at,
+                            what: "packet block too short",
+                            offset: at + 8,
                         }));
                     };
-                    let data = body.get(4..).unwrap_or_default();
-                    let data = data.get(..original as usize).unwrap_or(data);
-                    let Some(iface) = interfaces.first() else {
-                        return Some(Err(PcapError::UnknownInterface {
-                            interface: 0,
-                            offset: at,
-                        }));
-                    };
-                    return Some(Ok(Packet {
-                        ns: self.last_ns,
-                        link_type: iface.link_type,
-                        data,
-                    }));
+                    (interface, Some(units), data)
                 }
-                _ => {}
-            }
+                _ => continue,
+            };
+            let Some(iface) = usize::try_from(interface)
+                .ok()
+                .and_then(|i| interfaces.get(i))
+            else {
+                return Some(Err(PcapError::UnknownInterface {
+                    interface,
+                    offset: at,
+                }));
+            };
+            let ns = match ns {
+                Some(units) => to_ns(units, iface.units_per_second),
+                None => self.last_ns,
+            };
+            self.last_ns = ns;
+            return Some(Ok(Packet {
+                ns,
+                link_type: iface.link_type,
+                data,
+            }));
         }
     }
 }
@@ -391,7 +403,7 @@ impl<'a> Iterator for Capture<'a> {
         if self.done {
             return None;
         }
-        let item = match self.format.clone() {
+        let item = match self.format {
             Format::Classic {
                 big_endian,
                 nanoseconds,
@@ -428,120 +440,88 @@ pub const LINKTYPE_LINUX_SLL2: u16 = 276;
 const LINKTYPE_RAW_BSD: u16 = 12;
 const LINKTYPE_RAW_OPENBSD: u16 = 14;
 
-const ETHERTYPE_IPV4: u16 = 0x0800;
-const ETHERTYPE_IPV6: u16 = 0x86dd;
-const ETHERTYPE_VLAN: [u16; 3] = [0x8100, 0x88a8, 0x9100];
-
-fn be16(buf: &[u8], at: usize) -> Option<u16> {
-    read_u16(buf, at, true)
-}
-
 /// The TCP segment in a frame, or `None` for anything else (other
 /// protocols, IP fragments, frames cut short before the TCP header).
 pub fn tcp_segment(link_type: u16, frame: &[u8]) -> Option<Segment<'_>> {
-    let ip = match link_type {
-        LINKTYPE_ETHERNET => {
-            let mut at = 12;
-            let mut ethertype = be16(frame, at)?;
-            // IEEE 802.1Q / 802.1ad tags: 4 octets each.
-            while ETHERTYPE_VLAN.contains(&ethertype) {
-                at += 4;
-                ethertype = be16(frame, at)?;
-            }
-            return by_ethertype(ethertype, frame.get(at + 2..)?);
-        }
-        // Linux cooked capture v1: protocol at 14, 16-octet header.
-        LINKTYPE_LINUX_SLL => return by_ethertype(be16(frame, 14)?, frame.get(16..)?),
-        // v2: protocol at 0, 20-octet header.
-        LINKTYPE_LINUX_SLL2 => return by_ethertype(be16(frame, 0)?, frame.get(20..)?),
-        // 4-octet address family, then the IP packet.
-        LINKTYPE_NULL | LINKTYPE_LOOP => frame.get(4..)?,
-        LINKTYPE_RAW | LINKTYPE_RAW_BSD | LINKTYPE_RAW_OPENBSD | LINKTYPE_IPV4 | LINKTYPE_IPV6 => {
-            frame
+    // pcap-parser's table knows OpenBSD loopback (LOOP: the address
+    // family in network order) and the BSD numbers of raw IP by the
+    // numbers of their equivalents; the family or version is not trusted
+    // either way (the IP header's own version decides).
+    let link_type = match link_type {
+        LINKTYPE_LOOP => Linktype::NULL,
+        LINKTYPE_RAW_BSD | LINKTYPE_RAW_OPENBSD => Linktype::RAW,
+        other => Linktype(i32::from(other)),
+    };
+    let packet = match get_packetdata(frame, link_type, frame.len())? {
+        PacketData::L2(ethernet) => LaxSlicedPacket::from_ethernet(ethernet).ok()?,
+        // Null/loopback with an unknown family, or raw IP of another
+        // version: the IP header says.
+        PacketData::L3(0, ip) => LaxSlicedPacket::from_ip(ip).ok()?,
+        PacketData::L3(ethertype, payload) => {
+            LaxSlicedPacket::from_ether_type(EtherType(ethertype), payload)
         }
         _ => return None,
     };
-    match ip.first()? >> 4 {
-        4 => ipv4(ip),
-        6 => ipv6(ip),
-        _ => None,
-    }
-}
-
-fn by_ethertype(ethertype: u16, payload: &[u8]) -> Option<Segment<'_>> {
-    match ethertype {
-        ETHERTYPE_IPV4 => ipv4(payload),
-        ETHERTYPE_IPV6 => ipv6(payload),
-        _ => None,
-    }
-}
-
-/// IPv4 (RFC 791 section 3.1); the Total Length trims link padding.
-fn ipv4(packet: &[u8]) -> Option<Segment<'_>> {
-    let header_len = usize::from(packet.first()? & 0x0f) * 4;
-    let total = usize::from(be16(packet, 2)?);
-    let fragment = be16(packet, 6)?;
-    // More Fragments set or a non-zero offset: not reassembled here.
-    if fragment & 0x3fff != 0 || *packet.get(9)? != 6 || header_len < 20 || total < header_len {
-        return None;
-    }
-    let src: [u8; 4] = packet.get(12..16)?.try_into().ok()?;
-    let dst: [u8; 4] = packet.get(16..20)?.try_into().ok()?;
-    let end = total.min(packet.len());
-    tcp(
-        IpAddr::V4(Ipv4Addr::from(src)),
-        IpAddr::V4(Ipv4Addr::from(dst)),
-        packet.get(header_len..end)?,
-    )
-}
-
-/// IPv6 (RFC 8200 section 3), skipping hop-by-hop, routing and
-/// destination options headers (section 4); fragments are skipped.
-fn ipv6(packet: &[u8]) -> Option<Segment<'_>> {
-    let payload_len = usize::from(be16(packet, 4)?);
-    let mut next_header = *packet.get(6)?;
-    let src: [u8; 16] = packet.get(8..24)?.try_into().ok()?;
-    let dst: [u8; 16] = packet.get(24..40)?.try_into().ok()?;
-    let rest = packet.get(40..)?;
-    // A zero Payload Length is a jumbogram (RFC 2675): take the rest.
-    let mut payload = if payload_len == 0 {
-        rest
-    } else {
-        rest.get(..payload_len.min(rest.len()))?
+    let (src, dst) = match packet.net? {
+        LaxNetSlice::Ipv4(ip) => (
+            IpAddr::V4(ip.header().source_addr()),
+            IpAddr::V4(ip.header().destination_addr()),
+        ),
+        LaxNetSlice::Ipv6(ip) => (
+            IpAddr::V6(ip.header().source_addr()),
+            IpAddr::V6(ip.header().destination_addr()),
+        ),
+        LaxNetSlice::Arp(_) => return None,
     };
-    loop {
-        match next_header {
-            6 => break,
-            0 | 43 | 60 => {
-                let len = (usize::from(*payload.get(1)?) + 1) * 8;
-                next_header = *payload.first()?;
-                payload = payload.get(len..)?;
-            }
-            _ => return None,
-        }
-    }
-    tcp(
-        IpAddr::V6(Ipv6Addr::from(src)),
-        IpAddr::V6(Ipv6Addr::from(dst)),
-        payload,
-    )
+    let Some(TransportSlice::Tcp(tcp)) = packet.transport else {
+        return None;
+    };
+    Some(Segment {
+        src: SocketAddr::new(src, tcp.source_port()),
+        dst: SocketAddr::new(dst, tcp.destination_port()),
+        seq: tcp.sequence_number(),
+        syn: tcp.syn(),
+        payload: tcp.payload(),
+    })
 }
 
-/// TCP header (RFC 9293 section 3.1).
-fn tcp(src: IpAddr, dst: IpAddr, segment: &[u8]) -> Option<Segment<'_>> {
-    let src_port = be16(segment, 0)?;
-    let dst_port = be16(segment, 2)?;
-    let seq = read_u32(segment, 4, true)?;
-    let data_offset = usize::from(segment.get(12)? >> 4) * 4;
-    let flags = *segment.get(13)?;
-    if data_offset < 20 {
-        return None;
+#[cfg(test)]
+mod tests {
+    use crate::decode::pcap;
+    use crate::decode::test_util::*;
+
+    #[test]
+    fn cooked_and_raw_ipv6_link_types() {
+        let ipv6_tcp = {
+            let mut p = vec![0x60, 0, 0, 0, 0, 20 + 19, 6, 64];
+            p.extend_from_slice(&[0xfd; 16]);
+            p.extend_from_slice(&[0xfe; 16]);
+            p.extend_from_slice(&179u16.to_be_bytes());
+            p.extend_from_slice(&50000u16.to_be_bytes());
+            p.extend_from_slice(&[0, 0, 0, 9, 0, 0, 0, 0, 0x50, 0x18, 0, 0, 0, 0, 0, 0]);
+            p.extend_from_slice(&hex(KEEPALIVE));
+            p
+        };
+        let raw = pcap::tcp_segment(pcap::LINKTYPE_RAW, &ipv6_tcp).unwrap();
+        assert_eq!(raw.src.port(), 179);
+        assert_eq!(raw.seq, 9);
+        assert_eq!(raw.payload, &hex(KEEPALIVE)[..]);
+        let mut sll = vec![0; 14];
+        sll.extend_from_slice(&0x86ddu16.to_be_bytes());
+        sll.extend_from_slice(&ipv6_tcp);
+        assert_eq!(pcap::tcp_segment(pcap::LINKTYPE_LINUX_SLL, &sll), Some(raw));
+        let mut sll2 = 0x86ddu16.to_be_bytes().to_vec();
+        sll2.extend_from_slice(&[0; 18]);
+        sll2.extend_from_slice(&ipv6_tcp);
+        assert_eq!(
+            pcap::tcp_segment(pcap::LINKTYPE_LINUX_SLL2, &sll2),
+            Some(raw)
+        );
+        // Cut short anywhere: never a panic, and no segment once the TCP
+        // header is incomplete.
+        for cut in 0..ipv6_tcp.len() {
+            let _ = pcap::tcp_segment(pcap::LINKTYPE_RAW, &ipv6_tcp[..cut]);
+        }
+        assert_eq!(pcap::tcp_segment(pcap::LINKTYPE_RAW, &ipv6_tcp[..50]), None);
     }
-    Some(Segment {
-        src: SocketAddr::new(src, src_port),
-        dst: SocketAddr::new(dst, dst_port),
-        seq,
-        syn: flags & 0x02 != 0,
-        payload: segment.get(data_offset..)?,
-    })
 }
