@@ -15,6 +15,3 @@ pub mod decode;
 pub mod rib_task;
 pub mod session;
 pub mod vtep;
-
-/// The codec, under the name the decoder and older paths use.
-pub use evpnd_wire as wire;

@@ -6,8 +6,8 @@ use super::pcap;
 use super::render::Printer;
 use super::report::Origin;
 use super::tcp::Direction;
-use crate::wire::message::{DecodeOptions, Message};
-use crate::wire::open::Open;
+use evpnd_wire::message::{DecodeOptions, Message};
+use evpnd_wire::open::Open;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
@@ -351,7 +351,7 @@ mod tests {
         let mut c = Connection::default();
         assert_eq!(c.options(a, b, &defaults), defaults);
         let open = |caps| Open::new(65000, 9, Ipv4Addr::new(198, 18, 0, 1), caps);
-        use crate::wire::capability::Capability;
+        use evpnd_wire::capability::Capability;
         c.opens
             .insert(a, open(vec![Capability::FourOctetAs(65000)]));
         assert!(

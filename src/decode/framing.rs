@@ -2,9 +2,9 @@
 //! header's Length, resynchronising on the marker after a bad header.
 
 use super::render::Printer;
-use crate::wire::header::{HEADER_LEN, HeaderError, MARKER};
-use crate::wire::message::DecodeOptions;
-use crate::wire::rfc7606::ErrorAction;
+use evpnd_wire::header::{HEADER_LEN, HeaderError, MARKER};
+use evpnd_wire::message::DecodeOptions;
+use evpnd_wire::rfc7606::ErrorAction;
 use thiserror::Error;
 
 /// Why a stream could not be split into messages at some point.

@@ -46,8 +46,8 @@ mod test_util;
 
 pub use input::InputError;
 
-use crate::wire::message::DecodeOptions;
 use capture::decode_capture;
+use evpnd_wire::message::DecodeOptions;
 use framing::decode_stream;
 use input::{decode_file, input_file, parse_hex_args, read_input, with_marker};
 use render::Printer;

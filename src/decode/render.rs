@@ -3,15 +3,15 @@
 
 use super::framing::FramingError;
 use super::report::{MpReport, Origin, Report, Route, report};
-use crate::wire::attribute::{AttributeValue, PathAttribute};
-use crate::wire::evpn::{
+use evpnd_wire::attribute::{AttributeValue, PathAttribute};
+use evpnd_wire::evpn::{
     Esi, EvpnRoute, EvpnRouteView, Type1Route, Type2Route, Type3Route, Type4Route, Type5Route,
 };
-use crate::wire::extcomm::EvpnCommunities;
-use crate::wire::message::{DecodeOptions, Message};
-use crate::wire::open::Open;
-use crate::wire::prefix::Prefix;
-use crate::wire::update::Update;
+use evpnd_wire::extcomm::EvpnCommunities;
+use evpnd_wire::message::{DecodeOptions, Message};
+use evpnd_wire::open::Open;
+use evpnd_wire::prefix::Prefix;
+use evpnd_wire::update::Update;
 use serde_json::{Map, Value, json};
 use std::fmt::Write as _;
 use std::io::Write;
@@ -417,7 +417,7 @@ mod tests {
     use super::*;
     use crate::decode::exit;
     use crate::decode::test_util::*;
-    use crate::wire::header::{HEADER_LEN, MARKER};
+    use evpnd_wire::header::{HEADER_LEN, MARKER};
 
     /// An UPDATE with ORIGIN IGP, an empty AS_PATH, LOCAL_PREF 100 and an
     /// MP_REACH_NLRI (RFC 4760 section 3; flags 0x90, extended length)

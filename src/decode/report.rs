@@ -2,15 +2,15 @@
 //! typed, and the errors and action a session would take.
 
 use super::render::to_hex;
-use crate::wire::attribute::{AttributeValue, PathAttribute, type_code};
-use crate::wire::evpn::EvpnRoute;
-use crate::wire::header::{HEADER_LEN, MessageType};
-use crate::wire::message::{DecodeOptions, Message, MessageError};
-use crate::wire::prefix::Prefix;
-use crate::wire::rfc7606::{ErrorAction, UpdateProblem, classify};
-use crate::wire::update::Update;
-use crate::wire::{DecodeError, Family, Reader};
 use bytes::BytesMut;
+use evpnd_wire::attribute::{AttributeValue, PathAttribute, type_code};
+use evpnd_wire::evpn::EvpnRoute;
+use evpnd_wire::header::{HEADER_LEN, MessageType};
+use evpnd_wire::message::{DecodeOptions, Message, MessageError};
+use evpnd_wire::prefix::Prefix;
+use evpnd_wire::rfc7606::{ErrorAction, UpdateProblem, classify};
+use evpnd_wire::update::Update;
+use evpnd_wire::{DecodeError, Family, Reader};
 use std::net::SocketAddr;
 
 /// Where a message came from in a capture.
