@@ -96,9 +96,12 @@ pub fn put_attribute(
     }
 }
 
-/// ORIGIN (RFC 4271 section 4.3 a, 5.1.1): one octet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+/// ORIGIN (RFC 4271 section 4.3 a, 5.1.1): one octet. Ordered as the
+/// decision process prefers them, lowest first (RFC 4271 9.1.2.2 b); a path
+/// without one counts as IGP (the `Default`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Origin {
+    #[default]
     Igp = 0,
     Egp = 1,
     Incomplete = 2,
@@ -111,6 +114,41 @@ impl fmt::Display for Origin {
             Origin::Egp => "EGP",
             Origin::Incomplete => "incomplete",
         })
+    }
+}
+
+impl Origin {
+    /// The lowercase name `evpnd show routes --json` uses: "igp", "egp",
+    /// "incomplete".
+    pub fn name(self) -> &'static str {
+        match self {
+            Origin::Igp => "igp",
+            Origin::Egp => "egp",
+            Origin::Incomplete => "incomplete",
+        }
+    }
+
+    /// The inverse of [`Origin::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Origin::Igp, Origin::Egp, Origin::Incomplete]
+            .into_iter()
+            .find(|o| o.name() == name)
+    }
+}
+
+/// ORIGIN as its lowercase name (`Origin::name`), for `#[serde(with = ...)]`
+/// in the control socket's rows.
+pub mod shown_origin {
+    use super::Origin;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(origin: &Origin, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(origin.name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Origin, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Origin::from_name(&name).ok_or_else(|| D::Error::custom(format!("unknown ORIGIN {name}")))
     }
 }
 

@@ -506,7 +506,7 @@ pub struct EvpnCommunities {
     /// RFC 9012 section 4.1 tunnel type (8 = VXLAN).
     pub encapsulation: Option<u16>,
     /// RFC 7432 section 7.7, as show routes writes it: sequence and sticky.
-    #[serde(serialize_with = "serialize_mac_mobility")]
+    #[serde(serialize_with = "shown_mac_mobility::serialize")]
     pub mac_mobility: Option<MacMobility>,
     /// RFC 7432 section 7.8 (any value, see
     /// [`ExtendedCommunity::is_default_gateway`]).
@@ -552,21 +552,39 @@ impl EvpnCommunities {
     }
 }
 
-fn serialize_mac_mobility<S: Serializer>(
-    mac_mobility: &Option<MacMobility>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    #[derive(Serialize)]
+/// The JSON form of an optional MAC Mobility community shared by `evpnd
+/// show routes --json` (the control socket's `RouteRow`) and `evpnd decode
+/// --json` ([`EvpnCommunities`]): `{"sequence": N, "sticky": bool}` (RFC
+/// 7432 section 7.7), or null. For `#[serde(with = ...)]`; reading it back
+/// keeps only the sticky bit of the flags octet.
+pub mod shown_mac_mobility {
+    use super::MacMobility;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
     struct Shown {
         sequence: u32,
         sticky: bool,
     }
-    mac_mobility
-        .map(|m| Shown {
-            sequence: m.sequence,
-            sticky: m.sticky(),
-        })
-        .serialize(serializer)
+
+    pub fn serialize<S: Serializer>(
+        mac_mobility: &Option<MacMobility>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        mac_mobility
+            .map(|m| Shown {
+                sequence: m.sequence,
+                sticky: m.sticky(),
+            })
+            .serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<MacMobility>, D::Error> {
+        Ok(Option::<Shown>::deserialize(deserializer)?
+            .map(|s| MacMobility::new(s.sticky, s.sequence)))
+    }
 }
 
 impl From<RouteTarget> for ExtendedCommunity {

@@ -13,7 +13,7 @@
 
 use super::peer::PeerIdx;
 use bytes::{Bytes, BytesMut};
-use evpnd_wire::attribute::PathAttribute;
+use evpnd_wire::attribute::{Origin, PathAttribute};
 use evpnd_wire::attribute_table;
 use evpnd_wire::context::DecodeOptions;
 use evpnd_wire::extcomm::MacMobility;
@@ -27,8 +27,8 @@ use std::sync::{Arc, OnceLock};
 /// RFC 7432 15) looks at, extracted once per attribute set.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct PathSummary {
-    /// ORIGIN: 0 IGP, 1 EGP, 2 INCOMPLETE (RFC 4271 5.1.1).
-    pub origin: u8,
+    /// ORIGIN (RFC 4271 5.1.1); IGP when absent.
+    pub origin: Origin,
     /// AS_PATH length, an AS_SET counting as one (RFC 4271 9.1.2.2 a).
     pub as_path_len: u32,
     /// The first AS of AS_PATH, for comparing MEDs (RFC 4271 9.1.2.2 c).

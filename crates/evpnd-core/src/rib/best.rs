@@ -230,7 +230,7 @@ mod tests {
             (Ordering::Less, DecisionReason::AsPathLength)
         );
         let incomplete = PathSummary {
-            origin: 2,
+            origin: evpnd_wire::attribute::Origin::Incomplete,
             ..base.clone()
         };
         assert_eq!(

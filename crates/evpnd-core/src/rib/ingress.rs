@@ -165,7 +165,7 @@ fn loop_check(update: &Update, local: &LocalIdentity, external: bool) -> Option<
 pub fn summarize(update: &Update) -> PathSummary {
     let as_path = update.as_path();
     PathSummary {
-        origin: update.origin().map_or(0, |o| o as u8),
+        origin: update.origin().unwrap_or_default(),
         as_path_len: as_path.map_or(0, |p| p.path_len() as u32),
         neighbor_as: as_path.and_then(|p| p.first_asn()),
         local_pref: update.local_pref(),
