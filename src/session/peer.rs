@@ -15,9 +15,8 @@ use evpnd_core::rib::engine::OutChunk;
 use evpnd_core::rib::ingress::{Ignored, LocalIdentity, ingress_update};
 use evpnd_core::rib::peer::{PeerIdx, PeerInfo, PeerKind};
 use evpnd_core::session::collision::{self, CollisionDecision, Initiator};
-use evpnd_core::session::fsm::{
-    Action, DownReason, Event, Fsm, FsmConfig, NegotiatedSession, State, Timer,
-};
+use evpnd_core::session::fsm::{Action, DownReason, Event, Fsm, FsmConfig, State, Timer};
+use evpnd_core::session::open_check::NegotiatedSession;
 use evpnd_wire::Family;
 use evpnd_wire::capability::Capability;
 use evpnd_wire::header::{self, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN};
@@ -691,9 +690,7 @@ impl Session {
         };
         match message {
             Message::Open(open) => {
-                if let Err(n) = open.validate() {
-                    return self.event(Event::BgpOpenMsgErr(n)).await;
-                }
+                // The FSM checks the OPEN (evpnd_core::session::open_check).
                 // RFC 6793 4, RFC 8654 3, RFC 7911 5: both OPENs decide the
                 // wire form in each direction.
                 self.rx_opts = DecodeOptions::negotiated(&self.spec.local_open, &open);

@@ -267,9 +267,13 @@ impl Open {
         })
     }
 
-    /// RFC 4271 section 6.2 checks that need no configuration: version,
+    /// The RFC 4271 section 6.2 checks that need no configuration: version,
     /// hold time 1 or 2, a zero BGP Identifier (RFC 6286 section 2.2), and
-    /// unknown optional parameters. Peer AS is the session's to check.
+    /// unknown optional parameters.
+    ///
+    /// Sessions do not call this: every check of a received OPEN, with the
+    /// configuration and in order, is `evpnd_core::session::check_open`.
+    /// This is for callers that have only the message (tests/wire_vectors.rs).
     pub fn validate(&self) -> Result<(), Notification> {
         if self.version != BGP_VERSION {
             return Err(Notification::new(

@@ -25,11 +25,11 @@
 //!   which has both connections; see `collision.rs`. It tells the losing
 //!   connection's FSM with OpenCollisionDump (Event 23).
 
+use super::open_check::{NegotiatedSession, check_open};
 use bytes::Bytes;
 use evpnd_wire::Family;
-use evpnd_wire::capability::{Capability, GracefulRestart};
 use evpnd_wire::notification::{CeaseSubcode, ErrorCode, FsmSubcode, Notification, OpenSubcode};
-use evpnd_wire::open::{BGP_VERSION, Open};
+use evpnd_wire::open::Open;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -93,29 +93,6 @@ pub enum Timer {
     Stability,
 }
 
-/// The outcome of a successful OPEN exchange, handed to the rest of the daemon.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NegotiatedSession {
-    pub peer_asn: u32,
-    pub peer_bgp_id: Ipv4Addr,
-    /// iBGP (RFC 4271 section 1.1 "internal peer").
-    pub internal: bool,
-    /// min(ours, theirs) (RFC 4271 section 4.2); 0 means no keepalives.
-    pub hold_time: u16,
-    /// min(configured, hold/3) (RFC 4271 section 4.4); 0 when hold_time is 0.
-    pub keepalive: u16,
-    /// Families both sides announced, in our configured order (RFC 4760 section 8).
-    pub families: Vec<Family>,
-    /// Both sides support 4-octet AS (RFC 6793): AS_PATH uses 4-octet ASNs.
-    pub four_octet_as: bool,
-    /// Both sides support messages up to 65535 octets (RFC 8654).
-    pub extended_message: bool,
-    pub route_refresh: bool,
-    pub enhanced_route_refresh: bool,
-    /// The peer's Graceful Restart capability (RFC 4724 section 3), as sent.
-    pub peer_graceful_restart: Option<GracefulRestart>,
-}
-
 /// FSM inputs, named after RFC 4271 section 8.1 (event numbers in comments).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -149,7 +126,9 @@ pub enum Event {
     TcpConnectionConfirmed,
     /// TcpConnectionFails (Event 18).
     TcpConnectionFails,
-    /// BGPOpen (Event 19): an OPEN arrived and decoded; the FSM checks it.
+    /// BGPOpen (Event 19): an OPEN arrived and decoded. The FSM checks it
+    /// (`open_check::check_open`); one that fails is handled as
+    /// BGPOpenMsgErr (Event 22) with the check's NOTIFICATION.
     BgpOpen(Open),
     /// BGPHeaderErr (Event 21), with the NOTIFICATION to send.
     BgpHeaderErr(Notification),
@@ -413,10 +392,24 @@ impl Fsm {
                 return out;
             }
         }
+        // RFC 4271 section 8.1.2: BGPOpen (Event 19) is an OPEN that passed
+        // the checks of section 6.2; one that did not is BGPOpenMsgErr
+        // (Event 22), whatever the state.
+        let mut checked = None;
+        let event = match event {
+            Event::BgpOpen(open) => match check_open(&open, &self.config) {
+                Ok(session) => {
+                    checked = Some(session);
+                    Event::BgpOpen(open)
+                }
+                Err(n) => Event::BgpOpenMsgErr(n),
+            },
+            other => other,
+        };
         match self.state {
             State::Idle => self.idle(event, &mut out),
             State::Connect | State::Active => self.connect_or_active(event, &mut out),
-            State::OpenSent => self.open_sent(event, &mut out),
+            State::OpenSent => self.open_sent(event, checked, &mut out),
             State::OpenConfirm => self.open_confirm(event, &mut out),
             State::Established => self.established(event, &mut out),
         }
@@ -693,12 +686,17 @@ impl Fsm {
         None
     }
 
-    fn open_sent(&mut self, event: Event, out: &mut Vec<Action>) {
+    fn open_sent(
+        &mut self,
+        event: Event,
+        checked: Option<NegotiatedSession>,
+        out: &mut Vec<Action>,
+    ) {
         let Some(event) = self.common_stops(event, out) else {
             return;
         };
-        match event {
-            Event::TcpConnectionFails => {
+        match (event, checked) {
+            (Event::TcpConnectionFails, _) => {
                 // RFC 4271 8.2.2 OpenSent, Event 18: close, restart the
                 // ConnectRetryTimer, continue to listen, go to Active.
                 out.push(Action::DropConnection);
@@ -709,32 +707,30 @@ impl Fsm {
                 self.last_error = Some(DownReason::TcpConnectionFailed);
                 self.state = State::Active;
             }
-            Event::BgpOpen(open) => match self.negotiate(&open) {
-                Ok(session) => {
-                    self.stop_timer(out, Timer::ConnectRetry);
-                    out.push(Action::SendKeepalive);
-                    if session.hold_time > 0 {
-                        self.start_timer(
-                            out,
-                            Timer::Keepalive,
-                            Duration::from_secs(u64::from(session.keepalive)),
-                        );
-                        self.start_timer(
-                            out,
-                            Timer::Hold,
-                            Duration::from_secs(u64::from(session.hold_time)),
-                        );
-                    } else {
-                        // RFC 4271 section 4.2: Hold Time 0, no timers at all.
-                        self.stop_timer(out, Timer::Hold);
-                    }
-                    self.negotiated = Some(session);
-                    self.state = State::OpenConfirm;
+            // `handle` checked the OPEN and negotiated the session.
+            (Event::BgpOpen(_), Some(session)) => {
+                self.stop_timer(out, Timer::ConnectRetry);
+                out.push(Action::SendKeepalive);
+                if session.hold_time > 0 {
+                    self.start_timer(
+                        out,
+                        Timer::Keepalive,
+                        Duration::from_secs(u64::from(session.keepalive)),
+                    );
+                    self.start_timer(
+                        out,
+                        Timer::Hold,
+                        Duration::from_secs(u64::from(session.hold_time)),
+                    );
+                } else {
+                    // RFC 4271 section 4.2: Hold Time 0, no timers at all.
+                    self.stop_timer(out, Timer::Hold);
                 }
-                Err(n) => self.notify_and_idle(out, n),
-            },
-            Event::BgpOpenMsgErr(n) => self.notify_and_idle(out, n),
-            other => self.fsm_error(out, &other),
+                self.negotiated = Some(session);
+                self.state = State::OpenConfirm;
+            }
+            (Event::BgpOpenMsgErr(n), _) => self.notify_and_idle(out, n),
+            (other, _) => self.fsm_error(out, &other),
         }
     }
 
@@ -798,94 +794,12 @@ impl Fsm {
             other => self.fsm_error(out, &other),
         }
     }
-
-    /// OPEN validation (RFC 4271 section 6.2, RFC 5492, RFC 6286, RFC 6793)
-    /// and capability negotiation.
-    pub fn negotiate(&self, open: &Open) -> Result<NegotiatedSession, Notification> {
-        let open_error =
-            |subcode: OpenSubcode, data: Vec<u8>| Notification::new(ErrorCode::Open(subcode), data);
-        if open.version != BGP_VERSION {
-            // Data: the largest locally supported version, 2 octets.
-            return Err(open_error(
-                OpenSubcode::UnsupportedVersionNumber,
-                u16::from(BGP_VERSION).to_be_bytes().to_vec(),
-            ));
-        }
-        // RFC 6793 section 4.1: the 4-octet AS capability's value when
-        // present, else My Autonomous System.
-        let peer_asn = open.asn();
-        if peer_asn != self.config.peer_asn {
-            return Err(open_error(OpenSubcode::BadPeerAs, Vec::new()));
-        }
-        if open.hold_time == 1 || open.hold_time == 2 {
-            return Err(open_error(OpenSubcode::UnacceptableHoldTime, Vec::new()));
-        }
-        // RFC 6286 section 2.2: non-zero, and unique within an AS.
-        let internal = self.config.is_internal();
-        if open.bgp_identifier.is_unspecified()
-            || (internal && open.bgp_identifier == self.config.local_bgp_id)
-        {
-            return Err(open_error(OpenSubcode::BadBgpIdentifier, Vec::new()));
-        }
-        // RFC 4760 section 8 / RFC 4271: no Multiprotocol capability means
-        // the peer speaks IPv4 unicast only.
-        let mut theirs = open.families();
-        if theirs.is_empty() {
-            theirs.push(Family::IPV4_UNICAST);
-        }
-        let families: Vec<Family> = self
-            .config
-            .families
-            .iter()
-            .filter(|f| theirs.contains(f))
-            .copied()
-            .collect();
-        if families.is_empty() {
-            // RFC 5492 section 5: the data lists the capabilities we needed
-            // (Multiprotocol, code 1, length 4: AFI, reserved, SAFI; RFC 4760 section 8).
-            // FRR refuses the session the same way.
-            let mut data = bytes::BytesMut::with_capacity(self.config.families.len() * 6);
-            for f in &self.config.families {
-                Capability::Multiprotocol(*f).encode(&mut data);
-            }
-            return Err(open_error(
-                OpenSubcode::UnsupportedCapability,
-                data.to_vec(),
-            ));
-        }
-        let hold_time = self.config.hold_time.min(open.hold_time);
-        let keepalive = if hold_time == 0 {
-            0
-        } else {
-            let wanted = if self.config.keepalive == 0 {
-                hold_time / 3
-            } else {
-                self.config.keepalive
-            };
-            wanted.min(hold_time / 3).max(1)
-        };
-        Ok(NegotiatedSession {
-            peer_asn,
-            peer_bgp_id: open.bgp_identifier,
-            internal,
-            hold_time,
-            keepalive,
-            families,
-            // We always announce the 4-octet AS capability.
-            four_octet_as: open.four_octet_as().is_some(),
-            extended_message: self.config.extended_message && open.extended_message(),
-            // We always announce Route Refresh (RFC 2918).
-            route_refresh: open.route_refresh(),
-            enhanced_route_refresh: self.config.enhanced_route_refresh
-                && open.enhanced_route_refresh(),
-            peer_graceful_restart: open.graceful_restart().cloned(),
-        })
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use evpnd_wire::capability::Capability;
     use evpnd_wire::{Afi, Safi};
     use proptest::prelude::*;
 
@@ -1181,15 +1095,16 @@ mod tests {
             peer_asn: 65001,
             ..config()
         };
-        let fsm = Fsm::new(cfg, 1);
-        let s = fsm
-            .negotiate(&Open::new(
+        let s = check_open(
+            &Open::new(
                 65001,
                 0,
                 Ipv4Addr::new(198, 19, 0, 4),
                 vec![Capability::Multiprotocol(EVPN), Capability::RouteRefresh],
-            ))
-            .unwrap();
+            ),
+            &cfg,
+        )
+        .unwrap();
         assert!(!s.internal);
         assert_eq!((s.hold_time, s.keepalive), (0, 0));
         assert!(!s.extended_message && !s.four_octet_as);
