@@ -8,6 +8,7 @@
 //!   (RFC 7432, RFC 8365);
 //! - [`dataplane`]: the kernel state a VTEP wants (remote MACs, flood
 //!   entries, suppression neighbours) and the diff against what it has.
+//! - [`vtep`]: the VTEP's decisions (origination, import, drift, retries).
 //!
 //! No tokio, no netlink, no libc, no clock reads: time and kernel state come
 //! in as inputs, decisions go out as values. `scripts/check-layering.sh`
@@ -20,3 +21,4 @@ pub mod dataplane;
 pub mod evpn;
 pub mod rib;
 pub mod session;
+pub mod vtep;

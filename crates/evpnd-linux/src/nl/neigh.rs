@@ -290,21 +290,9 @@ pub fn encode_op(
     Ok(())
 }
 
-/// An owned row appeared/changed (RTM_NEWNEIGH) or went away (RTM_DELNEIGH),
-/// from a dump or a multicast notification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NeighEvent {
-    New(OwnedRow),
-    Deleted(OwnedRow),
-}
-
-impl NeighEvent {
-    pub const fn row(&self) -> &OwnedRow {
-        match self {
-            NeighEvent::New(r) | NeighEvent::Deleted(r) => r,
-        }
-    }
-}
+// The event values moved to the pure core (issue 12), which takes them as
+// VTEP inputs; this layer builds them from netlink messages.
+pub use evpnd_core::vtep::input::{KernelEvent, Learned, LearnedRow, NeighEvent};
 
 /// NDA_DST of an AF_BRIDGE message arrives as `NeighbourAddress::Other`
 /// (docs/netlink.md, gap 4): decode by length.
@@ -480,39 +468,6 @@ pub struct LearnScope {
     pub vlans: Vec<u16>,
     /// (SVI ifindex, VLAN) for each configured VLAN.
     pub svis: Vec<(u32, u16)>,
-}
-
-/// Something the kernel learnt by itself that a VTEP advertises (RFC 7432
-/// section 9: data-plane learning on the access side).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum LearnedRow {
-    /// A MAC the bridge learnt on an access port, in `vlan`.
-    Mac {
-        vlan: u16,
-        mac: MacAddress,
-        port: u32,
-    },
-    /// An IP/MAC binding in the ARP/ND table of the SVI of `vlan`.
-    Neighbor {
-        vlan: u16,
-        ip: IpAddr,
-        mac: MacAddress,
-    },
-}
-
-/// A learnt row appeared (`present`) or went away (deleted, aged out, or
-/// no longer usable).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Learned {
-    pub row: LearnedRow,
-    pub present: bool,
-}
-
-/// Any neighbour-table notification evpnd acts on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KernelEvent {
-    Owned(NeighEvent),
-    Learned(Learned),
 }
 
 /// Decides whether a row is one the kernel learnt itself within `scope`
