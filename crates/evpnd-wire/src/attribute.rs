@@ -272,8 +272,8 @@ impl MpReach {
         <[u8; 16]>::try_from(tail).ok().map(Ipv6Addr::from)
     }
 
-    fn decode(value: &[u8], base: usize, opts: &DecodeOptions) -> DecodeResult<Self> {
-        let mut r = Reader::with_base(value, base);
+    /// Decode the value octets `r` holds (all of them).
+    fn decode(r: &mut Reader<'_>, opts: &DecodeOptions) -> DecodeResult<Self> {
         let family = Family::new(Afi(r.u16("MP_REACH AFI")?), Safi(r.u8("MP_REACH SAFI")?));
         let nh_len_offset = r.offset();
         let nh_len = r.u8("MP_REACH next hop length")?;
@@ -335,8 +335,8 @@ pub struct MpUnreach {
 }
 
 impl MpUnreach {
-    fn decode(value: &[u8], base: usize, opts: &DecodeOptions) -> DecodeResult<Self> {
-        let mut r = Reader::with_base(value, base);
+    /// Decode the value octets `r` holds (all of them).
+    fn decode(r: &mut Reader<'_>, opts: &DecodeOptions) -> DecodeResult<Self> {
         let family = Family::new(
             Afi(r.u16("MP_UNREACH AFI")?),
             Safi(r.u8("MP_UNREACH SAFI")?),
@@ -470,10 +470,13 @@ impl AttributeValue {
         }
     }
 
-    /// Decode the value octets of attribute `code` (`base` = their absolute
-    /// offset). Unrecognized codes become [`AttributeValue::Unknown`].
-    pub fn decode(code: u8, value: &[u8], base: usize, opts: &DecodeOptions) -> DecodeResult<Self> {
+    /// Decode the value octets of attribute `code`: all that `r` holds (its
+    /// base is their absolute offset). Unrecognized codes become
+    /// [`AttributeValue::Unknown`].
+    pub fn decode(code: u8, r: &mut Reader<'_>, opts: &DecodeOptions) -> DecodeResult<Self> {
         use type_code::*;
+        let base = r.offset();
+        let value = r.rest();
         let ipv4 = |b: [u8; 4]| Ipv4Addr::from(b);
         Ok(match code {
             ORIGIN => match fixed::<1>(value, base, "ORIGIN")? {
@@ -509,8 +512,13 @@ impl AttributeValue {
             })?),
             ORIGINATOR_ID => Self::OriginatorId(ipv4(fixed(value, base, "ORIGINATOR_ID")?)),
             CLUSTER_LIST => Self::ClusterList(list(value, base, "CLUSTER_LIST", ipv4)?),
-            MP_REACH_NLRI => Self::MpReach(MpReach::decode(value, base, opts)?),
-            MP_UNREACH_NLRI => Self::MpUnreach(MpUnreach::decode(value, base, opts)?),
+            MP_REACH_NLRI => {
+                Self::MpReach(MpReach::decode(&mut Reader::with_base(value, base), opts)?)
+            }
+            MP_UNREACH_NLRI => Self::MpUnreach(MpUnreach::decode(
+                &mut Reader::with_base(value, base),
+                opts,
+            )?),
             EXTENDED_COMMUNITIES => {
                 if value.is_empty() {
                     return Err(DecodeError::new(
@@ -768,13 +776,13 @@ pub(crate) mod tests {
             ),
         ] {
             assert!(
-                AttributeValue::decode(code, value, 0, &o).is_err(),
+                AttributeValue::decode(code, &mut Reader::new(value), &o).is_err(),
                 "{code} {value:?}"
             );
         }
         let two_octet = DecodeOptions::default();
-        assert!(AttributeValue::decode(AGGREGATOR, &[0; 6], 0, &two_octet).is_ok());
-        assert!(AttributeValue::decode(AGGREGATOR, &[0; 8], 0, &two_octet).is_err());
+        assert!(AttributeValue::decode(AGGREGATOR, &mut Reader::new(&[0; 6]), &two_octet).is_ok());
+        assert!(AttributeValue::decode(AGGREGATOR, &mut Reader::new(&[0; 8]), &two_octet).is_err());
     }
 
     /// Every type code `AttributeValue::decode` interprets has a row in
@@ -784,7 +792,7 @@ pub(crate) mod tests {
     fn every_decoded_code_has_a_table_row() {
         for code in 0..=255u8 {
             let known = !matches!(
-                AttributeValue::decode(code, &[], 0, &opts()),
+                AttributeValue::decode(code, &mut Reader::new(&[]), &opts()),
                 Ok(AttributeValue::Unknown { .. })
             );
             assert_eq!(
@@ -930,7 +938,7 @@ pub(crate) mod tests {
         r.finish("attribute")?;
         Ok(PathAttribute {
             flags,
-            value: AttributeValue::decode(code, value, base, &opts())?,
+            value: AttributeValue::decode(code, &mut Reader::with_base(value, base), &opts())?,
         })
     }
 

@@ -371,7 +371,7 @@ fn decode_attributes(
             }
             _ => {}
         }
-        match AttributeValue::decode(code, value, value_base, opts) {
+        match AttributeValue::decode(code, &mut Reader::with_base(value, value_base), opts) {
             Ok(value) => attributes.push(PathAttribute { flags, value }),
             Err(error) => problems.push(UpdateProblem::Malformed {
                 type_code: code,
