@@ -496,24 +496,37 @@ impl Rib {
                 .push(RibOutput::Event(RibEvent::Changes(changes)));
         }
         let batches = std::mem::take(&mut self.pending).plan(&self.peers, &self.out);
-        self.deliver(batches, None);
+        self.deliver(batches);
         self.interner.sweep();
     }
 
+    /// The whole table for one peer (RFC 4271 9.4 on a new session, RFC
+    /// 2918 on a refresh) as ONE chunk, End-of-RIB last (RFC 4724 section
+    /// 2). The shell bounds a peer's queue in chunks, and a table under
+    /// thousands of attribute sets (one batch each) must not fill it by
+    /// itself: a reconnecting peer would overflow again and again.
     fn send_full_table(&mut self, peer: PeerIdx) {
-        let batches = full_table(&self.rib, peer, &self.peers, &self.out);
-        let group = self.out.group_of(peer);
-        self.deliver(batches, Some(peer));
-        // RFC 4724 2: End-of-RIB marks the end of the initial table.
-        if group.is_some() && self.is_up(peer) {
-            self.output.push(RibOutput::Send {
-                peer,
-                messages: Arc::from([end_of_rib(self.encoder.family)]),
-            });
+        if !self.is_up(peer) {
+            return;
         }
+        let Some(key) = self.out.group_of(peer).and_then(|g| self.out.key(g)) else {
+            return;
+        };
+        let mut messages = Vec::new();
+        for batch in full_table(&self.rib, peer, &self.peers, &self.out) {
+            match self.encoder.encode(&batch, &key, &self.peers) {
+                Ok(encoded) => messages.extend(encoded),
+                Err(e) => warn!(?peer, error = %e, "cannot encode part of the table; skipped"),
+            }
+        }
+        messages.push(end_of_rib(self.encoder.family));
+        self.output.push(RibOutput::Send {
+            peer,
+            messages: messages.into(),
+        });
     }
 
-    fn deliver(&mut self, batches: Vec<OutBatch>, only: Option<PeerIdx>) {
+    fn deliver(&mut self, batches: Vec<OutBatch>) {
         for batch in batches {
             let Some(group) = self.out.key(batch.to.group()) else {
                 continue;
@@ -526,9 +539,6 @@ impl Rib {
                 }
             };
             for peer in self.out.members(batch.to) {
-                if only.is_some_and(|o| o != peer) {
-                    continue;
-                }
                 if self.is_up(peer) {
                     self.output.push(RibOutput::Send {
                         peer,
@@ -819,6 +829,33 @@ mod tests {
                 rib.flush();
                 prop_assert_eq!(rib.stats(), rib.stats_walk());
             }
+        }
+
+        #[test]
+        fn the_full_table_is_one_chunk_ending_with_end_of_rib() {
+            let mut rib = rib();
+            for key in 0..7 {
+                rib.handle(input(1, announce(&[key], u32::from(key), 10)));
+            }
+            rib.flush();
+            rib.take_output();
+            rib.handle(RibInput::PeerUp {
+                peer: PeerIdx(2),
+                info: info(2, PeerKind::IbgpClient),
+                group: OutGroupKey {
+                    kind: PeerKind::IbgpClient,
+                    four_octet_as: true,
+                    max_message_len: 4096,
+                },
+            });
+            let out = rib.take_output();
+            let [RibOutput::Send { peer, messages }] = out.as_slice() else {
+                panic!("one chunk, got {out:?}")
+            };
+            assert_eq!(*peer, PeerIdx(2));
+            assert_eq!(messages.len(), 8, "7 attribute sets, 7 UPDATEs, End-of-RIB");
+            assert_eq!(messages.last(), Some(&end_of_rib(Family::L2VPN_EVPN)));
+            assert_eq!(rib.counters(PeerIdx(2)).sent, 7);
         }
 
         #[test]
