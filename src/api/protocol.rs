@@ -16,6 +16,7 @@
 //! Responses: `{"kind":"neighbors","data":[...]}`, or on failure
 //! `{"kind":"error","data":{"message":"..."}}`.
 
+pub use evpnd_wire::attribute::Origin;
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -64,14 +65,9 @@ impl Response {
     }
 }
 
-/// MAC Mobility extended community (RFC 7432 section 7.7).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MacMobility {
-    /// Sequence number: higher wins (RFC 7432 section 15).
-    pub sequence: u32,
-    /// Static (sticky) MAC: must not move.
-    pub sticky: bool,
-}
+/// MAC Mobility extended community (RFC 7432 section 7.7): the wire's type,
+/// shown as `{"sequence": N, "sticky": bool}` (`shown_mac_mobility`).
+pub use evpnd_wire::extcomm::MacMobility;
 
 /// PMSI Tunnel attribute (RFC 6514 section 5, used by RFC 7432 section 11.2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,8 +119,10 @@ pub struct RouteRow {
     pub internal: bool,
     /// Selected as best path.
     pub best: bool,
-    /// ORIGIN: "igp", "egp" or "incomplete".
-    pub origin: String,
+    /// ORIGIN (RFC 4271 5.1.1), the wire's type, shown as "igp", "egp" or
+    /// "incomplete" (`shown_origin`).
+    #[serde(with = "evpnd_wire::attribute::shown_origin")]
+    pub origin: Origin,
     pub local_pref: Option<u32>,
     /// MULTI_EXIT_DISC.
     pub med: Option<u32>,
@@ -139,6 +137,9 @@ pub struct RouteRow {
     /// Encapsulation extended community tunnel type (RFC 9012 section 4.1;
     /// 8 = VXLAN).
     pub encapsulation: Option<u16>,
+    /// RFC 7432 section 7.7: sequence (higher wins, section 15) and sticky
+    /// (a static MAC must not move).
+    #[serde(default, with = "evpnd_wire::extcomm::shown_mac_mobility")]
     pub mac_mobility: Option<MacMobility>,
     /// Default Gateway extended community (RFC 7432 section 7.8).
     pub default_gateway: bool,
@@ -292,5 +293,33 @@ mod tests {
         assert_eq!(json["port"], "h1a");
         assert_eq!(json["port_ifindex"], 4);
         assert_eq!(serde_json::from_value::<FdbRow>(json).unwrap(), row);
+    }
+
+    /// `show routes --json` with the wire's `Origin` and `MacMobility` is
+    /// byte for byte what the row's own string/struct fields printed.
+    #[test]
+    fn route_row_json_keeps_its_origin_and_mac_mobility_shape() {
+        let json = concat!(
+            r#"{"route_type":2,"rd":"198.19.0.3:10","esi":"00:00:00:00:00:00:00:00:00:00","#,
+            r#""ethernet_tag":0,"mac":"02:0a:00:00:00:07","ip":null,"labels":[10],"#,
+            r#""next_hop":"198.19.0.3","originator_ip":null,"prefix":null,"gateway_ip":null,"#,
+            r#""peer":"198.19.0.3","internal":true,"best":true,"origin":"incomplete","#,
+            r#""local_pref":100,"med":null,"as_path":"65001 4200000001","#,
+            r#""originator_id":null,"cluster_list":[],"route_targets":["65000:10"],"#,
+            r#""encapsulation":8,"mac_mobility":{"sequence":3,"sticky":true},"#,
+            r#""default_gateway":false,"es_import_rt":null,"router_mac":null,"pmsi":null}"#
+        );
+        let row: RouteRow = serde_json::from_str(json).unwrap();
+        assert_eq!(row.origin, Origin::Incomplete);
+        assert_eq!(row.mac_mobility, Some(MacMobility::new(true, 3)));
+        assert_eq!(serde_json::to_string(&row).unwrap(), json);
+        let mut plain = row.clone();
+        (plain.origin, plain.mac_mobility) = (Origin::Igp, None);
+        let plain_json = serde_json::to_string(&plain).unwrap();
+        assert!(plain_json.contains(r#""origin":"igp""#));
+        assert!(plain_json.contains(r#""mac_mobility":null"#));
+        // A row without the field (an older daemon) still reads.
+        let without = plain_json.replace(r#""mac_mobility":null,"#, "");
+        assert_eq!(serde_json::from_str::<RouteRow>(&without).unwrap(), plain);
     }
 }

@@ -3,7 +3,7 @@
 //! know FRR can read them at a glance. The `--json` output is the row arrays
 //! themselves (see `protocol.rs`).
 
-use super::protocol::{FdbRow, NeighborRow, RouteRow, VniRow};
+use super::protocol::{FdbRow, NeighborRow, Origin, RouteRow, VniRow};
 use std::cmp::Ordering;
 use std::fmt::Write;
 use std::net::{IpAddr, Ipv4Addr};
@@ -81,11 +81,12 @@ fn route_order(a: &RouteRow, b: &RouteRow) -> Ordering {
         .then(b.best.cmp(&a.best))
 }
 
-fn origin_code(origin: &str) -> &'static str {
+/// FRR's origin codes (RFC 4271 5.1.1).
+fn origin_code(origin: Origin) -> &'static str {
     match origin {
-        "igp" => "i",
-        "egp" => "e",
-        _ => "?",
+        Origin::Igp => "i",
+        Origin::Egp => "e",
+        Origin::Incomplete => "?",
     }
 }
 
@@ -99,7 +100,7 @@ fn extended_communities(row: &RouteRow) -> String {
         parts.push(format!("ET:{et}"));
     }
     if let Some(mm) = &row.mac_mobility {
-        if mm.sticky {
+        if mm.sticky() {
             parts.push(format!("MM:{}, sticky MAC", mm.sequence));
         } else {
             parts.push(format!("MM:{}", mm.sequence));
@@ -156,9 +157,9 @@ pub fn render_routes(rows: &[RouteRow]) -> String {
         // the column meaning the same for readers of both.
         let weight = if row.peer == "local" { 32768 } else { 0 };
         let path = if row.as_path.is_empty() {
-            origin_code(&row.origin).to_string()
+            origin_code(row.origin).to_string()
         } else {
-            format!("{} {}", row.as_path, origin_code(&row.origin))
+            format!("{} {}", row.as_path, origin_code(row.origin))
         };
         let attrs = format!("{next_hop:<16}{metric:>10}{local_pref:>7}{weight:>7} {path}");
         if previous.as_ref() == Some(&key) {
@@ -311,7 +312,7 @@ mod tests {
             peer: nh.into(),
             internal: true,
             best: true,
-            origin: "igp".into(),
+            origin: Origin::Igp,
             local_pref: Some(100),
             med: None,
             as_path: String::new(),
@@ -390,12 +391,9 @@ Displayed 3 prefixes (3 paths)
         second.local_pref = None;
         second.med = Some(5);
         second.as_path = "65001 65002".into();
-        second.origin = "incomplete".into();
+        second.origin = Origin::Incomplete;
         second.internal = false;
-        second.mac_mobility = Some(MacMobility {
-            sequence: 3,
-            sticky: true,
-        });
+        second.mac_mobility = Some(MacMobility::new(true, 3));
         second.default_gateway = true;
         second.route_targets = vec![];
         second.encapsulation = None;

@@ -1,15 +1,13 @@
 //! Turning the daemon's state into the control socket's rows.
 
-use crate::api::protocol::{MacMobility, Pmsi, RouteRow};
+use crate::api::protocol::{Pmsi, RouteRow};
 use evpnd_core::rib::engine::RibPath;
 use evpnd_core::rib::peer::PeerKind;
 use evpnd_wire::attribute::MpReach;
 use evpnd_wire::evpn::EvpnRoute;
 use evpnd_wire::extcomm::EvpnCommunities;
-use evpnd_wire::message::DecodeOptions;
 use evpnd_wire::pmsi::PmsiTunnelId;
 use evpnd_wire::rd::RouteDistinguisher;
-use evpnd_wire::update::Update;
 use evpnd_wire::{Family, Reader};
 
 /// `show routes` filters.
@@ -23,15 +21,9 @@ pub struct RouteFilter {
 /// One row per path, best first within a route, routes ordered by key.
 pub fn route_rows(mut paths: Vec<RibPath>, filter: &RouteFilter) -> Vec<RouteRow> {
     paths.sort_by(|a, b| a.key.cmp(&b.key).then(b.best.cmp(&a.best)));
-    // Attribute sets are stored in wire form; the 4-octet form is what every
-    // peer evpnd talks to negotiates (and what it stores after decoding).
-    let opts = DecodeOptions {
-        four_octet_as: true,
-        ..Default::default()
-    };
     paths
         .iter()
-        .filter_map(|p| route_row(p, &opts))
+        .filter_map(route_row)
         .filter(|row| filter.route_type.is_none_or(|t| row.route_type == t))
         .filter(|row| filter.rd.is_none_or(|rd| row.rd == rd.to_string()))
         .filter(|row| {
@@ -43,12 +35,13 @@ pub fn route_rows(mut paths: Vec<RibPath>, filter: &RouteFilter) -> Vec<RouteRow
         .collect()
 }
 
-fn route_row(p: &RibPath, opts: &DecodeOptions) -> Option<RouteRow> {
+fn route_row(p: &RibPath) -> Option<RouteRow> {
     let route = EvpnRoute::decode_all(&p.path.nlri, 0)
         .ok()?
         .into_iter()
         .next()?;
-    let attrs = Update::from_attributes(&p.path.attrs.encoded, opts);
+    // In the form the set is stored in (`rib::attrs::STORED_FORM`).
+    let attrs = p.path.attrs.decode();
     let communities = EvpnCommunities::of(attrs.extended_communities().unwrap_or_default());
     // The NLRI's fields as `evpnd decode` reads them too.
     let fields = route.fields();
@@ -87,9 +80,7 @@ fn route_row(p: &RibPath, opts: &DecodeOptions) -> Option<RouteRow> {
         },
         internal: p.from.as_ref().is_some_and(|i| i.kind.is_ibgp()),
         best: p.best,
-        origin: attrs
-            .origin()
-            .map_or("igp".to_string(), |o| o.to_string().to_lowercase()),
+        origin: attrs.origin().unwrap_or_default(),
         local_pref: attrs.local_pref(),
         med: attrs.multi_exit_disc(),
         as_path: attrs.as_path().map(|a| a.to_string()).unwrap_or_default(),
@@ -101,10 +92,7 @@ fn route_row(p: &RibPath, opts: &DecodeOptions) -> Option<RouteRow> {
             .map(ToString::to_string)
             .collect(),
         encapsulation: communities.encapsulation,
-        mac_mobility: communities.mac_mobility.map(|m| MacMobility {
-            sequence: m.sequence,
-            sticky: m.sticky(),
-        }),
+        mac_mobility: communities.mac_mobility,
         default_gateway: communities.default_gateway,
         es_import_rt: communities.es_import_rt.map(|mac| mac.to_string()),
         router_mac: communities.router_mac.map(|mac| mac.to_string()),
