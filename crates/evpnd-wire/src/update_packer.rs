@@ -12,6 +12,7 @@
 //! attribute is needed).
 
 use super::attribute::{AttrFlags, type_code};
+use super::attribute_table;
 use super::family::Family;
 use super::header::{HEADER_LEN, MARKER, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN, MessageType};
 use bytes::{BufMut, Bytes, BytesMut};
@@ -143,7 +144,10 @@ fn begin(buf: &mut BytesMut, mp_code: u8, prologue: &[u8]) {
     buf.put_u8(MessageType::Update as u8);
     buf.put_u16(0);
     buf.put_u16(0);
-    buf.put_u8(AttrFlags::OPTIONAL | AttrFlags::EXTENDED_LENGTH);
+    // The MP attribute's table flags (optional non-transitive, RFC 4760
+    // sections 3 and 4), with Extended Length: NLRI fill the message.
+    let flags = attribute_table::lookup(mp_code).map_or(AttrFlags::OPTIONAL, |row| row.flags());
+    buf.put_u8(flags | AttrFlags::EXTENDED_LENGTH);
     buf.put_u8(mp_code);
     buf.put_u16(0);
     buf.put_slice(prologue);
