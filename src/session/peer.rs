@@ -8,7 +8,7 @@
 //! and NOTIFICATIONs stay in order with the UPDATEs.
 
 use crate::config::{BgpConfig, NeighborConfig};
-use crate::rib_task::{PeerSink, RibRequest};
+use crate::rib_task::{PEER_QUEUE_CHUNKS, PeerSink, RibRequest};
 use bytes::{Bytes, BytesMut};
 use evpnd_core::rib::adj_out::OutGroupKey;
 use evpnd_core::rib::engine::OutChunk;
@@ -113,6 +113,9 @@ pub struct MessageCounters {
     pub messages_out: AtomicU64,
     pub updates_in: AtomicU64,
     pub updates_out: AtomicU64,
+    /// Sessions ended because the outbound queue was full (the peer did not
+    /// read what we send; see [`PeerSink`]).
+    pub queue_overflows: AtomicU64,
 }
 
 /// A peer's session as `show neighbors` reports it.
@@ -229,7 +232,8 @@ impl Conn {
     ) -> io::Result<Self> {
         let peer_addr = stream.peer_addr()?;
         let (read, write) = stream.into_split();
-        let (sink, queue) = mpsc::unbounded_channel();
+        // Bounded, never waited on: a full queue ends the session (PeerSink).
+        let (sink, queue) = PeerSink::channel();
         let (close, close_rx) = oneshot::channel();
         let writer = tokio::spawn(write_loop(write, queue, close_rx, counters));
         Ok(Self {
@@ -244,7 +248,8 @@ impl Conn {
     }
 
     fn send(&self, message: Bytes) {
-        let _ = self.sink.send(Arc::from([message]));
+        // A full queue raises the overflow signal the session waits on.
+        let _ = self.sink.try_send(Arc::from([message]));
     }
 
     /// Close after writing `last` (a NOTIFICATION), giving up after
@@ -268,7 +273,7 @@ impl Conn {
 /// closes.
 async fn write_loop(
     write: OwnedWriteHalf,
-    mut queue: mpsc::UnboundedReceiver<OutChunk>,
+    mut queue: mpsc::Receiver<OutChunk>,
     mut close: oneshot::Receiver<Option<Bytes>>,
     counters: Arc<MessageCounters>,
 ) {
@@ -325,6 +330,8 @@ enum Wake {
     /// The RIB has room for the UPDATE that was waiting.
     RibReady(mpsc::OwnedPermit<RibRequest>),
     Timer(Timer),
+    /// The outbound queue was found full.
+    QueueFull,
 }
 
 struct Session {
@@ -381,6 +388,7 @@ impl Session {
                     self.timers.remove(&timer);
                     self.event(timer_event(timer)).await;
                 }
+                Wake::QueueFull => self.queue_full().await,
             }
         }
     }
@@ -424,6 +432,13 @@ impl Session {
                 std::future::pending().await
             }
         };
+        let overflow = self.conn.as_ref().map(|c| c.sink.overflow_signal());
+        let queue_full = async move {
+            match overflow {
+                Some(signal) => signal.notified().await,
+                None => std::future::pending().await,
+            }
+        };
         let read = async {
             match self.conn.as_mut().filter(|_| !blocked) {
                 Some(conn) => {
@@ -442,7 +457,27 @@ impl Session {
             result = read => Wake::Read(result),
             Ok(permit) = rib_ready => Wake::RibReady(permit),
             timer = timer => Wake::Timer(timer),
+            () = queue_full => Wake::QueueFull,
         }
+    }
+
+    /// The peer keeps its session up but does not read what we send, and
+    /// its outbound queue filled: end the session with Cease / Out of
+    /// Resources (RFC 4486 section 4, subcode 8). It restarts on its own,
+    /// and the peer then gets the whole table again (RFC 4271 9.4).
+    async fn queue_full(&mut self) {
+        warn!(
+            peer = %self.peer(),
+            queue = PEER_QUEUE_CHUNKS,
+            "outbound queue full: the peer does not read what we send; closing the session (Cease / Out of Resources)"
+        );
+        self.counters
+            .queue_overflows
+            .fetch_add(1, Ordering::Relaxed);
+        self.event(Event::AutomaticStop {
+            cease_subcode: CeaseSubcode::OutOfResources,
+        })
+        .await;
     }
 
     fn peer(&self) -> std::net::IpAddr {

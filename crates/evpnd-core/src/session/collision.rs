@@ -7,6 +7,10 @@
 //! Cease / Connection Collision Resolution (RFC 4486 section 4, subcode 7):
 //! the shell feeds OpenCollisionDump (Event 23) to that connection's FSM,
 //! which sends the NOTIFICATION and drops it.
+//!
+//! This file is the only place that decides: [`inbound`] for a connection
+//! the peer opened, [`outbound`] for one we opened. The shell
+//! (`evpnd::session::peer`) carries the decision out and decides nothing.
 
 use super::fsm::State;
 use evpnd_wire::notification::{CeaseSubcode, Notification};
@@ -111,6 +115,100 @@ pub fn resolve(
     }
 }
 
+/// What to do with a connection accepted from the peer's address
+/// (TcpConnectionConfirmed, RFC 4271 section 8.1.4 Event 17) while the
+/// session is in `state` with the connection `existing` (if any).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inbound {
+    /// The session is Idle: RFC 4271 section 8.2.2 Idle refuses incoming
+    /// connections. Close it without a word.
+    Refuse,
+    /// No connection to collide with: the new one becomes the session's
+    /// (any outgoing attempt still pending is abandoned).
+    Adopt,
+    /// Keep the existing connection; send the NOTIFICATION on the new one and
+    /// close it.
+    RejectNew(Notification),
+    /// The existing connection loses: it gets OpenCollisionDump (Event 23),
+    /// and the new one runs a fresh FSM (RFC 4271 section 6.8: "the BGP
+    /// connection that already exists ... is closed").
+    ReplaceExisting,
+}
+
+/// Decide about a connection accepted from the peer (RFC 4271 section 6.8),
+/// given the session's state, who opened the existing connection, and the
+/// peer's BGP Identifier and AS once an OPEN on the existing connection was
+/// accepted (from OpenConfirm on).
+///
+/// - Idle refuses (RFC 4271 section 8.2.2 Idle).
+/// - Connect or Active, or no connection at all: adopt.
+/// - Established: the new connection is closed (section 6.8: "collision
+///   with existing BGP connection that is in the Established state causes
+///   closing of the newly created connection").
+/// - OpenSent or OpenConfirm with a connection the peer opened: the peer
+///   opened a second one itself, so it gave up on the first (it restarted,
+///   say). Not a collision: follow it.
+/// - OpenConfirm with our own connection: a true collision, decided by the
+///   BGP Identifiers ([`resolve`]).
+/// - OpenSent with our own connection: the peer's identifier is not known
+///   yet (section 6.8 allows, but does not require, waiting for it). Keep
+///   the connection we have; the peer's jittered retries settle it.
+pub fn inbound(
+    state: State,
+    existing: Option<Initiator>,
+    local_id: Ipv4Addr,
+    local_asn: u32,
+    remote: Option<(Ipv4Addr, u32)>,
+) -> Inbound {
+    match (state, existing) {
+        (State::Idle, _) => Inbound::Refuse,
+        (State::Connect | State::Active, _) | (_, None) => Inbound::Adopt,
+        (State::Established, Some(_)) => Inbound::RejectNew(collision_notification()),
+        (State::OpenSent | State::OpenConfirm, Some(Initiator::Remote)) => Inbound::ReplaceExisting,
+        (State::OpenConfirm, Some(Initiator::Local)) => match remote {
+            Some((remote_id, remote_asn)) => {
+                match resolve(
+                    state,
+                    Initiator::Local,
+                    local_id,
+                    local_asn,
+                    remote_id,
+                    remote_asn,
+                ) {
+                    CollisionDecision::Close {
+                        close: Initiator::Local,
+                        ..
+                    } => Inbound::ReplaceExisting,
+                    _ => Inbound::RejectNew(collision_notification()),
+                }
+            }
+            None => Inbound::RejectNew(collision_notification()),
+        },
+        (State::OpenSent, Some(Initiator::Local)) => Inbound::RejectNew(collision_notification()),
+    }
+}
+
+/// What to do with our own outgoing connection once it completes (Tcp_CR_Acked,
+/// RFC 4271 section 8.1.4 Event 16).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outbound {
+    /// The session has no connection: this one is it.
+    Adopt,
+    /// The peer's connection was adopted meanwhile (and the attempt should
+    /// have been abandoned): close ours silently, before any OPEN, so no
+    /// collision arises.
+    CloseNew,
+}
+
+/// Decide about our completed outgoing connection, given the session's
+/// existing connection, if any.
+pub fn outbound(existing: Option<Initiator>) -> Outbound {
+    match existing {
+        None => Outbound::Adopt,
+        Some(_) => Outbound::CloseNew,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,5 +301,58 @@ mod tests {
                 CollisionDecision::NoCollision
             );
         }
+    }
+
+    fn inbound_as(state: State, existing: Option<Initiator>, local: Ipv4Addr) -> Inbound {
+        let remote = if local == HIGH { LOW } else { HIGH };
+        inbound(state, existing, local, 65000, Some((remote, 65000)))
+    }
+
+    #[test]
+    fn inbound_connections_by_state_and_initiator() {
+        let reject = Inbound::RejectNew(collision_notification());
+        for existing in [None, Some(Initiator::Local), Some(Initiator::Remote)] {
+            assert_eq!(inbound_as(State::Idle, existing, HIGH), Inbound::Refuse);
+            assert_eq!(inbound_as(State::Connect, existing, HIGH), Inbound::Adopt);
+            assert_eq!(inbound_as(State::Active, existing, HIGH), Inbound::Adopt);
+        }
+        for state in [State::OpenSent, State::OpenConfirm, State::Established] {
+            assert_eq!(inbound_as(state, None, HIGH), Inbound::Adopt);
+        }
+        for existing in [Initiator::Local, Initiator::Remote] {
+            assert_eq!(inbound_as(State::Established, Some(existing), LOW), reject);
+        }
+        // The peer replaced its own connection: follow it.
+        for state in [State::OpenSent, State::OpenConfirm] {
+            assert_eq!(
+                inbound_as(state, Some(Initiator::Remote), HIGH),
+                Inbound::ReplaceExisting
+            );
+        }
+        // A true collision in OpenConfirm: the higher identifier's connection survives.
+        assert_eq!(
+            inbound_as(State::OpenConfirm, Some(Initiator::Local), HIGH),
+            reject
+        );
+        assert_eq!(
+            inbound_as(State::OpenConfirm, Some(Initiator::Local), LOW),
+            Inbound::ReplaceExisting
+        );
+        assert_eq!(
+            inbound(State::OpenConfirm, Some(Initiator::Local), LOW, 65000, None),
+            reject
+        );
+        // OpenSent: the identifier is not known yet, keep ours.
+        assert_eq!(
+            inbound_as(State::OpenSent, Some(Initiator::Local), LOW),
+            reject
+        );
+    }
+
+    #[test]
+    fn completed_outbound_connection() {
+        assert_eq!(outbound(None), Outbound::Adopt);
+        assert_eq!(outbound(Some(Initiator::Remote)), Outbound::CloseNew);
+        assert_eq!(outbound(Some(Initiator::Local)), Outbound::CloseNew);
     }
 }

@@ -7,6 +7,6 @@ pub mod collision;
 pub mod fsm;
 pub mod open_check;
 
-pub use collision::{CollisionDecision, Initiator};
+pub use collision::{CollisionDecision, Inbound, Initiator, Outbound};
 pub use fsm::{Action, Backoff, DownReason, Event, Fsm, FsmConfig, State, Timer};
 pub use open_check::{NegotiatedSession, check_open};
