@@ -14,7 +14,7 @@ use evpnd_core::rib::adj_out::OutGroupKey;
 use evpnd_core::rib::engine::OutChunk;
 use evpnd_core::rib::ingress::{Ignored, LocalIdentity, ingress_update};
 use evpnd_core::rib::peer::{PeerIdx, PeerInfo, PeerKind};
-use evpnd_core::session::collision::{self, CollisionDecision, Initiator};
+use evpnd_core::session::collision::{self, Inbound, Initiator, Outbound};
 use evpnd_core::session::fsm::{Action, DownReason, Event, Fsm, FsmConfig, State, Timer};
 use evpnd_core::session::open_check::NegotiatedSession;
 use evpnd_wire::Family;
@@ -191,7 +191,6 @@ pub fn spawn_peer(
         connecting: None,
         pending_notification: None,
         blocked: None,
-        remote_id: None,
         rx_opts: DecodeOptions::default(),
         tx_opts: EncodeOptions::default(),
         established: false,
@@ -312,13 +311,6 @@ async fn write_loop(
     }
 }
 
-/// What to do with a connection accepted while the session has one.
-enum Inbound {
-    Adopt,
-    RejectNew,
-    ReplaceExisting,
-}
-
 /// What woke the session loop.
 enum Wake {
     Shutdown,
@@ -347,8 +339,6 @@ struct Session {
     pending_notification: Option<Bytes>,
     /// A decoded UPDATE waiting for room in the RIB's queue.
     blocked: Option<RibRequest>,
-    /// The BGP Identifier and AS from the peer's OPEN on this connection.
-    remote_id: Option<(std::net::Ipv4Addr, u32)>,
     rx_opts: DecodeOptions,
     tx_opts: EncodeOptions,
     established: bool,
@@ -516,7 +506,6 @@ impl Session {
                 }
                 self.rx_opts = DecodeOptions::default();
                 self.tx_opts = EncodeOptions::default();
-                self.remote_id = None;
             }
             Action::SendOpen => {
                 let open = Message::Open(self.spec.local_open.clone());
@@ -576,11 +565,16 @@ impl Session {
     async fn connected(&mut self, result: io::Result<TcpStream>) {
         self.connecting = None;
         match result.and_then(|stream| Conn::new(stream, Initiator::Local, self.counters.clone())) {
-            Ok(conn) if self.conn.is_none() => {
-                self.conn = Some(conn);
-                self.event(Event::TcpCrAcked).await;
+            Ok(conn) => {
+                let existing = self.conn.as_ref().map(|c| c.initiator);
+                match collision::outbound(existing) {
+                    Outbound::Adopt => {
+                        self.conn = Some(conn);
+                        self.event(Event::TcpCrAcked).await;
+                    }
+                    Outbound::CloseNew => conn.close(None),
+                }
             }
-            Ok(conn) => conn.close(None),
             Err(e) => {
                 debug!(peer = %self.peer(), error = %e, "connect failed");
                 self.event(Event::TcpConnectionFails).await;
@@ -589,47 +583,25 @@ impl Session {
     }
 
     /// A connection from this peer's address was accepted (RFC 4271 8.2.2
-    /// TcpConnectionConfirmed, with collision detection per section 6.8).
+    /// TcpConnectionConfirmed). Whether it collides with the one we have is
+    /// decided by `collision::inbound` (RFC 4271 section 6.8); this carries
+    /// the decision out.
     async fn inbound(&mut self, stream: TcpStream) {
         let state = self.fsm.state();
         let existing = self.conn.as_ref().map(|c| c.initiator);
-        let decision = match (state, existing) {
-            (State::Idle, _) => {
-                debug!(peer = %self.peer(), "refusing connection: session idle");
-                return;
-            }
-            (State::Connect | State::Active, _) | (_, None) => Inbound::Adopt,
-            // RFC 4271 6.8: an Established session always wins.
-            (State::Established, Some(_)) => Inbound::RejectNew,
-            // The peer opened a second connection itself: it gave up on
-            // the first (it restarted, say). Not a collision: follow it.
-            (State::OpenSent | State::OpenConfirm, Some(Initiator::Remote)) => {
-                Inbound::ReplaceExisting
-            }
-            // A true collision (our connection and theirs), decided by the
-            // BGP Identifiers once the peer's is known (OpenConfirm).
-            (State::OpenConfirm, Some(Initiator::Local)) => match self.remote_id {
-                Some((remote_id, remote_asn)) => match collision::resolve(
-                    state,
-                    Initiator::Local,
-                    self.spec.local.router_id,
-                    self.spec.local.asn,
-                    remote_id,
-                    remote_asn,
-                ) {
-                    CollisionDecision::Close {
-                        close: Initiator::Local,
-                        ..
-                    } => Inbound::ReplaceExisting,
-                    _ => Inbound::RejectNew,
-                },
-                None => Inbound::RejectNew,
-            },
-            // OpenSent: the peer's identifier is not known yet. Keep the
-            // connection we have; the peer's jittered retries settle it.
-            (State::OpenSent, Some(Initiator::Local)) => Inbound::RejectNew,
-        };
+        // The peer's identity, known once its OPEN was accepted (OpenConfirm on).
+        let remote = self.fsm.negotiated().map(|s| (s.peer_bgp_id, s.peer_asn));
+        let decision = collision::inbound(
+            state,
+            existing,
+            self.spec.local.router_id,
+            self.spec.local.asn,
+            remote,
+        );
         match decision {
+            Inbound::Refuse => {
+                debug!(peer = %self.peer(), "refusing connection: session idle");
+            }
             Inbound::Adopt => {
                 if let Some(handle) = self.connecting.take() {
                     handle.abort();
@@ -644,9 +616,8 @@ impl Session {
                     }
                 }
             }
-            Inbound::RejectNew => {
+            Inbound::RejectNew(notification) => {
                 info!(peer = %self.peer(), state = state.name(), "connection collision: closing the new inbound connection");
-                let notification = Notification::cease(CeaseSubcode::ConnectionCollisionResolution);
                 let bytes = Message::Notification(notification)
                     .to_bytes(&EncodeOptions::default())
                     .ok();
@@ -730,7 +701,6 @@ impl Session {
                 // wire form in each direction.
                 self.rx_opts = DecodeOptions::negotiated(&self.spec.local_open, &open);
                 self.tx_opts = DecodeOptions::negotiated(&open, &self.spec.local_open);
-                self.remote_id = Some((open.bgp_identifier, open.asn()));
                 self.event(Event::BgpOpen(open)).await;
             }
             Message::Keepalive => self.event(Event::KeepAliveMsg).await,
