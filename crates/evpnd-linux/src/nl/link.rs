@@ -14,7 +14,7 @@
 //! - netlink-packet-route 0.34.0 `InfoKind` always NUL-terminates
 //!   IFLA_INFO_KIND; iproute2 sends the kind without a NUL. Both are accepted
 //!   by the kernel, only the latter matches the fixtures, so the kind is a
-//!   `LinkInfo::Other(DefaultNla)` of the bare string ([`kind`]). Closable
+//!   `LinkInfo::Other(DefaultNla)` of the bare string (`kind()`). Closable
 //!   upstream only as an opt-in (changing the default would change every
 //!   user's bytes).
 //! - RTM_NEWTUNNEL / RTM_GETTUNNEL: not in netlink-packet-route 0.34.0 at

@@ -57,12 +57,15 @@ pub mod nud {
     pub const PERMANENT: u16 = 0x80;
 }
 
-/// Neighbour flags (neighbour.h `NTF_*`).
+/// Neighbour flags (neighbour.h `NTF_*`): netlink-packet-route's typed
+/// `NeighbourFlags` under the kernel's names (the crate calls NTF_SELF
+/// `Own` and NTF_MASTER `Controller`).
 pub mod ntf {
-    pub const SELF: u8 = 0x02;
-    pub const MASTER: u8 = 0x04;
-    pub const EXT_LEARNED: u8 = 0x10;
-    pub const STICKY: u8 = 0x40;
+    use netlink_packet_route::neighbour::NeighbourFlags;
+    pub const SELF: NeighbourFlags = NeighbourFlags::Own;
+    pub const MASTER: NeighbourFlags = NeighbourFlags::Controller;
+    pub const EXT_LEARNED: NeighbourFlags = NeighbourFlags::ExtLearned;
+    pub const STICKY: NeighbourFlags = NeighbourFlags::Sticky;
 }
 
 /// Why a netlink buffer could not be decoded.

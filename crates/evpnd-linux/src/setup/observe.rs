@@ -7,7 +7,7 @@ use super::*;
 const NLM_F_DUMP_INTR: u16 = 0x10;
 
 /// A synchronous NETLINK_ROUTE socket for the few dozen one-at-a-time
-/// requests of setup. The reconciler's [`super::socket::RequestSocket`] is
+/// requests of setup. The reconciler's [`crate::socket::RequestSocket`] is
 /// built around neighbour `Op`s; setup needs arbitrary requests and dumps.
 pub struct TopologySocket {
     socket: Socket,
