@@ -112,6 +112,22 @@ fn dump_owned(
     Ok(rows)
 }
 
+/// Every row the kernel learnt that evpnd advertises: the bridge's FDB and
+/// the SVIs' neighbour tables (IPv4 and IPv6).
+fn dump_learned(
+    socket: &mut RequestSocket,
+    topology: &Topology,
+    scope: &LearnScope,
+) -> Result<Vec<Learned>, SocketError> {
+    let mut learned = socket.dump_learned(AF_BRIDGE, 0, scope)?;
+    for svi in topology.svis.values() {
+        for family in [AF_INET, AF_INET6] {
+            learned.extend(socket.dump_learned(family, *svi, scope)?);
+        }
+    }
+    Ok(learned)
+}
+
 /// Brings the topology up (or refuses, naming each problem) and starts the
 /// VTEP task. `changes` is the RIB task's best-path observer.
 pub async fn start(
@@ -156,12 +172,7 @@ pub async fn start(
     let mut requests = RequestSocket::open()?;
     requests.set_ack_mode(AckMode::ErrorsAndLast);
     let adopted = dump_owned(&mut requests, &topology)?;
-    let mut learned: Vec<Learned> = requests.dump_learned(AF_BRIDGE, 0, &scope)?;
-    for svi in topology.svis.values() {
-        for family in [AF_INET, AF_INET6] {
-            learned.extend(requests.dump_learned(family, *svi, &scope)?);
-        }
-    }
+    let learned = dump_learned(&mut requests, &topology, &scope)?;
     let (learned_count, adopted_rows) = (learned.len(), adopted.len());
 
     // Bounded, see EVENT_QUEUE.
@@ -189,6 +200,7 @@ pub async fn start(
     let mut task = VtepTask {
         vtep,
         topology,
+        scope,
         core,
         rib,
         ops: ops_tx,
@@ -282,6 +294,8 @@ fn spawn_request_thread(
 struct VtepTask {
     vtep: VtepConfig,
     topology: Topology,
+    /// What the kernel's own learning is read for (resync dumps).
+    scope: LearnScope,
     core: VtepCore,
     rib: mpsc::Sender<RibRequest>,
     ops: mpsc::Sender<Vec<Op>>,
@@ -304,15 +318,18 @@ impl VtepTask {
         tokio::pin!(stale);
         let retry = tokio::time::sleep_until(far());
         tokio::pin!(retry);
-        let (mut stale_armed, mut retry_armed) = (false, false);
+        // The deadline each timer is armed for; `None` while disarmed. A
+        // timer's Tick carries at least its deadline, so the core acts on it
+        // even if the clock read after waking were a hair early.
+        let (mut stale_armed, mut retry_armed): (Option<Instant>, Option<Instant>) = (None, None);
         loop {
             if let Some(at) = self.retry_at.take() {
                 retry.as_mut().reset(tokio::time::Instant::from_std(at));
-                retry_armed = true;
+                retry_armed = Some(at);
             }
             if let Some(at) = self.stale_at.take() {
                 stale.as_mut().reset(tokio::time::Instant::from_std(at));
-                stale_armed = true;
+                stale_armed = Some(at);
             }
             let input = tokio::select! {
                 event = changes.recv() => match event {
@@ -322,14 +339,12 @@ impl VtepTask {
                 Some(batch) = events.recv() => self.kernel_input(batch),
                 Some(batch) = snooped.recv() => self.kernel_input(batch),
                 Some(ops) = failed.recv() => VtepInput::Failed { now: Instant::now(), ops },
-                () = &mut retry, if retry_armed => {
-                    retry_armed = false;
-                    VtepInput::Tick { now: Instant::now() }
-                }
-                () = &mut stale, if stale_armed => {
-                    stale_armed = false;
-                    VtepInput::Tick { now: Instant::now() }
-                }
+                () = &mut retry, if retry_armed.is_some() => VtepInput::Tick {
+                    now: Instant::now().max(retry_armed.take().unwrap_or_else(Instant::now)),
+                },
+                () = &mut stale, if stale_armed.is_some() => VtepInput::Tick {
+                    now: Instant::now().max(stale_armed.take().unwrap_or_else(Instant::now)),
+                },
                 Some(query) = queries.recv() => {
                     self.answer(query);
                     continue;
@@ -350,14 +365,22 @@ impl VtepTask {
         }
     }
 
-    /// Re-reads every owned row, for the core to reconcile against. A dump
-    /// that fails leaves nothing to do (an empty resync is not sent: it
-    /// would read as "the kernel holds nothing").
+    /// Re-reads every owned and every learnt row, for the core to
+    /// reconcile against. A dump that fails leaves nothing to do (an empty
+    /// resync is not sent: it would read as "the kernel holds nothing").
     fn resync(&self, why: &str) -> VtepInput {
         warn!(reason = why, "re-reading the kernel's EVPN state");
-        let rows = RequestSocket::open().and_then(|mut s| dump_owned(&mut s, &self.topology));
-        match rows {
-            Ok(rows) => VtepInput::Resync { rows },
+        let dumped = RequestSocket::open().and_then(|mut s| {
+            let rows = dump_owned(&mut s, &self.topology)?;
+            let learned = dump_learned(&mut s, &self.topology, &self.scope)?;
+            Ok((rows, learned))
+        });
+        match dumped {
+            Ok((rows, learned)) => VtepInput::Resync {
+                now: Instant::now(),
+                rows,
+                learned,
+            },
             Err(e) => {
                 warn!(error = %e, "cannot re-read the kernel state");
                 VtepInput::Kernel {
@@ -590,6 +613,7 @@ mod tests {
             },
             core: VtepCore::new(instances, topology.svis.clone()),
             topology,
+            scope: LearnScope::default(),
             rib,
             ops,
             retry_at: None,

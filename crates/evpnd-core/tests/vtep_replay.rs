@@ -13,10 +13,9 @@
 //!
 //! Inputs:
 //! - `dump <row>` / `dump learned <learned>`: a row of a kernel dump, kept
-//!   for the next `start` (adopted rows, learnt rows) or `resync` (owned
-//!   rows); no output of its own.
+//!   for the next `start` or `resync`; no output of its own.
 //! - `start`: `VtepInput::Start` with the dumped rows.
-//! - `resync`: `VtepInput::Resync` with the dumped owned rows.
+//! - `resync`: `VtepInput::Resync` with the dumped rows.
 //! - `rib add type2 vni=V mac=M [ip=I] vtep=A [seq=N] [sticky]`, `rib add
 //!   type3 vni=V vtep=A`, `rib del ...` (same fields): a best-path change
 //!   for a remote route (`VtepInput::Rib(RibEvent::Changes)`).
@@ -394,7 +393,9 @@ impl Replay {
                 learned: std::mem::take(&mut self.dumped_learned),
             },
             ["resync"] => VtepInput::Resync {
+                now: self.now,
                 rows: std::mem::take(&mut self.dumped),
+                learned: std::mem::take(&mut self.dumped_learned),
             },
             ["rib", "sync-done"] => VtepInput::Rib(RibEvent::InitialSyncDone),
             ["rib", verb @ ("add" | "del"), rest @ ..] => {

@@ -80,8 +80,13 @@ pub enum VtepInput {
         events: Vec<KernelEvent>,
     },
     /// Notifications were lost (ENOBUFS): `rows` is a fresh dump of every
-    /// owned row, to reconcile against.
-    Resync { rows: Vec<OwnedRow> },
+    /// owned row, `learned` of every row the kernel learnt (bridge FDB and
+    /// the SVIs' neighbour tables), to reconcile against.
+    Resync {
+        now: Instant,
+        rows: Vec<OwnedRow>,
+        learned: Vec<Learned>,
+    },
     /// The kernel refused these operations (or the batch failed).
     Failed { now: Instant, ops: Vec<Op> },
     /// A timer the core asked for ([`super::VtepOutput::Timer`]) fired, or

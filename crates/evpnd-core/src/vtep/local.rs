@@ -7,7 +7,7 @@ use super::output::{VtepEvent, VtepOutput};
 use crate::evpn::mobility::LocalMacDecision;
 use crate::evpn::originate;
 use evpnd_wire::mac::MacAddress;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -50,6 +50,78 @@ impl VtepCore {
                     self.advertise_local(now, vlan, affected, out);
                 }
             }
+        }
+    }
+
+    /// Notifications were lost: `learned` is everything the kernel has
+    /// learnt now. What went meanwhile is taken as gone, what came or
+    /// changed as learnt, so what we advertise matches again (bindings
+    /// first, so a MAC's routes are withdrawn or sent once, with its IPs).
+    pub(super) fn resync_learned(
+        &mut self,
+        now: Instant,
+        learned: Vec<Learned>,
+        out: &mut Vec<VtepOutput>,
+    ) {
+        let mut macs = BTreeMap::new();
+        let mut bindings = BTreeMap::new();
+        for l in learned.into_iter().filter(|l| l.present) {
+            match l.row {
+                LearnedRow::Mac { vlan, mac, port } => {
+                    macs.insert((vlan, mac), port);
+                }
+                LearnedRow::Neighbor { vlan, ip, mac } => {
+                    bindings.insert((vlan, ip), mac);
+                }
+            }
+        }
+        let gone_bindings = self
+            .bindings
+            .iter()
+            .filter(|(k, mac)| bindings.get(k) != Some(mac))
+            .map(|((vlan, ip), mac)| LearnedRow::Neighbor {
+                vlan: *vlan,
+                ip: *ip,
+                mac: *mac,
+            });
+        let gone_macs = self
+            .local_macs
+            .iter()
+            .filter(|(k, _)| !macs.contains_key(k))
+            .map(|((vlan, mac), port)| LearnedRow::Mac {
+                vlan: *vlan,
+                mac: *mac,
+                port: *port,
+            });
+        let gone: Vec<Learned> = gone_bindings
+            .chain(gone_macs)
+            .map(|row| Learned {
+                row,
+                present: false,
+            })
+            .collect();
+        let new_macs = macs
+            .iter()
+            .filter(|(k, port)| self.local_macs.get(k) != Some(port))
+            .map(|((vlan, mac), port)| LearnedRow::Mac {
+                vlan: *vlan,
+                mac: *mac,
+                port: *port,
+            });
+        let new_bindings = bindings
+            .iter()
+            .filter(|(k, mac)| self.bindings.get(k) != Some(mac))
+            .map(|((vlan, ip), mac)| LearnedRow::Neighbor {
+                vlan: *vlan,
+                ip: *ip,
+                mac: *mac,
+            });
+        let came: Vec<Learned> = new_macs
+            .chain(new_bindings)
+            .map(|row| Learned { row, present: true })
+            .collect();
+        for l in gone.into_iter().chain(came) {
+            self.learned(now, l, out);
         }
     }
 

@@ -140,7 +140,10 @@ impl VtepCore {
                     self.kernel_event(now, event, out);
                 }
             }
-            VtepInput::Resync { rows } => self.resync(rows, out),
+            VtepInput::Resync { now, rows, learned } => {
+                self.resync(rows, out);
+                self.resync_learned(now, learned, out);
+            }
             VtepInput::Failed { now, ops } => self.failed(now, ops, out),
             VtepInput::Tick { now } => self.tick(now, out),
         }
