@@ -13,11 +13,85 @@ use evpnd_core::rib::engine::{
     IngressUpdate, OutChunk, PeerCounters, Rib, RibEvent, RibInput, RibOutput, RibPath, RibStats,
 };
 use evpnd_core::rib::peer::{PeerIdx, PeerInfo};
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
+use tokio::sync::{Notify, mpsc, oneshot};
+use tracing::warn;
 
-/// Where a peer task receives what it must send. Unbounded so that one slow
-/// peer never stalls the RIB for the others; what queues is shared bytes.
-pub type PeerSink = mpsc::UnboundedSender<OutChunk>;
+/// How many chunks may wait in one peer's outbound queue (ADR 0007).
+///
+/// A chunk is one outbound batch for the peer: the routes of one flush
+/// under one attribute set, or its withdrawals, encoded once and shared by
+/// its group. One flush of [`MAX_BATCH`] requests yields at most a couple
+/// of chunks per request for a peer (typically a handful in all), and a
+/// whole table (a new session, a route refresh) is a single chunk, so 4096
+/// holds many flushes of full-rate churn, which a peer reading at TCP speed
+/// never comes near, while what a stalled peer can pin stays bounded (and
+/// is mostly shared with the other members of its group anyway).
+pub const PEER_QUEUE_CHUNKS: usize = 4096;
+
+/// Where a peer's writer receives what it must send: the RIB task's
+/// UPDATEs and the session's own messages, in order.
+///
+/// Back-pressure (ADR 0007): the queue is bounded ([`PEER_QUEUE_CHUNKS`])
+/// and nobody ever waits on it. The RIB task must not wait for one peer, so
+/// it only `try_send`s; a full queue means the peer keeps its session up but
+/// does not read what we send. Then the sink raises its overflow signal and
+/// the RIB task drops it; the peer task ends the session with a Cease / Out
+/// of Resources NOTIFICATION (RFC 4486 section 4, subcode 8) and counts it
+/// (`evpnd_peer_queue_overflows_total`). When the peer reconnects it gets
+/// the whole table again: Adj-RIB-Out is re-derived from the Loc-RIB (RFC
+/// 4271 section 9.4), so nothing dropped here is lost.
+#[derive(Debug, Clone)]
+pub struct PeerSink {
+    chunks: mpsc::Sender<OutChunk>,
+    overflow: Arc<Notify>,
+}
+
+/// A chunk could not be queued: the queue is full (the overflow signal is
+/// raised) or its writer is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkError {
+    Full,
+    Closed,
+}
+
+impl PeerSink {
+    /// A new queue of [`PEER_QUEUE_CHUNKS`]: the sink, and the receiving end
+    /// for the peer's writer.
+    pub fn channel() -> (PeerSink, mpsc::Receiver<OutChunk>) {
+        Self::with_capacity(PEER_QUEUE_CHUNKS)
+    }
+
+    pub fn with_capacity(chunks: usize) -> (PeerSink, mpsc::Receiver<OutChunk>) {
+        let (tx, rx) = mpsc::channel(chunks);
+        let sink = PeerSink {
+            chunks: tx,
+            overflow: Arc::new(Notify::new()),
+        };
+        (sink, rx)
+    }
+
+    /// Queue `chunk` without waiting. On a full queue the overflow signal is
+    /// raised: the session must end (see [`PeerSink`]).
+    pub fn try_send(&self, chunk: OutChunk) -> Result<(), SinkError> {
+        match self.chunks.try_send(chunk) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                // A stored permit: the session sees it even if it is busy
+                // now, and once however often the queue is found full.
+                self.overflow.notify_one();
+                Err(SinkError::Full)
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(SinkError::Closed),
+        }
+    }
+
+    /// The overflow signal (`notified()` resolves once the queue was found
+    /// full), as a handle that does not keep the queue open.
+    pub fn overflow_signal(&self) -> Arc<Notify> {
+        self.overflow.clone()
+    }
+}
 
 /// How many queued requests are folded into one outbound computation.
 const MAX_BATCH: usize = 256;
@@ -70,7 +144,9 @@ impl RibTask {
         }
     }
 
-    /// Send every batch of best-path changes to `observer` too.
+    /// Send every batch of best-path changes to `observer` too. Unbounded:
+    /// the RIB must never wait for the VTEP, which waits for the RIB (ADR
+    /// 0007, rule 3; the channel is made in `daemon::run`).
     pub fn observe(&mut self, observer: mpsc::UnboundedSender<RibEvent>) {
         self.rib.observe();
         self.observer = Some(observer);
@@ -146,8 +222,21 @@ impl RibTask {
         for output in self.rib.take_output() {
             match output {
                 RibOutput::Send { peer, messages } => {
-                    if let Some(Some(sink)) = self.sinks.get(usize::from(peer.0)) {
-                        let _ = sink.send(messages);
+                    let Some(slot) = self.sinks.get_mut(usize::from(peer.0)) else {
+                        continue;
+                    };
+                    if let Some(sink) = slot
+                        && sink.try_send(messages) == Err(SinkError::Full)
+                    {
+                        // The peer task ends the session (Cease / Out of
+                        // Resources); until its PeerDown arrives, nothing
+                        // more is queued for this connection.
+                        warn!(
+                            ?peer,
+                            queue = PEER_QUEUE_CHUNKS,
+                            "outbound queue full: dropping the peer's sink"
+                        );
+                        *slot = None;
                     }
                 }
                 RibOutput::Event(event) => {
@@ -157,5 +246,92 @@ impl RibTask {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use evpnd_core::rib::attrs::PathSummary;
+    use evpnd_core::rib::encode::OutboundEncoder;
+    use evpnd_core::rib::engine::Reach;
+    use evpnd_core::rib::peer::PeerKind;
+    use evpnd_wire::Family;
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::time::Duration;
+
+    fn info(last: u8, kind: PeerKind) -> PeerInfo {
+        PeerInfo {
+            address: IpAddr::V4(Ipv4Addr::new(198, 18, 0, last)),
+            kind,
+            remote_as: 65000,
+            router_id: Ipv4Addr::new(198, 18, 0, last),
+        }
+    }
+
+    /// A type-3 route (RFC 7432 section 7.3) for `vtep`, under attributes
+    /// of its own (LOCAL_PREF `vtep`), so each is a batch, a chunk, of its own.
+    fn local_route(vtep: u8) -> RibRequest {
+        let mut attributes = vec![0x40, 1, 1, 0, 0x40, 2, 0, 0x40, 5, 4, 0, 0, 0];
+        attributes.push(vtep);
+        let mut nlri = vec![3, 17, 0, 1, 198, 18, 0, 1, 0, 2, 0, 0, 0, 0, 32];
+        nlri.extend([198, 18, 1, vtep]);
+        RibRequest::Local {
+            update: IngressUpdate {
+                reach: Some(Reach {
+                    attributes: Bytes::from(attributes),
+                    next_hop: Bytes::from(vec![198, 18, 1, vtep]),
+                    summary: PathSummary::default(),
+                    nlri: Bytes::from(nlri),
+                }),
+                ..Default::default()
+            },
+        }
+    }
+
+    /// A peer whose queue nobody drains: the RIB task never waits on it;
+    /// when it is full the overflow signal (which ends the session) is
+    /// raised and the RIB task drops the sink.
+    #[tokio::test]
+    async fn a_sink_that_is_never_drained_overflows_and_is_dropped() {
+        let encoder = OutboundEncoder {
+            family: Family::L2VPN_EVPN,
+            local_asn: 65000,
+            cluster_id: Ipv4Addr::new(198, 18, 0, 1),
+        };
+        let mut task = RibTask::new(Rib::new(info(1, PeerKind::Local), encoder));
+        let peer = task.add_peer(info(2, PeerKind::IbgpClient));
+        let (sink, queue) = PeerSink::with_capacity(3);
+        let overflow = sink.overflow_signal();
+        task.handle(RibRequest::PeerUp {
+            peer,
+            info: info(2, PeerKind::IbgpClient),
+            group: OutGroupKey {
+                kind: PeerKind::IbgpClient,
+                four_octet_as: true,
+                max_message_len: 4096,
+            },
+            sink,
+        });
+        assert_eq!(queue.len(), 1, "the (empty) table: End-of-RIB");
+        for vtep in 1..=2 {
+            task.handle(local_route(vtep));
+        }
+        task.rib.flush();
+        task.deliver();
+        assert_eq!(queue.len(), 3, "full, not yet overflowing");
+        assert!(task.sinks[usize::from(peer.0)].is_some());
+        task.handle(local_route(3));
+        task.rib.flush();
+        task.deliver();
+        assert!(
+            task.sinks[usize::from(peer.0)].is_none(),
+            "the full sink is dropped"
+        );
+        tokio::time::timeout(Duration::from_secs(1), overflow.notified())
+            .await
+            .expect("the overflow is signalled");
+        assert_eq!(queue.len(), 3, "nothing more was queued");
     }
 }

@@ -28,6 +28,9 @@ pub struct PeerMetrics {
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     pub peers: Vec<PeerMetrics>,
+    /// Per peer: sessions ended because its outbound queue filled (the
+    /// peer did not read what it was sent; ADR 0007).
+    pub queue_overflows: Vec<(IpAddr, u64)>,
     pub rib: RibStats,
     pub vtep: Option<VtepStats>,
 }
@@ -70,6 +73,11 @@ pub fn render(s: &Snapshot) -> String {
         "evpnd_peer_prefixes_received",
         "gauge",
         "Paths held from the peer.",
+    );
+    family(
+        "evpnd_peer_queue_overflows_total",
+        "counter",
+        "Sessions closed (Cease / Out of Resources) because the peer did not read what it was sent and its outbound queue filled.",
     );
     family(
         "evpnd_routes",
@@ -144,6 +152,12 @@ pub fn render(s: &Snapshot) -> String {
             out,
             "evpnd_peer_prefixes_received{{peer=\"{peer}\"}} {}",
             p.prefixes_received
+        );
+    }
+    for (peer, n) in &s.queue_overflows {
+        let _ = writeln!(
+            out,
+            "evpnd_peer_queue_overflows_total{{peer=\"{peer}\"}} {n}"
         );
     }
     for (route_type, n) in &s.rib.routes_by_type {
@@ -305,6 +319,7 @@ mod tests {
                 updates_out: 2,
                 prefixes_received: 5,
             }],
+            queue_overflows: vec![("198.19.0.1".parse().unwrap(), 1)],
             rib,
             vtep: None,
         });
@@ -315,6 +330,8 @@ mod tests {
             "evpnd_routes{type=\"2\"} 6",
             "evpnd_type2_routes{vni=\"10\"} 4",
             "evpnd_paths 9",
+            "# TYPE evpnd_peer_queue_overflows_total counter",
+            "evpnd_peer_queue_overflows_total{peer=\"198.19.0.1\"} 1",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

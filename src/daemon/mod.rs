@@ -91,6 +91,11 @@ pub async fn run(config: Config, mut calls: mpsc::Receiver<ApiCall>) -> Result<(
         .as_ref()
         .is_some_and(|v| v.dataplane == Dataplane::Linux);
     let observer = vtep_role.then(|| {
+        // RIB -> VTEP best-path changes: unbounded on purpose, the RIB never
+        // waits for the VTEP. The VTEP waits for room in the bounded RIB
+        // queue (its local routes), so a RIB waiting on the VTEP would be a
+        // cycle of waits that can deadlock (ADR 0007, rule 3). A slow kernel
+        // grows this queue, not the RIB's latency.
         let (tx, rx) = mpsc::unbounded_channel();
         rib.observe(tx);
         rx
@@ -290,6 +295,10 @@ async fn snapshot(
             updates_out: c.updates_out.load(Ordering::Relaxed),
             prefixes_received: u64::from(counters.received),
         });
+        snapshot.queue_overflows.push((
+            peer.spec.neighbor.address,
+            c.queue_overflows.load(Ordering::Relaxed),
+        ));
     }
     let (reply, rx) = oneshot::channel();
     if rib.send(RibRequest::Stats { reply }).await.is_ok() {
