@@ -18,15 +18,10 @@ const STABLE_AFTER: Duration = Duration::from_secs(60);
 /// FSM parameters for one configured neighbor.
 pub fn fsm_config(bgp: &BgpConfig, neighbor: &NeighborConfig) -> FsmConfig {
     FsmConfig {
-        local_asn: bgp.asn,
-        local_bgp_id: bgp.router_id,
+        local_open: peer::local_open(bgp, neighbor),
         peer_asn: neighbor.remote_as,
-        hold_time: neighbor.hold_time,
         keepalive: neighbor.keepalive,
         passive: neighbor.passive,
-        families: neighbor.families.clone(),
-        extended_message: bgp.extended_message,
-        enhanced_route_refresh: false,
         // RFC 4271 section 8: one ConnectRetryTime, jittered (section
         // 10), not growing: a reflector that comes back is found within
         // the configured interval, as FRR does.
@@ -55,8 +50,12 @@ mod tests {
         )
         .unwrap();
         let f = fsm_config(&c.bgp, &c.neighbors[0]);
-        assert_eq!(f.families, vec![evpnd_wire::Family::L2VPN_EVPN]);
-        assert_eq!((f.hold_time, f.keepalive), (9, 3));
+        assert_eq!(
+            f.local_open.families(),
+            vec![evpnd_wire::Family::L2VPN_EVPN]
+        );
+        assert_eq!((f.local_open.hold_time, f.keepalive), (9, 3));
+        assert_eq!(f.local_asn(), 65000);
         assert!(f.passive && f.is_internal());
         assert_eq!(f.connect_backoff.base, Duration::from_secs(2));
         assert_eq!(f.connect_backoff.cap, Duration::from_secs(2));

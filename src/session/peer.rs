@@ -55,7 +55,6 @@ pub struct PeerSpec {
     pub kind: PeerKind,
     /// The family routed through the RIB (l2vpn-evpn).
     pub family: Family,
-    pub local_open: Open,
 }
 
 impl PeerSpec {
@@ -72,7 +71,6 @@ impl PeerSpec {
             },
             kind,
             family: Family::L2VPN_EVPN,
-            local_open: local_open(bgp, neighbor),
         }
     }
 }
@@ -508,7 +506,7 @@ impl Session {
                 self.tx_opts = EncodeOptions::default();
             }
             Action::SendOpen => {
-                let open = Message::Open(self.spec.local_open.clone());
+                let open = Message::Open(self.spec.fsm.local_open.clone());
                 self.send(&open);
             }
             Action::SendKeepalive => self.send(&Message::Keepalive),
@@ -697,11 +695,13 @@ impl Session {
         match message {
             Message::Open(open) => {
                 // The FSM checks the OPEN (evpnd_core::session::open_check).
-                // RFC 6793 4, RFC 8654 3, RFC 7911 5: both OPENs decide the
-                // wire form in each direction.
-                self.rx_opts = DecodeOptions::negotiated(&self.spec.local_open, &open);
-                self.tx_opts = DecodeOptions::negotiated(&open, &self.spec.local_open);
                 self.event(Event::BgpOpen(open)).await;
+                // RFC 6793 4, RFC 8654 3, RFC 7911 5: the wire form each way,
+                // as check_open negotiated it from both OPENs.
+                if let Some(session) = self.fsm.negotiated() {
+                    self.rx_opts = session.receive.clone();
+                    self.tx_opts = session.send.clone();
+                }
             }
             Message::Keepalive => self.event(Event::KeepAliveMsg).await,
             Message::Notification(n) => {

@@ -13,6 +13,8 @@ use super::fsm::FsmConfig;
 use bytes::{Bytes, BytesMut};
 use evpnd_wire::Family;
 use evpnd_wire::capability::{Capability, GracefulRestart};
+use evpnd_wire::header::MAX_EXTENDED_MESSAGE_LEN;
+use evpnd_wire::message::{DecodeOptions, EncodeOptions};
 use evpnd_wire::notification::{ErrorCode, Notification, OpenSubcode};
 use evpnd_wire::open::{BGP_VERSION, Open, OptionalParameter};
 use std::net::Ipv4Addr;
@@ -30,12 +32,21 @@ pub struct NegotiatedSession {
     pub keepalive: u16,
     /// Families both sides announced, in our configured order (RFC 4760 section 8).
     pub families: Vec<Family>,
-    /// Both sides support 4-octet AS (RFC 6793): AS_PATH uses 4-octet ASNs.
+    /// Both sides support 4-octet AS (RFC 6793 section 4): AS_PATH uses
+    /// 4-octet ASNs. The same as `receive.four_octet_as`.
     pub four_octet_as: bool,
-    /// Both sides support messages up to 65535 octets (RFC 8654).
+    /// Both sides support messages up to 65535 octets (RFC 8654 section 3).
+    /// The same as `receive.max_message_len` being 65535.
     pub extended_message: bool,
+    /// Both sides announced Route Refresh (RFC 2918 section 2).
     pub route_refresh: bool,
+    /// Both sides announced Enhanced Route Refresh (RFC 7313 section 3).
     pub enhanced_route_refresh: bool,
+    /// The wire form of what the peer sends us (RFC 6793 section 4, RFC
+    /// 8654 section 3, RFC 7911 section 5), from both OPENs.
+    pub receive: DecodeOptions,
+    /// The wire form of what we send the peer.
+    pub send: EncodeOptions,
     /// The peer's Graceful Restart capability (RFC 4724 section 3), as sent.
     pub peer_graceful_restart: Option<GracefulRestart>,
 }
@@ -101,23 +112,24 @@ pub fn check_open(open: &Open, config: &FsmConfig) -> Result<NegotiatedSession, 
         return Err(open_error(OpenSubcode::BadPeerAs, Bytes::new()));
     }
     let internal = config.is_internal();
-    if internal && open.bgp_identifier == config.local_bgp_id {
+    if internal && open.bgp_identifier == config.local_bgp_id() {
         return Err(open_error(OpenSubcode::BadBgpIdentifier, Bytes::new()));
     }
+    let local = &config.local_open;
+    let ours = local.families();
     let mut theirs = open.families();
     if theirs.is_empty() {
         theirs.push(Family::IPV4_UNICAST);
     }
-    let families: Vec<Family> = config
-        .families
+    let families: Vec<Family> = ours
         .iter()
         .filter(|f| theirs.contains(f))
         .copied()
         .collect();
     if families.is_empty() {
         // FRR refuses the session the same way.
-        let mut data = BytesMut::with_capacity(config.families.len() * 6);
-        for f in &config.families {
+        let mut data = BytesMut::with_capacity(ours.len() * 6);
+        for f in &ours {
             Capability::Multiprotocol(*f).encode(&mut data);
         }
         return Err(open_error(
@@ -127,7 +139,7 @@ pub fn check_open(open: &Open, config: &FsmConfig) -> Result<NegotiatedSession, 
     }
     // RFC 4271 section 4.2: the smaller of the two Hold Times; section 4.4
     // and 10: keepalives at most every hold/3 seconds, none when hold is 0.
-    let hold_time = config.hold_time.min(open.hold_time);
+    let hold_time = local.hold_time.min(open.hold_time);
     let keepalive = if hold_time == 0 {
         0
     } else {
@@ -138,6 +150,9 @@ pub fn check_open(open: &Open, config: &FsmConfig) -> Result<NegotiatedSession, 
         };
         wanted.min(hold_time / 3).max(1)
     };
+    // Each direction's wire form, from both OPENs.
+    let receive = DecodeOptions::negotiated(local, open);
+    let send = DecodeOptions::negotiated(open, local);
     Ok(NegotiatedSession {
         peer_asn,
         peer_bgp_id: open.bgp_identifier,
@@ -145,15 +160,13 @@ pub fn check_open(open: &Open, config: &FsmConfig) -> Result<NegotiatedSession, 
         hold_time,
         keepalive,
         families,
-        // We always announce the 4-octet AS capability (RFC 6793 section 3).
-        four_octet_as: open.four_octet_as().is_some(),
-        // RFC 8654 section 3: only when both sides announce it.
-        extended_message: config.extended_message && open.extended_message(),
-        // We always announce Route Refresh (RFC 2918 section 2).
-        route_refresh: open.route_refresh(),
-        // RFC 7313 section 3: only when both sides announce it.
-        enhanced_route_refresh: config.enhanced_route_refresh && open.enhanced_route_refresh(),
+        four_octet_as: receive.four_octet_as,
+        extended_message: receive.max_message_len == MAX_EXTENDED_MESSAGE_LEN,
+        route_refresh: local.route_refresh() && open.route_refresh(),
+        enhanced_route_refresh: local.enhanced_route_refresh() && open.enhanced_route_refresh(),
         peer_graceful_restart: open.graceful_restart().cloned(),
+        receive,
+        send,
     })
 }
 
@@ -168,17 +181,15 @@ mod tests {
     const OURS: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 4);
     const THEIRS: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 1);
 
-    fn config() -> FsmConfig {
+    /// Our configuration announcing `caps` (and the 4-octet AS capability).
+    fn config_announcing(caps: Vec<Capability>) -> FsmConfig {
+        let mut caps = caps;
+        caps.push(Capability::FourOctetAs(65000));
         FsmConfig {
-            local_asn: 65000,
-            local_bgp_id: OURS,
+            local_open: Open::new(65000, 90, OURS, caps),
             peer_asn: 65000,
-            hold_time: 90,
             keepalive: 30,
             passive: false,
-            families: vec![EVPN],
-            extended_message: true,
-            enhanced_route_refresh: false,
             connect_backoff: Backoff {
                 base: Duration::from_secs(30),
                 cap: Duration::from_secs(120),
@@ -189,6 +200,15 @@ mod tests {
             },
             stable_after: Duration::from_secs(60),
         }
+    }
+
+    /// As evpnd's own: EVPN, Route Refresh, Extended Message.
+    fn config() -> FsmConfig {
+        config_announcing(vec![
+            Capability::Multiprotocol(EVPN),
+            Capability::RouteRefresh,
+            Capability::ExtendedMessage,
+        ])
     }
 
     /// An OPEN from `asn` with the 4-octet AS capability and `caps`.
@@ -232,6 +252,16 @@ mod tests {
         assert!(s.four_octet_as && s.extended_message && s.route_refresh);
         assert!(!s.enhanced_route_refresh, "we do not announce it");
         assert_eq!(s.peer_graceful_restart, None);
+        // The wire form each way follows from the same two OPENs.
+        assert!(s.receive.four_octet_as && s.send.four_octet_as);
+        assert_eq!(s.receive.max_message_len, MAX_EXTENDED_MESSAGE_LEN);
+        assert_eq!(s.send, s.receive);
+        // A 2-octet peer without Extended Message: 2-octet AS_PATHs, 4096 octets.
+        let two = Open::new(65000, 9, THEIRS, vec![Capability::Multiprotocol(EVPN)]);
+        let s = check_open(&two, &config()).unwrap();
+        assert!(!s.four_octet_as && !s.extended_message && !s.route_refresh);
+        assert_eq!(s.receive, DecodeOptions::default());
+        assert_eq!(s.send, EncodeOptions::default());
     }
 
     #[test]
@@ -367,10 +397,7 @@ mod tests {
         // No Multiprotocol capability means IPv4 unicast only.
         let o = open_from(65000, vec![]);
         assert_eq!(subcode(&o, &config()), OpenSubcode::UnsupportedCapability);
-        let v4 = FsmConfig {
-            families: vec![Family::IPV4_UNICAST],
-            ..config()
-        };
+        let v4 = config_announcing(vec![Capability::Multiprotocol(Family::IPV4_UNICAST)]);
         assert_eq!(
             check_open(&o, &v4).unwrap().families,
             vec![Family::IPV4_UNICAST]
@@ -405,12 +432,12 @@ mod tests {
 
     #[test]
     fn families_in_our_order_and_capabilities_digested() {
-        let cfg = FsmConfig {
-            families: vec![EVPN, Family::IPV4_UNICAST],
-            enhanced_route_refresh: true,
-            extended_message: false,
-            ..config()
-        };
+        let cfg = config_announcing(vec![
+            Capability::Multiprotocol(EVPN),
+            Capability::Multiprotocol(Family::IPV4_UNICAST),
+            Capability::RouteRefresh,
+            Capability::EnhancedRouteRefresh,
+        ]);
         let gr = GracefulRestart {
             flags: GracefulRestart::FLAG_RESTART_STATE,
             restart_time: 120,

@@ -44,8 +44,8 @@ pub use timers::{Backoff, OPEN_HOLD_TIME, Timer};
 
 use super::open_check::{NegotiatedSession, check_open};
 use events::notification;
-use evpnd_wire::Family;
 use evpnd_wire::notification::{CeaseSubcode, ErrorCode, FsmSubcode, Notification, OpenSubcode};
+use evpnd_wire::open::Open;
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -53,21 +53,17 @@ use std::time::Duration;
 /// Per-peer FSM parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FsmConfig {
-    pub local_asn: u32,
-    pub local_bgp_id: Ipv4Addr,
+    /// The OPEN we send (RFC 4271 section 4.2), the one source of what we
+    /// announce: our AS (it carries the 4-octet AS capability, RFC 6793
+    /// section 3), BGP Identifier, the Hold Time we propose (0 or >= 3), the
+    /// families in preference order (RFC 4760 section 8) and the other
+    /// capabilities (RFC 5492).
+    pub local_open: Open,
     pub peer_asn: u32,
-    /// Hold Time we propose (0 or >= 3).
-    pub hold_time: u16,
     /// Keepalive interval we would like (capped at negotiated hold/3).
     pub keepalive: u16,
     /// Never initiate the TCP connection.
     pub passive: bool,
-    /// Families we announce, in preference order.
-    pub families: Vec<Family>,
-    /// We announce Extended Message (RFC 8654).
-    pub extended_message: bool,
-    /// We announce Enhanced Route Refresh (RFC 7313).
-    pub enhanced_route_refresh: bool,
     /// ConnectRetryTimer: base = configured connect_retry.
     pub connect_backoff: Backoff,
     /// IdleHoldTimer after each consecutive failure (peer damping).
@@ -77,8 +73,18 @@ pub struct FsmConfig {
 }
 
 impl FsmConfig {
+    /// Our AS (RFC 6793 section 4.1: the 4-octet AS capability's value).
+    pub fn local_asn(&self) -> u32 {
+        self.local_open.asn()
+    }
+
+    pub fn local_bgp_id(&self) -> Ipv4Addr {
+        self.local_open.bgp_identifier
+    }
+
+    /// iBGP (RFC 4271 section 1.1 "internal peer").
     pub fn is_internal(&self) -> bool {
-        self.local_asn == self.peer_asn
+        self.local_asn() == self.peer_asn
     }
 }
 

@@ -3,7 +3,7 @@
 use super::*;
 use evpnd_wire::capability::Capability;
 use evpnd_wire::open::Open;
-use evpnd_wire::{Afi, Safi};
+use evpnd_wire::{Afi, Family, Safi};
 use proptest::prelude::*;
 
 const EVPN: Family = Family::L2VPN_EVPN;
@@ -24,15 +24,20 @@ fn open_from(asn: u32, hold_time: u16, id: Ipv4Addr, mut caps: Vec<Capability>) 
 
 fn config() -> FsmConfig {
     FsmConfig {
-        local_asn: 65000,
-        local_bgp_id: Ipv4Addr::new(198, 19, 0, 4),
+        // As evpnd's own: EVPN, Route Refresh, 4-octet AS, Extended Message.
+        local_open: open_from(
+            65000,
+            90,
+            Ipv4Addr::new(198, 19, 0, 4),
+            vec![
+                Capability::Multiprotocol(EVPN),
+                Capability::RouteRefresh,
+                Capability::ExtendedMessage,
+            ],
+        ),
         peer_asn: 65000,
-        hold_time: 90,
         keepalive: 30,
         passive: false,
-        families: vec![EVPN],
-        extended_message: true,
-        enhanced_route_refresh: false,
         connect_backoff: Backoff {
             base: Duration::from_secs(30),
             cap: Duration::from_secs(120),
