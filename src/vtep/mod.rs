@@ -10,19 +10,19 @@ use crate::config::{Config, VtepConfig};
 use crate::rib_task::RibRequest;
 use evpnd_core::dataplane::diff::Op;
 use evpnd_core::dataplane::model::{OwnedRow, Ownership};
-use evpnd_core::evpn::instance::{EvpnInstance, EvpnInstances, InstanceError};
+use evpnd_core::evpn::instance::{EvpnInstances, InstanceError};
 use evpnd_core::rib::engine::RibEvent;
 pub use evpnd_core::vtep::VtepStats;
 use evpnd_core::vtep::{Level, VtepCore, VtepInput, VtepOutput, VtepTimer};
 use evpnd_linux::nl::neigh::{KernelEvent, LearnScope, Learned};
 use evpnd_linux::setup::{SetupError, Topology, TopologySocket, TopologySpec, VlanVni, setup};
 use evpnd_linux::socket::{AckMode, EventSocket, RequestSocket, SocketError};
-use evpnd_wire::mac::MacAddress;
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
+
+mod show;
 
 /// AF_BRIDGE, AF_INET, AF_INET6 (socket.h).
 const AF_BRIDGE: u8 = 7;
@@ -198,7 +198,6 @@ pub async fn start(
     let (queries_tx, queries_rx) = mpsc::channel(16);
     let core = VtepCore::new(instances, topology.svis.clone());
     let mut task = VtepTask {
-        vtep,
         topology,
         scope,
         core,
@@ -292,7 +291,6 @@ fn spawn_request_thread(
 }
 
 struct VtepTask {
-    vtep: VtepConfig,
     topology: Topology,
     /// What the kernel's own learning is read for (resync dumps).
     scope: LearnScope,
@@ -427,247 +425,23 @@ impl VtepTask {
                     .core
                     .instances()
                     .iter()
-                    .map(|i| self.vni_row(i))
+                    .map(|i| show::vni_row(&self.core, i))
                     .collect();
                 let _ = reply.send(rows);
             }
             VtepQuery::Fdb { vni, reply } => {
-                let _ = reply.send(self.fdb_rows(vni, evpnd_linux::interface::name));
+                let _ = reply.send(show::fdb_rows(
+                    &self.core,
+                    vni,
+                    evpnd_linux::interface::name,
+                ));
             }
         }
-    }
-
-    fn vni_row(&self, instance: &EvpnInstance) -> VniRow {
-        let desired = self.core.desired();
-        VniRow {
-            vni: instance.vni,
-            vlan: instance.vlan,
-            rd: instance.rd.to_string(),
-            import_rts: instance
-                .import_rts
-                .iter()
-                .map(ToString::to_string)
-                .collect(),
-            export_rts: instance
-                .export_rts
-                .iter()
-                .map(ToString::to_string)
-                .collect(),
-            remote_vteps: desired
-                .floods
-                .iter()
-                .filter(|f| f.vni == instance.vni)
-                .map(|f| f.vtep)
-                .collect(),
-            local_macs: self
-                .core
-                .local_macs()
-                .keys()
-                .filter(|(v, _)| *v == instance.vlan)
-                .count() as u64,
-            remote_macs: desired
-                .macs
-                .values()
-                .filter(|m| m.vni == instance.vni)
-                .count() as u64,
-            warnings: self.core.warnings(instance.vni),
-        }
-    }
-
-    /// `show fdb`. `port_name` names a local MAC's port: asked when the
-    /// operator asks, not remembered from when the MAC was learnt, so a port
-    /// renamed since shows its current name.
-    fn fdb_rows(&self, vni: Option<u32>, port_name: impl Fn(u32) -> Option<String>) -> Vec<FdbRow> {
-        let mut rows = Vec::new();
-        let mut port_names: BTreeMap<u32, Option<String>> = BTreeMap::new();
-        let ip_of = |vlan: u16, mac: MacAddress| {
-            self.core
-                .bindings()
-                .iter()
-                .find(|((v, _), m)| *v == vlan && **m == mac)
-                .map(|((_, ip), _)| *ip)
-        };
-        for instance in self
-            .core
-            .instances()
-            .iter()
-            .filter(|i| vni.is_none_or(|v| v == i.vni))
-        {
-            for ((vlan, mac), port) in self
-                .core
-                .local_macs()
-                .iter()
-                .filter(|((v, _), _)| *v == instance.vlan)
-            {
-                let name = port_names
-                    .entry(*port)
-                    .or_insert_with(|| port_name(*port))
-                    .clone();
-                rows.push(FdbRow {
-                    vni: instance.vni,
-                    vlan: *vlan,
-                    mac: mac.to_string(),
-                    ip: ip_of(*vlan, *mac),
-                    dest: name.clone().unwrap_or_else(|| format!("ifindex {port}")),
-                    port: name,
-                    port_ifindex: Some(*port),
-                    origin: "learned".into(),
-                    state: "local".into(),
-                });
-            }
-            for m in self
-                .core
-                .desired()
-                .macs
-                .values()
-                .filter(|m| m.vni == instance.vni)
-            {
-                let ip = self
-                    .core
-                    .desired()
-                    .neighbors
-                    .values()
-                    .find(|n| n.mac == m.mac && Some(n.ifindex) == self.core.svi(m.vlan))
-                    .map(|n| n.ip);
-                rows.push(FdbRow {
-                    vni: m.vni,
-                    vlan: m.vlan,
-                    mac: m.mac.to_string(),
-                    ip,
-                    dest: m.vtep.to_string(),
-                    port: None,
-                    port_ifindex: None,
-                    origin: "installed".into(),
-                    state: if m.sticky {
-                        "static".into()
-                    } else {
-                        "extern_learn".into()
-                    },
-                });
-            }
-            for f in self
-                .core
-                .desired()
-                .floods
-                .iter()
-                .filter(|f| f.vni == instance.vni)
-            {
-                rows.push(FdbRow {
-                    vni: f.vni,
-                    vlan: instance.vlan,
-                    mac: MacAddress::ZERO.to_string(),
-                    ip: None,
-                    dest: f.vtep.to_string(),
-                    port: None,
-                    port_ifindex: None,
-                    origin: "installed".into(),
-                    state: "flood".into(),
-                });
-            }
-        }
-        let _ = &self.vtep;
-        rows
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::config::Dataplane;
-    use evpnd_core::vtep::{Learned as CoreLearned, LearnedRow};
-    use std::net::{IpAddr, Ipv4Addr};
-
-    /// A VTEP task for VLAN 10 <-> VNI 10 with no kernel behind it: the
-    /// operations it would send arrive on the returned receiver.
-    fn vni_10_task() -> (VtepTask, mpsc::Receiver<Vec<Op>>) {
-        let local_vtep = IpAddr::V4(Ipv4Addr::new(198, 19, 0, 1));
-        let rt = "65000:10".parse().unwrap();
-        let instances = EvpnInstances::new([EvpnInstance {
-            vlan: 10,
-            vni: 10,
-            rd: "198.19.0.1:2".parse().unwrap(),
-            import_rts: vec![rt],
-            export_rts: vec![rt],
-            local_vtep,
-        }])
-        .unwrap();
-        let topology = Topology {
-            bridge_ifindex: 2,
-            vxlan_ifindex: 3,
-            bridge_mac: [2, 0, 198, 19, 0, 1],
-            vnifilter: false,
-            svis: BTreeMap::new(),
-        };
-        // The RIB end is dropped: what the task originates goes nowhere.
-        let (rib, _) = mpsc::channel(1);
-        let (ops, sent) = mpsc::channel(OPS_QUEUE);
-        let task = VtepTask {
-            vtep: VtepConfig {
-                bridge: "br0".into(),
-                vxlan_device: "vxlan0".into(),
-                local_ip: local_vtep,
-                vxlan_port: 4789,
-                bridge_mac: None,
-                vnis: Vec::new(),
-                dataplane: Dataplane::Linux,
-            },
-            core: VtepCore::new(instances, topology.svis.clone()),
-            topology,
-            scope: LearnScope::default(),
-            rib,
-            ops,
-            retry_at: None,
-            stale_at: None,
-        };
-        (task, sent)
-    }
-
-    fn mac(last: u8) -> MacAddress {
-        MacAddress([2, 0x0a, 0, 0, 0, last])
-    }
-
-    #[tokio::test]
-    async fn show_fdb_names_the_local_port_and_falls_back_to_its_ifindex() {
-        let (mut task, _sent) = vni_10_task();
-        for (last, port) in [(1, 4), (2, 5)] {
-            let row = LearnedRow::Mac {
-                vlan: 10,
-                mac: mac(last),
-                port,
-            };
-            task.input(VtepInput::Kernel {
-                now: Instant::now(),
-                events: vec![KernelEvent::Learned(CoreLearned { row, present: true })],
-            })
-            .await;
-        }
-        let names = |ifindex: u32| (ifindex == 4).then(|| "h1a".to_string());
-        let local: Vec<_> = task
-            .fdb_rows(Some(10), names)
-            .into_iter()
-            .map(|r| (r.mac, r.dest, r.port, r.port_ifindex, r.origin))
-            .collect();
-        assert_eq!(
-            local,
-            vec![
-                (
-                    "02:0a:00:00:00:01".to_string(),
-                    "h1a".to_string(),
-                    Some("h1a".to_string()),
-                    Some(4),
-                    "learned".to_string()
-                ),
-                (
-                    "02:0a:00:00:00:02".to_string(),
-                    "ifindex 5".to_string(),
-                    None,
-                    Some(5),
-                    "learned".to_string()
-                ),
-            ]
-        );
-    }
-
     #[test]
     fn interface_name_asks_the_kernel() {
         // Every network namespace has its loopback at index 1; none has 0.
