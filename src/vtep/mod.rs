@@ -29,16 +29,22 @@ const AF_BRIDGE: u8 = 7;
 const AF_INET: u8 = 2;
 const AF_INET6: u8 = 10;
 
-/// Batches of kernel operations queued for the request thread. Bounded: when
-/// the kernel is slow the VTEP task waits here (it stops taking RIB changes
-/// and notifications meanwhile) instead of queueing operations without
-/// bound; the queued batches stay small (one RIB batch's worth each).
+/// Batches of kernel operations queued for the request thread (each batch
+/// is what one input decided, usually a few operations). Bounded: when the
+/// kernel is slow, the VTEP task waits for room here and meanwhile takes
+/// no RIB changes, notifications or queries. The RIB is not slowed: its
+/// changes wait in the observer queue, which is unbounded so that the RIB
+/// never waits for the VTEP (ADR 0007 rule 3; `daemon::run`); so a slow
+/// kernel costs memory there, as RIB events sharing the Loc-RIB's paths,
+/// rather than as copied operations here. Notifications back up into
+/// EVENT_QUEUE and then the kernel's socket buffer.
 const OPS_QUEUE: usize = 64;
 /// Notification batches queued by the netlink event thread. Bounded: when
 /// the VTEP task is behind, the thread blocks on this queue, the kernel's
-/// socket buffer fills and overflows (ENOBUFS), and the VTEP re-reads the
-/// kernel's owned rows (a resync): the kernel's buffer is the bound and
-/// the resync the recovery, as for any netlink listener.
+/// socket buffer fills and overflows (ENOBUFS), and the VTEP re-reads what
+/// the kernel holds, owned and learnt rows (a resync, `VtepInput::Resync`):
+/// the kernel's buffer is the bound and the resync the recovery, one dump
+/// instead of every lost notification.
 const EVENT_QUEUE: usize = 1024;
 
 /// What the netlink event thread and the snoopers send: a batch of events,
