@@ -16,9 +16,10 @@
 //!   for the next `start` or `resync`; no output of its own.
 //! - `start`: `VtepInput::Start` with the dumped rows.
 //! - `resync`: `VtepInput::Resync` with the dumped rows.
-//! - `rib add type2 vni=V mac=M [ip=I] vtep=A [seq=N] [sticky]`, `rib add
-//!   type3 vni=V vtep=A`, `rib del ...` (same fields): a best-path change
-//!   for a remote route (`VtepInput::Rib(RibEvent::Changes)`).
+//! - `rib add type2 vni=V mac=M [ip=I] vtep=A [seq=N] [sticky] [rt=RT]`,
+//!   `rib add type3 vni=V vtep=A [rt=RT]`, `rib del ...` (same fields): a
+//!   best-path change for a remote route (`VtepInput::Rib(RibEvent::Changes)`);
+//!   `rt=` replaces the route's RT `65000:<vni>`.
 //! - `rib sync-done`: `RibEvent::InitialSyncDone`.
 //! - `kernel learned|aged <learned>`, `kernel new|deleted <row>`: one
 //!   notification (`VtepInput::Kernel`).
@@ -259,7 +260,10 @@ impl Replay {
         let f = Fields::new(&words[1..]);
         let vni: u32 = f.req("vni")?;
         let vtep: Ipv4Addr = f.req("vtep")?;
-        let from = instance(vtep, vni, 0);
+        let mut from = instance(vtep, vni, 0);
+        if let Some(rt) = f.get("rt") {
+            from.export_rts = vec![rt.parse().map_err(|_| format!("bad rt={rt}"))?];
+        }
         let ad = match words.first().copied() {
             Some("type2") => {
                 let seq = f.opt("seq")?.unwrap_or(0);
@@ -459,7 +463,7 @@ fn run(name: &str) {
     }
 }
 
-const FIXTURES: [&str; 7] = [
+const FIXTURES: [&str; 8] = [
     "remote_mac_install_and_move",
     "local_mac_advertised",
     "duplicate_mac",
@@ -467,6 +471,7 @@ const FIXTURES: [&str; 7] = [
     "failed_op_backoff",
     "restart_adoption",
     "restart_grace_expiry",
+    "local_mac_moved_away",
 ];
 
 #[test]
@@ -497,6 +502,11 @@ fn failed_op_backoff() {
 #[test]
 fn restart_adoption() {
     run("restart_adoption");
+}
+
+#[test]
+fn local_mac_moved_away() {
+    run("local_mac_moved_away");
 }
 
 #[test]
