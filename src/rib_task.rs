@@ -19,15 +19,17 @@ use tracing::warn;
 
 /// How many chunks may wait in one peer's outbound queue (ADR 0007).
 ///
-/// A chunk is one outbound batch for the peer: the routes of one flush
-/// under one attribute set, or its withdrawals, encoded once and shared by
-/// its group. One flush of [`MAX_BATCH`] requests yields at most a couple
-/// of chunks per request for a peer (typically a handful in all), and a
-/// whole table (a new session, a route refresh) is a single chunk, so 4096
-/// holds many flushes of full-rate churn, which a peer reading at TCP speed
-/// never comes near, while what a stalled peer can pin stays bounded (and
-/// is mostly shared with the other members of its group anyway).
-pub const PEER_QUEUE_CHUNKS: usize = 4096;
+/// A chunk is what one RIB step (one input, or one batch of up to
+/// [`MAX_BATCH`] inputs and its flush) produced for the peer: its UPDATEs
+/// (the bytes shared with its group), or its whole table on a new session
+/// or a route refresh. So 256 chunks are 256 steps the peer is behind, at
+/// most 256 x 256 received UPDATEs' worth of changes, more than a whole
+/// table's worth under full-rate churn, which a peer reading at TCP speed
+/// never comes near; a reconnecting peer's table is one chunk. What a
+/// stalled peer pins is bounded by the same product (at 4096-octet
+/// messages ~256 MiB in the worst case, typically far less), where an
+/// unbounded queue grew until the process ran out of memory.
+pub const PEER_QUEUE_CHUNKS: usize = 256;
 
 /// Where a peer's writer receives what it must send: the RIB task's
 /// UPDATEs and the session's own messages, in order.
@@ -131,6 +133,9 @@ pub struct RibTask {
     rib: Rib,
     /// Indexed by `PeerIdx`; `None` while the peer is down.
     sinks: Vec<Option<PeerSink>>,
+    /// Indexed by `PeerIdx`: the chunks one RIB step produced for the
+    /// peer, queued as one (kept allocated between steps).
+    outbox: Vec<Vec<OutChunk>>,
     /// Gets every batch of best-path changes (the VTEP's importer).
     observer: Option<mpsc::UnboundedSender<RibEvent>>,
 }
@@ -140,6 +145,7 @@ impl RibTask {
         Self {
             rib,
             sinks: Vec::new(),
+            outbox: Vec::new(),
             observer: None,
         }
     }
@@ -218,32 +224,54 @@ impl RibTask {
     /// Move what the RIB produced to the peers' sinks and the observer. A
     /// closed sink or observer is a task that already ended; its own
     /// shutdown path reports that.
+    ///
+    /// What one step produced for one peer goes as one chunk, so a peer's
+    /// queue counts RIB steps, not batches: a burst of UPDATEs under
+    /// attributes of their own (one batch each) costs a slot per step.
     fn deliver(&mut self) {
-        for output in self.rib.take_output() {
+        let output = self.rib.take_output();
+        if output.is_empty() {
+            return;
+        }
+        for output in output {
             match output {
                 RibOutput::Send { peer, messages } => {
-                    let Some(slot) = self.sinks.get_mut(usize::from(peer.0)) else {
-                        continue;
-                    };
-                    if let Some(sink) = slot
-                        && sink.try_send(messages) == Err(SinkError::Full)
-                    {
-                        // The peer task ends the session (Cease / Out of
-                        // Resources); until its PeerDown arrives, nothing
-                        // more is queued for this connection.
-                        warn!(
-                            ?peer,
-                            queue = PEER_QUEUE_CHUNKS,
-                            "outbound queue full: dropping the peer's sink"
-                        );
-                        *slot = None;
+                    let slot = usize::from(peer.0);
+                    if self.outbox.len() <= slot {
+                        self.outbox.resize_with(slot + 1, Vec::new);
                     }
+                    self.outbox[slot].push(messages);
                 }
                 RibOutput::Event(event) => {
                     if let Some(observer) = &self.observer {
                         let _ = observer.send(event);
                     }
                 }
+            }
+        }
+        for (slot, chunks) in self.outbox.iter_mut().enumerate() {
+            let chunk: OutChunk = match chunks.len() {
+                0 => continue,
+                // The common case: one shared batch, or a whole table.
+                1 => chunks.pop().unwrap_or_else(|| Arc::from([])),
+                // The bytes stay shared with the group; only the list is new.
+                _ => chunks.drain(..).flat_map(|c| c.to_vec()).collect(),
+            };
+            let Some(sink) = self.sinks.get_mut(slot) else {
+                continue;
+            };
+            if let Some(s) = sink
+                && s.try_send(chunk) == Err(SinkError::Full)
+            {
+                // The peer task ends the session (Cease / Out of
+                // Resources); until its PeerDown arrives, nothing more is
+                // queued for this connection.
+                warn!(
+                    peer = slot,
+                    queue = PEER_QUEUE_CHUNKS,
+                    "outbound queue full: dropping the peer's sink"
+                );
+                *sink = None;
             }
         }
     }
@@ -302,7 +330,7 @@ mod tests {
         };
         let mut task = RibTask::new(Rib::new(info(1, PeerKind::Local), encoder));
         let peer = task.add_peer(info(2, PeerKind::IbgpClient));
-        let (sink, queue) = PeerSink::with_capacity(3);
+        let (sink, mut queue) = PeerSink::with_capacity(3);
         let overflow = sink.overflow_signal();
         task.handle(RibRequest::PeerUp {
             peer,
@@ -315,14 +343,19 @@ mod tests {
             sink,
         });
         assert_eq!(queue.len(), 1, "the (empty) table: End-of-RIB");
+        // Two routes under attributes of their own, in one step: one chunk.
         for vtep in 1..=2 {
             task.handle(local_route(vtep));
         }
         task.rib.flush();
         task.deliver();
+        assert_eq!(queue.len(), 2, "one chunk per step");
+        task.handle(local_route(3));
+        task.rib.flush();
+        task.deliver();
         assert_eq!(queue.len(), 3, "full, not yet overflowing");
         assert!(task.sinks[usize::from(peer.0)].is_some());
-        task.handle(local_route(3));
+        task.handle(local_route(4));
         task.rib.flush();
         task.deliver();
         assert!(
@@ -333,5 +366,9 @@ mod tests {
             .await
             .expect("the overflow is signalled");
         assert_eq!(queue.len(), 3, "nothing more was queued");
+        let messages: Vec<usize> = std::iter::from_fn(|| queue.try_recv().ok())
+            .map(|chunk| chunk.len())
+            .collect();
+        assert_eq!(messages, [1, 2, 1], "End-of-RIB; two UPDATEs; one");
     }
 }
