@@ -21,9 +21,10 @@
 //!   NOTIFICATION with one is pointless and RFC 4271 section 6.4 forbids it).
 //! - A BGPHeaderErr in Established sends its own Message Header Error rather
 //!   than an FSM Error, which is more useful to the peer.
-//! - Connection collision detection (RFC 4271 section 6.8) runs in the shell,
-//!   which has both connections; see `collision.rs`. It tells the losing
-//!   connection's FSM with OpenCollisionDump (Event 23).
+//! - Connection collision detection (RFC 4271 section 6.8) runs outside the
+//!   FSM: `collision.rs` decides, and the shell, which has both connections,
+//!   carries it out. It tells the losing connection's FSM with
+//!   OpenCollisionDump (Event 23).
 //!
 //! Every received OPEN is checked by `open_check::check_open` (RFC 4271
 //! section 6.2), which also negotiates the session; one that fails is

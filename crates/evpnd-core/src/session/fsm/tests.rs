@@ -370,6 +370,30 @@ fn unexpected_messages_are_fsm_errors() {
 }
 
 #[test]
+fn a_failing_open_is_bgp_open_msg_err_in_any_state() {
+    // RFC 4271 section 8.2.2 OpenConfirm, Event 22: the OPEN error is sent.
+    let mut fsm = Fsm::new(config(), 1);
+    fsm.handle(Event::ManualStart);
+    fsm.handle(Event::TcpCrAcked);
+    fsm.handle(Event::BgpOpen(open()));
+    let a = fsm.handle(Event::BgpOpen(Open {
+        hold_time: 1,
+        ..open()
+    }));
+    assert_eq!(notification(&a).map(|n| n.code.to_wire()), Some((2, 6)));
+    assert_eq!(fsm.state(), State::Idle);
+    // Connect, Event 22: sent without an OPEN of ours.
+    let mut fsm = Fsm::new(config(), 1);
+    fsm.handle(Event::ManualStart);
+    let a = fsm.handle(Event::BgpOpen(Open {
+        version: 3,
+        ..open()
+    }));
+    assert_eq!(notification(&a).map(|n| n.code.to_wire()), Some((2, 1)));
+    assert_eq!(fsm.state(), State::Idle);
+}
+
+#[test]
 fn collision_dump_sends_cease_7() {
     let mut fsm = Fsm::new(config(), 1);
     fsm.handle(Event::ManualStart);
