@@ -183,9 +183,12 @@ pub async fn start(
 
     // Bounded, see EVENT_QUEUE.
     let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
-    // Unbounded: `evpnd_linux::snoop` takes an unbounded sender (its API),
-    // and a snooped ARP/ND packet is one small event per binding change,
-    // rate-limited by the hosts' own ARP/ND timers.
+    // Unbounded, NOT bounded yet: `evpnd_linux::snoop::spawn_snoopers`
+    // takes an unbounded sender (its API, not this module's). It sends one
+    // event per ARP/ND packet seen on an SVI, so an ARP storm grows this
+    // queue while the VTEP is behind. The right bound is a `try_send` that
+    // drops when full: a snooped binding lost is named again by the host's
+    // next ARP/ND packet, and the SVIs' neighbour tables are dumped on resync.
     let (snooped_tx, snooped_rx) = mpsc::unbounded_channel();
     let events = EventSocket::subscribe()?;
     if let Err(e) = evpnd_linux::snoop::spawn_snoopers(scope.svis.clone(), snooped_tx) {
