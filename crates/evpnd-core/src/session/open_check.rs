@@ -175,6 +175,8 @@ mod tests {
     use super::*;
     use crate::session::fsm::Backoff;
     use evpnd_wire::capability::GracefulRestartFamily;
+    use evpnd_wire::{Afi, Safi};
+    use proptest::prelude::*;
     use std::time::Duration;
 
     const EVPN: Family = Family::L2VPN_EVPN;
@@ -466,5 +468,35 @@ mod tests {
         assert!(s.route_refresh && s.enhanced_route_refresh);
         assert!(!s.extended_message, "we do not announce it");
         assert_eq!(s.peer_graceful_restart, Some(gr));
+    }
+
+    proptest! {
+        /// Whatever the OPEN, the outcome is either an OPEN Message Error or
+        /// a session within RFC 4271 sections 4.2 and 4.4 and RFC 4760 section 8.
+        #[test]
+        fn any_open_is_refused_or_negotiated_within_the_rules(
+            version in prop_oneof![Just(4u8), any::<u8>()],
+            asn in prop_oneof![Just(65000u32), any::<u32>()],
+            hold in any::<u16>(),
+            id in any::<u32>(),
+            families in proptest::collection::vec((0u16..30, 0u8..80), 0..4),
+        ) {
+            let caps = families
+                .into_iter()
+                .map(|(afi, safi)| Capability::Multiprotocol(Family::new(Afi(afi), Safi(safi))))
+                .collect();
+            let o = Open { version, ..open_from(asn, caps) };
+            let o = Open { hold_time: hold, bgp_identifier: Ipv4Addr::from(id), ..o };
+            match check_open(&o, &config()) {
+                Ok(s) => {
+                    prop_assert!(s.hold_time == 0 || s.hold_time >= 3);
+                    prop_assert!(s.hold_time <= 90 && s.hold_time <= hold);
+                    prop_assert!(s.hold_time == 0 || (s.keepalive >= 1 && s.keepalive <= s.hold_time / 3));
+                    prop_assert_eq!(s.families, vec![EVPN]);
+                    prop_assert_eq!(s.peer_asn, 65000);
+                }
+                Err(n) => prop_assert!(matches!(n.code, ErrorCode::Open(_))),
+            }
+        }
     }
 }
