@@ -2,9 +2,12 @@
 //! (proto-tests/vectors/frr/bgp-evpn-messages.txt) decodes and re-encodes
 //! byte-identically, and what the capture shows is what we decode.
 
+use evpnd_core::session::{Backoff, FsmConfig, check_open};
 use evpnd_wire::Family;
 use evpnd_wire::attribute::{AttrFlags, type_code};
+use evpnd_wire::capability::Capability;
 use evpnd_wire::message::{DecodeOptions, Message};
+use evpnd_wire::open::Open;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
@@ -84,6 +87,33 @@ fn every_message_round_trips_byte_identically() {
     assert_eq!(counts[1..5], [8, 86, 0, 156]);
 }
 
+/// An evpnd in the lab these OPENs were captured in, with a BGP identifier
+/// none of the captured speakers has (RFC 6286: iBGP identifiers differ).
+fn evpnd_side() -> FsmConfig {
+    let backoff = Backoff {
+        base: std::time::Duration::from_secs(1),
+        cap: std::time::Duration::from_secs(60),
+    };
+    FsmConfig {
+        local_open: Open::new(
+            65000,
+            9,
+            Ipv4Addr::new(198, 19, 0, 99),
+            vec![
+                Capability::Multiprotocol(Family::L2VPN_EVPN),
+                Capability::RouteRefresh,
+                Capability::FourOctetAs(65000),
+            ],
+        ),
+        peer_asn: 65000,
+        keepalive: 3,
+        passive: false,
+        connect_backoff: backoff,
+        idle_backoff: backoff,
+        stable_after: std::time::Duration::from_secs(60),
+    }
+}
+
 #[test]
 fn opens_announce_as_65000_by_capability_hold_9_and_evpn() {
     let opens: Vec<_> = decode_all()
@@ -101,7 +131,10 @@ fn opens_announce_as_65000_by_capability_hold_9_and_evpn() {
         assert_eq!(o.families(), [Family::L2VPN_EVPN]);
         assert!(o.route_refresh() && o.enhanced_route_refresh());
         assert_eq!(o.graceful_restart().map(|gr| gr.restart_time), Some(120));
-        assert!(o.validate().is_ok());
+        // evpnd's side of these sessions (AS 65000, iBGP, EVPN) accepts
+        // each OPEN with every RFC 4271 6.2 check.
+        let session = check_open(&o, &evpnd_side()).expect("FRR's OPEN is acceptable");
+        assert_eq!(session.families, [Family::L2VPN_EVPN]);
         let id = o.bgp_identifier.octets();
         assert_eq!(id[..3], [198, 19, 0]);
     }

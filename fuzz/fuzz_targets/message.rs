@@ -42,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
             if matches!(action, ErrorAction::SessionReset(_)) {
                 continue;
             }
-            if let Ok((ingress, _)) = ingress_update(&update, &action, &opts, &LOCAL, false, Family::L2VPN_EVPN)
+            if let Ok((ingress, _)) = ingress_update(&update, &action, &LOCAL, false, Family::L2VPN_EVPN)
                 && let Some(reach) = ingress.reach
             {
                 let reflection = Reflection { originator_id: Ipv4Addr::new(198, 19, 0, 1), cluster_id: LOCAL.cluster_id };

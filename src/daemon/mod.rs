@@ -331,9 +331,7 @@ fn neighbor_row(peer: &PeerHandle, counters: PeerCounters) -> NeighborRow {
             .map(|neg| {
                 neg.families
                     .iter()
-                    .map(|(afi, safi)| {
-                        Family::new(evpnd_wire::Afi(*afi), evpnd_wire::Safi(*safi)).to_string()
-                    })
+                    .map(|family| family.to_string())
                     .collect()
             })
             .unwrap_or_default(),

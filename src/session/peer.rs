@@ -121,28 +121,8 @@ pub struct MessageCounters {
 pub struct PeerStatus {
     pub state: State,
     pub established_since: Option<SystemTime>,
-    pub negotiated: Option<NegotiatedStatus>,
+    pub negotiated: Option<NegotiatedSession>,
     pub last_error: Option<String>,
-}
-
-/// What `show neighbors` reads of the [`NegotiatedSession`].
-///
-/// Transitional: src/daemon/mod.rs still reads families as (AFI, SAFI)
-/// numbers; once it formats [`Family`] itself, `PeerStatus::negotiated`
-/// becomes the `NegotiatedSession` again and this goes.
-#[derive(Debug, Clone)]
-pub struct NegotiatedStatus {
-    pub hold_time: u16,
-    pub families: Vec<(u16, u8)>,
-}
-
-impl From<&NegotiatedSession> for NegotiatedStatus {
-    fn from(s: &NegotiatedSession) -> Self {
-        Self {
-            hold_time: s.hold_time,
-            families: s.families.iter().map(|f| (f.afi.0, f.safi.0)).collect(),
-        }
-    }
 }
 
 impl Default for PeerStatus {
@@ -736,7 +716,6 @@ impl Session {
                 match ingress_update(
                     &update,
                     &action,
-                    &self.rx_opts,
                     &self.spec.local,
                     external,
                     self.spec.family,
@@ -792,7 +771,7 @@ impl Session {
         );
         self.status.send_modify(|s| {
             s.established_since = Some(SystemTime::now());
-            s.negotiated = Some(NegotiatedStatus::from(&negotiated));
+            s.negotiated = Some(negotiated.clone());
         });
         if !negotiated.families.contains(&self.spec.family) {
             warn!(peer = %self.peer(), "peer did not negotiate l2vpn-evpn: no routes exchanged");

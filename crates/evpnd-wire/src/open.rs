@@ -266,45 +266,6 @@ impl Open {
             _ => &[],
         })
     }
-
-    /// The RFC 4271 section 6.2 checks that need no configuration: version,
-    /// hold time 1 or 2, a zero BGP Identifier (RFC 6286 section 2.2), and
-    /// unknown optional parameters.
-    ///
-    /// Sessions do not call this: every check of a received OPEN, with the
-    /// configuration and in order, is `evpnd_core::session::check_open`.
-    /// This is for callers that have only the message (tests/wire_vectors.rs).
-    pub fn validate(&self) -> Result<(), Notification> {
-        if self.version != BGP_VERSION {
-            return Err(Notification::new(
-                ErrorCode::Open(OpenSubcode::UnsupportedVersionNumber),
-                u16::from(BGP_VERSION).to_be_bytes().to_vec(),
-            ));
-        }
-        if matches!(self.hold_time, 1 | 2) {
-            return Err(Notification::new(
-                ErrorCode::Open(OpenSubcode::UnacceptableHoldTime),
-                Bytes::new(),
-            ));
-        }
-        if self.bgp_identifier.is_unspecified() {
-            return Err(Notification::new(
-                ErrorCode::Open(OpenSubcode::BadBgpIdentifier),
-                Bytes::new(),
-            ));
-        }
-        if self
-            .parameters
-            .iter()
-            .any(|p| matches!(p, OptionalParameter::Unknown { .. }))
-        {
-            return Err(Notification::new(
-                ErrorCode::Open(OpenSubcode::UnsupportedOptionalParameter),
-                Bytes::new(),
-            ));
-        }
-        Ok(())
-    }
 }
 
 impl fmt::Display for Open {
@@ -350,7 +311,6 @@ mod tests {
         assert_eq!(open.bgp_identifier, Ipv4Addr::new(198, 19, 0, 1));
         assert_eq!(open.families(), [Family::L2VPN_EVPN]);
         assert!(open.route_refresh() && open.enhanced_route_refresh());
-        assert!(open.validate().is_ok());
         let mut out = BytesMut::new();
         open.encode(&mut out);
         assert_eq!(&out[..], &wire[..]);
@@ -375,27 +335,7 @@ mod tests {
     }
 
     #[test]
-    fn validate_rejects_rfc4271_6_2_cases() {
-        let ok = Open::new(65000, 3, Ipv4Addr::new(1, 1, 1, 1), vec![]);
-        assert!(ok.validate().is_ok());
-        let bad = Open {
-            hold_time: 2,
-            ..ok.clone()
-        };
-        assert_eq!(
-            bad.validate().unwrap_err().code,
-            ErrorCode::Open(OpenSubcode::UnacceptableHoldTime)
-        );
-        let bad = Open {
-            version: 3,
-            ..ok.clone()
-        };
-        assert_eq!(&bad.validate().unwrap_err().data[..], &[0, 4]);
-        let bad = Open {
-            bgp_identifier: Ipv4Addr::UNSPECIFIED,
-            ..ok
-        };
-        assert!(bad.validate().is_err());
+    fn a_4_octet_asn_goes_in_my_as_as_as_trans() {
         let as4 = Open::new(4_200_000_000, 90, Ipv4Addr::new(1, 1, 1, 1), vec![]);
         assert_eq!(as4.my_as, 23456);
     }

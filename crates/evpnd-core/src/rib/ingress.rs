@@ -8,7 +8,6 @@ use bytes::Bytes;
 use evpnd_wire::Family;
 use evpnd_wire::evpn::{evpn_route_key, split_evpn_nlri};
 use evpnd_wire::extcomm::ExtendedCommunity;
-use evpnd_wire::message::DecodeOptions;
 use evpnd_wire::notification::{ErrorCode, Notification, UpdateSubcode};
 use evpnd_wire::rfc7606::ErrorAction;
 use evpnd_wire::update::Update;
@@ -64,13 +63,11 @@ pub enum Ignored {
 /// syntax error in them resets the session (RFC 7606 section 5.3, RFC 4760
 /// section 7: UPDATE Message Error / Optional Attribute Error).
 ///
-/// `_opts`, the options `update` was decoded with, no longer matter here:
-/// the attributes are stored in `attrs::STORED_FORM` whatever they were
-/// received in. (Kept so the session's call does not change.)
+/// The options `update` was decoded with do not matter here: the attributes
+/// are stored in `attrs::STORED_FORM` whatever they were received in.
 pub fn ingress_update(
     update: &Update,
     action: &ErrorAction,
-    _opts: &DecodeOptions,
     local: &LocalIdentity,
     external: bool,
     family: Family,
@@ -194,7 +191,12 @@ mod tests {
     }
 
     fn update(hex_message: &str) -> Update {
-        match Message::decode(&hex(hex_message), &DecodeOptions::default()).unwrap() {
+        match Message::decode(
+            &hex(hex_message),
+            &evpnd_wire::message::DecodeOptions::default(),
+        )
+        .unwrap()
+        {
             Message::Update(u) => u,
             other => panic!("not an UPDATE: {other:?}"),
         }
@@ -217,7 +219,6 @@ mod tests {
         let (ingress, ignored) = ingress_update(
             &update(FROM_VTEP),
             &ErrorAction::Accept,
-            &DecodeOptions::default(),
             &RR,
             false,
             Family::L2VPN_EVPN,
@@ -242,7 +243,6 @@ mod tests {
         let (ingress, ignored) = ingress_update(
             &update(REFLECTED),
             &ErrorAction::Accept,
-            &DecodeOptions::default(),
             &RR,
             false,
             Family::L2VPN_EVPN,
@@ -263,7 +263,6 @@ mod tests {
         let (_, ignored) = ingress_update(
             &update(REFLECTED),
             &ErrorAction::Accept,
-            &DecodeOptions::default(),
             &vtep,
             false,
             Family::L2VPN_EVPN,
@@ -283,7 +282,6 @@ mod tests {
         let reset = ingress_update(
             &update(&bad),
             &ErrorAction::Accept,
-            &DecodeOptions::default(),
             &RR,
             false,
             Family::L2VPN_EVPN,
@@ -300,7 +298,6 @@ mod tests {
         let (ingress, ignored) = ingress_update(
             &update(FROM_VTEP),
             &ErrorAction::TreatAsWithdraw,
-            &DecodeOptions::default(),
             &RR,
             false,
             Family::L2VPN_EVPN,
@@ -311,7 +308,6 @@ mod tests {
         let (eor, _) = ingress_update(
             &update("ffffffffffffffffffffffffffffffff001d0200000006800f03001946"),
             &ErrorAction::Accept,
-            &DecodeOptions::default(),
             &RR,
             false,
             Family::L2VPN_EVPN,
