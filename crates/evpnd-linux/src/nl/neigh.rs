@@ -288,8 +288,8 @@ impl NeighRequest {
     /// Appends the request to `out` as one netlink message with
     /// NLM_F_REQUEST|NLM_F_ACK and the given sequence number. Consumes the
     /// request: the message moves into the `NetlinkMessage` instead of being
-    /// cloned (the clone was 16% of the encoding time of an fdb batch: 174 ->
-    /// 146 ns per row, docs/netlink.md "Encoding cost").
+    /// cloned (161 -> 126 ns per row for the fdb bench's rows,
+    /// `examples/encode_rows.rs`, docs/netlink.md "Encoding cost").
     pub fn encode_into(self, sequence: u32, out: &mut Vec<u8>) {
         let inner = match self.kind {
             RequestKind::New => RouteNetlinkMessage::NewNeighbour(self.message),
