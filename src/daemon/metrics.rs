@@ -121,6 +121,11 @@ pub fn render(s: &Snapshot) -> String {
         "counter",
         "Kernel entries put back after someone else removed or changed them.",
     );
+    family(
+        "evpnd_snooped_bindings_dropped_total",
+        "counter",
+        "ARP/ND bindings the snoopers dropped on a full VTEP queue (named again by the host's next packet).",
+    );
     for p in &s.peers {
         let peer = p.address;
         let _ = writeln!(
@@ -191,6 +196,11 @@ pub fn render(s: &Snapshot) -> String {
             let _ = writeln!(out, "evpnd_duplicate_macs{{vni=\"{vni}\"}} {n}");
         }
         let _ = writeln!(out, "evpnd_drift_repairs_total {}", v.drift_repairs);
+        let _ = writeln!(
+            out,
+            "evpnd_snooped_bindings_dropped_total {}",
+            v.snooped_dropped
+        );
     }
     out
 }
@@ -357,6 +367,7 @@ mod tests {
             remote_macs: 7,
             flood_entries: 2,
             suppression_neighbors: 4,
+            snooped_dropped: 6,
         };
         let text = render(&Snapshot {
             vtep: Some(vtep),
@@ -367,6 +378,7 @@ mod tests {
             "evpnd_reconciler_operations_total 40",
             "evpnd_reconciler_failures_total 2",
             "evpnd_drift_repairs_total 3",
+            "evpnd_snooped_bindings_dropped_total 6",
             "# TYPE evpnd_duplicate_macs gauge",
             "evpnd_duplicate_macs{vni=\"10\"} 1",
             "evpnd_duplicate_macs{vni=\"20\"} 0",

@@ -17,6 +17,7 @@ use evpnd_core::vtep::{Level, VtepCore, VtepInput, VtepOutput, VtepTimer};
 use evpnd_linux::nl::neigh::{KernelEvent, LearnScope, Learned};
 use evpnd_linux::setup::{SetupError, Topology, TopologySocket, TopologySpec, VlanVni, setup};
 use evpnd_linux::socket::{AckMode, EventSocket, RequestSocket, SocketError};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
@@ -46,6 +47,11 @@ const OPS_QUEUE: usize = 64;
 /// the kernel's buffer is the bound and the resync the recovery, one dump
 /// instead of every lost notification.
 const EVENT_QUEUE: usize = 1024;
+/// Snooped ARP/ND bindings waiting for the VTEP, one per packet. When full,
+/// the snoopers drop new ones and count them: a binding is named again by
+/// the host's next packet, so losing one under a storm costs a delay, never
+/// state.
+const SNOOP_QUEUE: usize = 1024;
 
 /// What the netlink event thread and the snoopers send: a batch of events,
 /// or `Err(())` when notifications were lost (ENOBUFS).
@@ -183,17 +189,16 @@ pub async fn start(
 
     // Bounded, see EVENT_QUEUE.
     let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
-    // Unbounded, NOT bounded yet: `evpnd_linux::snoop::spawn_snoopers`
-    // takes an unbounded sender (its API, not this module's). It sends one
-    // event per ARP/ND packet seen on an SVI, so an ARP storm grows this
-    // queue while the VTEP is behind. The right bound is a `try_send` that
-    // drops when full: a snooped binding lost is named again by the host's
-    // next ARP/ND packet, and the SVIs' neighbour tables are dumped on resync.
-    let (snooped_tx, snooped_rx) = mpsc::unbounded_channel();
+    // Bounded, see SNOOP_QUEUE: the snoopers drop (and count) rather than wait.
+    let (snooped_tx, snooped_rx) = mpsc::channel(SNOOP_QUEUE);
     let events = EventSocket::subscribe()?;
-    if let Err(e) = evpnd_linux::snoop::spawn_snoopers(scope.svis.clone(), snooped_tx) {
-        warn!(error = %e, "cannot snoop ARP/ND; MAC+IP routes come from the SVIs' neighbour tables only");
-    }
+    let snoop_drops = match evpnd_linux::snoop::spawn_snoopers(scope.svis.clone(), snooped_tx) {
+        Ok(drops) => drops,
+        Err(e) => {
+            warn!(error = %e, "cannot snoop ARP/ND; MAC+IP routes come from the SVIs' neighbour tables only");
+            Default::default()
+        }
+    };
     spawn_event_thread(events, own, scope.clone(), events_tx);
     // Bounded, see OPS_QUEUE.
     let (ops_tx, ops_rx) = mpsc::channel::<Vec<Op>>(OPS_QUEUE);
@@ -212,6 +217,7 @@ pub async fn start(
         core,
         rib,
         ops: ops_tx,
+        snoop_drops,
         retry_at: None,
         stale_at: None,
     };
@@ -306,6 +312,8 @@ struct VtepTask {
     core: VtepCore,
     rib: mpsc::Sender<RibRequest>,
     ops: mpsc::Sender<Vec<Op>>,
+    /// Snooped bindings dropped on a full queue (see SNOOP_QUEUE).
+    snoop_drops: evpnd_linux::snoop::SnoopDrops,
     /// Deadlines the core asked for, not yet handed to the timers.
     retry_at: Option<Instant>,
     stale_at: Option<Instant>,
@@ -316,7 +324,7 @@ impl VtepTask {
         mut self,
         mut changes: mpsc::UnboundedReceiver<RibEvent>,
         mut events: mpsc::Receiver<EventBatch>,
-        mut snooped: mpsc::UnboundedReceiver<EventBatch>,
+        mut snooped: mpsc::Receiver<EventBatch>,
         mut failed: mpsc::UnboundedReceiver<Vec<Op>>,
         mut queries: mpsc::Receiver<VtepQuery>,
     ) {
@@ -427,7 +435,9 @@ impl VtepTask {
     fn answer(&self, query: VtepQuery) {
         match query {
             VtepQuery::Stats(reply) => {
-                let _ = reply.send(self.core.stats());
+                let mut stats = self.core.stats();
+                stats.snooped_dropped = self.snoop_drops.load(Ordering::Relaxed);
+                let _ = reply.send(stats);
             }
             VtepQuery::Vnis(reply) => {
                 let rows = self

@@ -10,6 +10,8 @@ use crate::nl::neigh::{KernelEvent, Learned, LearnedRow};
 use evpnd_wire::mac::MacAddress;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc;
 use tracing::warn;
 
@@ -76,16 +78,29 @@ pub fn nd_binding(packet: &[u8]) -> Option<(Ipv6Addr, MacAddress)> {
     usable.then_some((ip, mac))
 }
 
+/// Bindings dropped because the VTEP's queue was full, counted by the
+/// snoopers and read by the VTEP shell for its statistics.
+pub type SnoopDrops = Arc<AtomicU64>;
+
 /// Reads ARP and IPv6 packets on every interface and reports the bindings
 /// seen on the SVIs (`(ifindex, vlan)`), one thread per protocol.
+///
+/// `tx` is bounded and the snoopers never wait for it: one event per packet
+/// means an ARP storm could otherwise queue without limit while the VTEP is
+/// behind. A binding dropped on a full queue is counted in the returned
+/// [`SnoopDrops`] and costs nothing lasting: the host's next ARP/ND packet
+/// names it again, and a resync dumps the SVIs' neighbour tables.
 pub fn spawn_snoopers(
     svis: Vec<(u32, u16)>,
-    tx: mpsc::UnboundedSender<Result<Vec<KernelEvent>, ()>>,
-) -> io::Result<()> {
+    tx: mpsc::Sender<Result<Vec<KernelEvent>, ()>>,
+) -> io::Result<SnoopDrops> {
+    let drops = SnoopDrops::default();
     let arp = |p: &[u8]| arp_sender(p).map(|(ip, mac)| (IpAddr::V4(ip), mac));
     let nd = |p: &[u8]| nd_binding(p).map(|(ip, mac)| (IpAddr::V6(ip), mac));
-    spawn_snooper("evpnd-arp-snoop", ETH_P_ARP, arp, svis.clone(), tx.clone())?;
-    spawn_snooper("evpnd-nd-snoop", ETH_P_IPV6, nd, svis, tx)
+    let arp_out = (tx.clone(), drops.clone());
+    spawn_snooper("evpnd-arp-snoop", ETH_P_ARP, arp, svis.clone(), arp_out)?;
+    spawn_snooper("evpnd-nd-snoop", ETH_P_IPV6, nd, svis, (tx, drops.clone()))?;
+    Ok(drops)
 }
 
 fn spawn_snooper(
@@ -93,7 +108,7 @@ fn spawn_snooper(
     ethertype: u16,
     binding: fn(&[u8]) -> Option<(IpAddr, MacAddress)>,
     svis: Vec<(u32, u16)>,
-    tx: mpsc::UnboundedSender<Result<Vec<KernelEvent>, ()>>,
+    (tx, drops): (mpsc::Sender<Result<Vec<KernelEvent>, ()>>, SnoopDrops),
 ) -> io::Result<()> {
     let socket = PacketSocket::open(ethertype)?;
     std::thread::Builder::new()
@@ -118,12 +133,35 @@ fn spawn_snooper(
                     row: LearnedRow::Neighbor { vlan, ip, mac },
                     present: true,
                 };
-                if tx.send(Ok(vec![KernelEvent::Learned(learned)])).is_err() {
+                if !offer(&tx, &drops, learned) {
                     return;
                 }
             }
         })?;
     Ok(())
+}
+
+/// Hands one binding to the VTEP without waiting: on a full queue it is
+/// dropped and counted. False when the VTEP is gone (the snooper ends).
+fn offer(
+    tx: &mpsc::Sender<Result<Vec<KernelEvent>, ()>>,
+    drops: &SnoopDrops,
+    learned: Learned,
+) -> bool {
+    let row = learned.row;
+    match tx.try_send(Ok(vec![KernelEvent::Learned(learned)])) {
+        Ok(()) => true,
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            // The first drop of a burst is worth a line; the rest are in the
+            // count (evpnd_snooped_bindings_dropped_total).
+            let dropped_before = drops.fetch_add(1, Ordering::Relaxed);
+            if dropped_before.is_multiple_of(10_000) {
+                warn!(binding = ?row, dropped_before, "VTEP queue full: snooped bindings are dropped until it drains");
+            }
+            true
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => false,
+    }
 }
 
 /// An AF_PACKET datagram socket (link header removed) for one EtherType.
@@ -178,6 +216,33 @@ impl PacketSocket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_queue_drops_and_counts_without_waiting_and_a_closed_one_stops() {
+        let (tx, mut rx) = mpsc::channel(1);
+        let drops = SnoopDrops::default();
+        let binding = |last: u8| Learned {
+            row: LearnedRow::Neighbor {
+                vlan: 10,
+                ip: IpAddr::V4(Ipv4Addr::new(198, 18, 10, last)),
+                mac: MacAddress([2, 0, 0, 0, 0, last]),
+            },
+            present: true,
+        };
+        assert!(offer(&tx, &drops, binding(1)));
+        assert!(
+            offer(&tx, &drops, binding(2)),
+            "full: dropped, not waited for"
+        );
+        assert!(offer(&tx, &drops, binding(3)));
+        assert_eq!(drops.load(Ordering::Relaxed), 2);
+        let Ok(Ok(first)) = rx.try_recv() else {
+            panic!("the first binding is queued")
+        };
+        assert!(matches!(first[..], [KernelEvent::Learned(l)] if l == binding(1)));
+        drop(rx);
+        assert!(!offer(&tx, &drops, binding(4)), "the VTEP is gone");
+    }
 
     fn arp(op: u8, sender_mac: [u8; 6], sender_ip: [u8; 4]) -> Vec<u8> {
         let mut p = vec![0, 1, 8, 0, 6, 4, 0, op];

@@ -62,6 +62,9 @@ pub struct VtepStats {
     pub remote_macs: u64,
     pub flood_entries: u64,
     pub suppression_neighbors: u64,
+    /// Bindings the ARP/ND snoopers dropped because the VTEP's queue was
+    /// full. Not the core's count: the shell fills it in from the snoopers.
+    pub snooped_dropped: u64,
 }
 
 /// Everything the VTEP decides with, and nothing it does I/O with.
