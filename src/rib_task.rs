@@ -10,43 +10,48 @@
 
 use evpnd_core::rib::adj_out::OutGroupKey;
 use evpnd_core::rib::engine::{
-    IngressUpdate, OutChunk, PeerCounters, Rib, RibEvent, RibInput, RibOutput, RibPath, RibStats,
+    IngressUpdate, OutChunk, PeerCounters, Rib, RibEvent, RibInput, RibOutlet, RibOutput, RibPath,
+    RibStats,
 };
 use evpnd_core::rib::peer::{PeerIdx, PeerInfo};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::{Notify, mpsc, oneshot};
 use tracing::warn;
-
-/// How many chunks may wait in one peer's outbound queue (ADR 0007).
-///
-/// A chunk is what one RIB step (one input, or one batch of up to
-/// [`MAX_BATCH`] inputs and its flush) produced for the peer: its UPDATEs
-/// (the bytes shared with its group), or its whole table on a new session
-/// or a route refresh. So 256 chunks are 256 steps the peer is behind, at
-/// most 256 x 256 received UPDATEs' worth of changes, more than a whole
-/// table's worth under full-rate churn, which a peer reading at TCP speed
-/// never comes near; a reconnecting peer's table is one chunk. What a
-/// stalled peer pins is bounded by the same product (at 4096-octet
-/// messages ~256 MiB in the worst case, typically far less), where an
-/// unbounded queue grew until the process ran out of memory.
-pub const PEER_QUEUE_CHUNKS: usize = 256;
 
 /// Where a peer's writer receives what it must send: the RIB task's
 /// UPDATEs and the session's own messages, in order.
 ///
-/// Back-pressure (ADR 0007): the queue is bounded ([`PEER_QUEUE_CHUNKS`])
-/// and nobody ever waits on it. The RIB task must not wait for one peer, so
-/// it only `try_send`s; a full queue means the peer keeps its session up but
-/// does not read what we send. Then the sink raises its overflow signal and
-/// the RIB task drops it; the peer task ends the session with a Cease / Out
-/// of Resources NOTIFICATION (RFC 4486 section 4, subcode 8) and counts it
+/// Back-pressure (ADR 0007): the queue is bounded in octets
+/// (`bgp.peer_queue_bytes`, 64 MiB by default) and nobody ever waits on it.
+/// The RIB task must not wait for one peer, so it only `try_send`s; a full
+/// queue means the peer keeps its session up but does not read what we
+/// send. Then the sink raises its overflow signal and the RIB task drops it;
+/// the peer task ends the session with a Cease / Out of Resources
+/// NOTIFICATION (RFC 4486 section 4, subcode 8) and counts it
 /// (`evpnd_peer_queue_overflows_total`). When the peer reconnects it gets
 /// the whole table again: Adj-RIB-Out is re-derived from the Loc-RIB (RFC
 /// 4271 section 9.4), so nothing dropped here is lost.
+///
+/// Octets, not chunks: a chunk is one encoded batch (shared by the peer's
+/// group) or a whole table, from a few hundred octets to tens of MiB, so
+/// only octets bound the memory a stalled peer pins. An empty queue takes
+/// any one chunk, so a table larger than the bound still reaches a peer
+/// that reads.
 #[derive(Debug, Clone)]
 pub struct PeerSink {
-    chunks: mpsc::Sender<OutChunk>,
+    chunks: mpsc::UnboundedSender<OutChunk>,
+    /// Octets queued and not yet taken by the writer.
+    queued: Arc<AtomicUsize>,
+    limit: usize,
     overflow: Arc<Notify>,
+}
+
+/// The writer's end of a [`PeerSink`].
+#[derive(Debug)]
+pub struct PeerQueue {
+    chunks: mpsc::UnboundedReceiver<OutChunk>,
+    queued: Arc<AtomicUsize>,
 }
 
 /// A chunk could not be queued: the queue is full (the overflow signal is
@@ -57,41 +62,58 @@ pub enum SinkError {
     Closed,
 }
 
-impl PeerSink {
-    /// A new queue of [`PEER_QUEUE_CHUNKS`]: the sink, and the receiving end
-    /// for the peer's writer.
-    pub fn channel() -> (PeerSink, mpsc::Receiver<OutChunk>) {
-        Self::with_capacity(PEER_QUEUE_CHUNKS)
-    }
+fn octets(chunk: &OutChunk) -> usize {
+    chunk.iter().map(|message| message.len()).sum()
+}
 
-    pub fn with_capacity(chunks: usize) -> (PeerSink, mpsc::Receiver<OutChunk>) {
-        let (tx, rx) = mpsc::channel(chunks);
+impl PeerSink {
+    /// A new queue holding up to `limit` octets: the sink, and the
+    /// receiving end for the peer's writer.
+    pub fn channel(limit: usize) -> (PeerSink, PeerQueue) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let queued = Arc::new(AtomicUsize::new(0));
         let sink = PeerSink {
             chunks: tx,
+            queued: queued.clone(),
+            limit,
             overflow: Arc::new(Notify::new()),
         };
-        (sink, rx)
+        (sink, PeerQueue { chunks: rx, queued })
     }
 
-    /// Queue `chunk` without waiting. On a full queue the overflow signal is
-    /// raised: the session must end (see [`PeerSink`]).
+    /// Queue `chunk` without waiting. When it would take the queue past its
+    /// limit the overflow signal is raised: the session must end (see
+    /// [`PeerSink`]).
     pub fn try_send(&self, chunk: OutChunk) -> Result<(), SinkError> {
-        match self.chunks.try_send(chunk) {
-            Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                // A stored permit: the session sees it even if it is busy
-                // now, and once however often the queue is found full.
-                self.overflow.notify_one();
-                Err(SinkError::Full)
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(SinkError::Closed),
+        let size = octets(&chunk);
+        let queued = self.queued.load(Ordering::Relaxed);
+        if queued > 0 && queued + size > self.limit {
+            // A stored permit: the session sees it even if it is busy now,
+            // and once however often the queue is found full.
+            self.overflow.notify_one();
+            return Err(SinkError::Full);
         }
+        self.queued.fetch_add(size, Ordering::Relaxed);
+        self.chunks.send(chunk).map_err(|_| SinkError::Closed)
     }
 
     /// The overflow signal (`notified()` resolves once the queue was found
     /// full), as a handle that does not keep the queue open.
     pub fn overflow_signal(&self) -> Arc<Notify> {
         self.overflow.clone()
+    }
+}
+
+impl PeerQueue {
+    /// The next chunk; its octets leave the queue's account.
+    pub async fn recv(&mut self) -> Option<OutChunk> {
+        let chunk = self.chunks.recv().await?;
+        self.queued.fetch_sub(octets(&chunk), Ordering::Relaxed);
+        Some(chunk)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.chunks.is_empty()
     }
 }
 
@@ -131,22 +153,59 @@ pub enum RibRequest {
 
 pub struct RibTask {
     rib: Rib,
+    outlet: Outlet,
+}
+
+/// Where the RIB's outputs go, as it produces them: each encoded batch to
+/// the sinks of its group's members at once, so writers start while the
+/// rest of a step is still being encoded.
+struct Outlet {
     /// Indexed by `PeerIdx`; `None` while the peer is down.
     sinks: Vec<Option<PeerSink>>,
-    /// Indexed by `PeerIdx`: the chunks one RIB step produced for the
-    /// peer, queued as one (kept allocated between steps).
-    outbox: Vec<Vec<OutChunk>>,
     /// Gets every batch of best-path changes (the VTEP's importer).
     observer: Option<mpsc::UnboundedSender<RibEvent>>,
+}
+
+impl RibOutlet for Outlet {
+    /// A closed sink or observer is a task that already ended; its own
+    /// shutdown path reports that.
+    fn put(&mut self, output: RibOutput) {
+        match output {
+            RibOutput::Send { peer, messages } => {
+                let Some(sink) = self.sinks.get_mut(usize::from(peer.0)) else {
+                    return;
+                };
+                if let Some(s) = sink
+                    && s.try_send(messages) == Err(SinkError::Full)
+                {
+                    // The peer task ends the session (Cease / Out of
+                    // Resources); until its PeerDown arrives, nothing more
+                    // is queued for this connection.
+                    warn!(
+                        peer = peer.0,
+                        queue_bytes = s.limit,
+                        "outbound queue full: dropping the peer's sink"
+                    );
+                    *sink = None;
+                }
+            }
+            RibOutput::Event(event) => {
+                if let Some(observer) = &self.observer {
+                    let _ = observer.send(event);
+                }
+            }
+        }
+    }
 }
 
 impl RibTask {
     pub fn new(rib: Rib) -> Self {
         Self {
             rib,
-            sinks: Vec::new(),
-            outbox: Vec::new(),
-            observer: None,
+            outlet: Outlet {
+                sinks: Vec::new(),
+                observer: None,
+            },
         }
     }
 
@@ -155,7 +214,7 @@ impl RibTask {
     /// 0007, rule 3; the channel is made in `daemon::run`).
     pub fn observe(&mut self, observer: mpsc::UnboundedSender<RibEvent>) {
         self.rib.observe();
-        self.observer = Some(observer);
+        self.outlet.observer = Some(observer);
     }
 
     /// Register a configured peer before its session comes up, so its index
@@ -173,8 +232,7 @@ impl RibTask {
                     Err(_) => break,
                 }
             }
-            self.rib.flush();
-            self.deliver();
+            self.rib.flush(&mut self.outlet);
         }
     }
 
@@ -186,15 +244,16 @@ impl RibTask {
                 group,
                 sink,
             } => {
+                let sinks = &mut self.outlet.sinks;
                 let slot = usize::from(peer.0);
-                if self.sinks.len() <= slot {
-                    self.sinks.resize(slot + 1, None);
+                if sinks.len() <= slot {
+                    sinks.resize(slot + 1, None);
                 }
-                self.sinks[slot] = Some(sink);
+                sinks[slot] = Some(sink);
                 RibInput::PeerUp { peer, info, group }
             }
             RibRequest::PeerDown { peer } => {
-                if let Some(sink) = self.sinks.get_mut(usize::from(peer.0)) {
+                if let Some(sink) = self.outlet.sinks.get_mut(usize::from(peer.0)) {
                     *sink = None;
                 }
                 RibInput::PeerDown { peer }
@@ -215,65 +274,9 @@ impl RibTask {
                 return;
             }
         };
-        // What one input produced goes out before the next is applied, in
-        // the order the RIB produced it (a full table before its End-of-RIB).
-        self.rib.handle(input);
-        self.deliver();
-    }
-
-    /// Move what the RIB produced to the peers' sinks and the observer. A
-    /// closed sink or observer is a task that already ended; its own
-    /// shutdown path reports that.
-    ///
-    /// What one step produced for one peer goes as one chunk, so a peer's
-    /// queue counts RIB steps, not batches: a burst of UPDATEs under
-    /// attributes of their own (one batch each) costs a slot per step.
-    fn deliver(&mut self) {
-        let output = self.rib.take_output();
-        if output.is_empty() {
-            return;
-        }
-        for output in output {
-            match output {
-                RibOutput::Send { peer, messages } => {
-                    let slot = usize::from(peer.0);
-                    if self.outbox.len() <= slot {
-                        self.outbox.resize_with(slot + 1, Vec::new);
-                    }
-                    self.outbox[slot].push(messages);
-                }
-                RibOutput::Event(event) => {
-                    if let Some(observer) = &self.observer {
-                        let _ = observer.send(event);
-                    }
-                }
-            }
-        }
-        for (slot, chunks) in self.outbox.iter_mut().enumerate() {
-            let chunk: OutChunk = match chunks.len() {
-                0 => continue,
-                // The common case: one shared batch, or a whole table.
-                1 => chunks.pop().unwrap_or_else(|| Arc::from([])),
-                // The bytes stay shared with the group; only the list is new.
-                _ => chunks.drain(..).flat_map(|c| c.to_vec()).collect(),
-            };
-            let Some(sink) = self.sinks.get_mut(slot) else {
-                continue;
-            };
-            if let Some(s) = sink
-                && s.try_send(chunk) == Err(SinkError::Full)
-            {
-                // The peer task ends the session (Cease / Out of
-                // Resources); until its PeerDown arrives, nothing more is
-                // queued for this connection.
-                warn!(
-                    peer = slot,
-                    queue = PEER_QUEUE_CHUNKS,
-                    "outbound queue full: dropping the peer's sink"
-                );
-                *sink = None;
-            }
-        }
+        // What one input produces goes out as it is produced, in order (a
+        // full table before its End-of-RIB).
+        self.rib.handle(input, &mut self.outlet);
     }
 }
 
@@ -318,11 +321,17 @@ mod tests {
         }
     }
 
-    /// A peer whose queue nobody drains: the RIB task never waits on it;
-    /// when it is full the overflow signal (which ends the session) is
-    /// raised and the RIB task drops the sink.
-    #[tokio::test]
-    async fn a_sink_that_is_never_drained_overflows_and_is_dropped() {
+    fn group() -> OutGroupKey {
+        OutGroupKey {
+            kind: PeerKind::IbgpClient,
+            four_octet_as: true,
+            max_message_len: 4096,
+        }
+    }
+
+    /// A RIB task with one client up on a queue of `limit` octets, fed
+    /// `routes` local routes one step each; what the queue holds, in order.
+    fn queue_after(limit: usize, routes: u8) -> (RibTask, PeerIdx, PeerQueue, Arc<Notify>) {
         let encoder = OutboundEncoder {
             family: Family::L2VPN_EVPN,
             local_asn: 65000,
@@ -330,45 +339,59 @@ mod tests {
         };
         let mut task = RibTask::new(Rib::new(info(1, PeerKind::Local), encoder));
         let peer = task.add_peer(info(2, PeerKind::IbgpClient));
-        let (sink, mut queue) = PeerSink::with_capacity(3);
+        let (sink, queue) = PeerSink::channel(limit);
         let overflow = sink.overflow_signal();
         task.handle(RibRequest::PeerUp {
             peer,
             info: info(2, PeerKind::IbgpClient),
-            group: OutGroupKey {
-                kind: PeerKind::IbgpClient,
-                four_octet_as: true,
-                max_message_len: 4096,
-            },
+            group: group(),
             sink,
         });
-        assert_eq!(queue.len(), 1, "the (empty) table: End-of-RIB");
-        // Two routes under attributes of their own, in one step: one chunk.
-        for vtep in 1..=2 {
+        for vtep in 1..=routes {
             task.handle(local_route(vtep));
+            task.rib.flush(&mut task.outlet);
         }
-        task.rib.flush();
-        task.deliver();
-        assert_eq!(queue.len(), 2, "one chunk per step");
-        task.handle(local_route(3));
-        task.rib.flush();
-        task.deliver();
-        assert_eq!(queue.len(), 3, "full, not yet overflowing");
-        assert!(task.sinks[usize::from(peer.0)].is_some());
-        task.handle(local_route(4));
-        task.rib.flush();
-        task.deliver();
+        (task, peer, queue, overflow)
+    }
+
+    fn drain(queue: &mut PeerQueue) -> Vec<usize> {
+        std::iter::from_fn(|| queue.chunks.try_recv().ok())
+            .map(|chunk| octets(&chunk))
+            .collect()
+    }
+
+    /// A peer whose queue nobody drains: the RIB task never waits on it;
+    /// when the next chunk would take it past its octets the overflow
+    /// signal (which ends the session) is raised and the RIB task drops the
+    /// sink.
+    #[tokio::test]
+    async fn a_sink_that_is_never_drained_overflows_and_is_dropped() {
+        // The sizes: End-of-RIB, then one UPDATE per route.
+        let (_, _, mut roomy, _) = queue_after(1 << 20, 3);
+        let sizes = drain(&mut roomy);
+        assert_eq!(sizes.len(), 4, "End-of-RIB and three UPDATEs: {sizes:?}");
+        let limit = sizes[..3].iter().sum();
+        let (task, peer, mut queue, overflow) = queue_after(limit, 3);
         assert!(
-            task.sinks[usize::from(peer.0)].is_none(),
-            "the full sink is dropped"
+            task.outlet.sinks[usize::from(peer.0)].is_none(),
+            "the sink that would pass {limit} octets is dropped"
         );
         tokio::time::timeout(Duration::from_secs(1), overflow.notified())
             .await
             .expect("the overflow is signalled");
-        assert_eq!(queue.len(), 3, "nothing more was queued");
-        let messages: Vec<usize> = std::iter::from_fn(|| queue.try_recv().ok())
-            .map(|chunk| chunk.len())
-            .collect();
-        assert_eq!(messages, [1, 2, 1], "End-of-RIB; two UPDATEs; one");
+        assert_eq!(queue.queued.load(Ordering::Relaxed), limit);
+        assert_eq!(drain(&mut queue), sizes[..3], "nothing more was queued");
+    }
+
+    /// An empty queue takes any one chunk, so a table larger than the bound
+    /// still reaches a peer that reads; the writer taking a chunk frees its
+    /// octets.
+    #[tokio::test]
+    async fn an_empty_queue_takes_a_chunk_larger_than_its_bound() {
+        let (task, peer, mut queue, _) = queue_after(1, 0);
+        assert!(task.outlet.sinks[usize::from(peer.0)].is_some());
+        let table = queue.recv().await.expect("the table (End-of-RIB)");
+        assert_eq!(table.len(), 1);
+        assert_eq!(queue.queued.load(Ordering::Relaxed), 0);
     }
 }

@@ -1,7 +1,7 @@
 //! Bounded peer queues (ADR 0007), end to end: a real reflector on
 //! 127.0.0.1, a client A that keeps its session up but stops reading, and a
 //! client B whose routes, each under attributes of its own, each become an
-//! outbound chunk for A. When A's queue fills, the reflector must close A's
+//! outbound UPDATE for A. When A's queue (1 MiB here) fills, the reflector must close A's
 //! session with Cease / Out of Resources (RFC 4486 section 4, subcode 8),
 //! count it, keep serving B, and give A the whole table when it comes back
 //! (RFC 4271 9.4).
@@ -31,8 +31,8 @@ const A_ID: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
 const B: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
 const B_ID: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 3);
 const B_VTEP: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 3);
-/// More UPDATEs than the queue (256 RIB steps of up to 256 UPDATEs) and
-/// the socket buffers (up to 4 MiB of send buffer, ~35000 of these) hold.
+/// More UPDATEs than the queue (QUEUE_BYTES) and the socket buffers (up to
+/// 4 MiB of send buffer, ~35000 of these) hold.
 const MAX_UPDATES: u32 = 250_000;
 
 /// A connection from `from`; with `small_window`, a small receive buffer
@@ -129,12 +129,18 @@ impl Raw {
     }
 }
 
+/// The smallest queue `bgp.peer_queue_bytes` allows (1 MiB), so the test
+/// needs few UPDATEs beyond what the socket buffers hold.
+const QUEUE_BYTES: usize = 1 << 20;
+
 fn with_metrics(metrics_port: u16) -> impl FnOnce(u16, &Path) -> String {
     move |port, socket| {
-        format!(
-            "{}\n[metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n",
-            rr_config(port, &[A, B], socket)
-        )
+        let config = rr_config(port, &[A, B], socket).replacen(
+            "[bgp]\n",
+            &format!("[bgp]\npeer_queue_bytes = {QUEUE_BYTES}\n"),
+            1,
+        );
+        format!("{config}\n[metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n")
     }
 }
 
@@ -149,7 +155,7 @@ fn scrape(port: u16) -> String {
 }
 
 /// B's route `i`: a type-2 route under attributes of its own (LOCAL_PREF
-/// `i`), so that it is an outbound batch, a chunk, of its own.
+/// `i`), so that it is an outbound UPDATE of its own.
 fn announce_one(b: &mut Speaker, i: u32) {
     let mut attributes = vtep_attributes(
         false,

@@ -40,6 +40,13 @@ pub const DEFAULT_BGP_PORT: u16 = 179;
 pub const DEFAULT_VXLAN_PORT: u16 = 4789;
 /// Largest VLAN ID usable on a bridge (IEEE 802.1Q: 0 and 4095 are reserved).
 pub const MAX_VLAN: u16 = 4094;
+/// Default `bgp.peer_queue_bytes`: 64 MiB, ~1.8M routes of EVPN type-2
+/// churn queued for one peer (~36 octets each when packed).
+pub const DEFAULT_PEER_QUEUE_BYTES: usize = 64 << 20;
+/// The smallest `bgp.peer_queue_bytes`, 1 MiB: below it, what arrives
+/// while a reconnected peer's writer drains its whole table (one chunk)
+/// can fill the queue again and reset a peer that does read.
+pub const MIN_PEER_QUEUE_BYTES: usize = 1 << 20;
 /// VNIs are 24 bits (RFC 7348 section 5); the rule belongs to the VNI type.
 pub use evpnd_core::dataplane::model::MAX_VNI;
 /// RFC 6793 section 9: AS_TRANS, never a real AS.
@@ -118,6 +125,10 @@ pub struct BgpConfig {
     pub extended_message: bool,
     /// Address families advertised by default (RFC 4760 Multiprotocol capability).
     pub families: Vec<Family>,
+    /// Octets of UPDATEs that may wait for one peer that does not read them
+    /// before its session is closed (Cease / Out of Resources, RFC 4486
+    /// section 4); ADR 0007.
+    pub peer_queue_bytes: usize,
 }
 
 impl BgpConfig {

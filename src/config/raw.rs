@@ -31,6 +31,7 @@ pub(super) struct RawBgp {
     pub(super) connect_retry: Option<u32>,
     pub(super) extended_message: Option<bool>,
     pub(super) families: Option<Vec<String>>,
+    pub(super) peer_queue_bytes: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]

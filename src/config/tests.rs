@@ -358,3 +358,18 @@ fn rd_and_rt_wire_forms() {
     assert_eq!(rt.to_bytes(), [0, 2, 0xfd, 0xe8, 0, 0, 0, 10]);
     assert_eq!(rt.to_string(), "65000:10");
 }
+
+#[test]
+fn peer_queue_bytes_defaults_to_64_mib_and_refuses_less_than_1_mib() {
+    let base = "[bgp]\nasn = 65000\nrouter_id = \"198.19.0.4\"\n";
+    let c = Config::from_toml_str(base).unwrap();
+    assert_eq!(c.bgp.peer_queue_bytes, 64 << 20);
+    let c = Config::from_toml_str(&format!("{base}peer_queue_bytes = 2097152\n")).unwrap();
+    assert_eq!(c.bgp.peer_queue_bytes, 2 << 20);
+    let e = Config::from_toml_str(&format!("{base}peer_queue_bytes = 65536\n")).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("bgp.peer_queue_bytes") && text.contains("1048576"),
+        "{text}"
+    );
+}

@@ -101,6 +101,13 @@ pub(super) fn validate_bgp(raw: RawBgp) -> Checked<BgpConfig> {
         None => vec![Family::L2VPN_EVPN],
         Some(names) => families("bgp.families", &names)?,
     };
+    let peer_queue_bytes = raw.peer_queue_bytes.unwrap_or(DEFAULT_PEER_QUEUE_BYTES);
+    if peer_queue_bytes < MIN_PEER_QUEUE_BYTES {
+        return Err((
+            "bgp.peer_queue_bytes".into(),
+            format!("{peer_queue_bytes} is below the minimum of {MIN_PEER_QUEUE_BYTES} (1 MiB)"),
+        ));
+    }
     Ok(BgpConfig {
         asn: raw.asn,
         router_id,
@@ -112,6 +119,7 @@ pub(super) fn validate_bgp(raw: RawBgp) -> Checked<BgpConfig> {
         connect_retry: Duration::from_secs(u64::from(connect_retry)),
         extended_message: raw.extended_message.unwrap_or(true),
         families: fams,
+        peer_queue_bytes,
     })
 }
 

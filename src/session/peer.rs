@@ -8,10 +8,9 @@
 //! and NOTIFICATIONs stay in order with the UPDATEs.
 
 use crate::config::{BgpConfig, NeighborConfig};
-use crate::rib_task::{PEER_QUEUE_CHUNKS, PeerSink, RibRequest};
+use crate::rib_task::{PeerQueue, PeerSink, RibRequest};
 use bytes::{Bytes, BytesMut};
 use evpnd_core::rib::adj_out::OutGroupKey;
-use evpnd_core::rib::engine::OutChunk;
 use evpnd_core::rib::ingress::{Ignored, LocalIdentity, ingress_update};
 use evpnd_core::rib::peer::{PeerIdx, PeerInfo, PeerKind};
 use evpnd_core::session::collision::{self, Inbound, Initiator, Outbound};
@@ -55,6 +54,8 @@ pub struct PeerSpec {
     pub kind: PeerKind,
     /// The family routed through the RIB (l2vpn-evpn).
     pub family: Family,
+    /// Octets that may wait in the outbound queue (`bgp.peer_queue_bytes`).
+    pub queue_bytes: usize,
 }
 
 impl PeerSpec {
@@ -71,6 +72,7 @@ impl PeerSpec {
             },
             kind,
             family: Family::L2VPN_EVPN,
+            queue_bytes: bgp.peer_queue_bytes,
         }
     }
 }
@@ -206,11 +208,12 @@ impl Conn {
         stream: TcpStream,
         initiator: Initiator,
         counters: Arc<MessageCounters>,
+        queue_bytes: usize,
     ) -> io::Result<Self> {
         let peer_addr = stream.peer_addr()?;
         let (read, write) = stream.into_split();
         // Bounded, never waited on: a full queue ends the session (PeerSink).
-        let (sink, queue) = PeerSink::channel();
+        let (sink, queue) = PeerSink::channel(queue_bytes);
         let (close, close_rx) = oneshot::channel();
         let writer = tokio::spawn(write_loop(write, queue, close_rx, counters));
         Ok(Self {
@@ -250,7 +253,7 @@ impl Conn {
 /// closes.
 async fn write_loop(
     write: OwnedWriteHalf,
-    mut queue: mpsc::Receiver<OutChunk>,
+    mut queue: PeerQueue,
     mut close: oneshot::Receiver<Option<Bytes>>,
     counters: Arc<MessageCounters>,
 ) {
@@ -436,7 +439,7 @@ impl Session {
     async fn queue_full(&mut self) {
         warn!(
             peer = %self.peer(),
-            queue = PEER_QUEUE_CHUNKS,
+            queue_bytes = self.spec.queue_bytes,
             "outbound queue full: the peer does not read what we send; closing the session (Cease / Out of Resources)"
         );
         self.counters
@@ -542,7 +545,14 @@ impl Session {
 
     async fn connected(&mut self, result: io::Result<TcpStream>) {
         self.connecting = None;
-        match result.and_then(|stream| Conn::new(stream, Initiator::Local, self.counters.clone())) {
+        match result.and_then(|stream| {
+            Conn::new(
+                stream,
+                Initiator::Local,
+                self.counters.clone(),
+                self.spec.queue_bytes,
+            )
+        }) {
             Ok(conn) => {
                 let existing = self.conn.as_ref().map(|c| c.initiator);
                 match collision::outbound(existing) {
@@ -584,7 +594,12 @@ impl Session {
                 if let Some(handle) = self.connecting.take() {
                     handle.abort();
                 }
-                match Conn::new(stream, Initiator::Remote, self.counters.clone()) {
+                match Conn::new(
+                    stream,
+                    Initiator::Remote,
+                    self.counters.clone(),
+                    self.spec.queue_bytes,
+                ) {
                     Ok(conn) => {
                         self.conn = Some(conn);
                         self.event(Event::TcpConnectionConfirmed).await;
@@ -599,7 +614,12 @@ impl Session {
                 let bytes = Message::Notification(notification)
                     .to_bytes(&EncodeOptions::default())
                     .ok();
-                if let Ok(conn) = Conn::new(stream, Initiator::Remote, self.counters.clone()) {
+                if let Ok(conn) = Conn::new(
+                    stream,
+                    Initiator::Remote,
+                    self.counters.clone(),
+                    self.spec.queue_bytes,
+                ) {
                     conn.close(bytes);
                 }
             }
@@ -611,7 +631,12 @@ impl Session {
                 self.fsm = Fsm::new(self.spec.fsm.clone(), self.seed.rotate_left(7));
                 self.event(Event::AutomaticStartWithPassiveTcpEstablishment)
                     .await;
-                match Conn::new(stream, Initiator::Remote, self.counters.clone()) {
+                match Conn::new(
+                    stream,
+                    Initiator::Remote,
+                    self.counters.clone(),
+                    self.spec.queue_bytes,
+                ) {
                     Ok(conn) => {
                         self.conn = Some(conn);
                         self.event(Event::TcpConnectionConfirmed).await;

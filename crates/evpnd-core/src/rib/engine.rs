@@ -3,14 +3,15 @@
 //! the encoded UPDATEs it must send, and for the VTEP the best-path changes.
 //!
 //! [`Rib::handle`] applies an input; [`Rib::flush`] computes the outbound
-//! side of everything applied since the last flush; [`Rib::take_output`]
-//! hands the results to whoever moves bytes (the tokio shell
-//! `evpnd::rib_task`, or a test). The shell folds everything already queued
+//! side of everything applied since the last flush. Both hand what they
+//! produce, as they produce it, to a [`RibOutlet`]: the tokio shell
+//! `evpnd::rib_task` queues each batch for its peers at once (so writers
+//! start while the rest is encoded), a test collects a `Vec`. The shell folds everything already queued
 //! (up to a bound) into one flush, so routes that arrive in many small
 //! UPDATEs leave in few large ones, and a route that flaps within a batch
 //! costs its peers nothing.
 
-use super::adj_out::{ChangeSet, OutBatch, OutGroupKey, OutPeers, advertisable, full_table};
+use super::adj_out::{ChangeSet, OutBatch, OutGroupKey, OutPeers, full_table};
 use super::attrs::AttrInterner;
 use super::encode::{OutboundEncoder, end_of_rib};
 pub use super::ingress::{IngressUpdate, Reach};
@@ -18,7 +19,8 @@ use super::loc_rib::{BestChange, LocRib, NlriBytes, Path};
 use super::peer::{PeerIdx, PeerInfo, PeerKind, PeerTable, may_advertise};
 use bytes::Bytes;
 use evpnd_wire::evpn::{EvpnRouteKey, evpn_route_key, split_evpn_nlri};
-use std::collections::{BTreeSet, HashMap};
+use hashbrown::HashMap;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use tracing::{debug, warn};
 
@@ -63,6 +65,19 @@ pub enum RibInput {
     RouteRefresh { peer: PeerIdx },
 }
 
+/// Where the RIB puts what it produces, in the order it must be acted on.
+/// The RIB calls it synchronously and never waits: an implementation that
+/// moves bytes must not block (the shell's sinks only `try_send`).
+pub trait RibOutlet {
+    fn put(&mut self, output: RibOutput);
+}
+
+impl RibOutlet for Vec<RibOutput> {
+    fn put(&mut self, output: RibOutput) {
+        self.push(output);
+    }
+}
+
 /// What the RIB produces, in the order it must be acted on.
 #[derive(Debug)]
 pub enum RibOutput {
@@ -94,27 +109,12 @@ pub enum RibEvent {
     InitialSyncDone,
 }
 
-/// The outbound kinds a peer can have, for [`Tally::advertisable`].
-const KINDS: [PeerKind; 4] = [
-    PeerKind::Local,
-    PeerKind::IbgpClient,
-    PeerKind::IbgpNonClient,
-    PeerKind::Ebgp,
-];
-
-fn kind_slot(kind: PeerKind) -> usize {
-    match kind {
-        PeerKind::Local => 0,
-        PeerKind::IbgpClient => 1,
-        PeerKind::IbgpNonClient => 2,
-        PeerKind::Ebgp => 3,
-    }
-}
-
 /// Loc-RIB sizes kept up to date as best paths change, so that neither a
 /// metrics scrape nor `show neighbors` walks the table (at a million routes
-/// that walk competes with route processing). Every change costs O(1): a
-/// few additions, and a hash-map update for a type-2 route's VNI.
+/// that walk competes with route processing). Every change costs O(1) on
+/// the route path: two array additions and, for a type-2 route, one
+/// hash-map update for its VNI. What a peer holds from us is derived at
+/// query time from the per-source counts, O(peers).
 #[derive(Debug)]
 struct Tally {
     /// Routes (keys) per EVPN route type (RFC 7432 section 7), by type.
@@ -124,10 +124,6 @@ struct Tally {
     type2_by_vni: HashMap<u32, u64>,
     /// Best paths per source peer, indexed by `PeerIdx`.
     best_from: Vec<u64>,
-    /// Best paths that may be advertised (RFC 4456 section 6) to a peer of
-    /// each kind, whatever their source, indexed by [`kind_slot`]. What a
-    /// peer holds from us is this minus its own (split horizon).
-    advertisable: [u64; KINDS.len()],
 }
 
 impl Default for Tally {
@@ -136,24 +132,23 @@ impl Default for Tally {
             routes_by_type: [0; 256],
             type2_by_vni: HashMap::new(),
             best_from: Vec::new(),
-            advertisable: [0; KINDS.len()],
         }
     }
 }
 
 impl Tally {
     /// Account for one best-path change (every one the Loc-RIB reports).
-    fn record(&mut self, change: &BestChange<EvpnRouteKey>, peers: &PeerTable) {
+    fn record(&mut self, change: &BestChange<EvpnRouteKey>) {
         match (&change.old, &change.new) {
             (None, Some(new)) => self.route(new, true),
             (Some(old), None) => self.route(old, false),
             _ => {}
         }
         if let Some(old) = &change.old {
-            self.best(old, false, peers);
+            self.best(old, false);
         }
         if let Some(new) = &change.new {
-            self.best(new, true, peers);
+            self.best(new, true);
         }
     }
 
@@ -163,17 +158,12 @@ impl Tally {
         }
     }
 
-    fn best(&mut self, path: &Path, added: bool, peers: &PeerTable) {
+    fn best(&mut self, path: &Path, added: bool) {
         let slot = usize::from(path.source().0);
         if self.best_from.len() <= slot {
             self.best_from.resize(slot + 1, 0);
         }
         bump(&mut self.best_from[slot], added);
-        for to in KINDS {
-            if advertisable(path, to, peers) {
-                bump(&mut self.advertisable[kind_slot(to)], added);
-            }
-        }
         if let Some(vni) = type2_vni(&path.nlri) {
             if added {
                 *self.type2_by_vni.entry(vni).or_default() += 1;
@@ -182,24 +172,6 @@ impl Tally {
                 if *n == 0 {
                     self.type2_by_vni.remove(&vni);
                 }
-            }
-        }
-    }
-
-    /// A peer's kind changes from `old` to `new` (its info was replaced):
-    /// its best paths move between the per-kind counts.
-    fn rekind(&mut self, peer: PeerIdx, old: Option<PeerKind>, new: PeerKind) {
-        let n = self.best_from(peer);
-        if n == 0 || old == Some(new) {
-            return;
-        }
-        for to in KINDS {
-            let count = &mut self.advertisable[kind_slot(to)];
-            if old.is_some_and(|old| may_advertise(old, to)) {
-                *count = count.saturating_sub(n);
-            }
-            if may_advertise(new, to) {
-                *count += n;
             }
         }
     }
@@ -246,7 +218,6 @@ pub struct Rib {
     pending: ChangeSet<EvpnRouteKey>,
     /// Whether someone (the VTEP's importer) wants [`RibOutput::Event`]s.
     observed: bool,
-    output: Vec<RibOutput>,
     /// Configured peers, and those that sent End-of-RIB since start.
     configured: usize,
     end_of_rib_from: BTreeSet<PeerIdx>,
@@ -264,7 +235,6 @@ impl Rib {
             encoder,
             pending: ChangeSet::default(),
             observed: false,
-            output: Vec::new(),
             configured: 0,
             end_of_rib_from: BTreeSet::new(),
         }
@@ -275,11 +245,6 @@ impl Rib {
         self.observed = true;
     }
 
-    /// What the inputs handled so far produced, in order.
-    pub fn take_output(&mut self) -> Vec<RibOutput> {
-        std::mem::take(&mut self.output)
-    }
-
     /// Register a configured peer before its session comes up, so its index
     /// is stable across reconnects.
     pub fn add_peer(&mut self, info: PeerInfo) -> PeerIdx {
@@ -287,15 +252,15 @@ impl Rib {
         self.peers.add(info)
     }
 
-    /// Apply one input to the Loc-RIB; outbound work waits for `flush`.
-    pub fn handle(&mut self, input: RibInput) {
+    /// Apply one input to the Loc-RIB; outbound work waits for `flush`,
+    /// except a new or refreshed peer's table and End-of-RIB events, which
+    /// go to `out` at once.
+    pub fn handle(&mut self, input: RibInput, out: &mut impl RibOutlet) {
         match input {
             RibInput::PeerUp { peer, info, group } => {
                 // Changes queued so far were planned without this peer; send
                 // them first so the dump below is the peer's whole truth.
-                self.flush();
-                let old_kind = self.peers.get(peer).map(|p| p.kind);
-                self.tally.rekind(peer, old_kind, info.kind);
+                self.flush(out);
                 self.peers.set(peer, info);
                 self.out.join(peer, group);
                 let slot = usize::from(peer.0);
@@ -303,7 +268,7 @@ impl Rib {
                     self.up.resize(slot + 1, false);
                 }
                 self.up[slot] = true;
-                self.send_full_table(peer);
+                self.send_full_table(peer, out);
             }
             RibInput::PeerDown { peer } => {
                 self.out.leave(peer);
@@ -316,11 +281,11 @@ impl Rib {
                     self.note(Some(change));
                 }
             }
-            RibInput::Update { peer, update } => self.apply_update(peer, update),
-            RibInput::Local { update } => self.apply_update(PeerIdx::LOCAL, update),
+            RibInput::Update { peer, update } => self.apply_update(peer, update, out),
+            RibInput::Local { update } => self.apply_update(PeerIdx::LOCAL, update, out),
             RibInput::RouteRefresh { peer } => {
-                self.flush();
-                self.send_full_table(peer);
+                self.flush(out);
+                self.send_full_table(peer, out);
             }
         }
     }
@@ -397,19 +362,20 @@ impl Rib {
         rows
     }
 
-    /// Routes `peer` currently holds from us: the best paths advertisable
-    /// to its kind (RFC 4456 section 6) minus those it sent us (split
-    /// horizon), both counted as best paths change. There is no per-peer
-    /// table; this is the count of what [`full_table`] would send it.
+    /// Routes `peer` currently holds from us: the best paths of every other
+    /// source whose kind may be advertised to its kind (RFC 4456 section 6;
+    /// its own are split horizon), from the per-source counts kept as best
+    /// paths change. There is no per-peer table; this is the count of what
+    /// [`full_table`] would send it, in O(peers).
     fn advertised_to(&self, peer: PeerIdx) -> u64 {
         let Some(kind) = self.out_kind(peer) else {
             return 0;
         };
-        let own = match self.peers.get(peer) {
-            Some(info) if may_advertise(info.kind, kind) => self.tally.best_from(peer),
-            _ => 0,
-        };
-        self.tally.advertisable[kind_slot(kind)].saturating_sub(own)
+        self.peers
+            .iter()
+            .filter(|(source, info)| *source != peer && may_advertise(info.kind, kind))
+            .map(|(source, _)| self.tally.best_from(source))
+            .sum()
     }
 
     fn out_kind(&self, peer: PeerIdx) -> Option<PeerKind> {
@@ -427,18 +393,20 @@ impl Rib {
         };
         self.rib
             .iter()
-            .filter(|paths| paths[0].source() != peer && advertisable(&paths[0], kind, &self.peers))
+            .filter(|paths| {
+                paths[0].source() != peer
+                    && super::adj_out::advertisable(&paths[0], kind, &self.peers)
+            })
             .count() as u64
     }
 
-    fn apply_update(&mut self, peer: PeerIdx, update: IngressUpdate) {
+    fn apply_update(&mut self, peer: PeerIdx, update: IngressUpdate, out: &mut impl RibOutlet) {
         if update.end_of_rib && peer != PeerIdx::LOCAL && self.end_of_rib_from.insert(peer) {
             debug!(?peer, "End-of-RIB");
             if self.end_of_rib_from.len() == self.configured && self.observed {
                 // The changes applied so far go first.
-                self.flush();
-                self.output
-                    .push(RibOutput::Event(RibEvent::InitialSyncDone));
+                self.flush(out);
+                out.put(RibOutput::Event(RibEvent::InitialSyncDone));
             }
         }
         for field in &update.withdrawn {
@@ -479,24 +447,23 @@ impl Rib {
     /// Count a best-path change and queue it for the next flush.
     fn note(&mut self, change: Option<BestChange<EvpnRouteKey>>) {
         if let Some(change) = change {
-            self.tally.record(&change, &self.peers);
+            self.tally.record(&change);
             self.pending.push(change);
         }
     }
 
     /// Compute the outbound UPDATEs for everything applied since
     /// the last flush.
-    pub fn flush(&mut self) {
+    pub fn flush(&mut self, out: &mut impl RibOutlet) {
         if self.pending.is_empty() {
             return;
         }
         if self.observed {
             let changes = self.pending.snapshot();
-            self.output
-                .push(RibOutput::Event(RibEvent::Changes(changes)));
+            out.put(RibOutput::Event(RibEvent::Changes(changes)));
         }
         let batches = std::mem::take(&mut self.pending).plan(&self.peers, &self.out);
-        self.deliver(batches);
+        self.deliver(batches, out);
         self.interner.sweep();
     }
 
@@ -505,7 +472,7 @@ impl Rib {
     /// 2). The shell bounds a peer's queue in chunks, and a table under
     /// thousands of attribute sets (one batch each) must not fill it by
     /// itself: a reconnecting peer would overflow again and again.
-    fn send_full_table(&mut self, peer: PeerIdx) {
+    fn send_full_table(&mut self, peer: PeerIdx, out: &mut impl RibOutlet) {
         if !self.is_up(peer) {
             return;
         }
@@ -520,13 +487,15 @@ impl Rib {
             }
         }
         messages.push(end_of_rib(self.encoder.family));
-        self.output.push(RibOutput::Send {
+        out.put(RibOutput::Send {
             peer,
             messages: messages.into(),
         });
     }
 
-    fn deliver(&mut self, batches: Vec<OutBatch>) {
+    /// Encode each batch once for its group and hand it to `out` for every
+    /// member that is up, batch by batch.
+    fn deliver(&mut self, batches: Vec<OutBatch>, out: &mut impl RibOutlet) {
         for batch in batches {
             let Some(group) = self.out.key(batch.to.group()) else {
                 continue;
@@ -540,7 +509,7 @@ impl Rib {
             };
             for peer in self.out.members(batch.to) {
                 if self.is_up(peer) {
-                    self.output.push(RibOutput::Send {
+                    out.put(RibOutput::Send {
                         peer,
                         messages: messages.clone(),
                     });
@@ -583,6 +552,7 @@ mod tests {
             cluster_id: Ipv4Addr::new(198, 19, 0, 1),
         };
         let mut rib = Rib::new(local, encoder);
+        let mut sent: Vec<RibOutput> = Vec::new();
         rib.observe();
         // A type-3 route (msg 20 of proto-tests/vectors/frr/bgp-evpn-messages.txt:
         // RD 198.19.0.1:2).
@@ -596,9 +566,9 @@ mod tests {
             }),
             ..Default::default()
         };
-        rib.handle(RibInput::Local { update });
-        rib.flush();
-        let mut out = rib.take_output().into_iter();
+        rib.handle(RibInput::Local { update }, &mut sent);
+        rib.flush(&mut sent);
+        let mut out = std::mem::take(&mut sent).into_iter();
         let Some(RibOutput::Event(RibEvent::Changes(changes))) = out.next() else {
             panic!("one batch of changes")
         };
@@ -611,9 +581,9 @@ mod tests {
             withdrawn: vec![nlri],
             ..Default::default()
         };
-        rib.handle(RibInput::Local { update });
-        rib.flush();
-        let mut out = rib.take_output().into_iter();
+        rib.handle(RibInput::Local { update }, &mut sent);
+        rib.flush(&mut sent);
+        let mut out = std::mem::take(&mut sent).into_iter();
         let Some(RibOutput::Event(RibEvent::Changes(changes))) = out.next() else {
             panic!("second batch")
         };
@@ -635,6 +605,7 @@ mod tests {
             cluster_id: Ipv4Addr::new(198, 19, 0, 1),
         };
         let mut rib = Rib::new(info(1, PeerKind::Local), encoder);
+        let mut sent: Vec<RibOutput> = Vec::new();
         let a = rib.add_peer(info(2, PeerKind::IbgpNonClient));
         let b = rib.add_peer(info(3, PeerKind::IbgpNonClient));
         rib.observe();
@@ -642,31 +613,43 @@ mod tests {
             end_of_rib: true,
             ..Default::default()
         };
-        rib.handle(RibInput::Update {
-            peer: a,
-            update: eor(),
-        });
-        rib.handle(RibInput::Update {
-            peer: a,
-            update: eor(),
-        });
+        rib.handle(
+            RibInput::Update {
+                peer: a,
+                update: eor(),
+            },
+            &mut sent,
+        );
+        rib.handle(
+            RibInput::Update {
+                peer: a,
+                update: eor(),
+            },
+            &mut sent,
+        );
         assert!(
-            rib.take_output().is_empty(),
+            std::mem::take(&mut sent).is_empty(),
             "one of two peers is not the whole fabric"
         );
-        rib.handle(RibInput::Update {
-            peer: b,
-            update: eor(),
-        });
+        rib.handle(
+            RibInput::Update {
+                peer: b,
+                update: eor(),
+            },
+            &mut sent,
+        );
         assert!(matches!(
-            rib.take_output().as_slice(),
+            std::mem::take(&mut sent).as_slice(),
             [RibOutput::Event(RibEvent::InitialSyncDone)]
         ));
-        rib.handle(RibInput::Update {
-            peer: b,
-            update: eor(),
-        });
-        assert!(rib.take_output().is_empty(), "said once");
+        rib.handle(
+            RibInput::Update {
+                peer: b,
+                update: eor(),
+            },
+            &mut sent,
+        );
+        assert!(std::mem::take(&mut sent).is_empty(), "said once");
     }
 
     mod counters {
@@ -793,62 +776,67 @@ mod tests {
         }
 
         proptest! {
-            /// After any sequence of announcements, withdrawals and sessions
-            /// going up and down, the counters kept as routes change equal
-            /// the full walk they replaced.
-            #[test]
-            fn incremental_counters_equal_the_full_walk(ops in prop::collection::vec(op(), 1..60)) {
-                let mut rib = rib();
-                for op in ops {
-                    match op {
-                        Op::Announce { peer, keys, lp, vni } => {
-                            rib.handle(input(peer, announce(&keys, lp, vni)));
+                    /// After any sequence of announcements, withdrawals and sessions
+                    /// going up and down, the counters kept as routes change equal
+                    /// the full walk they replaced.
+                    #[test]
+                    fn incremental_counters_equal_the_full_walk(ops in prop::collection::vec(op(), 1..60)) {
+                        let mut rib = rib();
+        let mut sent: Vec<RibOutput> = Vec::new();
+                        for op in ops {
+                            match op {
+                                Op::Announce { peer, keys, lp, vni } => {
+                                    rib.handle(input(peer, announce(&keys, lp, vni)), &mut sent);
+                                }
+                                Op::Withdraw { peer, keys } => {
+                                    let withdrawn = keys.iter().map(|k| Bytes::from(nlri(*k, 0))).collect();
+                                    rib.handle(input(peer, IngressUpdate { withdrawn, ..Default::default() }), &mut sent);
+                                }
+                                Op::PeerUp { peer } => {
+                                    let kind = PEER_KINDS[usize::from(peer) - 1];
+                                    rib.handle(RibInput::PeerUp {
+                                        peer: PeerIdx(peer),
+                                        info: info(peer as u8, kind),
+                                        group: OutGroupKey { kind, four_octet_as: true, max_message_len: 4096 },
+                                    }, &mut sent);
+                                }
+                                Op::PeerDown { peer } => rib.handle(RibInput::PeerDown { peer: PeerIdx(peer) }, &mut sent),
+                                Op::Flush => rib.flush(&mut sent),
+                            }
+                            std::mem::take(&mut sent);
+                            prop_assert_eq!(rib.stats(), rib.stats_walk());
+                            for peer in 0..5 {
+                                let peer = PeerIdx(peer);
+                                prop_assert_eq!(rib.counters(peer).sent, rib.advertised_to_walk(peer), "{:?}", peer);
+                            }
                         }
-                        Op::Withdraw { peer, keys } => {
-                            let withdrawn = keys.iter().map(|k| Bytes::from(nlri(*k, 0))).collect();
-                            rib.handle(input(peer, IngressUpdate { withdrawn, ..Default::default() }));
-                        }
-                        Op::PeerUp { peer } => {
-                            let kind = PEER_KINDS[usize::from(peer) - 1];
-                            rib.handle(RibInput::PeerUp {
-                                peer: PeerIdx(peer),
-                                info: info(peer as u8, kind),
-                                group: OutGroupKey { kind, four_octet_as: true, max_message_len: 4096 },
-                            });
-                        }
-                        Op::PeerDown { peer } => rib.handle(RibInput::PeerDown { peer: PeerIdx(peer) }),
-                        Op::Flush => rib.flush(),
-                    }
-                    rib.take_output();
-                    prop_assert_eq!(rib.stats(), rib.stats_walk());
-                    for peer in 0..5 {
-                        let peer = PeerIdx(peer);
-                        prop_assert_eq!(rib.counters(peer).sent, rib.advertised_to_walk(peer), "{:?}", peer);
+                        rib.flush(&mut sent);
+                        prop_assert_eq!(rib.stats(), rib.stats_walk());
                     }
                 }
-                rib.flush();
-                prop_assert_eq!(rib.stats(), rib.stats_walk());
-            }
-        }
 
         #[test]
         fn the_full_table_is_one_chunk_ending_with_end_of_rib() {
             let mut rib = rib();
+            let mut sent: Vec<RibOutput> = Vec::new();
             for key in 0..7 {
-                rib.handle(input(1, announce(&[key], u32::from(key), 10)));
+                rib.handle(input(1, announce(&[key], u32::from(key), 10)), &mut sent);
             }
-            rib.flush();
-            rib.take_output();
-            rib.handle(RibInput::PeerUp {
-                peer: PeerIdx(2),
-                info: info(2, PeerKind::IbgpClient),
-                group: OutGroupKey {
-                    kind: PeerKind::IbgpClient,
-                    four_octet_as: true,
-                    max_message_len: 4096,
+            rib.flush(&mut sent);
+            std::mem::take(&mut sent);
+            rib.handle(
+                RibInput::PeerUp {
+                    peer: PeerIdx(2),
+                    info: info(2, PeerKind::IbgpClient),
+                    group: OutGroupKey {
+                        kind: PeerKind::IbgpClient,
+                        four_octet_as: true,
+                        max_message_len: 4096,
+                    },
                 },
-            });
-            let out = rib.take_output();
+                &mut sent,
+            );
+            let out = std::mem::take(&mut sent);
             let [RibOutput::Send { peer, messages }] = out.as_slice() else {
                 panic!("one chunk, got {out:?}")
             };
