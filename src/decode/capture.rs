@@ -1,15 +1,32 @@
 //! Captures: every BGP message on TCP port 179 of a capture, each
 //! connection's OPENs setting the options for the messages after them.
 
-use super::framing::Framed;
+use super::framing::{Framed, Framer};
 use super::pcap;
 use super::render::Printer;
-use super::report::Origin;
+use super::report::CapturedAt;
 use super::tcp::Direction;
 use evpnd_wire::message::{DecodeOptions, Message};
 use evpnd_wire::open::Open;
 use std::collections::HashMap;
 use std::net::SocketAddr;
+
+/// Hex or a file: one stream, one set of options.
+pub(super) fn decode_stream(stream: &[u8], opts: &DecodeOptions, printer: &mut Printer<'_>) {
+    let mut framer = Framer::default();
+    framer.push(stream);
+    while let Some(item) = framer.next_item() {
+        match item {
+            Framed::Message(bytes) => {
+                printer.message(None, &bytes, opts);
+            }
+            Framed::Error(error) => printer.framing_error(None, &error),
+        }
+    }
+    if let Some(error) = framer.finish() {
+        printer.framing_error(None, &error);
+    }
+}
 
 /// BGP's well-known port (RFC 4271 section 8.2.1).
 const BGP_PORT: u16 = 179;
@@ -64,7 +81,7 @@ pub(super) fn decode_capture(
         if segment.src.port() != BGP_PORT && segment.dst.port() != BGP_PORT {
             continue;
         }
-        let origin = Origin {
+        let origin = CapturedAt {
             since_start_ns,
             src: segment.src,
             dst: segment.dst,
@@ -114,7 +131,7 @@ pub(super) fn decode_capture(
     // End of capture (stamped with the last packet's time): whatever is
     // still held is incomplete.
     for ((src, dst), direction) in &mut flows {
-        let origin = Origin {
+        let origin = CapturedAt {
             since_start_ns,
             src: *src,
             dst: *dst,
@@ -128,7 +145,7 @@ pub(super) fn decode_capture(
 /// message left incomplete.
 fn flush(
     direction: &mut Direction,
-    origin: Origin,
+    origin: CapturedAt,
     defaults: &DecodeOptions,
     printer: &mut Printer<'_>,
 ) {

@@ -1,9 +1,7 @@
 //! BGP message framing: a byte stream split into messages by the
 //! header's Length, resynchronising on the marker after a bad header.
 
-use super::render::Printer;
 use evpnd_wire::header::{HEADER_LEN, HeaderError, MARKER};
-use evpnd_wire::message::DecodeOptions;
 use evpnd_wire::rfc7606::ErrorAction;
 use thiserror::Error;
 
@@ -151,23 +149,6 @@ impl Framer {
         self.offset += missing;
         self.resync = true;
         error
-    }
-}
-
-/// Hex or a file: one stream, one set of options.
-pub(super) fn decode_stream(stream: &[u8], opts: &DecodeOptions, printer: &mut Printer<'_>) {
-    let mut framer = Framer::default();
-    framer.push(stream);
-    while let Some(item) = framer.next_item() {
-        match item {
-            Framed::Message(bytes) => {
-                printer.message(None, &bytes, opts);
-            }
-            Framed::Error(error) => printer.framing_error(None, &error),
-        }
-    }
-    if let Some(error) = framer.finish() {
-        printer.framing_error(None, &error);
     }
 }
 

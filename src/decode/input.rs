@@ -3,7 +3,7 @@
 
 use super::DecodeRequest;
 use super::capture::decode_capture;
-use super::framing::decode_stream;
+use super::capture::decode_stream;
 use super::pcap;
 use super::render::Printer;
 use evpnd_wire::header::MARKER;

@@ -46,9 +46,8 @@ mod test_util;
 
 pub use input::InputError;
 
-use capture::decode_capture;
+use capture::{decode_capture, decode_stream};
 use evpnd_wire::message::DecodeOptions;
-use framing::decode_stream;
 use input::{decode_file, input_file, parse_hex_args, read_input, with_marker};
 use render::Printer;
 use std::io::Write;

@@ -420,7 +420,7 @@ impl<'a> Iterator for Capture<'a> {
 
 /// A TCP segment's addresses, sequence number, flags and payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Segment<'a> {
+pub struct TcpSegment<'a> {
     pub src: SocketAddr,
     pub dst: SocketAddr,
     pub seq: u32,
@@ -442,7 +442,7 @@ const LINKTYPE_RAW_OPENBSD: u16 = 14;
 
 /// The TCP segment in a frame, or `None` for anything else (other
 /// protocols, IP fragments, frames cut short before the TCP header).
-pub fn tcp_segment(link_type: u16, frame: &[u8]) -> Option<Segment<'_>> {
+pub fn tcp_segment(link_type: u16, frame: &[u8]) -> Option<TcpSegment<'_>> {
     // pcap-parser's table knows OpenBSD loopback (LOOP: the address
     // family in network order) and the BSD numbers of raw IP by the
     // numbers of their equivalents; the family or version is not trusted
@@ -476,7 +476,7 @@ pub fn tcp_segment(link_type: u16, frame: &[u8]) -> Option<Segment<'_>> {
     let Some(TransportSlice::Tcp(tcp)) = packet.transport else {
         return None;
     };
-    Some(Segment {
+    Some(TcpSegment {
         src: SocketAddr::new(src, tcp.source_port()),
         dst: SocketAddr::new(dst, tcp.destination_port()),
         seq: tcp.sequence_number(),

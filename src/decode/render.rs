@@ -2,7 +2,7 @@
 //! message) and JSON lines, written and counted by the `Printer`.
 
 use super::framing::FramingError;
-use super::report::{MpReport, Origin, Report, Route, report};
+use super::report::{CapturedAt, MpReport, Report, Route, report, to_hex};
 use evpnd_wire::attribute::{AttributeValue, PathAttribute};
 use evpnd_wire::evpn::{
     Esi, EvpnRoute, EvpnRouteView, Type1Route, Type2Route, Type3Route, Type4Route, Type5Route,
@@ -15,14 +15,6 @@ use evpnd_wire::update::Update;
 use serde_json::{Map, Value, json};
 use std::fmt::Write as _;
 use std::io::Write;
-
-pub(super) fn to_hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
 
 /// Writes reports to the output and counts them.
 pub(super) struct Printer<'a> {
@@ -54,7 +46,7 @@ impl<'a> Printer<'a> {
     /// Decode, print and count one message; returns what was decoded.
     pub(super) fn message(
         &mut self,
-        origin: Option<Origin>,
+        origin: Option<CapturedAt>,
         bytes: &[u8],
         opts: &DecodeOptions,
     ) -> Option<Message> {
@@ -74,7 +66,7 @@ impl<'a> Printer<'a> {
         report.message
     }
 
-    pub(super) fn framing_error(&mut self, origin: Option<Origin>, error: &FramingError) {
+    pub(super) fn framing_error(&mut self, origin: Option<CapturedAt>, error: &FramingError) {
         self.failed += 1;
         let text = if self.json {
             let mut object = Map::new();
@@ -103,11 +95,11 @@ impl<'a> Printer<'a> {
     }
 }
 
-fn origin_text(o: &Origin) -> String {
+fn origin_text(o: &CapturedAt) -> String {
     format!("{:+.3}s {} -> {}", o.seconds(), o.src, o.dst)
 }
 
-fn insert_origin(object: &mut Map<String, Value>, o: &Origin) {
+fn insert_origin(object: &mut Map<String, Value>, o: &CapturedAt) {
     object.insert("time".into(), json!(o.seconds()));
     object.insert("src".into(), json!(o.src.to_string()));
     object.insert("dst".into(), json!(o.dst.to_string()));

@@ -1,7 +1,6 @@
 //! The report of one message: what the wire codec decoded, its NLRI
 //! typed, and the errors and action a session would take.
 
-use super::render::to_hex;
 use bytes::BytesMut;
 use evpnd_wire::attribute::{AttributeValue, PathAttribute, type_code};
 use evpnd_wire::evpn::EvpnRoute;
@@ -11,18 +10,19 @@ use evpnd_wire::prefix::Prefix;
 use evpnd_wire::rfc7606::{ErrorAction, UpdateProblem, classify};
 use evpnd_wire::update::Update;
 use evpnd_wire::{DecodeError, Family, Reader};
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 
 /// Where a message came from in a capture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Origin {
+pub(super) struct CapturedAt {
     /// Nanoseconds since the first packet of the capture.
     pub(super) since_start_ns: i128,
     pub(super) src: SocketAddr,
     pub(super) dst: SocketAddr,
 }
 
-impl Origin {
+impl CapturedAt {
     pub(super) fn seconds(&self) -> f64 {
         self.since_start_ns as f64 / 1e9
     }
@@ -53,7 +53,7 @@ pub(super) struct MpReport {
 #[derive(Debug, Clone)]
 pub(super) struct Report {
     pub(super) index: usize,
-    pub(super) origin: Option<Origin>,
+    pub(super) origin: Option<CapturedAt>,
     pub(super) length: usize,
     pub(super) type_name: String,
     pub(super) message: Option<Message>,
@@ -80,7 +80,7 @@ fn type_name(message: &[u8]) -> String {
 /// Decode `bytes` (one framed message) with `opts`.
 pub(super) fn report(
     index: usize,
-    origin: Option<Origin>,
+    origin: Option<CapturedAt>,
     bytes: &[u8],
     opts: &DecodeOptions,
 ) -> Report {
@@ -250,6 +250,15 @@ fn mp_nlri_offset(message: &[u8], code: u8) -> Option<usize> {
         }
     }
     None
+}
+
+/// Lower-case hex of `bytes`, as the report shows undecoded fields.
+pub(super) fn to_hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
 }
 
 #[cfg(test)]

@@ -16,8 +16,8 @@ use super::nl::neigh::{
     KernelEvent, LearnScope, Learned, NeighEvent, parse_learned_message, request_for_op,
 };
 use super::nl::{
-    Messages, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN,
-    NLMSG_OVERRUN, NlDecodeError, NlHeader, RTM_GETNEIGH, RTNLGRP_NEIGH, parse_ack,
+    AF_BRIDGE, Messages, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR,
+    NLMSG_HDRLEN, NLMSG_OVERRUN, NlDecodeError, NlHeader, RTM_GETNEIGH, RTNLGRP_NEIGH, parse_ack,
     parse_neigh_message,
 };
 use evpnd_core::dataplane::diff::Op;
@@ -41,8 +41,6 @@ const NLM_F_CAPPED: u16 = 0x100;
 const NLM_F_ACK_TLVS: u16 = 0x200;
 /// `NLMSGERR_ATTR_MSG` (netlink.h): the extended-ACK error string.
 const NLMSGERR_ATTR_MSG: u16 = 1;
-/// `AF_BRIDGE` (socket.h): the FDB "neighbour" family.
-const AF_BRIDGE: u8 = 7;
 /// `NDA_IFINDEX` (neighbour.h), the ARP/ND dump filter.
 const NDA_IFINDEX: u16 = 8;
 /// `NLM_F_DUMP_INTR` (netlink.h): the dump raced with a change.

@@ -67,7 +67,7 @@ pub enum Mandatory {
 
 /// What a route reflector does to the attribute (RFC 4456 section 8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Reflection {
+pub enum ReflectionRule {
     /// Passed on byte for byte.
     PassOn,
     /// ORIGINATOR_ID: set to the source peer's BGP Identifier when absent,
@@ -111,7 +111,7 @@ pub struct AttrRow {
     /// Must be in every UPDATE to internal peers, added with a default when
     /// absent (RFC 4271 section 5.1.5: LOCAL_PREF).
     pub to_ibgp_required: bool,
-    pub reflection: Reflection,
+    pub reflection: ReflectionRule,
 }
 
 impl AttrRow {
@@ -160,7 +160,7 @@ const fn row(code: u8, name: &'static str, rfc: &'static str, rfc7606: &'static 
         from_ebgp: true,
         to_ebgp: true,
         to_ibgp_required: false,
-        reflection: Reflection::PassOn,
+        reflection: ReflectionRule::PassOn,
     }
 }
 
@@ -237,7 +237,7 @@ const ROWS: [AttrRow; 17] = [
     // RFC 4456 8: meaningful inside the AS only.
     AttrRow {
         to_ebgp: false,
-        reflection: Reflection::SetIfAbsent,
+        reflection: ReflectionRule::SetIfAbsent,
         ..non_transitive(row(
             ORIGINATOR_ID,
             "ORIGINATOR_ID",
@@ -247,7 +247,7 @@ const ROWS: [AttrRow; 17] = [
     },
     AttrRow {
         to_ebgp: false,
-        reflection: Reflection::PrependClusterId,
+        reflection: ReflectionRule::PrependClusterId,
         ..non_transitive(row(
             CLUSTER_LIST,
             "CLUSTER_LIST",

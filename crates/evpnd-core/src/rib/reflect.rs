@@ -7,7 +7,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 use evpnd_wire::attribute::{AttrFlags, put_attribute};
-use evpnd_wire::attribute_table::{self, Reflection as Rule};
+use evpnd_wire::attribute_table::{self, ReflectionRule as Rule};
 use evpnd_wire::{DecodeResult, Reader};
 use std::net::Ipv4Addr;
 

@@ -36,6 +36,17 @@ pub const RTM_GETNEIGH: u16 = 30;
 /// Multicast group for neighbour (and bridge FDB) notifications
 /// (rtnetlink.h `RTNLGRP_NEIGH`).
 pub const RTNLGRP_NEIGH: u32 = 3;
+/// `AF_BRIDGE` (socket.h).
+pub const AF_BRIDGE: u8 = 7;
+
+/// A link or tunnel message from the kernel that could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TopologyDecodeError {
+    #[error("link message: {0}")]
+    Link(String),
+    #[error("tunnel message: {0}")]
+    Tunnel(String),
+}
 
 pub use netlink_packet_core::{
     NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_MULTIPART, NLM_F_REPLACE,

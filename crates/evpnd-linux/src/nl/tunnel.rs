@@ -24,7 +24,7 @@
 //!     VXLAN_VNIFILTER_ENTRY_GROUP (3) / GROUP6 (4), STATS (5): not used
 //! ```
 
-use super::link::{AF_BRIDGE, RequestMessage, TopologyDecodeError, TopologyRequest};
+use super::{AF_BRIDGE, TopologyDecodeError};
 use netlink_packet_core::{
     Emitable, NLA_F_NESTED, NetlinkSerializable, Nla, NlaBuffer, NlasIterator, emit_u32, parse_u32,
 };
@@ -112,39 +112,6 @@ impl NetlinkSerializable for TunnelMessage {
         header[4..8].copy_from_slice(&self.ifindex.to_ne_bytes());
         self.entries.as_slice().emit(attrs);
     }
-}
-
-fn tunnel_request(dump: bool, message: TunnelMessage) -> TopologyRequest {
-    TopologyRequest {
-        flags: 0,
-        dump,
-        message: RequestMessage::Tunnel(message),
-    }
-}
-
-/// `bridge vni add dev IFINDEX vni VNI`.
-pub fn vni_add(ifindex: u32, vni: u32) -> TopologyRequest {
-    tunnel_request(
-        false,
-        TunnelMessage {
-            message_type: RTM_NEWTUNNEL,
-            ifindex,
-            entries: vec![VniFilterEntry(vec![VniFilterAttr::Start(vni)])],
-        },
-    )
-}
-
-/// `bridge vni show dev IFINDEX`: RTM_GETTUNNEL dump (`vxlan_vnifilter_dump`
-/// takes the device from tunnel_msg.ifindex).
-pub fn vni_dump(ifindex: u32) -> TopologyRequest {
-    tunnel_request(
-        true,
-        TunnelMessage {
-            message_type: RTM_GETTUNNEL,
-            ifindex,
-            entries: Vec::new(),
-        },
-    )
 }
 
 /// The VNIs of one RTM_NEWTUNNEL (dump reply or notification): the device

@@ -142,7 +142,7 @@ pub(super) fn fix(
                 socket,
                 report,
                 format!("bridge vni add dev {vxlan} vni {vni}"),
-                &tunnel::vni_add(i, *vni),
+                &link::vni_add(i, *vni),
             )
         }
         BridgeVlanMissing { bridge, vlan } => {

@@ -18,9 +18,8 @@
 //! never rewrites an object someone configured differently) and refuses on
 //! any conflict, [`adopt`] changes nothing and refuses on any problem.
 
-use super::nl::link::{
-    self, BridgeVlanRecord, LinkKind, LinkRecord, RTM_NEWLINK, TopologyDecodeError, TopologyRequest,
-};
+use super::nl::TopologyDecodeError;
+use super::nl::link::{self, BridgeVlanRecord, LinkKind, LinkRecord, RTM_NEWLINK, TopologyRequest};
 use super::nl::tunnel::{self, RTM_NEWTUNNEL};
 use super::nl::{Messages, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, parse_ack};
 use super::socket::extended_ack_message;

@@ -175,7 +175,7 @@ fn observe_once(socket: &mut TopologySocket) -> Result<ObservedTopology, SetupEr
         .collect();
     for ifindex in filtering {
         let mut vnis = BTreeSet::new();
-        for payload in socket.dump(&tunnel::vni_dump(ifindex), RTM_NEWTUNNEL)? {
+        for payload in socket.dump(&link::vni_dump(ifindex), RTM_NEWTUNNEL)? {
             let (dev, got) = tunnel::parse_vnis(&payload)?;
             if dev == ifindex {
                 vnis.extend(got);
