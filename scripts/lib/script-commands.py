@@ -367,7 +367,21 @@ class Repo:
                 va = fn.args.vararg.arg
                 for c in ast.walk(fn):
                     if is_subprocess_call(c) and c.args and isinstance(c.args[0], (ast.List, ast.Tuple)):
-                        if any(isinstance(e, ast.Starred) and isinstance(e.value, ast.Name) and e.value.id == va for e in c.args[0].elts):
+                        elts = c.args[0].elts
+                        starred = [i for i, e in enumerate(elts) if isinstance(e, ast.Starred) and isinstance(e.value, ast.Name) and e.value.id == va]
+                        # a helper whose *args are (or follow a wrapper such as
+                        # "ip netns exec NS") the command line; one with a plain
+                        # command before them (["git", *args]) names that command
+                        # itself, and its callers pass only arguments
+                        first = elts[0] if elts else None
+                        plain = (
+                            starred
+                            and starred[0] > 0
+                            and isinstance(first, ast.Constant)
+                            and isinstance(first.value, str)
+                            and unwrap(first.value.rsplit("/", 1)[-1], [py_tok(e) for e in elts[1:]]) is None
+                        )
+                        if starred and not plain:
                             helpers[fn.name] = len(fn.args.args)
         for c in ast.walk(tree):
             if not isinstance(c, ast.Call):

@@ -73,6 +73,13 @@ class Python(unittest.TestCase):
                                 "subprocess.run('jq . | sort', shell=True)\n"})
         self.assertEqual(got, {"ip", "bridge", "tshark", "jq", "sort"})
 
+    def test_helper_with_a_fixed_command_passes_arguments(self):
+        got = commands({"q.py": "import subprocess\n"
+                                "def git(*args):\n"
+                                "    return subprocess.run(['git', *args])\n"
+                                "git('rev-parse', 'HEAD')\n"})
+        self.assertEqual(got, {"git"})
+
 
 class Rust(unittest.TestCase):
     def test_command_new_and_args0_helpers(self):
