@@ -22,3 +22,6 @@ pub mod evpn;
 pub mod rib;
 pub mod session;
 pub mod vtep;
+
+#[cfg(test)]
+mod test_hex;

@@ -214,16 +214,10 @@ fn advertisement(
 mod tests {
     use super::*;
     use crate::rib::reflect::to_ibgp;
+    use crate::test_hex::hex;
     use evpnd_wire::Family;
     use evpnd_wire::update_packer::UpdatePacker;
     use std::net::Ipv4Addr;
-
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     fn instance(node: u8, vni: u32, rd_number: u16) -> EvpnInstance {
         let vtep = Ipv4Addr::new(198, 19, 0, node);

@@ -157,13 +157,7 @@ mod tests {
     use super::*;
     use crate::rib::attrs::{AttrInterner, PathSummary};
     use crate::rib::peer::PeerIdx;
-
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::test_hex::hex;
 
     /// msg 6 of proto-tests/vectors/frr/bgp-evpn-messages.txt: a VTEP's type-3 attributes.
     const FROM_VTEP: &str = concat!(

@@ -528,15 +528,9 @@ mod tests {
     use super::*;
     use crate::rib::attrs::PathSummary;
     use crate::rib::peer::PeerKind;
+    use crate::test_hex::hex;
     use evpnd_wire::Family;
     use std::net::{IpAddr, Ipv4Addr};
-
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     #[test]
     fn local_routes_enter_the_rib_and_reach_the_observer() {

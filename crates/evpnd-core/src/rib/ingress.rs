@@ -181,14 +181,8 @@ pub fn summarize(update: &Update) -> PathSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_hex::hex;
     use evpnd_wire::message::Message;
-
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     fn update(hex_message: &str) -> Update {
         match Message::decode(

@@ -125,13 +125,7 @@ pub fn to_ibgp(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::test_hex::hex;
 
     const VTEP: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 3);
     const RR: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 4);
