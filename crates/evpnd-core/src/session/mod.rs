@@ -4,9 +4,11 @@
 //! drives them is `evpnd::session::peer`.
 
 pub mod collision;
+pub mod config;
 pub mod fsm;
 pub mod open_check;
 
 pub use collision::{CollisionDecision, Inbound, Initiator, Outbound};
-pub use fsm::{Action, Backoff, DownReason, Event, Fsm, FsmConfig, State, Timer};
+pub use config::FsmConfig;
+pub use fsm::{Action, Backoff, DownReason, Event, Fsm, State, Timer};
 pub use open_check::{NegotiatedSession, check_open};

@@ -9,7 +9,7 @@
 //! passes is BGPOpen, Event 19; one that fails is BGPOpenMsgErr, Event 22).
 //! The decoder (`evpnd_wire::open`) only rejects what it cannot parse.
 
-use super::fsm::FsmConfig;
+use super::config::FsmConfig;
 use bytes::{Bytes, BytesMut};
 use evpnd_wire::Family;
 use evpnd_wire::capability::{Capability, GracefulRestart};

@@ -5,6 +5,7 @@ use evpnd_wire::capability::Capability;
 use evpnd_wire::open::Open;
 use evpnd_wire::{Afi, Family, Safi};
 use proptest::prelude::*;
+use std::net::Ipv4Addr;
 
 const EVPN: Family = Family::L2VPN_EVPN;
 
