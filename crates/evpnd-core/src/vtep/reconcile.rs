@@ -88,13 +88,19 @@ impl VtepCore {
         }
         for (vni, mac) in self.importer.take_overridden_local() {
             if let Some(vlan) = self.instances.by_vni(vni).map(|i| i.vlan) {
-                out.push(VtepOutput::Event(VtepEvent::LocalMacMoved { vni, mac }));
                 // Not local any more: the remote entry now installed takes
                 // the bridge's row. Until the bridge learns the MAC on an
                 // access port again, a binding seen for it (an ARP, a
                 // neighbour probe) must not advertise it back.
-                self.local_macs.remove(&(vlan, mac));
+                let was_local = self.local_macs.remove(&(vlan, mac)).is_some();
+                let at = out.len();
                 self.withdraw_local(vlan, mac, out);
+                // Said once per move: the MAC+IP route's own best-path
+                // change reports the same MAC again after the first
+                // withdrawal, with nothing left to withdraw.
+                if was_local || out.len() > at {
+                    out.insert(at, VtepOutput::Event(VtepEvent::LocalMacMoved { vni, mac }));
+                }
             }
         }
     }
