@@ -30,7 +30,9 @@ def git(*args):
 
 def code_part(text):
     """The file up to its test module (by convention its tail)."""
-    m = re.search(r"^#\[cfg\(test\)\]", text, re.M)
+    # an inline test module (`#[cfg(test)] mod tests {`), not a
+    # `#[cfg(test)] mod tests;` declaration among the items
+    m = re.search(r"^#\[cfg\(test\)\]\s*\n\s*(?:pub(?:\([a-z]+\))?\s+)?mod\s+\w+\s*\{", text, re.M)
     return text[: m.start()] if m else text
 
 
@@ -81,6 +83,8 @@ def import_graph(rev, files, texts):
                 dst = files_by_mod.get((crate, tuple(mod + [child.group(1)])))
                 if dst and dst != f:
                     edges[f].add(dst)
+            # `pub(in crate::x)` is a visibility, not a use of x
+            line = re.sub(r"pub\(in [^)]*\)", "pub", line)
             for root, rest in USE_RE.findall(line):
                 segs = [x for x in rest.split("::") if x]
                 if root in ("crate", "super"):

@@ -1,11 +1,11 @@
 //! Input: reading the files and words `evpnd decode` is given, hex
 //! parsing, and telling a capture, raw messages and hex text apart.
 
-use super::DecodeRequest;
 use super::capture::decode_capture;
 use super::capture::decode_stream;
 use super::pcap;
 use super::render::Printer;
+use super::request::DecodeRequest;
 use evpnd_wire::header::MARKER;
 use evpnd_wire::message::DecodeOptions;
 use std::io::Read;

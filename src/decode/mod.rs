@@ -40,18 +40,19 @@ mod input;
 pub mod pcap;
 mod render;
 mod report;
+mod request;
 mod tcp;
 #[cfg(test)]
 mod test_util;
 
 pub use input::InputError;
+pub use request::DecodeRequest;
 
 use capture::{decode_capture, decode_stream};
 use evpnd_wire::message::DecodeOptions;
 use input::{decode_file, input_file, parse_hex_args, read_input, with_marker};
 use render::Printer;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Exit statuses of `evpnd decode`.
@@ -86,23 +87,6 @@ impl Outcome {
             exit::OK
         }
     }
-}
-
-/// What `evpnd decode` was asked to do: plain data, no clap. The shell
-/// (`src/cli.rs`) converts its command-line `DecodeArgs` into this, so the
-/// dependency arrow goes Shell -> Decode only.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DecodeRequest {
-    /// BGP messages in hex, or one FILE (`-` for stdin) read as `file` is.
-    pub hex: Vec<String>,
-    /// Read messages from a file (`-` for stdin), told apart by content.
-    pub file: Option<PathBuf>,
-    /// Read BGP messages from TCP port 179 in a pcap or pcapng capture.
-    pub pcap: Option<PathBuf>,
-    /// Print one JSON object per message (JSON lines) instead of text.
-    pub json: bool,
-    /// Decode AS numbers as 2 octets when no OPEN says otherwise.
-    pub two_octet_as: bool,
 }
 
 /// `evpnd decode`: print to stdout, errors to stderr.

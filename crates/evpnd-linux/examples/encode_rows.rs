@@ -3,7 +3,7 @@
 //! Separates the typed encoding from the kernel's time in benches/fdb_install.rs.
 
 use evpnd_core::dataplane::{FloodEntry, KernelState, Object, Ownership, RemoteMac, diff};
-use evpnd_linux::nl::encode_op;
+use evpnd_linux::nl::neigh::encode_op;
 use evpnd_wire::mac::MacAddress;
 use std::net::IpAddr;
 use std::time::Instant;

@@ -13,12 +13,12 @@
 //! at ~80k/s; 256 requests per sendmsg reaches the kernel's ~300k/s.
 
 use super::nl::neigh::{
-    KernelEvent, LearnScope, Learned, NeighEvent, parse_learned_message, request_for_op,
+    KernelEvent, LearnScope, Learned, NeighEvent, parse_learned_message, parse_neigh_message,
+    request_for_op,
 };
 use super::nl::{
     AF_BRIDGE, Messages, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR,
     NLMSG_HDRLEN, NLMSG_OVERRUN, NlDecodeError, NlHeader, RTM_GETNEIGH, RTNLGRP_NEIGH, parse_ack,
-    parse_neigh_message,
 };
 use evpnd_core::dataplane::diff::Op;
 use evpnd_core::dataplane::model::{Object, Ownership, StrayMacRow};

@@ -18,8 +18,6 @@ pub mod tunnel;
 #[cfg(test)]
 mod golden;
 
-pub use neigh::{NeighEvent, RequestKind, encode_op, parse_neigh_message, request_for_op};
-
 use thiserror::Error;
 
 /// `struct nlmsghdr` is 16 bytes (netlink.h).
