@@ -31,6 +31,8 @@ pub struct Snapshot {
     /// Per peer: sessions ended because its outbound queue filled (the
     /// peer did not read what it was sent; ADR 0007).
     pub queue_overflows: Vec<(IpAddr, u64)>,
+    /// Per peer: times its session task panicked and was restarted.
+    pub peer_panics: Vec<(IpAddr, u64)>,
     pub rib: RibStats,
     pub vtep: Option<VtepStats>,
 }
@@ -78,6 +80,11 @@ pub fn render(s: &Snapshot) -> String {
         "evpnd_peer_queue_overflows_total",
         "counter",
         "Sessions closed (Cease / Out of Resources) because the peer did not read what it was sent and its outbound queue filled.",
+    );
+    family(
+        "evpnd_peer_task_panics_total",
+        "counter",
+        "Times the peer's session task panicked (a bug): that session was reset and restarted, the others untouched.",
     );
     family(
         "evpnd_routes",
@@ -164,6 +171,9 @@ pub fn render(s: &Snapshot) -> String {
             out,
             "evpnd_peer_queue_overflows_total{{peer=\"{peer}\"}} {n}"
         );
+    }
+    for (peer, n) in &s.peer_panics {
+        let _ = writeln!(out, "evpnd_peer_task_panics_total{{peer=\"{peer}\"}} {n}");
     }
     for (route_type, n) in &s.rib.routes_by_type {
         let _ = writeln!(out, "evpnd_routes{{type=\"{route_type}\"}} {n}");
@@ -330,6 +340,7 @@ mod tests {
                 prefixes_received: 5,
             }],
             queue_overflows: vec![("198.19.0.1".parse().unwrap(), 1)],
+            peer_panics: vec![("198.19.0.1".parse().unwrap(), 2)],
             rib,
             vtep: None,
         });
@@ -342,6 +353,8 @@ mod tests {
             "evpnd_paths 9",
             "# TYPE evpnd_peer_queue_overflows_total counter",
             "evpnd_peer_queue_overflows_total{peer=\"198.19.0.1\"} 1",
+            "# TYPE evpnd_peer_task_panics_total counter",
+            "evpnd_peer_task_panics_total{peer=\"198.19.0.1\"} 2",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

@@ -299,6 +299,9 @@ async fn snapshot(
             peer.spec.neighbor.address,
             c.queue_overflows.load(Ordering::Relaxed),
         ));
+        snapshot
+            .peer_panics
+            .push((peer.spec.neighbor.address, c.panics.load(Ordering::Relaxed)));
     }
     let (reply, rx) = oneshot::channel();
     if rib.send(RibRequest::Stats { reply }).await.is_ok() {

@@ -116,6 +116,8 @@ pub struct MessageCounters {
     /// Sessions ended because the outbound queue was full (the peer did not
     /// read what we send; see [`PeerSink`]).
     pub queue_overflows: AtomicU64,
+    /// Times the session task panicked and was restarted (a bug).
+    pub panics: AtomicU64,
 }
 
 /// A peer's session as `show neighbors` reports it.
@@ -158,31 +160,113 @@ pub fn spawn_peer(
     let (inbound_tx, inbound_rx) = mpsc::channel(4);
     let (status_tx, status_rx) = watch::channel(PeerStatus::default());
     let counters = Arc::new(MessageCounters::default());
-    let seed =
-        u64::from(u32::from(spec.local.router_id)) << 16 ^ u64::from(spec.idx.0) ^ nanos_now();
-    let session = Session {
-        fsm: Fsm::new(spec.fsm.clone(), seed),
-        spec: spec.clone(),
+    let task = tokio::spawn(supervise(
+        spec.clone(),
         rib,
-        status: status_tx,
-        counters: counters.clone(),
-        timers: BTreeMap::new(),
-        conn: None,
-        connecting: None,
-        pending_notification: None,
-        blocked: None,
-        rx_opts: DecodeOptions::default(),
-        tx_opts: EncodeOptions::default(),
-        established: false,
-        seed,
-    };
-    let task = tokio::spawn(session.run(inbound_rx, shutdown));
+        status_tx,
+        counters.clone(),
+        inbound_rx,
+        shutdown,
+    ));
     PeerHandle {
         spec,
         inbound: inbound_tx,
         status: status_rx,
         counters,
         task,
+    }
+}
+
+/// First restart of a session whose task panicked; doubles per panic.
+const PANIC_RESTART_BASE: Duration = Duration::from_secs(1);
+/// Longest wait before restarting a session that keeps panicking.
+const PANIC_RESTART_CAP: Duration = Duration::from_secs(60);
+
+/// Runs the peer's session until shutdown. A panic in it (a bug, never peer
+/// input: decoding is total and RFC 7606 decides what a malformed message
+/// costs) resets that session only, as a NOTIFICATION would: its routes are
+/// withdrawn from the RIB, the connection closes, the panic is logged and
+/// counted (`evpnd_peer_task_panics_total`), and a fresh session starts
+/// after a back-off, with the same channels, so the daemon and the other
+/// sessions never notice.
+async fn supervise(
+    spec: PeerSpec,
+    rib: mpsc::Sender<RibRequest>,
+    status: watch::Sender<PeerStatus>,
+    counters: Arc<MessageCounters>,
+    mut inbound: mpsc::Receiver<TcpStream>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut backoff = PANIC_RESTART_BASE;
+    loop {
+        let session = Session::new(spec.clone(), rib.clone(), status.clone(), counters.clone());
+        let panic = match CatchUnwind(Box::pin(session.run(&mut inbound, &mut shutdown))).await {
+            Ok(()) => return,
+            Err(panic) => panic,
+        };
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into());
+        counters.panics.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(
+            peer = %spec.neighbor.address,
+            panic = %what,
+            restart_in_ms = backoff.as_millis() as u64,
+            "the session task panicked (a bug): session reset, its routes withdrawn; restarting it"
+        );
+        // The RIB forgets the session (a no-op if it never came up).
+        let _ = rib.send(RibRequest::PeerDown { peer: spec.idx }).await;
+        status.send_modify(|s| {
+            s.state = State::Idle;
+            s.established_since = None;
+            s.negotiated = None;
+            s.last_error = Some(format!("internal error, session reset: {what}"));
+        });
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+        backoff = (backoff * 2).min(PANIC_RESTART_CAP);
+    }
+}
+
+/// Polls a future and turns a panic in it into `Err`, like `catch_unwind`
+/// for a thread (futures-util has this; not worth the dependency for one
+/// use). The future is boxed so pinning needs no unsafe code.
+struct CatchUnwind<F>(std::pin::Pin<Box<F>>);
+
+impl<F: std::future::Future> std::future::Future for CatchUnwind<F> {
+    type Output = std::thread::Result<F::Output>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Ok(std::task::Poll::Ready(out)) => std::task::Poll::Ready(Ok(out)),
+            Err(panic) => std::task::Poll::Ready(Err(panic)),
+        }
+    }
+}
+
+/// Test-only fault injection: with `EVPND_FAULT_PEER_PANIC=<peer address>`
+/// in the environment, the first End-of-RIB received from that peer panics
+/// its session task, once per process (tests/peer_panic.rs), after its
+/// routes are in the RIB. Unset, it costs one load of a cached `None`.
+fn inject_panic(peer: std::net::IpAddr) {
+    static TARGET: std::sync::OnceLock<Option<std::net::IpAddr>> = std::sync::OnceLock::new();
+    static FIRED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let target = TARGET.get_or_init(|| {
+        std::env::var("EVPND_FAULT_PEER_PANIC")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    });
+    if *target == Some(peer) && !FIRED.swap(true, Ordering::Relaxed) {
+        panic!("fault injection: EVPND_FAULT_PEER_PANIC={peer}");
     }
 }
 
@@ -327,10 +411,36 @@ struct Session {
 }
 
 impl Session {
+    fn new(
+        spec: PeerSpec,
+        rib: mpsc::Sender<RibRequest>,
+        status: watch::Sender<PeerStatus>,
+        counters: Arc<MessageCounters>,
+    ) -> Self {
+        let seed =
+            u64::from(u32::from(spec.local.router_id)) << 16 ^ u64::from(spec.idx.0) ^ nanos_now();
+        Session {
+            fsm: Fsm::new(spec.fsm.clone(), seed),
+            spec,
+            rib,
+            status,
+            counters,
+            timers: BTreeMap::new(),
+            conn: None,
+            connecting: None,
+            pending_notification: None,
+            blocked: None,
+            rx_opts: DecodeOptions::default(),
+            tx_opts: EncodeOptions::default(),
+            established: false,
+            seed,
+        }
+    }
+
     async fn run(
         mut self,
-        mut inbound: mpsc::Receiver<TcpStream>,
-        mut shutdown: watch::Receiver<bool>,
+        inbound: &mut mpsc::Receiver<TcpStream>,
+        shutdown: &mut watch::Receiver<bool>,
     ) {
         let start = if self.spec.neighbor.passive {
             Event::AutomaticStartWithPassiveTcpEstablishment
@@ -339,7 +449,7 @@ impl Session {
         };
         self.event(start).await;
         loop {
-            let wake = self.wait(&mut inbound, &mut shutdown).await;
+            let wake = self.wait(inbound, shutdown).await;
             match wake {
                 Wake::Shutdown => {
                     self.event(Event::ManualStop).await;
@@ -725,6 +835,9 @@ impl Session {
             }
             Message::Update(update) => {
                 self.counters.updates_in.fetch_add(1, Ordering::Relaxed);
+                if update.is_end_of_rib().is_some() {
+                    inject_panic(self.spec.neighbor.address);
+                }
                 let action = rfc7606::classify(&problems);
                 if let ErrorAction::SessionReset(n) = action {
                     warn!(peer = %self.peer(), problems = ?problems, "malformed UPDATE");

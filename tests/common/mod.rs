@@ -107,6 +107,16 @@ impl Daemon {
 
     /// Start with the config `config(port, control socket)` returns.
     pub fn start_with(name: &str, config: impl FnOnce(u16, &Path) -> String) -> Daemon {
+        Daemon::start_with_env(name, &[], config)
+    }
+
+    /// As [`Daemon::start_with`], with `env` added to the daemon's
+    /// environment (fault injection).
+    pub fn start_with_env(
+        name: &str,
+        env: &[(&str, &str)],
+        config: impl FnOnce(u16, &Path) -> String,
+    ) -> Daemon {
         let dir = temp_dir(name);
         let socket = dir.join("evpnd.sock");
         let port = free_port();
@@ -116,6 +126,7 @@ impl Daemon {
         let log = dir.join("evpnd.log");
         let log_file = std::fs::File::create(&log).expect("create log");
         let child = evpnd()
+            .envs(env.iter().copied())
             .arg("run")
             .arg("--config")
             .arg(&config)
