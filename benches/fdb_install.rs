@@ -5,9 +5,13 @@
 //! Needs root (skips otherwise). Run: `cargo bench --bench fdb_install`.
 //! Compare with the raw-netlink ceiling on the same kernel:
 //! `scripts/bench-fdb.sh` (docs/benchmarking.md).
+//!
+//! `fdb/encode_101k_rows` encodes the same rows without a kernel (no root
+//! needed): the typed netlink encoding's share of the install time.
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use evpnd_core::dataplane::{FloodEntry, KernelState, Object, Op, Ownership, RemoteMac, diff};
+use evpnd_linux::nl::neigh::encode_op;
 use evpnd_linux::socket::{AckMode, RequestSocket};
 use evpnd_wire::mac::MacAddress;
 use std::net::IpAddr;
@@ -94,6 +98,31 @@ fn run(sock: &mut RequestSocket, ops: &[Op], own: &Ownership) -> Duration {
     d
 }
 
+/// Encoding only, batches of 256 as the request socket sends them.
+fn encode(c: &mut Criterion) {
+    let own = Ownership {
+        vxlan_ifindex: 3,
+        bridge_ifindex: 2,
+    };
+    let install = diff(&state(), &KernelState::new());
+    let mut group = c.benchmark_group("fdb");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements(install.len() as u64));
+    let mut out = Vec::with_capacity(1 << 16);
+    group.bench_function("encode_101k_rows", |b| {
+        b.iter(|| {
+            for (i, op) in install.iter().enumerate() {
+                if i % 256 == 0 {
+                    out.clear();
+                }
+                encode_op(op, &own, i as u32, &mut out).expect("installable");
+            }
+            out.len()
+        })
+    });
+    group.finish();
+}
+
 fn bench(c: &mut Criterion) {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
@@ -146,5 +175,5 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, encode, bench);
 criterion_main!(benches);

@@ -289,7 +289,8 @@ impl NeighRequest {
     /// NLM_F_REQUEST|NLM_F_ACK and the given sequence number. Consumes the
     /// request: the message moves into the `NetlinkMessage` instead of being
     /// cloned (161 -> 126 ns per row for the fdb bench's rows,
-    /// `examples/encode_rows.rs`, docs/netlink.md "Encoding cost").
+    /// `fdb/encode_101k_rows` in benches/fdb_install.rs, docs/netlink.md
+    /// "Encoding cost").
     pub fn encode_into(self, sequence: u32, out: &mut Vec<u8>) {
         let inner = match self.kind {
             RequestKind::New => RouteNetlinkMessage::NewNeighbour(self.message),
