@@ -23,6 +23,7 @@ use evpnd_wire::message::{DecodeOptions, EncodeOptions, Message, MessageError};
 use evpnd_wire::notification::{CeaseSubcode, Notification};
 use evpnd_wire::open::Open;
 use evpnd_wire::rfc7606::{self, ErrorAction};
+use evpnd_wire::update::Update;
 use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
@@ -256,8 +257,9 @@ impl<F: std::future::Future> std::future::Future for CatchUnwind<F> {
 /// Test-only fault injection: with `EVPND_FAULT_PEER_PANIC=<peer address>`
 /// in the environment, the first End-of-RIB received from that peer panics
 /// its session task, once per process (tests/peer_panic.rs), after its
-/// routes are in the RIB. Unset, it costs one load of a cached `None`.
-fn inject_panic(peer: std::net::IpAddr) {
+/// routes are in the RIB. Unset, it costs one load of a cached `None` per
+/// UPDATE; the End-of-RIB test runs only for the named peer.
+fn inject_panic(peer: std::net::IpAddr, update: &Update) {
     static TARGET: std::sync::OnceLock<Option<std::net::IpAddr>> = std::sync::OnceLock::new();
     static FIRED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     let target = TARGET.get_or_init(|| {
@@ -265,7 +267,10 @@ fn inject_panic(peer: std::net::IpAddr) {
             .ok()
             .and_then(|v| v.parse().ok())
     });
-    if *target == Some(peer) && !FIRED.swap(true, Ordering::Relaxed) {
+    if *target == Some(peer)
+        && update.is_end_of_rib().is_some()
+        && !FIRED.swap(true, Ordering::Relaxed)
+    {
         panic!("fault injection: EVPND_FAULT_PEER_PANIC={peer}");
     }
 }
@@ -835,9 +840,7 @@ impl Session {
             }
             Message::Update(update) => {
                 self.counters.updates_in.fetch_add(1, Ordering::Relaxed);
-                if update.is_end_of_rib().is_some() {
-                    inject_panic(self.spec.neighbor.address);
-                }
+                inject_panic(self.spec.neighbor.address, &update);
                 let action = rfc7606::classify(&problems);
                 if let ErrorAction::SessionReset(n) = action {
                     warn!(peer = %self.peer(), problems = ?problems, "malformed UPDATE");
