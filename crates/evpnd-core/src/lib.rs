@@ -24,4 +24,4 @@ pub mod session;
 pub mod vtep;
 
 #[cfg(test)]
-mod test_hex;
+mod test_support;

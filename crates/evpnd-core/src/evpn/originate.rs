@@ -214,7 +214,7 @@ fn advertisement(
 mod tests {
     use super::*;
     use crate::rib::reflect::to_ibgp;
-    use crate::test_hex::hex;
+    use crate::test_support::hex;
     use evpnd_wire::Family;
     use evpnd_wire::update_packer::UpdatePacker;
     use std::net::Ipv4Addr;

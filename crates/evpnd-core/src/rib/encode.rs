@@ -157,7 +157,7 @@ mod tests {
     use super::*;
     use crate::rib::attrs::{AttrInterner, PathSummary};
     use crate::rib::peer::PeerIdx;
-    use crate::test_hex::hex;
+    use crate::test_support::hex;
 
     /// msg 6 of proto-tests/vectors/frr/bgp-evpn-messages.txt: a VTEP's type-3 attributes.
     const FROM_VTEP: &str = concat!(

@@ -528,7 +528,7 @@ mod tests {
     use super::*;
     use crate::rib::attrs::PathSummary;
     use crate::rib::peer::PeerKind;
-    use crate::test_hex::hex;
+    use crate::test_support::hex;
     use evpnd_wire::Family;
     use std::net::{IpAddr, Ipv4Addr};
 

@@ -181,7 +181,7 @@ pub fn summarize(update: &Update) -> PathSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_hex::hex;
+    use crate::test_support::hex;
     use evpnd_wire::message::Message;
 
     fn update(hex_message: &str) -> Update {

@@ -125,7 +125,7 @@ pub fn to_ibgp(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_hex::hex;
+    use crate::test_support::hex;
 
     const VTEP: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 3);
     const RR: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 4);

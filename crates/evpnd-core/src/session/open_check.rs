@@ -173,11 +173,10 @@ pub fn check_open(open: &Open, config: &FsmConfig) -> Result<NegotiatedSession, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::fsm::Backoff;
+    use crate::test_support::fsm_config;
     use evpnd_wire::capability::GracefulRestartFamily;
     use evpnd_wire::{Afi, Safi};
     use proptest::prelude::*;
-    use std::time::Duration;
 
     const EVPN: Family = Family::L2VPN_EVPN;
     const OURS: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 4);
@@ -187,21 +186,7 @@ mod tests {
     fn config_announcing(caps: Vec<Capability>) -> FsmConfig {
         let mut caps = caps;
         caps.push(Capability::FourOctetAs(65000));
-        FsmConfig {
-            local_open: Open::new(65000, 90, OURS, caps),
-            peer_asn: 65000,
-            keepalive: 30,
-            passive: false,
-            connect_backoff: Backoff {
-                base: Duration::from_secs(30),
-                cap: Duration::from_secs(120),
-            },
-            idle_backoff: Backoff {
-                base: Duration::from_secs(1),
-                cap: Duration::from_secs(60),
-            },
-            stable_after: Duration::from_secs(60),
-        }
+        fsm_config(Open::new(65000, 90, OURS, caps))
     }
 
     /// As evpnd's own: EVPN, Route Refresh, Extended Message.

@@ -1,6 +1,7 @@
 //! FSM unit and property tests.
 
 use super::*;
+use crate::test_support::fsm_config;
 use evpnd_wire::capability::Capability;
 use evpnd_wire::open::Open;
 use evpnd_wire::{Afi, Family, Safi};
@@ -24,31 +25,17 @@ fn open_from(asn: u32, hold_time: u16, id: Ipv4Addr, mut caps: Vec<Capability>) 
 }
 
 fn config() -> FsmConfig {
-    FsmConfig {
-        // As evpnd's own: EVPN, Route Refresh, 4-octet AS, Extended Message.
-        local_open: open_from(
-            65000,
-            90,
-            Ipv4Addr::new(198, 19, 0, 4),
-            vec![
-                Capability::Multiprotocol(EVPN),
-                Capability::RouteRefresh,
-                Capability::ExtendedMessage,
-            ],
-        ),
-        peer_asn: 65000,
-        keepalive: 30,
-        passive: false,
-        connect_backoff: Backoff {
-            base: Duration::from_secs(30),
-            cap: Duration::from_secs(120),
-        },
-        idle_backoff: Backoff {
-            base: Duration::from_secs(1),
-            cap: Duration::from_secs(60),
-        },
-        stable_after: Duration::from_secs(60),
-    }
+    // As evpnd's own: EVPN, Route Refresh, 4-octet AS, Extended Message.
+    fsm_config(open_from(
+        65000,
+        90,
+        Ipv4Addr::new(198, 19, 0, 4),
+        vec![
+            Capability::Multiprotocol(EVPN),
+            Capability::RouteRefresh,
+            Capability::ExtendedMessage,
+        ],
+    ))
 }
 
 /// FRR's OPEN: IPv4 unicast and EVPN, Route Refresh, Enhanced Route
