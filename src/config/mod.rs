@@ -267,6 +267,7 @@ pub fn parse_family(name: &str) -> Option<Family> {
     }
 }
 
+pub mod diff;
 mod load;
 mod raw;
 mod validate;
