@@ -463,7 +463,7 @@ fn run(name: &str) {
     }
 }
 
-const FIXTURES: [&str; 8] = [
+const FIXTURES: [&str; 9] = [
     "remote_mac_install_and_move",
     "local_mac_advertised",
     "duplicate_mac",
@@ -472,6 +472,7 @@ const FIXTURES: [&str; 8] = [
     "restart_adoption",
     "restart_grace_expiry",
     "local_mac_moved_away",
+    "drift_neighbour_deleted",
 ];
 
 #[test]
@@ -492,6 +493,11 @@ fn duplicate_mac() {
 #[test]
 fn drift_repair() {
     run("drift_repair");
+}
+
+#[test]
+fn drift_neighbour_deleted() {
+    run("drift_neighbour_deleted");
 }
 
 #[test]

@@ -366,7 +366,9 @@ impl RequestSocket {
 
     /// Dumps the neighbour table of `family` (`AF_BRIDGE` = 7 for the FDB,
     /// `AF_INET`/`AF_INET6` for ARP/ND), restricted to `ifindex` when non-zero
-    /// (strict check), and returns the owned rows.
+    /// (strict check), and returns the owned rows (as `NeighEvent::New`; a
+    /// neighbour of ours that the kernel still lists but no longer uses, in
+    /// state FAILED, is left out: it holds nothing to adopt).
     pub fn dump_owned(
         &mut self,
         family: u8,
@@ -374,7 +376,8 @@ impl RequestSocket {
         own: &Ownership,
     ) -> Result<Vec<NeighEvent>, SocketError> {
         self.dump_with(family, ifindex, |header, payload| {
-            parse_neigh_message(header, payload, own)
+            Ok(parse_neigh_message(header, payload, own)?
+                .filter(|e| matches!(e, NeighEvent::New(_))))
         })
     }
 

@@ -180,6 +180,43 @@ fn suppression_neighbours_match_ip_neigh() {
     check(f, Op::Delete(Object::Neighbor(v6)));
 }
 
+/// What the kernel notifies when one of our suppression neighbours is
+/// deleted by hand or flushed with its SVI: each is a deletion of ours
+/// (issue 13: the first two were classified as not ours, so a neighbour
+/// deleted by hand was never put back).
+#[test]
+fn kernel_notifications_of_a_gone_neighbour_are_deletions_of_ours() {
+    use super::Messages;
+    use super::neigh::{NeighEvent, parse_neigh_message};
+    use evpnd_core::dataplane::model::OwnedRow;
+    let f = fixture(include_str!(
+        "../../tests/fixtures/netlink/neigh4_gone_notifications.hex"
+    ));
+    let events: Vec<Option<NeighEvent>> = Messages::new(&f)
+        .map(|m| {
+            let (h, p) = m.expect("framed");
+            parse_neigh_message(&h, p, &OWN).expect("decodes")
+        })
+        .collect();
+    let gone = |last: u8, mac: MacAddress| {
+        Some(NeighEvent::Deleted(OwnedRow::Neighbor(
+            SuppressionNeighbor {
+                ifindex: 3,
+                ip: IpAddr::from([198, 18, 10, last]),
+                mac,
+            },
+        )))
+    };
+    assert_eq!(
+        events,
+        vec![
+            gone(2, MacAddress::ZERO),
+            gone(2, MacAddress::ZERO),
+            gone(3, MacAddress([0x02, 0x0a, 0, 0, 0, 3])),
+        ]
+    );
+}
+
 #[test]
 fn fixtures_are_non_trivial() {
     // Guards against an empty capture silently making every test compare

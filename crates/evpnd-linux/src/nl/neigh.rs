@@ -467,9 +467,55 @@ fn neigh_message(
     Ok(Some((new, msg)))
 }
 
+/// `NUD_VALID` (net/neighbour.h): the states in which a neighbour has a
+/// link-layer address the kernel reports and uses.
+const NUD_VALID: u16 =
+    nud::PERMANENT | nud::NOARP | nud::REACHABLE | nud::PROBE | nud::STALE | nud::DELAY;
+
+/// A suppression neighbour of ours that is gone or no longer usable, from
+/// a notification that [`owned_row`] cannot recognise: `ip neigh del` (and
+/// any admin update without `extern_learn`) clears NTF_EXT_LEARNED
+/// (`neigh_update_flags`), moves the entry to NUD_FAILED and only then
+/// removes it, and a neighbour outside `NUD_VALID` is reported without
+/// NDA_LLADDR (`neigh_fill_info`). So both notifications of a deletion, an
+/// RTM_NEWNEIGH in state FAILED and the RTM_DELNEIGH, carry neither of the
+/// marks [`owned_row`] needs; what survives is NDA_PROTOCOL = 245, which
+/// only evpnd sets. The MAC is unknown then (zero): the core finds the
+/// object by (SVI, IP).
+fn gone_neighbor(new: bool, msg: &NeighbourMessage) -> Option<OwnedRow> {
+    if !matches!(
+        msg.header.family,
+        AddressFamily::Inet | AddressFamily::Inet6
+    ) {
+        return None;
+    }
+    let RowAttributes {
+        mac,
+        destination,
+        protocol,
+        ..
+    } = RowAttributes::of(msg);
+    if protocol != Some(EVPND_PROTOCOL) {
+        return None;
+    }
+    let usable = u16::from(msg.header.state) & NUD_VALID != 0 && mac.is_some();
+    if new && usable {
+        return None;
+    }
+    Some(OwnedRow::Neighbor(SuppressionNeighbor {
+        ifindex: msg.header.ifindex,
+        ip: destination?,
+        mac: mac.unwrap_or(MacAddress::ZERO),
+    }))
+}
+
 /// Parses one RTM_NEWNEIGH/RTM_DELNEIGH message (dump reply or multicast
 /// notification) into an event about an owned row. Rows evpnd does not own
 /// and other message types give `Ok(None)`.
+///
+/// A suppression neighbour of ours that was deleted or became unusable
+/// (FAILED, no address) is `Deleted`, even though its marks are gone (see
+/// [`gone_neighbor`]); a dump can report such a row too, as `Deleted`.
 pub fn parse_neigh_message(
     header: &NlHeader,
     payload: &[u8],
@@ -478,13 +524,14 @@ pub fn parse_neigh_message(
     let Some((new, msg)) = neigh_message(header, payload)? else {
         return Ok(None);
     };
-    Ok(owned_row(&msg, own).map(|row| {
-        if new {
+    if let Some(row) = owned_row(&msg, own) {
+        return Ok(Some(if new {
             NeighEvent::New(row)
         } else {
             NeighEvent::Deleted(row)
-        }
-    }))
+        }));
+    }
+    Ok(gone_neighbor(new, &msg).map(NeighEvent::Deleted))
 }
 
 /// Where the kernel's own learning matters to evpnd: the VLANs it serves and
@@ -660,6 +707,57 @@ mod tests {
             ],
         );
         assert_eq!(owned_row(&zebra, &OWN), None);
+    }
+
+    /// The two notifications of `ip neigh del` for one of our suppression
+    /// neighbours, as the kernel sends them (see `gone_neighbor`): neither
+    /// has NDA_LLADDR nor NTF_EXT_LEARNED, both keep NDA_PROTOCOL = 245.
+    #[test]
+    fn a_deleted_suppression_neighbour_is_ours_by_its_protocol() {
+        let ip = v4(198, 18, 10, 2);
+        let notification = |state: u16, protocol: u8| {
+            message(
+                header(AddressFamily::Inet, 7, state, NeighbourFlags::empty()),
+                vec![
+                    dst(ip),
+                    NeighbourAttribute::Protocol(RouteProtocol::from(protocol)),
+                ],
+            )
+        };
+        let gone = Some(OwnedRow::Neighbor(SuppressionNeighbor {
+            ifindex: 7,
+            ip,
+            mac: MacAddress::ZERO,
+        }));
+        let failed = notification(nud::FAILED, EVPND_PROTOCOL);
+        assert_eq!(owned_row(&failed, &OWN), None, "the marks are gone");
+        assert_eq!(gone_neighbor(true, &failed), gone, "RTM_NEWNEIGH, FAILED");
+        assert_eq!(gone_neighbor(false, &failed), gone, "RTM_DELNEIGH");
+        // zebra's (proto 11) and the kernel's own (no protocol) are not ours.
+        assert_eq!(gone_neighbor(false, &notification(nud::FAILED, 11)), None);
+        let mut kernel = failed.clone();
+        kernel.attributes.pop();
+        assert_eq!(gone_neighbor(false, &kernel), None);
+        // A usable row of ours is not gone: owned_row decides about it.
+        let mut fine = notification(nud::NOARP, EVPND_PROTOCOL);
+        fine.header.flags = ntf::EXT_LEARNED;
+        fine.attributes
+            .push(lladdr(MacAddress([2, 0x0a, 0, 0, 0, 2])));
+        assert_eq!(gone_neighbor(true, &fine), None);
+        assert!(owned_row(&fine, &OWN).is_some());
+        // The deletion as a whole, through the parser.
+        let mut buf = Vec::new();
+        NeighRequest {
+            kind: RequestKind::Delete,
+            flags: 0,
+            message: failed,
+        }
+        .encode_into(1, &mut buf);
+        let parsed = Messages::new(&buf)
+            .next()
+            .and_then(Result::ok)
+            .and_then(|(h, p)| parse_neigh_message(&h, p, &OWN).ok().flatten());
+        assert_eq!(parsed, gone.map(NeighEvent::Deleted));
     }
 
     #[test]
