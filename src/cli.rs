@@ -8,6 +8,7 @@ use crate::api::protocol::{Request, Response};
 use crate::api::render;
 use crate::api::server::{ApiCall, ControlServer};
 use crate::config::{Config, DEFAULT_SOCKET, LogConfig, LogFormat};
+use crate::daemon::reload::{LogLevelSetter, ReloadSource};
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,6 +28,8 @@ Examples:
   evpnd run --config /etc/evpnd/evpnd.toml
   EVPND__BGP__ASN=65001 evpnd run --config evpnd.toml   (override any key)
   evpnd show neighbors
+  evpnd reload                       (or: systemctl reload evpnd, kill -HUP)
+  evpnd show config                  (the configuration generation running)
   evpnd show routes --vni 10 --type 2
   evpnd show routes --rd 198.19.0.1:2 --json
   evpnd show fdb --vni 10
@@ -36,7 +39,8 @@ Examples:
 Exit codes:
   0  success
   1  runtime error (daemon failure, control socket unreachable)
-  2  invalid configuration or command line, unreadable decode input";
+  2  invalid configuration or command line, unreadable decode input, a
+     reload refused (nothing changed; the message names the key)";
 
 /// How long `evpnd show` waits for the daemon.
 const SHOW_TIMEOUT: Duration = Duration::from_secs(10);
@@ -71,6 +75,17 @@ pub enum Command {
     },
     /// Decode BGP messages from hex, a file or a pcap.
     Decode(DecodeArgs),
+    /// Make the running daemon read its configuration file again: the file
+    /// is validated whole and only the difference is applied (neighbours
+    /// added, removed or changed reset those sessions only; log level). A
+    /// file that fails validation, or changes a key that needs a restart,
+    /// changes nothing: the error names the key and the exit status is 2.
+    /// SIGHUP does the same.
+    Reload {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Query the running daemon.
     Show {
         #[command(subcommand)]
@@ -152,6 +167,9 @@ pub enum ShowCommand {
         #[arg(long)]
         vni: Option<u32>,
     },
+    /// The configuration generation running (1 at start, one more per
+    /// reload that changed something) and its file.
+    Config,
 }
 
 /// Entry point used by `main.rs`.
@@ -162,6 +180,7 @@ pub fn main() -> ExitCode {
         Command::CheckConfig { file } => check_config(&file),
         Command::Decode(args) => decode(&args),
         Command::Show { what, json } => show(&cli.socket, what, json),
+        Command::Reload { json } => reload(&cli.socket, json),
     }
 }
 
@@ -202,6 +221,7 @@ fn show(socket: &Path, what: ShowCommand, json: bool) -> ExitCode {
         ShowCommand::Neighbors => Request::ShowNeighbors,
         ShowCommand::Vnis => Request::ShowVnis,
         ShowCommand::Fdb { vni } => Request::ShowFdb { vni },
+        ShowCommand::Config => Request::ShowConfig,
     };
     let response = match client::request(socket, &request, SHOW_TIMEOUT) {
         Ok(r) => r,
@@ -216,6 +236,8 @@ fn show(socket: &Path, what: ShowCommand, json: bool) -> ExitCode {
             Response::Neighbors(rows) => serde_json::to_string_pretty(rows),
             Response::Vnis(rows) => serde_json::to_string_pretty(rows),
             Response::Fdb(rows) => serde_json::to_string_pretty(rows),
+            Response::Config(status) => serde_json::to_string_pretty(status),
+            Response::Reload(report) => serde_json::to_string_pretty(report),
             Response::Error { message } => Ok(message.clone()),
         }
         .map(|mut s| {
@@ -228,6 +250,8 @@ fn show(socket: &Path, what: ShowCommand, json: bool) -> ExitCode {
             Response::Neighbors(rows) => render::render_neighbors(rows),
             Response::Vnis(rows) => render::render_vnis(rows),
             Response::Fdb(rows) => render::render_fdb(rows),
+            Response::Config(status) => render::render_config(status),
+            Response::Reload(report) => render::render_reload(report),
             Response::Error { message } => format!("{message}\n"),
         })
     };
@@ -243,21 +267,91 @@ fn show(socket: &Path, what: ShowCommand, json: bool) -> ExitCode {
     }
 }
 
-/// Install the tracing subscriber: RUST_LOG wins over `[log] level`.
-fn init_tracing(log: &LogConfig) {
+/// `evpnd reload`: exit 0 when applied, 2 when refused (nothing changed).
+fn reload(socket: &Path, json: bool) -> ExitCode {
+    let report = match client::request(socket, &Request::Reload, RELOAD_TIMEOUT) {
+        Ok(Response::Reload(report)) => report,
+        Ok(other) => {
+            eprintln!("evpnd: unexpected answer to reload: {other:?}");
+            return ExitCode::from(exit::RUNTIME_ERROR);
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(exit::RUNTIME_ERROR);
+        }
+    };
+    if json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("evpnd: cannot format the answer: {e}");
+                return ExitCode::from(exit::RUNTIME_ERROR);
+            }
+        }
+    }
+    match (&report.error, report.applied) {
+        (None, true) => {
+            if !json {
+                print!("{}", render::render_reload(&report));
+            }
+            ExitCode::from(exit::OK)
+        }
+        (error, _) => {
+            eprintln!(
+                "reload refused, nothing changed (generation {} still runs): {}",
+                report.generation,
+                error.as_deref().unwrap_or("no reason given")
+            );
+            ExitCode::from(exit::BAD_CONFIG_OR_USAGE)
+        }
+    }
+}
+
+/// How long `evpnd reload` waits: removed sessions get a few seconds to
+/// send their Cease.
+const RELOAD_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Install the tracing subscriber: RUST_LOG wins over `[log] level`. The
+/// answer sets a new level on reload; `None` when RUST_LOG is set (it keeps
+/// winning) or logging could not be set up.
+fn init_tracing(log: &LogConfig) -> Option<LogLevelSetter> {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&log.level))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let from_env = EnvFilter::try_from_default_env().ok();
+    let env_wins = from_env.is_some();
+    let filter = from_env
+        .or_else(|| EnvFilter::try_new(&log.level).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    let result = match log.format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+    fn setter<L, S>(handle: tracing_subscriber::reload::Handle<L, S>) -> LogLevelSetter
+    where
+        L: From<EnvFilter> + Send + Sync + 'static,
+        S: Send + Sync + 'static,
+    {
+        std::sync::Arc::new(move |level: &str| {
+            let filter = EnvFilter::try_new(level).map_err(|e| e.to_string())?;
+            handle.reload(filter).map_err(|e| e.to_string())
+        })
+    }
+    let (result, set) = match log.format {
+        LogFormat::Text => {
+            let builder = builder.with_filter_reloading();
+            let set = setter(builder.reload_handle());
+            (builder.try_init(), set)
+        }
+        LogFormat::Json => {
+            let builder = builder.json().with_filter_reloading();
+            let set = setter(builder.reload_handle());
+            (builder.try_init(), set)
+        }
     };
-    if let Err(e) = result {
-        eprintln!("evpnd: cannot set up logging: {e}");
+    match result {
+        Ok(()) => (!env_wins).then_some(set),
+        Err(e) => {
+            eprintln!("evpnd: cannot set up logging: {e}");
+            None
+        }
     }
 }
 
@@ -269,7 +363,10 @@ fn run(config_path: &Path) -> ExitCode {
             return ExitCode::from(exit::BAD_CONFIG_OR_USAGE);
         }
     };
-    init_tracing(&config.log);
+    let reload = ReloadSource {
+        path: Some(config_path.to_path_buf()),
+        log_level: init_tracing(&config.log),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -280,7 +377,7 @@ fn run(config_path: &Path) -> ExitCode {
             return ExitCode::from(exit::RUNTIME_ERROR);
         }
     };
-    match runtime.block_on(daemon(config)) {
+    match runtime.block_on(daemon(config, reload)) {
         Ok(()) => ExitCode::from(exit::OK),
         Err(e) => {
             tracing::error!("{e}");
@@ -301,10 +398,36 @@ async fn shutdown_signal() -> Result<&'static str, std::io::Error> {
     })
 }
 
-async fn daemon(config: Config) -> Result<(), String> {
+/// On each SIGHUP, the same reload `evpnd reload` asks for, through the
+/// daemon's call channel (weakly held: it must not keep the daemon up).
+async fn reload_on_hangup(
+    mut hangups: tokio::signal::unix::Signal,
+    calls: mpsc::WeakSender<ApiCall>,
+) {
+    while hangups.recv().await.is_some() {
+        let Some(calls) = calls.upgrade() else { return };
+        tracing::info!("SIGHUP: reloading the configuration");
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let call = ApiCall {
+            request: Request::Reload,
+            reply,
+        };
+        if calls.send(call).await.is_err() {
+            return;
+        }
+        drop(calls);
+        // The daemon logs what it applied or why it refused.
+        let _ = answer.await;
+    }
+}
+
+async fn daemon(config: Config, reload: ReloadSource) -> Result<(), String> {
     // Register signal handlers before anything observable exists, so a
-    // SIGTERM right after the socket appears is never the default action.
+    // SIGTERM right after the socket appears is never the default action
+    // (nor a SIGHUP, whose default action ends the process).
     let signals = tokio::spawn(shutdown_signal());
+    let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(|e| format!("cannot listen for SIGHUP: {e}"))?;
     let server = ControlServer::bind(&config.control.socket, config.control.mode)
         .map_err(|e| e.to_string())?;
     tracing::info!(
@@ -313,10 +436,11 @@ async fn daemon(config: Config) -> Result<(), String> {
         "evpnd started"
     );
     let (calls_tx, calls_rx) = mpsc::channel::<ApiCall>(64);
+    let hangup_task = tokio::spawn(reload_on_hangup(hangups, calls_tx.downgrade()));
 
     // The daemon core answers control-socket calls until the server stops
     // (on a signal) and drops `calls_tx`; then it shuts the sessions down.
-    let mut core = tokio::spawn(crate::daemon::run(config, calls_rx));
+    let mut core = tokio::spawn(crate::daemon::run(config, calls_rx, reload));
 
     let signalled = async move {
         match signals.await {
@@ -335,6 +459,7 @@ async fn daemon(config: Config) -> Result<(), String> {
         }
     };
     server.serve(calls_tx, stop).await;
+    hangup_task.abort();
     let result = match ended_early {
         Some(result) => result,
         None => core.await,

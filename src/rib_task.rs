@@ -149,6 +149,12 @@ pub enum RibRequest {
     },
     /// Table sizes, for the metrics endpoint.
     Stats { reply: oneshot::Sender<RibStats> },
+    /// A neighbour added by a reload: register it as [`RibTask::add_peer`]
+    /// does at start, and answer with its index.
+    AddPeer {
+        info: PeerInfo,
+        reply: oneshot::Sender<PeerIdx>,
+    },
 }
 
 pub struct RibTask {
@@ -271,6 +277,10 @@ impl RibTask {
             }
             RibRequest::Stats { reply } => {
                 let _ = reply.send(self.rib.stats());
+                return;
+            }
+            RibRequest::AddPeer { info, reply } => {
+                let _ = reply.send(self.rib.add_peer(info));
                 return;
             }
         };

@@ -12,6 +12,8 @@
 //! {"request":"show_neighbors"}
 //! {"request":"show_vnis"}
 //! {"request":"show_fdb","vni":null}
+//! {"request":"show_config"}
+//! {"request":"reload"}
 //! ```
 //! Responses: `{"kind":"neighbors","data":[...]}`, or on failure
 //! `{"kind":"error","data":{"message":"..."}}`.
@@ -44,6 +46,11 @@ pub enum Request {
         #[serde(default)]
         vni: Option<u32>,
     },
+    /// The configuration generation running, and where it was read from.
+    ShowConfig,
+    /// Read the configuration file again, validate it whole and apply the
+    /// difference (`evpnd reload`, SIGHUP).
+    Reload,
 }
 
 /// The daemon's answer.
@@ -54,6 +61,8 @@ pub enum Response {
     Neighbors(Vec<NeighborRow>),
     Vnis(Vec<VniRow>),
     Fdb(Vec<FdbRow>),
+    Config(ConfigStatus),
+    Reload(ReloadReport),
     Error { message: String },
 }
 
@@ -180,6 +189,36 @@ pub struct NeighborRow {
     pub route_reflector_client: bool,
     /// Negotiated hold time in seconds (when OpenConfirm or Established).
     pub hold_time: Option<u16>,
+    /// Unix time in milliseconds the session entered Established (when it
+    /// is); unchanged as long as the session stays up, e.g. across reloads.
+    #[serde(default)]
+    pub established_at_ms: Option<u64>,
+}
+
+/// `show config`: which configuration is running.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigStatus {
+    /// 1 at start, one more for each reload that changed something.
+    pub generation: u64,
+    /// The file the daemon was started with (and reloads).
+    pub path: Option<String>,
+    /// Unix time (seconds) the running generation was applied.
+    pub applied_at: u64,
+    /// The last reload that was refused since then, with its reason.
+    pub last_refused: Option<String>,
+}
+
+/// What a reload did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReloadReport {
+    /// Whether the file was accepted (false: nothing changed).
+    pub applied: bool,
+    /// The generation running after the reload.
+    pub generation: u64,
+    /// One line per change applied (empty: the file says what already runs).
+    pub changes: Vec<String>,
+    /// Why the file was refused, naming the key (`neighbors[2].address: ...`).
+    pub error: Option<String>,
 }
 
 /// One local VNI (VTEP role).
@@ -249,6 +288,14 @@ mod tests {
             r#"{"request":"show_neighbors"}"#
         );
         assert!(serde_json::from_str::<Request>(r#"{"request":"reboot"}"#).is_err());
+        assert_eq!(
+            serde_json::to_string(&Request::Reload).unwrap(),
+            r#"{"request":"reload"}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<Request>(r#"{"request":"show_config"}"#).unwrap(),
+            Request::ShowConfig
+        );
         assert!(serde_json::from_str::<Request>(r#"{"request":"show_fdb","vnii":1}"#).is_err());
     }
 
@@ -262,6 +309,18 @@ mod tests {
             serde_json::to_string(&Response::error("nope")).unwrap(),
             r#"{"kind":"error","data":{"message":"nope"}}"#
         );
+        let report = Response::Reload(ReloadReport {
+            applied: false,
+            generation: 3,
+            changes: vec![],
+            error: Some("f.toml: neighbors[0].address: \"x\" is not an IP address".into()),
+        });
+        let json = serde_json::to_string(&report).unwrap();
+        assert!(
+            json.starts_with(r#"{"kind":"reload","data":{"applied":false,"generation":3,"#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<Response>(&json).unwrap(), report);
         let back: Response =
             serde_json::from_str(r#"{"kind":"fdb","data":[{"vni":10,"vlan":10,"mac":"02:00:00:00:00:01","ip":null,"dest":"198.19.0.2","origin":"installed","state":"reachable"}]}"#)
                 .unwrap();

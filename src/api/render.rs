@@ -3,7 +3,7 @@
 //! know FRR can read them at a glance. The `--json` output is the row arrays
 //! themselves (see `protocol.rs`).
 
-use super::protocol::{FdbRow, NeighborRow, Origin, RouteRow, VniRow};
+use super::protocol::{ConfigStatus, FdbRow, NeighborRow, Origin, ReloadReport, RouteRow, VniRow};
 use std::cmp::Ordering;
 use std::fmt::Write;
 use std::net::{IpAddr, Ipv4Addr};
@@ -234,6 +234,38 @@ pub fn render_neighbors(rows: &[NeighborRow]) -> String {
         }
     }
     let _ = write!(out, "\nTotal number of neighbors {}\n", rows.len());
+    out
+}
+
+/// `evpnd show config`.
+pub fn render_config(status: &ConfigStatus) -> String {
+    let mut out = format!(
+        "Configuration generation {}\nFile: {}\nApplied at: {} (unix time)\n",
+        status.generation,
+        status.path.as_deref().unwrap_or("(none)"),
+        status.applied_at
+    );
+    if let Some(refused) = &status.last_refused {
+        let _ = writeln!(out, "Last reload refused: {refused}");
+    }
+    out
+}
+
+/// `evpnd reload`, when the file was accepted.
+pub fn render_reload(report: &ReloadReport) -> String {
+    let mut out = String::new();
+    if report.changes.is_empty() {
+        let _ = writeln!(
+            out,
+            "no change: generation {} already runs this configuration",
+            report.generation
+        );
+    } else {
+        let _ = writeln!(out, "reloaded: generation {}", report.generation);
+        for change in &report.changes {
+            let _ = writeln!(out, "  {change}");
+        }
+    }
     out
 }
 
@@ -474,6 +506,7 @@ Displayed 3 prefixes (3 paths)
             last_error: None,
             route_reflector_client: true,
             hold_time: Some(9),
+            established_at_ms: Some(1_700_000_000_000),
         };
         let down = NeighborRow {
             address: "198.19.0.2".parse().unwrap(),
@@ -495,6 +528,35 @@ Neighbor        V         AS   MsgRcvd   MsgSent  Up/Down State/PfxRcd   PfxSnt 
 Total number of neighbors 2
 ";
         assert_eq!(render_neighbors(&[up, down]), expected);
+    }
+
+    #[test]
+    fn config_status_and_reload_report() {
+        let status = ConfigStatus {
+            generation: 2,
+            path: Some("/etc/evpnd/evpnd.toml".into()),
+            applied_at: 1_700_000_000,
+            last_refused: Some("f: bgp.asn: ...".into()),
+        };
+        assert_eq!(
+            render_config(&status),
+            "Configuration generation 2\nFile: /etc/evpnd/evpnd.toml\nApplied at: 1700000000 (unix time)\nLast reload refused: f: bgp.asn: ...\n"
+        );
+        let mut report = ReloadReport {
+            applied: true,
+            generation: 3,
+            changes: vec!["neighbor 198.19.0.3 added".into()],
+            error: None,
+        };
+        assert_eq!(
+            render_reload(&report),
+            "reloaded: generation 3\n  neighbor 198.19.0.3 added\n"
+        );
+        report.changes.clear();
+        assert_eq!(
+            render_reload(&report),
+            "no change: generation 3 already runs this configuration\n"
+        );
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub struct Snapshot {
     pub peer_panics: Vec<(IpAddr, u64)>,
     pub rib: RibStats,
     pub vtep: Option<VtepStats>,
+    /// The configuration generation running (1 at start, one more per
+    /// reload that changed something).
+    pub config_generation: u64,
 }
 
 /// A scrape: the daemon answers with a snapshot.
@@ -133,6 +136,12 @@ pub fn render(s: &Snapshot) -> String {
         "counter",
         "ARP/ND bindings the snoopers dropped on a full VTEP queue (named again by the host's next packet).",
     );
+    family(
+        "evpnd_config_generation",
+        "gauge",
+        "Configuration generation running: 1 at start, one more per reload that changed something.",
+    );
+    let _ = writeln!(out, "evpnd_config_generation {}", s.config_generation);
     for p in &s.peers {
         let peer = p.address;
         let _ = writeln!(
@@ -343,6 +352,7 @@ mod tests {
             peer_panics: vec![("198.19.0.1".parse().unwrap(), 2)],
             rib,
             vtep: None,
+            config_generation: 2,
         });
         for line in [
             "# TYPE evpnd_peer_established gauge",
@@ -355,6 +365,8 @@ mod tests {
             "evpnd_peer_queue_overflows_total{peer=\"198.19.0.1\"} 1",
             "# TYPE evpnd_peer_task_panics_total counter",
             "evpnd_peer_task_panics_total{peer=\"198.19.0.1\"} 2",
+            "# TYPE evpnd_config_generation gauge",
+            "evpnd_config_generation 2",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

@@ -2,27 +2,27 @@
 //! and the control socket together, and answers `show` queries.
 
 pub mod metrics;
+pub mod reload;
 pub mod show;
 
 use crate::api::protocol::{NeighborRow, Request, Response};
 use crate::api::server::ApiCall;
 use crate::config::{Config, Dataplane};
 use crate::rib_task::{RibRequest, RibTask};
-use crate::session::peer::{PeerHandle, PeerSpec, peer_kind, reject, spawn_peer};
+use crate::session::peer::{PeerHandle, PeerSpec, peer_kind, reject};
 use crate::vtep::{self, VtepError, VtepQuery};
 use evpnd_core::rib::encode::OutboundEncoder;
 use evpnd_core::rib::engine::{PeerCounters, Rib};
 use evpnd_core::rib::peer::{PeerInfo, PeerKind};
 use evpnd_core::session::State;
 use evpnd_wire::Family;
+use reload::{InboundMap, ReloadSource, Reloader};
 use show::{RouteFilter, route_rows};
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 use thiserror::Error;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{info, warn};
 
@@ -49,8 +49,13 @@ pub enum DaemonError {
 }
 
 /// Runs until `calls` closes (the control socket server stopped on a
-/// signal), then shuts the sessions down.
-pub async fn run(config: Config, mut calls: mpsc::Receiver<ApiCall>) -> Result<(), DaemonError> {
+/// signal), then shuts the sessions down. `reload` is where a reload
+/// (`Request::Reload`) reads the configuration again.
+pub async fn run(
+    config: Config,
+    mut calls: mpsc::Receiver<ApiCall>,
+    reload: ReloadSource,
+) -> Result<(), DaemonError> {
     let bgp = &config.bgp;
     let mut listeners = Vec::new();
     for addr in bgp.listen_addrs() {
@@ -119,16 +124,21 @@ pub async fn run(config: Config, mut calls: mpsc::Receiver<ApiCall>) -> Result<(
     };
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let peers: Vec<PeerHandle> = specs
-        .into_iter()
-        .map(|spec| spawn_peer(spec, rib_tx.clone(), shutdown_rx.clone()))
-        .collect();
-    let inbound: Arc<HashMap<IpAddr, mpsc::Sender<TcpStream>>> = Arc::new(
-        peers
-            .iter()
-            .map(|p| (p.spec.neighbor.address, p.inbound.clone()))
-            .collect(),
+    // The accept loops read the neighbours' addresses from here; a reload
+    // publishes a new map.
+    let (inbound_tx, inbound) = watch::channel(InboundMap::default());
+    let mut reloader = Reloader::new(
+        reload,
+        config.clone(),
+        inbound_tx,
+        rib_tx.clone(),
+        shutdown_rx,
     );
+    let mut peers: Vec<PeerHandle> = specs
+        .into_iter()
+        .map(|spec| reloader.start_peer(spec))
+        .collect();
+    reloader.publish(&peers);
     let accept_tasks: Vec<_> = listeners
         .into_iter()
         .map(|l| tokio::spawn(accept_loop(l, inbound.clone())))
@@ -138,11 +148,17 @@ pub async fn run(config: Config, mut calls: mpsc::Receiver<ApiCall>) -> Result<(
         tokio::select! {
             call = calls.recv() => {
                 let Some(call) = call else { break };
-                let response = answer(call.request, &peers, &rib_tx, vtep.as_ref()).await;
+                let response = match call.request {
+                    Request::Reload => Response::Reload(reloader.reload(&mut peers).await),
+                    Request::ShowConfig => Response::Config(reloader.status()),
+                    request => answer(request, &peers, &rib_tx, vtep.as_ref()).await,
+                };
                 let _ = call.reply.send(response);
             }
             Some(reply) = snapshots.recv() => {
-                let _ = reply.send(snapshot(&peers, &rib_tx, vtep.as_ref()).await);
+                let mut snapshot = snapshot(&peers, &rib_tx, vtep.as_ref()).await;
+                snapshot.config_generation = reloader.generation();
+                let _ = reply.send(snapshot);
             }
         }
     }
@@ -168,10 +184,7 @@ pub async fn run(config: Config, mut calls: mpsc::Receiver<ApiCall>) -> Result<(
 /// Hands each accepted connection to its peer's task; connections from
 /// addresses that are not configured neighbors are refused (RFC 4486
 /// Cease / Connection Rejected) and logged.
-async fn accept_loop(
-    listener: TcpListener,
-    inbound: Arc<HashMap<IpAddr, mpsc::Sender<TcpStream>>>,
-) {
+async fn accept_loop(listener: TcpListener, inbound: watch::Receiver<InboundMap>) {
     loop {
         let (stream, from) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -182,7 +195,8 @@ async fn accept_loop(
             }
         };
         let peer = from.ip().to_canonical();
-        match inbound.get(&peer) {
+        let session = inbound.borrow().get(&peer).cloned();
+        match session {
             Some(tx) => {
                 if tx.try_send(stream).is_err() {
                     warn!(%peer, "refused connection: the session is busy with another one");
@@ -232,6 +246,10 @@ async fn answer(
                 rows.push(neighbor_row(peer, peer_counters(rib, peer).await));
             }
             Response::Neighbors(rows)
+        }
+        // The daemon loop answers these itself (they change its state).
+        Request::Reload | Request::ShowConfig => {
+            Response::error("internal error: a reload request reached the query path")
         }
         // A route reflector has no VNIs and no forwarding table.
         Request::ShowVnis => {
@@ -345,5 +363,10 @@ fn neighbor_row(peer: &PeerHandle, counters: PeerCounters) -> NeighborRow {
         last_error: status.last_error,
         route_reflector_client: n.route_reflector_client,
         hold_time: negotiated.map(|neg| neg.hold_time),
+        established_at_ms: status
+            .established_since
+            .filter(|_| status.state == State::Established)
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_millis() as u64),
     }
 }

@@ -57,6 +57,10 @@ pub struct PeerSpec {
     pub family: Family,
     /// Octets that may wait in the outbound queue (`bgp.peer_queue_bytes`).
     pub queue_bytes: usize,
+    /// Set by a reload that removes this neighbour, before its shutdown
+    /// fires: the session then ends with Cease / Peer De-configured (RFC
+    /// 4486 section 4, subcode 3) instead of Administrative Shutdown.
+    pub deconfigured: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl PeerSpec {
@@ -74,6 +78,7 @@ impl PeerSpec {
             kind,
             family: Family::L2VPN_EVPN,
             queue_bytes: bgp.peer_queue_bytes,
+            deconfigured: Arc::default(),
         }
     }
 }
@@ -457,7 +462,14 @@ impl Session {
             let wake = self.wait(inbound, shutdown).await;
             match wake {
                 Wake::Shutdown => {
-                    self.event(Event::ManualStop).await;
+                    let stop = if self.spec.deconfigured.load(Ordering::Relaxed) {
+                        Event::AutomaticStop {
+                            cease_subcode: CeaseSubcode::PeerDeconfigured,
+                        }
+                    } else {
+                        Event::ManualStop
+                    };
+                    self.event(stop).await;
                     return;
                 }
                 Wake::Nothing => {}

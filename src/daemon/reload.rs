@@ -1,0 +1,281 @@
+//! Live reconfiguration (`evpnd reload`, SIGHUP): read the file again,
+//! validate it whole, and apply only the difference
+//! ([`crate::config::diff::plan`]). A file that fails to load or names a
+//! key that cannot change live changes nothing, and the answer names the
+//! key. Neighbours added start their sessions, removed ones end with Cease
+//! / Peer De-configured (RFC 4486 subcode 3) and their routes are withdrawn
+//! (their session's PeerDown); a changed one is removed and added again;
+//! the other sessions are not touched.
+
+use crate::api::protocol::{ConfigStatus, ReloadReport};
+use crate::config::Config;
+use crate::config::diff::{ReloadPlan, plan};
+use crate::rib_task::RibRequest;
+use crate::session::peer::{PeerHandle, PeerSpec, peer_kind, spawn_peer};
+use evpnd_core::rib::peer::{PeerIdx, PeerInfo};
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot, watch};
+use tracing::{debug, info, warn};
+
+/// Applies a new `[log] level` to the running subscriber; the error says why not.
+pub type LogLevelSetter = Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+
+/// What a reload needs besides the running configuration.
+#[derive(Clone, Default)]
+pub struct ReloadSource {
+    /// The file the daemon was started with; `None`: reloads are refused.
+    pub path: Option<PathBuf>,
+    /// Sets the log level; `None` when RUST_LOG chose the filter (it wins
+    /// over `[log] level`, at start and on reload).
+    pub log_level: Option<LogLevelSetter>,
+}
+
+/// Where the accept loops find the session task of a connecting address.
+pub type InboundMap = Arc<HashMap<IpAddr, mpsc::Sender<TcpStream>>>;
+
+/// How long a removed neighbour's session gets to send its Cease and end
+/// before a changed one's new session starts.
+const STOP_GRACE: Duration = Duration::from_secs(3);
+
+/// The running configuration, its generation, and the handles a reload
+/// changes: each peer's own stop signal and the accept loops' map.
+pub struct Reloader {
+    source: ReloadSource,
+    running: Config,
+    generation: u64,
+    applied_at: SystemTime,
+    last_refused: Option<String>,
+    /// Per peer: fires its session's shutdown (not the others').
+    stops: HashMap<IpAddr, oneshot::Sender<()>>,
+    inbound: watch::Sender<InboundMap>,
+    rib: mpsc::Sender<RibRequest>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Reloader {
+    /// Generation 1 of `config`. `inbound` is what the accept loops read.
+    pub fn new(
+        source: ReloadSource,
+        config: Config,
+        inbound: watch::Sender<InboundMap>,
+        rib: mpsc::Sender<RibRequest>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            source,
+            running: config,
+            generation: 1,
+            applied_at: SystemTime::now(),
+            last_refused: None,
+            stops: HashMap::new(),
+            inbound,
+            rib,
+            shutdown,
+        }
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    pub fn status(&self) -> ConfigStatus {
+        ConfigStatus {
+            generation: self.generation,
+            path: self.source.path.as_ref().map(|p| p.display().to_string()),
+            applied_at: unix_secs(self.applied_at),
+            last_refused: self.last_refused.clone(),
+        }
+    }
+
+    /// Start a peer task that stops on the daemon's shutdown or when a
+    /// reload removes it.
+    pub fn start_peer(&mut self, spec: PeerSpec) -> PeerHandle {
+        let (tx, rx) = watch::channel(false);
+        let (stop, stopped) = oneshot::channel();
+        let mut global = self.shutdown.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = global.wait_for(|stop| *stop) => {}
+                Ok(()) = stopped => {}
+            }
+            let _ = tx.send(true);
+        });
+        self.stops.insert(spec.neighbor.address, stop);
+        spawn_peer(spec, self.rib.clone(), rx)
+    }
+
+    /// The accept loops' map, after the peer list changed.
+    pub fn publish(&self, peers: &[PeerHandle]) {
+        let map: HashMap<_, _> = peers
+            .iter()
+            .map(|p| (p.spec.neighbor.address, p.inbound.clone()))
+            .collect();
+        self.inbound.send_replace(Arc::new(map));
+    }
+
+    /// Read the file again and apply what changed. Nothing changes unless
+    /// the whole file is valid and every change can apply live.
+    pub async fn reload(&mut self, peers: &mut Vec<PeerHandle>) -> ReloadReport {
+        let refuse = |me: &mut Self, error: String| {
+            warn!(error = %error, generation = me.generation, "reload refused; nothing changed");
+            me.last_refused = Some(error.clone());
+            ReloadReport {
+                applied: false,
+                generation: me.generation,
+                changes: Vec::new(),
+                error: Some(error),
+            }
+        };
+        let Some(path) = self.source.path.clone() else {
+            return refuse(self, "evpnd was started without a config file".into());
+        };
+        // A small file; read on a blocking thread all the same.
+        let loaded = tokio::task::spawn_blocking(move || Config::load(&path)).await;
+        let new = match loaded {
+            Ok(Ok(config)) => config,
+            Ok(Err(e)) => return refuse(self, e.to_string()),
+            Err(e) => return refuse(self, format!("reading the config failed: {e}")),
+        };
+        let plan = match plan(&self.running, &new) {
+            Ok(plan) => plan,
+            Err(refused) => {
+                let file = self
+                    .source
+                    .path
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                return refuse(self, format!("{file}: {refused}"));
+            }
+        };
+        if plan.is_empty() {
+            info!(generation = self.generation, "reload: no change");
+            return ReloadReport {
+                applied: true,
+                generation: self.generation,
+                changes: Vec::new(),
+                error: None,
+            };
+        }
+        let mut changes = plan.describe();
+        if let Some(note) = self.apply_log_level(&plan) {
+            changes.push(note);
+        }
+        // At the level just set: the whole plan, for whoever debugs a reload.
+        debug!(?plan, "reload plan");
+        self.apply_neighbors(&plan, &new, peers).await;
+        self.running = new;
+        self.generation += 1;
+        self.applied_at = SystemTime::now();
+        self.last_refused = None;
+        info!(generation = self.generation, changes = ?changes, "configuration reloaded");
+        ReloadReport {
+            applied: true,
+            generation: self.generation,
+            changes,
+            error: None,
+        }
+    }
+
+    /// A note for the report when the level could not be applied.
+    fn apply_log_level(&self, plan: &ReloadPlan) -> Option<String> {
+        let level = plan.log_level.as_deref()?;
+        match &self.source.log_level {
+            None => Some("log level not changed: RUST_LOG is set and wins".into()),
+            Some(set) => set(level)
+                .err()
+                .map(|e| format!("log level not changed: {e}")),
+        }
+    }
+
+    async fn apply_neighbors(
+        &mut self,
+        plan: &ReloadPlan,
+        new: &Config,
+        peers: &mut Vec<PeerHandle>,
+    ) {
+        let stopping: Vec<IpAddr> = plan
+            .neighbors_removed
+            .iter()
+            .copied()
+            .chain(plan.neighbors_changed.iter().map(|n| n.address))
+            .collect();
+        let mut ending = Vec::new();
+        for address in &stopping {
+            let Some(at) = peers
+                .iter()
+                .position(|p| p.spec.neighbor.address == *address)
+            else {
+                continue;
+            };
+            let peer = peers.swap_remove(at);
+            peer.spec.deconfigured.store(true, Ordering::Relaxed);
+            if let Some(stop) = self.stops.remove(address) {
+                let _ = stop.send(());
+            }
+            ending.push((address, peer.task));
+        }
+        // No new connection is handed to a stopping session.
+        self.publish(peers);
+        for (address, task) in ending {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(STOP_GRACE, task).await.is_err() {
+                warn!(peer = %address, "session did not end in time; aborted");
+                abort.abort();
+            }
+        }
+        for n in plan
+            .neighbors_changed
+            .iter()
+            .chain(plan.neighbors_added.iter())
+        {
+            let info = PeerInfo {
+                address: n.address,
+                kind: peer_kind(&new.bgp, n),
+                remote_as: n.remote_as,
+                router_id: Ipv4Addr::UNSPECIFIED,
+            };
+            let Some(idx) = self.add_to_rib(info).await else {
+                warn!(peer = %n.address, "the RIB task is not running; neighbor not started");
+                continue;
+            };
+            let handle = self.start_peer(PeerSpec::new(idx, &new.bgp, n));
+            peers.push(handle);
+        }
+        for n in &plan.neighbors_renamed {
+            if let Some(peer) = peers
+                .iter_mut()
+                .find(|p| p.spec.neighbor.address == n.address)
+            {
+                peer.spec.neighbor.description.clone_from(&n.description);
+            }
+        }
+        // `show neighbors` lists them in the file's order.
+        peers.sort_by_key(|p| {
+            new.neighbors
+                .iter()
+                .position(|n| n.address == p.spec.neighbor.address)
+        });
+        self.publish(peers);
+    }
+
+    async fn add_to_rib(&self, info: PeerInfo) -> Option<PeerIdx> {
+        let (reply, rx) = oneshot::channel();
+        self.rib
+            .send(RibRequest::AddPeer { info, reply })
+            .await
+            .ok()?;
+        rx.await.ok()
+    }
+}
+
+fn unix_secs(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
