@@ -472,16 +472,19 @@ fn neigh_message(
 const NUD_VALID: u16 =
     nud::PERMANENT | nud::NOARP | nud::REACHABLE | nud::PROBE | nud::STALE | nud::DELAY;
 
-/// A suppression neighbour of ours that is gone or no longer usable, from
-/// a notification that [`owned_row`] cannot recognise: `ip neigh del` (and
-/// any admin update without `extern_learn`) clears NTF_EXT_LEARNED
-/// (`neigh_update_flags`), moves the entry to NUD_FAILED and only then
-/// removes it, and a neighbour outside `NUD_VALID` is reported without
-/// NDA_LLADDR (`neigh_fill_info`). So both notifications of a deletion, an
-/// RTM_NEWNEIGH in state FAILED and the RTM_DELNEIGH, carry neither of the
-/// marks [`owned_row`] needs; what survives is NDA_PROTOCOL = 245, which
-/// only evpnd sets. The MAC is unknown then (zero): the core finds the
-/// object by (SVI, IP).
+/// A suppression neighbour of ours that is gone, no longer usable or no
+/// longer as evpnd installed it, from a notification that [`owned_row`]
+/// cannot recognise (call it only for those): `ip neigh del` (and any admin
+/// update without `extern_learn`, e.g. `ip neigh replace ... nud noarp`)
+/// clears NTF_EXT_LEARNED (`neigh_update_flags`); a deletion also moves the
+/// entry to NUD_FAILED before removing it, and a neighbour outside
+/// `NUD_VALID` is reported without NDA_LLADDR (`neigh_fill_info`). So both
+/// notifications of a deletion, an RTM_NEWNEIGH in state FAILED and the
+/// RTM_DELNEIGH, carry neither of the marks [`owned_row`] needs; what
+/// survives is NDA_PROTOCOL = 245, which only evpnd sets. Any such row is
+/// reported as deleted, so the core puts the object back as the route says
+/// (a row stripped of `extern_learn` included). The MAC may be unknown
+/// (zero): the core finds the object by (SVI, IP).
 fn gone_neighbor(new: bool, msg: &NeighbourMessage) -> Option<OwnedRow> {
     if !matches!(
         msg.header.family,
@@ -498,8 +501,10 @@ fn gone_neighbor(new: bool, msg: &NeighbourMessage) -> Option<OwnedRow> {
     if protocol != Some(EVPND_PROTOCOL) {
         return None;
     }
-    let usable = u16::from(msg.header.state) & NUD_VALID != 0 && mac.is_some();
-    if new && usable {
+    let intact = u16::from(msg.header.state) & NUD_VALID != 0
+        && mac.is_some()
+        && msg.header.flags.contains(ntf::EXT_LEARNED);
+    if new && intact {
         return None;
     }
     Some(OwnedRow::Neighbor(SuppressionNeighbor {
@@ -745,6 +750,19 @@ mod tests {
             .push(lladdr(MacAddress([2, 0x0a, 0, 0, 0, 2])));
         assert_eq!(gone_neighbor(true, &fine), None);
         assert!(owned_row(&fine, &OWN).is_some());
+        // Rewritten by hand without extern_learn (`ip neigh replace ... nud
+        // noarp`): not as installed, so put back.
+        let mut stripped = fine.clone();
+        stripped.header.flags = NeighbourFlags::empty();
+        assert_eq!(owned_row(&stripped, &OWN), None);
+        assert_eq!(
+            gone_neighbor(true, &stripped),
+            Some(OwnedRow::Neighbor(SuppressionNeighbor {
+                ifindex: 7,
+                ip,
+                mac: MacAddress([2, 0x0a, 0, 0, 0, 2]),
+            }))
+        );
         // The deletion as a whole, through the parser.
         let mut buf = Vec::new();
         NeighRequest {
