@@ -15,9 +15,12 @@ use evpnd_core::rib::engine::RibEvent;
 pub use evpnd_core::vtep::VtepStats;
 use evpnd_core::vtep::{Level, VtepCore, VtepInput, VtepOutput, VtepTimer};
 use evpnd_linux::nl::neigh::{KernelEvent, LearnScope, Learned};
-use evpnd_linux::setup::{SetupError, Topology, TopologySocket, TopologySpec, VlanVni, setup};
+use evpnd_linux::setup::{
+    SetupError, Topology, TopologySocket, TopologySpec, TopologyWatch, VlanVni, heal, setup,
+};
 use evpnd_linux::socket::{AckMode, EventSocket, RequestSocket, SocketError};
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
@@ -53,9 +56,16 @@ const EVENT_QUEUE: usize = 1024;
 /// state.
 const SNOOP_QUEUE: usize = 1024;
 
-/// What the netlink event thread and the snoopers send: a batch of events,
-/// or `Err(())` when notifications were lost (ENOBUFS).
-type EventBatch = Result<Vec<KernelEvent>, ()>;
+/// What the netlink event thread, the snoopers and topology healing send: a
+/// batch of events, or `Err(why)` when the kernel must be re-read
+/// (notifications were lost, or the topology was repaired and rows may have
+/// gone with it).
+type EventBatch = Result<Vec<KernelEvent>, &'static str>;
+
+/// Drift healing of the topology re-checks it this often even when no
+/// notification came (a safety net: a lost notification, a change no group
+/// reports). Three dumps of a few kB each.
+const TOPOLOGY_CHECK: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Error)]
 pub enum VtepError {
@@ -153,6 +163,7 @@ pub async fn start(
     let instances =
         EvpnInstances::from_spec(&vtep.evpn_spec(config.bgp.router_id, config.bgp.asn))?;
     let topology_spec = topology_spec(&vtep);
+    let heal_spec = topology_spec.clone();
     let (topology, report) = tokio::task::spawn_blocking(move || {
         let mut socket = TopologySocket::open()?;
         setup(&mut socket, &topology_spec)
@@ -199,6 +210,16 @@ pub async fn start(
             Default::default()
         }
     };
+    // Subscribed before the thread starts, so no change after set-up is missed.
+    let watch = TopologyWatch::subscribe()?;
+    let topology_repairs = Arc::new(AtomicU64::new(0));
+    spawn_topology_thread(
+        watch,
+        heal_spec,
+        topology.clone(),
+        events_tx.clone(),
+        topology_repairs.clone(),
+    );
     spawn_event_thread(events, own, scope.clone(), events_tx);
     // Bounded, see OPS_QUEUE.
     let (ops_tx, ops_rx) = mpsc::channel::<Vec<Op>>(OPS_QUEUE);
@@ -218,6 +239,7 @@ pub async fn start(
         rib,
         ops: ops_tx,
         snoop_drops,
+        topology_repairs,
         retry_at: None,
         stale_at: None,
     };
@@ -253,7 +275,7 @@ fn spawn_event_thread(
                 let batch = match events.recv_all(&own, &scope) {
                     Ok(batch) if batch.is_empty() => continue,
                     Ok(batch) => Ok(batch),
-                    Err(SocketError::ResyncNeeded) => Err(()),
+                    Err(SocketError::ResyncNeeded) => Err("notifications were lost (ENOBUFS)"),
                     Err(e) => {
                         warn!(error = %e, "netlink notification socket failed; no more drift healing or local learning");
                         return;
@@ -266,6 +288,84 @@ fn spawn_event_thread(
         })
         .map(drop)
         .unwrap_or_else(|e| warn!(error = %e, "cannot start the netlink notification thread"));
+}
+
+/// Drift healing of the topology (issue 13) on a thread of its own: after
+/// every link/VLAN/VNI-filter notification, and every TOPOLOGY_CHECK
+/// anyway, `setup::heal` re-observes the bridge/vxlan topology and puts back
+/// what differs from the spec (the decision is the pure `heal_plan`).
+/// After a repair the VTEP re-reads its rows: a device set down or
+/// re-created takes rows with it (the vxlan driver flushes its non-permanent
+/// FDB rows on down, an SVI its neighbours).
+fn spawn_topology_thread(
+    mut watch: TopologyWatch,
+    spec: TopologySpec,
+    topology: Topology,
+    tx: mpsc::Sender<EventBatch>,
+    repairs: Arc<AtomicU64>,
+) {
+    std::thread::Builder::new()
+        .name("evpnd-topology".into())
+        .spawn(move || {
+            let mut socket = None;
+            // Said once each, not every TOPOLOGY_CHECK.
+            let mut last_unhealable = Vec::new();
+            let mut last_error = String::new();
+            let mut moved = false;
+            loop {
+                if let Err(e) = watch.wait(TOPOLOGY_CHECK) {
+                    warn!(error = %e, "topology notifications failed; checking every {} s only", TOPOLOGY_CHECK.as_secs());
+                    std::thread::sleep(TOPOLOGY_CHECK);
+                }
+                let healed = match socket.as_mut() {
+                    Some(s) => heal(s, &spec, &topology),
+                    None => TopologySocket::open().and_then(|mut s| {
+                        let r = heal(&mut s, &spec, &topology);
+                        socket = Some(s);
+                        r
+                    }),
+                };
+                let report = match healed {
+                    Ok(report) => report,
+                    Err(e) => {
+                        let text = e.to_string();
+                        if text != last_error {
+                            warn!(error = %text, "VTEP topology drift healing failed; trying again");
+                            last_error = text;
+                        }
+                        socket = None;
+                        continue;
+                    }
+                };
+                last_error.clear();
+                for change in &report.changes {
+                    warn!(change = %change, "VTEP topology changed by someone else; restored");
+                }
+                if report.unhealable != last_unhealable {
+                    for problem in &report.unhealable {
+                        warn!(problem = %problem, "VTEP topology differs from the config; not changing it");
+                    }
+                    last_unhealable = report.unhealable;
+                }
+                let now_moved = report.topology.as_ref().is_some_and(|t| *t != topology);
+                if now_moved && !moved {
+                    warn!(
+                        now = ?report.topology,
+                        was = ?topology,
+                        "a VTEP device was re-created under another ifindex; evpnd's rows still name the old one: restart evpnd"
+                    );
+                }
+                moved = now_moved;
+                if !report.changes.is_empty() {
+                    repairs.fetch_add(report.changes.len() as u64, Ordering::Relaxed);
+                    if tx.blocking_send(Err("the VTEP topology was repaired")).is_err() {
+                        return;
+                    }
+                }
+            }
+        })
+        .map(drop)
+        .unwrap_or_else(|e| warn!(error = %e, "cannot start the topology healing thread"));
 }
 
 /// Applies batches of operations on a thread of its own, pipelined
@@ -314,6 +414,9 @@ struct VtepTask {
     ops: mpsc::Sender<Vec<Op>>,
     /// Snooped bindings dropped on a full queue (see SNOOP_QUEUE).
     snoop_drops: evpnd_linux::snoop::SnoopDrops,
+    /// Topology objects put back by drift healing (counted with the core's
+    /// row repairs in `drift_repairs`).
+    topology_repairs: Arc<AtomicU64>,
     /// Deadlines the core asked for, not yet handed to the timers.
     retry_at: Option<Instant>,
     stale_at: Option<Instant>,
@@ -324,7 +427,7 @@ impl VtepTask {
         mut self,
         mut changes: mpsc::UnboundedReceiver<RibEvent>,
         mut events: mpsc::Receiver<EventBatch>,
-        mut snooped: mpsc::Receiver<EventBatch>,
+        mut snooped: mpsc::Receiver<Result<Vec<KernelEvent>, ()>>,
         mut failed: mpsc::UnboundedReceiver<Vec<Op>>,
         mut queries: mpsc::Receiver<VtepQuery>,
     ) {
@@ -352,7 +455,9 @@ impl VtepTask {
                     None => return,
                 },
                 Some(batch) = events.recv() => self.kernel_input(batch),
-                Some(batch) = snooped.recv() => self.kernel_input(batch),
+                Some(batch) = snooped.recv() => {
+                    self.kernel_input(batch.map_err(|()| "snooped bindings were lost"))
+                }
                 Some(ops) = failed.recv() => VtepInput::Failed { now: Instant::now(), ops },
                 () = &mut retry, if retry_armed.is_some() => VtepInput::Tick {
                     now: Instant::now().max(retry_armed.take().unwrap_or_else(Instant::now)),
@@ -376,7 +481,7 @@ impl VtepTask {
                 now: Instant::now(),
                 events,
             },
-            Err(()) => self.resync("notifications were lost (ENOBUFS)"),
+            Err(why) => self.resync(why),
         }
     }
 
@@ -437,6 +542,7 @@ impl VtepTask {
             VtepQuery::Stats(reply) => {
                 let mut stats = self.core.stats();
                 stats.snooped_dropped = self.snoop_drops.load(Ordering::Relaxed);
+                stats.drift_repairs += self.topology_repairs.load(Ordering::Relaxed);
                 let _ = reply.send(stats);
             }
             VtepQuery::Vnis(reply) => {

@@ -205,6 +205,21 @@ pub fn vxlan_add(
     ])
 }
 
+/// A link creation ([`bridge_add`], [`vxlan_add`], [`svi_add`]) that asks
+/// for `ifindex` (`ip link add ... index N`): the kernel takes it when it is
+/// free (`rtnl_create_link`, `register_netdevice`: EBUSY otherwise). Drift
+/// healing re-creates a deleted device under its old index, so every row,
+/// ownership mark and SVI index evpnd holds stays valid. Other requests are
+/// returned unchanged.
+pub fn with_ifindex(mut request: TopologyRequest, ifindex: u32) -> TopologyRequest {
+    if let RequestMessage::Route(RouteNetlinkMessage::NewLink(m)) = &mut request.message
+        && m.header.index == 0
+    {
+        m.header.index = ifindex;
+    }
+    request
+}
+
 /// `ip link set dev IFINDEX master MASTER`.
 pub fn set_master(ifindex: u32, master: u32) -> TopologyRequest {
     change_link(ifindex, vec![LinkAttribute::Controller(master)])

@@ -31,14 +31,22 @@ fn send(
     }
 }
 
-/// Carries out the fix of one missing-kind problem.
+/// Carries out the fix of one missing-kind problem (at set-up), or of one
+/// healable problem (drift healing, [`TopologyProblem::is_healable`]).
+/// `previous` is the topology evpnd runs with, when healing: a device that
+/// was deleted is re-created under its old ifindex.
 pub(super) fn fix(
     socket: &mut TopologySocket,
     observed: &ObservedTopology,
     spec: &TopologySpec,
     problem: &TopologyProblem,
     report: &mut SetupReport,
+    previous: Option<&Topology>,
 ) -> Result<(), SetupError> {
+    let at = |request: TopologyRequest, ifindex: Option<u32>| match ifindex {
+        Some(i) => link::with_ifindex(request, i),
+        None => request,
+    };
     use TopologyProblem::*;
     let unresolved = |name: &str| SetupError::Kernel {
         action: format!("look up {name}"),
@@ -65,7 +73,10 @@ pub(super) fn fix(
                     "ip link add {bridge} address {} type bridge vlan_filtering 1 vlan_default_pvid 0",
                     fmt_mac(&mac)
                 ),
-                &link::bridge_add(bridge, mac),
+                &at(
+                    link::bridge_add(bridge, mac),
+                    previous.map(|t| t.bridge_ifindex),
+                ),
             )?;
             set_up(socket, report, bridge)
         }
@@ -76,7 +87,11 @@ pub(super) fn fix(
                 "ip link add {vxlan} master {} type vxlan dstport {} local {} nolearning external",
                 spec.bridge, spec.vxlan_port, spec.local_ip
             );
-            let with_filter = link::vxlan_add(vxlan, master, spec.local_ip, spec.vxlan_port, true);
+            let old_index = previous.map(|t| t.vxlan_ifindex);
+            let with_filter = at(
+                link::vxlan_add(vxlan, master, spec.local_ip, spec.vxlan_port, true),
+                old_index,
+            );
             match socket.request(&with_filter)? {
                 Ok(()) => report.changes.push(format!("{base} vnifilter")),
                 // A kernel without vnifilter (< 5.18) that validates the
@@ -86,7 +101,10 @@ pub(super) fn fix(
                     socket,
                     report,
                     base,
-                    &link::vxlan_add(vxlan, master, spec.local_ip, spec.vxlan_port, false),
+                    &at(
+                        link::vxlan_add(vxlan, master, spec.local_ip, spec.vxlan_port, false),
+                        old_index,
+                    ),
                 )?,
                 Err(r) => {
                     return Err(SetupError::Kernel {
@@ -160,12 +178,41 @@ pub(super) fn fix(
                 socket,
                 report,
                 format!("ip link add link {bridge} name {name} type vlan id {vlan}"),
-                &link::svi_add(b, name, *vlan),
+                &at(
+                    link::svi_add(b, name, *vlan),
+                    previous.and_then(|t| t.svi(*vlan)),
+                ),
             )?;
             set_up(socket, report, name)
         }
         SviDown { name } => set_up(socket, report, name),
-        // Conflicts never reach here (setup refuses first).
+        // Drift only (setup refuses these as conflicts).
+        PortLearning { vxlan } | PortNeighSuppressOff { vxlan } | PortVlanTunnelOff { vxlan } => {
+            let i = index(vxlan)?;
+            port_flags(socket, report, vxlan, i)
+        }
+        // Re-adding a VLAN with flags 0 makes it a tagged, non-PVID member
+        // again (`__vlan_flags_update`).
+        VlanNotTagged { vxlan, vlan, .. } => {
+            let i = index(vxlan)?;
+            send(
+                socket,
+                report,
+                format!("bridge vlan add dev {vxlan} vid {vlan}"),
+                &link::bridge_vlan_add(i, *vlan, false),
+            )
+        }
+        BridgeVlanUntagged { bridge, vlan } => {
+            let i = index(bridge)?;
+            send(
+                socket,
+                report,
+                format!("bridge vlan add dev {bridge} vid {vlan} self"),
+                &link::bridge_vlan_add(i, *vlan, true),
+            )
+        }
+        // Conflicts never reach here (setup refuses first, healing leaves
+        // them to a human).
         _ => Ok(()),
     }
 }

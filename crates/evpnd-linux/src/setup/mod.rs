@@ -36,7 +36,7 @@ mod observe;
 mod validate;
 
 use fix::fix;
-pub use observe::{KernelRefusal, TopologySocket, observe};
+pub use observe::{KernelRefusal, TopologySocket, TopologyWatch, observe};
 use validate::topology_of;
 pub use validate::{TopologyProblem, validate};
 
@@ -227,11 +227,71 @@ pub fn setup(
             return Ok((topology, report));
         }
         for problem in &missing {
-            fix(socket, &observed, spec, problem, &mut report)?;
+            fix(socket, &observed, spec, problem, &mut report, None)?;
         }
     }
     let observed = observe(socket)?;
     Err(SetupError::NotConverged(validate(&observed, spec)))
+}
+
+/// What one [`heal`] run found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HealReport {
+    /// What was put back, one line per step, as [`SetupReport::changes`].
+    pub changes: Vec<String>,
+    /// Differences drift healing leaves alone
+    /// (not [`TopologyProblem::is_healable`]): for the log.
+    pub unhealable: Vec<TopologyProblem>,
+    /// The topology as it is now, when complete: its ifindexes differ from
+    /// the one evpnd runs with only when someone re-created a device under
+    /// another index (evpnd's rows then point at the old one).
+    pub topology: Option<Topology>,
+}
+
+/// The healable problems of `observed` (pure): [`validate`]'s list
+/// filtered by [`TopologyProblem::is_healable`], in creation order.
+pub fn heal_plan(observed: &ObservedTopology, spec: &TopologySpec) -> Vec<TopologyProblem> {
+    validate(observed, spec)
+        .into_iter()
+        .filter(TopologyProblem::is_healable)
+        .collect()
+}
+
+/// Drift healing of the topology (issue 13): observes the kernel and puts
+/// back every healable difference from the spec ([`heal_plan`]): deleted
+/// devices (under their old ifindex, from `previous`), links set down, port
+/// flags, VLAN memberships, tunnel_info mappings, VNI filter entries, SVIs.
+/// Cheap when nothing differs: three dumps.
+pub fn heal(
+    socket: &mut TopologySocket,
+    spec: &TopologySpec,
+    previous: &Topology,
+) -> Result<HealReport, SetupError> {
+    let mut report = SetupReport::default();
+    // As in setup: what hangs off a re-created device needs a second round.
+    for _ in 0..4 {
+        let observed = observe(socket)?;
+        let plan = heal_plan(&observed, spec);
+        if plan.is_empty() {
+            return Ok(HealReport {
+                changes: report.changes,
+                unhealable: validate(&observed, spec),
+                topology: topology_of(&observed, spec),
+            });
+        }
+        for problem in &plan {
+            fix(
+                socket,
+                &observed,
+                spec,
+                problem,
+                &mut report,
+                Some(previous),
+            )?;
+        }
+    }
+    let observed = observe(socket)?;
+    Err(SetupError::NotConverged(heal_plan(&observed, spec)))
 }
 
 #[cfg(test)]
@@ -749,6 +809,106 @@ mod tests {
             },
             "no SVI for VLAN 11 on br0 (ip link add link br0 name vlan11 type vlan id 11)",
         );
+    }
+
+    /// Drift healing (issue 13): every object evpnd set up that someone
+    /// deleted, downed or changed is in the plan; differences that need a
+    /// human are not.
+    #[test]
+    fn heal_plan_puts_back_each_kind_of_drift() {
+        let mut o = recipe();
+        if let Some(p) = link_mut(&mut o, "vxlan0").port.as_mut() {
+            *p = PortFlags {
+                learning: true,
+                neigh_suppress: false,
+                vlan_tunnel: false,
+            };
+        }
+        link_mut(&mut o, "vxlan0").up = false;
+        link_mut(&mut o, "vlan10").up = false;
+        o.links.retain(|l| l.name != "vlan11");
+        if let Some(t) = o.bridge_vlans.get_mut(&VX) {
+            t.tunnels.remove(&10);
+            t.vlans.remove(&11);
+            t.tunnels.remove(&11);
+        }
+        if let Some(t) = o.bridge_vlans.get_mut(&BR) {
+            t.vlans.insert(
+                10,
+                VlanFlags {
+                    pvid: true,
+                    untagged: true,
+                },
+            );
+        }
+        o.vni_filters.insert(VX, BTreeSet::from([1011]));
+        let plan = heal_plan(&o, &spec());
+        let all = validate(&o, &spec());
+        assert_eq!(plan, all, "everything here is healable");
+        for wanted in [
+            PortLearning {
+                vxlan: "vxlan0".into(),
+            },
+            PortNeighSuppressOff {
+                vxlan: "vxlan0".into(),
+            },
+            PortVlanTunnelOff {
+                vxlan: "vxlan0".into(),
+            },
+            VxlanDown {
+                vxlan: "vxlan0".into(),
+            },
+            SviDown {
+                name: "vlan10".into(),
+            },
+            SviMissing {
+                bridge: "br0".into(),
+                vlan: 11,
+                name: "vlan11".into(),
+            },
+            TunnelInfoMissing {
+                vxlan: "vxlan0".into(),
+                vlan: 10,
+                vni: 10,
+            },
+            VlanMissing {
+                vxlan: "vxlan0".into(),
+                vlan: 11,
+            },
+            VniNotFiltered {
+                vxlan: "vxlan0".into(),
+                vni: 10,
+            },
+            BridgeVlanUntagged {
+                bridge: "br0".into(),
+                vlan: 10,
+            },
+        ] {
+            assert!(plan.contains(&wanted), "{wanted} not in {plan:#?}");
+        }
+        // What needs a human stays out of the plan.
+        let mut o = recipe();
+        if let LinkKind::Vxlan { local, .. } = vxlan_kind(&mut o) {
+            *local = None;
+        }
+        assert_eq!(heal_plan(&o, &spec()), vec![]);
+        assert_eq!(validate(&o, &spec()).len(), 1);
+        // Nothing to do on the recipe.
+        assert_eq!(heal_plan(&recipe(), &spec()), vec![]);
+    }
+
+    #[test]
+    fn a_device_is_re_created_under_its_old_index() {
+        let request = link::with_ifindex(link::svi_add(2, "vlan10", 10), 20);
+        let (mut ours, mut plain) = (Vec::new(), Vec::new());
+        request.encode_into(1, &mut ours);
+        link::svi_add(2, "vlan10", 10).encode_into(1, &mut plain);
+        // struct ifinfomsg follows the 16-byte header: family, pad, type, index.
+        assert_eq!(ours.get(20..24), Some(&20u32.to_ne_bytes()[..]));
+        assert_eq!(plain.get(20..24), Some(&0u32.to_ne_bytes()[..]));
+        assert_eq!(ours.len(), plain.len());
+        // Not a creation: unchanged.
+        assert_eq!(link::with_ifindex(link::set_up(5), 9), link::set_up(5));
     }
 
     #[test]

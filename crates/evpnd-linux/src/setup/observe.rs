@@ -185,3 +185,68 @@ fn observe_once(socket: &mut TopologySocket) -> Result<ObservedTopology, SetupEr
     }
     Ok(observed)
 }
+
+/// `RTNLGRP_LINK`, `RTNLGRP_TUNNEL` (rtnetlink.h): link notifications (new,
+/// deleted, up/down; AF_BRIDGE RTM_NEWLINK for bridge port flags and VLAN
+/// memberships with their tunnel_info) and VNI filter changes.
+const RTNLGRP_LINK: u32 = 1;
+const RTNLGRP_TUNNEL: u32 = 35;
+
+/// Wakes drift healing when the topology may have changed: a socket
+/// subscribed to link and tunnel notifications. What changed is not read:
+/// healing re-observes everything (three dumps), so a notification only
+/// says when.
+pub struct TopologyWatch {
+    socket: Socket,
+    receive: Vec<u8>,
+}
+
+impl TopologyWatch {
+    pub fn subscribe() -> Result<Self, SetupError> {
+        let mut socket = Socket::new(NETLINK_ROUTE)?;
+        socket.bind_auto()?;
+        socket.add_membership(RTNLGRP_LINK)?;
+        // Kernels without VNI filtering have no such group to join; the
+        // periodic check still sees the filter.
+        let _ = socket.add_membership(RTNLGRP_TUNNEL);
+        socket.set_non_blocking(true)?;
+        Ok(TopologyWatch {
+            socket,
+            receive: vec![0; 1 << 16],
+        })
+    }
+
+    /// Waits up to `timeout` for notifications; `true` if any came (all
+    /// queued ones are consumed; a receive-buffer overrun counts as a
+    /// change too).
+    pub fn wait(&mut self, timeout: std::time::Duration) -> Result<bool, SetupError> {
+        use std::os::fd::AsRawFd;
+        let mut fd = libc::pollfd {
+            fd: self.socket.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+        // SAFETY: one valid pollfd, its count, a timeout.
+        let n = unsafe { libc::poll(&mut fd, 1, ms) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            return if e.kind() == io::ErrorKind::Interrupted {
+                Ok(false)
+            } else {
+                Err(e.into())
+            };
+        }
+        if n == 0 {
+            return Ok(false);
+        }
+        loop {
+            match self.socket.recv(&mut &mut self.receive[..], 0) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}

@@ -154,6 +154,27 @@ impl TopologyProblem {
                 | SviDown { .. }
         )
     }
+
+    /// Whether drift healing ([`super::heal`]) puts this right while evpnd
+    /// runs: whatever setup creates, plus what evpnd set up and someone
+    /// changed since (port flags, a VLAN made untagged or the PVID). At
+    /// start these are conflicts (setup never rewrites an object someone
+    /// configured differently); at run time the topology is evpnd's own,
+    /// adopted or created, so a change is drift. The vxlan device's own
+    /// attributes (external, local, dstport) and foreign devices stay
+    /// conflicts: they need a human, and are logged.
+    pub const fn is_healable(&self) -> bool {
+        use TopologyProblem::*;
+        self.is_missing()
+            || matches!(
+                self,
+                PortLearning { .. }
+                    | PortNeighSuppressOff { .. }
+                    | PortVlanTunnelOff { .. }
+                    | VlanNotTagged { .. }
+                    | BridgeVlanUntagged { .. }
+            )
+    }
 }
 
 impl fmt::Display for TopologyProblem {
