@@ -137,6 +137,11 @@ pub fn render(s: &Snapshot) -> String {
         "ARP/ND bindings the snoopers dropped on a full VTEP queue (named again by the host's next packet).",
     );
     family(
+        "evpnd_vtep_thread_restarts_total",
+        "counter",
+        "Restarts of a VTEP netlink/topology thread after a panic (a bug), per thread; each is followed by a resync.",
+    );
+    family(
         "evpnd_config_generation",
         "gauge",
         "Configuration generation running: 1 at start, one more per reload that changed something.",
@@ -220,6 +225,12 @@ pub fn render(s: &Snapshot) -> String {
             "evpnd_snooped_bindings_dropped_total {}",
             v.snooped_dropped
         );
+        for (thread, n) in &v.thread_restarts {
+            let _ = writeln!(
+                out,
+                "evpnd_vtep_thread_restarts_total{{thread=\"{thread}\"}} {n}"
+            );
+        }
     }
     out
 }
@@ -393,6 +404,7 @@ mod tests {
             flood_entries: 2,
             suppression_neighbors: 4,
             snooped_dropped: 6,
+            thread_restarts: [("nl-events", 1), ("topology", 0)].into(),
         };
         let text = render(&Snapshot {
             vtep: Some(vtep),
@@ -404,6 +416,9 @@ mod tests {
             "evpnd_reconciler_failures_total 2",
             "evpnd_drift_repairs_total 3",
             "evpnd_snooped_bindings_dropped_total 6",
+            "# TYPE evpnd_vtep_thread_restarts_total counter",
+            "evpnd_vtep_thread_restarts_total{thread=\"nl-events\"} 1",
+            "evpnd_vtep_thread_restarts_total{thread=\"topology\"} 0",
             "# TYPE evpnd_duplicate_macs gauge",
             "evpnd_duplicate_macs{vni=\"10\"} 1",
             "evpnd_duplicate_macs{vni=\"20\"} 0",

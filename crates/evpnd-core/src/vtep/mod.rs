@@ -65,6 +65,10 @@ pub struct VtepStats {
     /// Bindings the ARP/ND snoopers dropped because the VTEP's queue was
     /// full. Not the core's count: the shell fills it in from the snoopers.
     pub snooped_dropped: u64,
+    /// Restarts of the VTEP's threads after a panic, per thread
+    /// (`nl-events`, `nl-requests`, `topology`), zero included. Not the
+    /// core's count: the shell fills it in.
+    pub thread_restarts: BTreeMap<&'static str, u64>,
 }
 
 /// Everything the VTEP decides with, and nothing it does I/O with.
