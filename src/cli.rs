@@ -364,7 +364,10 @@ fn run(config_path: &Path) -> ExitCode {
         }
     };
     let reload = ReloadSource {
-        path: Some(config_path.to_path_buf()),
+        // Absolute, so `show config` names the file whatever the cwd was;
+        // symlinks are not resolved: a reload follows a link that was
+        // pointed at a new file.
+        path: Some(std::path::absolute(config_path).unwrap_or_else(|_| config_path.to_path_buf())),
         log_level: init_tracing(&config.log),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
