@@ -16,7 +16,7 @@
 //! devices and, for now, its VNIs and route targets (the VTEP task takes its
 //! instances once, at start).
 
-use super::{Config, NeighborConfig, VniConfig, VtepConfig};
+use super::{Config, Dataplane, NeighborConfig, VniConfig, VtepConfig};
 use std::fmt;
 use std::net::IpAddr;
 
@@ -126,26 +126,37 @@ pub fn plan(old: &Config, new: &Config) -> Result<ReloadPlan, ReloadRefused> {
     let mut refusals = Vec::new();
     fixed_keys(old, new, &mut refusals);
     let diff = diff(old, new);
-    // The VTEP task builds its EVPN instances once, at start.
-    let vnis = new.vtep.as_ref().map_or(&[][..], |v| &v.vnis[..]);
+    // The VTEP task builds its EVPN instances once, at start. Without one
+    // (no [vtep], or dataplane "none") VNIs are only words in the file.
+    let vtep_task = |c: &Config| {
+        c.vtep
+            .as_ref()
+            .is_some_and(|v| v.dataplane == Dataplane::Linux)
+    };
+    let vnis_live = vtep_task(old) || vtep_task(new);
+    let vnis = new
+        .vtep
+        .as_ref()
+        .filter(|_| vnis_live)
+        .map_or(&[][..], |v| &v.vnis[..]);
     let key_of = |vni: u32| match vnis.iter().position(|v| v.vni == vni) {
         Some(i) => format!("vtep.vnis[{i}]"),
         None => "vtep.vnis".to_string(),
     };
     let restart = "needs a restart (VNIs and route targets are not changed live yet)";
-    for v in &diff.vnis_added {
+    for v in diff.vnis_added.iter().filter(|_| vnis_live) {
         refusals.push(Refusal {
             key: key_of(v.vni),
             message: format!("VNI {} added: {restart}", v.vni),
         });
     }
-    for v in &diff.vnis_removed {
+    for v in diff.vnis_removed.iter().filter(|_| vnis_live) {
         refusals.push(Refusal {
             key: "vtep.vnis".into(),
             message: format!("VNI {} removed: {restart}", v.vni),
         });
     }
-    for (old, new) in &diff.route_targets_changed {
+    for (old, new) in diff.route_targets_changed.iter().filter(|_| vnis_live) {
         let which = if old.import_rts != new.import_rts {
             "import_rts"
         } else {
@@ -156,7 +167,7 @@ pub fn plan(old: &Config, new: &Config) -> Result<ReloadPlan, ReloadRefused> {
             message: format!("VNI {} route targets changed: {restart}", new.vni),
         });
     }
-    for (old, new) in &diff.vnis_changed {
+    for (old, new) in diff.vnis_changed.iter().filter(|_| vnis_live) {
         let which = if old.vlan != new.vlan { "vlan" } else { "rd" };
         refusals.push(Refusal {
             key: format!("{}.{which}", key_of(new.vni)),
@@ -546,9 +557,23 @@ mod tests {
     }
 
     #[test]
-    fn vni_and_route_target_changes_are_seen_and_refused_for_now() {
+    fn without_a_vtep_task_vni_changes_are_only_words() {
+        // BASE has dataplane "none": no VTEP task, nothing to change.
         let old = config(BASE);
         let added = config(&format!("{BASE}\n[[vtep.vnis]]\nvlan = 12\nvni = 12\n"));
+        let p = plan(&old, &added).unwrap();
+        assert_eq!(p.vnis_added.len(), 1);
+        assert_eq!(p.describe(), vec!["VNI 12 (VLAN 12) added"]);
+    }
+
+    #[test]
+    fn vni_and_route_target_changes_are_seen_and_refused_for_now() {
+        let base = BASE.replacen("dataplane = \"none\"", "dataplane = \"linux\"", 1);
+        let config_of =
+            |text: &str| config(&text.replacen("dataplane = \"none\"", "dataplane = \"linux\"", 1));
+        let edited = |from: &str, to: &str| config_of(&BASE.replacen(from, to, 1));
+        let old = config(&base);
+        let added = config_of(&format!("{BASE}\n[[vtep.vnis]]\nvlan = 12\nvni = 12\n"));
         let d = diff(&old, &added);
         assert_eq!(d.vnis_added.len(), 1);
         let refused = plan(&old, &added).unwrap_err();
