@@ -10,12 +10,13 @@
 
 use evpnd_core::rib::adj_out::OutGroupKey;
 use evpnd_core::rib::engine::{
-    IngressUpdate, OutChunk, PeerCounters, Rib, RibEvent, RibInput, RibOutlet, RibOutput, RibPath,
+    GracefulPeer, OutChunk, PeerCounters, Rib, RibEvent, RibInput, RibOutlet, RibOutput, RibPath,
     RibStats,
 };
 use evpnd_core::rib::peer::{PeerIdx, PeerInfo};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tracing::warn;
 
@@ -122,23 +123,17 @@ const MAX_BATCH: usize = 256;
 
 /// What the peer tasks, the VTEP and the control socket send the RIB task.
 pub enum RibRequest {
-    /// A session reached Established: register it and send it the table.
+    /// A session reached Established: register it (with where its UPDATEs
+    /// go) and send it the table.
     PeerUp {
         peer: PeerIdx,
         info: PeerInfo,
         group: OutGroupKey,
+        graceful: GracefulPeer,
         sink: PeerSink,
     },
-    /// A session went down: withdraw its routes from everyone.
-    PeerDown { peer: PeerIdx },
-    Update {
-        peer: PeerIdx,
-        update: IngressUpdate,
-    },
-    /// Routes this node originates, as if received from [`PeerIdx::LOCAL`].
-    Local { update: IngressUpdate },
-    /// RFC 2918: the peer asks for our whole Adj-RIB-Out again.
-    RouteRefresh { peer: PeerIdx },
+    /// Any other input of the pure RIB, applied as is.
+    Input(RibInput),
     /// Every path in the Loc-RIB, for `show routes`.
     Dump {
         reply: oneshot::Sender<Vec<RibPath>>,
@@ -229,6 +224,19 @@ impl RibTask {
         self.rib.add_peer(info)
     }
 
+    /// Defer the first advertisement until the peers' End-of-RIB (RFC 4724
+    /// section 4.1, [`Rib::defer_selection`]); `requests` gets the end of
+    /// the deferral timer after `bound`.
+    pub fn defer_selection(&mut self, bound: Duration, requests: mpsc::Sender<RibRequest>) {
+        self.rib.defer_selection();
+        tokio::spawn(async move {
+            tokio::time::sleep(bound).await;
+            let _ = requests
+                .send(RibRequest::Input(RibInput::SelectionDeferralExpired))
+                .await;
+        });
+    }
+
     pub async fn run(mut self, mut rx: mpsc::Receiver<RibRequest>) {
         while let Some(first) = rx.recv().await {
             self.handle(first);
@@ -248,6 +256,7 @@ impl RibTask {
                 peer,
                 info,
                 group,
+                graceful,
                 sink,
             } => {
                 let sinks = &mut self.outlet.sinks;
@@ -256,17 +265,21 @@ impl RibTask {
                     sinks.resize(slot + 1, None);
                 }
                 sinks[slot] = Some(sink);
-                RibInput::PeerUp { peer, info, group }
+                RibInput::PeerUp {
+                    peer,
+                    info,
+                    group,
+                    graceful,
+                }
             }
-            RibRequest::PeerDown { peer } => {
-                if let Some(sink) = self.outlet.sinks.get_mut(usize::from(peer.0)) {
+            RibRequest::Input(input) => {
+                if let RibInput::PeerDown { peer, .. } = input
+                    && let Some(sink) = self.outlet.sinks.get_mut(usize::from(peer.0))
+                {
                     *sink = None;
                 }
-                RibInput::PeerDown { peer }
+                input
             }
-            RibRequest::Update { peer, update } => RibInput::Update { peer, update },
-            RibRequest::Local { update } => RibInput::Local { update },
-            RibRequest::RouteRefresh { peer } => RibInput::RouteRefresh { peer },
             RibRequest::Dump { reply } => {
                 let _ = reply.send(self.rib.dump());
                 return;
@@ -296,11 +309,10 @@ mod tests {
     use bytes::Bytes;
     use evpnd_core::rib::attrs::PathSummary;
     use evpnd_core::rib::encode::OutboundEncoder;
-    use evpnd_core::rib::engine::Reach;
+    use evpnd_core::rib::engine::{IngressUpdate, Reach};
     use evpnd_core::rib::peer::PeerKind;
     use evpnd_wire::Family;
     use std::net::{IpAddr, Ipv4Addr};
-    use std::time::Duration;
 
     fn info(last: u8, kind: PeerKind) -> PeerInfo {
         PeerInfo {
@@ -318,7 +330,7 @@ mod tests {
         attributes.push(vtep);
         let mut nlri = vec![3, 17, 0, 1, 198, 18, 0, 1, 0, 2, 0, 0, 0, 0, 32];
         nlri.extend([198, 18, 1, vtep]);
-        RibRequest::Local {
+        RibRequest::Input(RibInput::Local {
             update: IngressUpdate {
                 reach: Some(Reach {
                     attributes: Bytes::from(attributes),
@@ -328,7 +340,7 @@ mod tests {
                 }),
                 ..Default::default()
             },
-        }
+        })
     }
 
     fn group() -> OutGroupKey {
@@ -355,6 +367,7 @@ mod tests {
             peer,
             info: info(2, PeerKind::IbgpClient),
             group: group(),
+            graceful: GracefulPeer::default(),
             sink,
         });
         for vtep in 1..=routes {

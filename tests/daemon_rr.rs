@@ -2,6 +2,8 @@
 //! 127.0.0.1 and a private port, driven by scripted BGP peers connecting
 //! from 127.0.0.2, .3, ... (see `common`). Each test starts its own daemon.
 
+// Graceful Restart helpers are for tests/graceful_restart.rs.
+#[allow(dead_code)]
 mod common;
 
 use common::*;

@@ -212,6 +212,7 @@ fn rows_of(routes: &[Announced]) -> Vec<evpnd::api::protocol::RouteRow> {
             },
             best: true,
             from: None,
+            stale: false,
         })
         .collect();
     route_rows(paths, &RouteFilter::default())

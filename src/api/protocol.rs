@@ -128,6 +128,10 @@ pub struct RouteRow {
     pub internal: bool,
     /// Selected as best path.
     pub best: bool,
+    /// Kept from the peer's previous session while it restarts (RFC 4724
+    /// section 4.2): replaced when re-announced, removed at its End-of-RIB.
+    #[serde(default)]
+    pub stale: bool,
     /// ORIGIN (RFC 4271 5.1.1), the wire's type, shown as "igp", "egp" or
     /// "incomplete" (`shown_origin`).
     #[serde(with = "evpnd_wire::attribute::shown_origin")]
@@ -181,6 +185,14 @@ pub struct NeighborRow {
     pub prefixes_received: u64,
     /// Paths advertised to this peer.
     pub prefixes_sent: u64,
+    /// Paths kept from the peer's previous session while it restarts (RFC
+    /// 4724 section 4.2), not yet re-announced.
+    #[serde(default)]
+    pub stale_routes: u64,
+    /// The peer's Graceful Restart capability (RFC 4724 section 3), as
+    /// "restart 120s, l2vpn-evpn forwarding preserved" (when Established).
+    #[serde(default)]
+    pub graceful_restart: Option<String>,
     /// BGP messages received / sent on the current and past sessions.
     pub messages_in: u64,
     pub messages_out: u64,
@@ -362,7 +374,7 @@ mod tests {
             r#"{"route_type":2,"rd":"198.19.0.3:10","esi":"00:00:00:00:00:00:00:00:00:00","#,
             r#""ethernet_tag":0,"mac":"02:0a:00:00:00:07","ip":null,"labels":[10],"#,
             r#""next_hop":"198.19.0.3","originator_ip":null,"prefix":null,"gateway_ip":null,"#,
-            r#""peer":"198.19.0.3","internal":true,"best":true,"origin":"incomplete","#,
+            r#""peer":"198.19.0.3","internal":true,"best":true,"stale":false,"origin":"incomplete","#,
             r#""local_pref":100,"med":null,"as_path":"65001 4200000001","#,
             r#""originator_id":null,"cluster_list":[],"route_targets":["65000:10"],"#,
             r#""encapsulation":8,"mac_mobility":{"sequence":3,"sticky":true},"#,

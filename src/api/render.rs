@@ -123,7 +123,7 @@ pub fn render_routes(rows: &[RouteRow]) -> String {
     let mut sorted: Vec<&RouteRow> = rows.iter().collect();
     sorted.sort_by(|a, b| route_order(a, b));
     let mut out = String::new();
-    out.push_str("Status codes: * valid, > best, i - internal\n");
+    out.push_str("Status codes: * valid, > best, i - internal, S stale\n");
     out.push_str("Origin codes: i - IGP, e - EGP, ? - incomplete\n");
     out.push_str("EVPN type-1 prefix: [1]:[EthTag]:[ESI]:[IPlen]:[VTEP-IP]:[Frag-id]\n");
     out.push_str("EVPN type-2 prefix: [2]:[EthTag]:[MAClen]:[MAC]:[IPlen]:[IP]\n");
@@ -142,8 +142,10 @@ pub fn render_routes(rows: &[RouteRow]) -> String {
         }
         let prefix = route_prefix(row);
         let key = (row.rd.clone(), prefix.clone());
+        // FRR's mark for a path kept across its peer's restart.
         let status = format!(
-            "*{}{}",
+            "{}{}{}",
+            if row.stale { 'S' } else { '*' },
             if row.best { '>' } else { ' ' },
             if row.internal { 'i' } else { ' ' }
         );
@@ -231,6 +233,13 @@ pub fn render_neighbors(rows: &[NeighborRow]) -> String {
             && let Some(e) = &n.last_error
         {
             let _ = writeln!(out, "    last error: {e}");
+        }
+        if n.stale_routes > 0 {
+            let _ = writeln!(
+                out,
+                "    {} stale routes kept while the peer restarts (graceful restart)",
+                n.stale_routes
+            );
         }
     }
     let _ = write!(out, "\nTotal number of neighbors {}\n", rows.len());
@@ -344,6 +353,7 @@ mod tests {
             peer: nh.into(),
             internal: true,
             best: true,
+            stale: false,
             origin: Origin::Igp,
             local_pref: Some(100),
             med: None,
@@ -391,7 +401,7 @@ mod tests {
             route("198.19.0.1:2", "02:0a:00:00:00:01", None, "198.19.0.1"),
         ];
         let expected = "\
-Status codes: * valid, > best, i - internal
+Status codes: * valid, > best, i - internal, S stale
 Origin codes: i - IGP, e - EGP, ? - incomplete
 EVPN type-1 prefix: [1]:[EthTag]:[ESI]:[IPlen]:[VTEP-IP]:[Frag-id]
 EVPN type-2 prefix: [2]:[EthTag]:[MAClen]:[MAC]:[IPlen]:[IP]
@@ -507,6 +517,8 @@ Displayed 3 prefixes (3 paths)
             route_reflector_client: true,
             hold_time: Some(9),
             established_at_ms: Some(1_700_000_000_000),
+            stale_routes: 0,
+            graceful_restart: Some("restart time 120s, l2vpn-evpn forwarding preserved".into()),
         };
         let down = NeighborRow {
             address: "198.19.0.2".parse().unwrap(),
@@ -517,6 +529,7 @@ Displayed 3 prefixes (3 paths)
             prefixes_sent: 0,
             last_error: Some("hold timer expired".into()),
             hold_time: None,
+            stale_routes: 4,
             ..up.clone()
         };
         let expected = "\
@@ -524,6 +537,7 @@ Neighbor        V         AS   MsgRcvd   MsgSent  Up/Down State/PfxRcd   PfxSnt 
 198.19.0.1      4      65000        25        37 00:00:48            6       18 n1
 198.19.0.2      4      65000        25        37 2d03h04m       Active        0 N/A
     last error: hold timer expired
+    4 stale routes kept while the peer restarts (graceful restart)
 
 Total number of neighbors 2
 ";

@@ -13,6 +13,7 @@
 //! error message is ours (with the key path), not a generic serde one.
 
 use evpnd_core::evpn::{EvpnInstancesSpec, VniSpec};
+pub use evpnd_core::session::graceful_restart::GracefulRestartConfig;
 use evpnd_wire::Family;
 use evpnd_wire::extcomm::RouteTarget;
 use evpnd_wire::rd::RouteDistinguisher;
@@ -47,6 +48,16 @@ pub const DEFAULT_PEER_QUEUE_BYTES: usize = 64 << 20;
 /// while a reconnected peer's writer drains its whole table (one chunk)
 /// can fill the queue again and reset a peer that does read.
 pub const MIN_PEER_QUEUE_BYTES: usize = 1 << 20;
+/// Default `bgp.graceful_restart.restart_time`: 120 s, FRR's and GoBGP's
+/// default too; long enough for a restart under systemd, short enough that
+/// a node that never comes back is forgotten within two minutes.
+pub const DEFAULT_GR_RESTART_SECS: u16 = 120;
+/// Default `bgp.graceful_restart.stale_routes_time`: 360 s, as FRR.
+pub const DEFAULT_GR_STALE_ROUTES_SECS: u32 = 360;
+/// Default `bgp.graceful_restart.select_defer_time`: 60 s. Shorter than
+/// the restart time, so peers still hold our routes when the deferral ends
+/// (FRR's 360 s would outlive their restart timers).
+pub const DEFAULT_GR_SELECT_DEFER_SECS: u32 = 60;
 /// VNIs are 24 bits (RFC 7348 section 5); the rule belongs to the VNI type.
 pub use evpnd_core::dataplane::model::MAX_VNI;
 /// RFC 6793 section 9: AS_TRANS, never a real AS.
@@ -129,6 +140,8 @@ pub struct BgpConfig {
     /// before its session is closed (Cease / Out of Resources, RFC 4486
     /// section 4); ADR 0007.
     pub peer_queue_bytes: usize,
+    /// Graceful Restart (RFC 4724), both roles; `None` when disabled.
+    pub graceful_restart: Option<GracefulRestartConfig>,
 }
 
 impl BgpConfig {

@@ -32,6 +32,18 @@ pub(super) struct RawBgp {
     pub(super) extended_message: Option<bool>,
     pub(super) families: Option<Vec<String>>,
     pub(super) peer_queue_bytes: Option<usize>,
+    #[serde(default)]
+    pub(super) graceful_restart: RawGracefulRestart,
+}
+
+/// `[bgp.graceful_restart]` (RFC 4724).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawGracefulRestart {
+    pub(super) enabled: Option<bool>,
+    pub(super) restart_time: Option<u16>,
+    pub(super) stale_routes_time: Option<u32>,
+    pub(super) select_defer_time: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]

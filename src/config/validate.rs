@@ -108,6 +108,7 @@ pub(super) fn validate_bgp(raw: RawBgp) -> Checked<BgpConfig> {
             format!("{peer_queue_bytes} is below the minimum of {MIN_PEER_QUEUE_BYTES} (1 MiB)"),
         ));
     }
+    let graceful_restart = graceful_restart(raw.graceful_restart)?;
     Ok(BgpConfig {
         asn: raw.asn,
         router_id,
@@ -120,7 +121,52 @@ pub(super) fn validate_bgp(raw: RawBgp) -> Checked<BgpConfig> {
         extended_message: raw.extended_message.unwrap_or(true),
         families: fams,
         peer_queue_bytes,
+        graceful_restart,
     })
+}
+
+/// `[bgp.graceful_restart]`: on unless `enabled = false`. The restart time
+/// is a 12-bit field (RFC 4724 section 3); the deferral must end before
+/// peers give up on our routes.
+fn graceful_restart(raw: RawGracefulRestart) -> Checked<Option<GracefulRestartConfig>> {
+    if raw.enabled == Some(false) {
+        return Ok(None);
+    }
+    let restart_time = raw.restart_time.unwrap_or(DEFAULT_GR_RESTART_SECS);
+    if restart_time == 0 || restart_time > GracefulRestartConfig::MAX_RESTART_TIME {
+        return Err((
+            "bgp.graceful_restart.restart_time".into(),
+            format!(
+                "{restart_time} must be between 1 and {} seconds (a 12-bit field, RFC 4724 section 3); to turn graceful restart off, set enabled = false",
+                GracefulRestartConfig::MAX_RESTART_TIME
+            ),
+        ));
+    }
+    let stale_routes_time = raw
+        .stale_routes_time
+        .unwrap_or(DEFAULT_GR_STALE_ROUTES_SECS);
+    if stale_routes_time == 0 {
+        return Err((
+            "bgp.graceful_restart.stale_routes_time".into(),
+            "must be at least 1 second".into(),
+        ));
+    }
+    let select_defer_time = raw
+        .select_defer_time
+        .unwrap_or(DEFAULT_GR_SELECT_DEFER_SECS);
+    if select_defer_time == 0 || select_defer_time >= u32::from(restart_time) {
+        return Err((
+            "bgp.graceful_restart.select_defer_time".into(),
+            format!(
+                "{select_defer_time} must be at least 1 and below restart_time ({restart_time}): peers drop our routes after restart_time, so our first advertisement must come before that"
+            ),
+        ));
+    }
+    Ok(Some(GracefulRestartConfig {
+        restart_time,
+        stale_routes_time: Duration::from_secs(u64::from(stale_routes_time)),
+        select_defer_time: Duration::from_secs(u64::from(select_defer_time)),
+    }))
 }
 
 pub(super) fn validate_neighbor(

@@ -15,6 +15,7 @@ use evpnd_core::rib::encode::OutboundEncoder;
 use evpnd_core::rib::engine::{PeerCounters, Rib};
 use evpnd_core::rib::peer::{PeerInfo, PeerKind};
 use evpnd_core::session::State;
+use evpnd_core::session::graceful_restart;
 use evpnd_wire::Family;
 use reload::{InboundMap, ReloadSource, Reloader};
 use show::{RouteFilter, route_rows};
@@ -117,6 +118,17 @@ pub async fn run(
         None => None,
     };
     let (rib_tx, rib_rx) = mpsc::channel(RIB_QUEUE);
+    if let Some(gr) = &bgp.graceful_restart {
+        // RFC 4724 section 4.1: our peers keep our routes while we were
+        // away; the first table we send replaces them, so it waits until
+        // theirs are in (the local ones are: the VTEP reads the kernel
+        // below, before any session starts).
+        info!(
+            bound_secs = gr.select_defer_time.as_secs(),
+            "graceful restart: first advertisement deferred until the peers' End-of-RIB"
+        );
+        rib.defer_selection(gr.select_defer_time, rib_tx.clone());
+    }
     let rib_task = tokio::spawn(rib.run(rib_rx));
     let vtep = match observer {
         Some(changes) => Some(vtep::start(&config, rib_tx.clone(), changes).await?),
@@ -358,6 +370,10 @@ fn neighbor_row(peer: &PeerHandle, counters: PeerCounters) -> NeighborRow {
             .unwrap_or_default(),
         prefixes_received: u64::from(counters.received),
         prefixes_sent: counters.sent,
+        stale_routes: counters.stale,
+        graceful_restart: negotiated
+            .and_then(|neg| neg.peer_graceful_restart.as_ref())
+            .map(graceful_restart::describe),
         messages_in: peer.counters.messages_in.load(Ordering::Relaxed),
         messages_out: peer.counters.messages_out.load(Ordering::Relaxed),
         last_error: status.last_error,

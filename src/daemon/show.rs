@@ -80,6 +80,7 @@ fn route_row(p: &RibPath) -> Option<RouteRow> {
         },
         internal: p.from.as_ref().is_some_and(|i| i.kind.is_ibgp()),
         best: p.best,
+        stale: p.stale,
         origin: attrs.origin().unwrap_or_default(),
         local_pref: attrs.local_pref(),
         med: attrs.multi_exit_disc(),

@@ -14,10 +14,12 @@ use evpnd_core::rib::adj_out::OutGroupKey;
 use evpnd_core::rib::ingress::{Ignored, LocalIdentity, ingress_update};
 use evpnd_core::rib::peer::{PeerIdx, PeerInfo, PeerKind};
 use evpnd_core::session::collision::{self, Inbound, Initiator, Outbound};
+use evpnd_core::rib::engine::{GracefulPeer, RibInput};
 use evpnd_core::session::fsm::{Action, DownReason, Event, Fsm, FsmConfig, State, Timer};
+use evpnd_core::session::graceful_restart::{self, GracefulRestartConfig};
 use evpnd_core::session::open_check::NegotiatedSession;
 use evpnd_wire::Family;
-use evpnd_wire::capability::Capability;
+use evpnd_wire::capability::{Capability, GracefulRestart};
 use evpnd_wire::header::{self, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN};
 use evpnd_wire::message::{DecodeOptions, EncodeOptions, Message, MessageError};
 use evpnd_wire::notification::{CeaseSubcode, Notification};
@@ -61,6 +63,8 @@ pub struct PeerSpec {
     /// fires: the session then ends with Cease / Peer De-configured (RFC
     /// 4486 section 4, subcode 3) instead of Administrative Shutdown.
     pub deconfigured: Arc<std::sync::atomic::AtomicBool>,
+    /// Graceful Restart (RFC 4724), `None` when disabled.
+    pub graceful_restart: Option<GracefulRestartConfig>,
 }
 
 impl PeerSpec {
@@ -79,6 +83,7 @@ impl PeerSpec {
             family: Family::L2VPN_EVPN,
             queue_bytes: bgp.peer_queue_bytes,
             deconfigured: Arc::default(),
+            graceful_restart: bgp.graceful_restart,
         }
     }
 }
@@ -97,7 +102,9 @@ pub fn peer_kind(bgp: &BgpConfig, neighbor: &NeighborConfig) -> PeerKind {
 
 /// The OPEN we send this neighbor (RFC 4271 4.2) with its capabilities
 /// (RFC 5492): one Multiprotocol per family (RFC 4760 8), Route Refresh (RFC
-/// 2918), 4-octet AS (RFC 6793), Extended Message (RFC 8654) if enabled.
+/// 2918), 4-octet AS (RFC 6793), Extended Message (RFC 8654) and Graceful
+/// Restart (RFC 4724; its Restart State bit is set per session, see
+/// `Session::restarting`) if enabled.
 pub fn local_open(bgp: &BgpConfig, neighbor: &NeighborConfig) -> Open {
     let mut caps: Vec<Capability> = neighbor
         .families
@@ -108,6 +115,9 @@ pub fn local_open(bgp: &BgpConfig, neighbor: &NeighborConfig) -> Open {
     caps.push(Capability::FourOctetAs(bgp.asn));
     if bgp.extended_message {
         caps.push(Capability::ExtendedMessage);
+    }
+    if let Some(gr) = &bgp.graceful_restart {
+        caps.push(graceful_restart::capability(gr, &neighbor.families, false));
     }
     Open::new(bgp.asn, neighbor.hold_time, bgp.router_id, caps)
 }
@@ -223,7 +233,11 @@ async fn supervise(
             "the session task panicked (a bug): session reset, its routes withdrawn; restarting it"
         );
         // The RIB forgets the session (a no-op if it never came up).
-        let _ = rib.send(RibRequest::PeerDown { peer: spec.idx }).await;
+        let down = RibInput::PeerDown {
+            peer: spec.idx,
+            retain: false,
+        };
+        let _ = rib.send(RibRequest::Input(down)).await;
         status.send_modify(|s| {
             s.state = State::Idle;
             s.established_since = None;
@@ -399,6 +413,8 @@ enum Wake {
     Timer(Timer),
     /// The outbound queue was found full.
     QueueFull,
+    /// The peer's stale routes ran out of time (RFC 4724 section 4.2).
+    StaleTimer,
 }
 
 struct Session {
@@ -418,6 +434,15 @@ struct Session {
     tx_opts: EncodeOptions,
     established: bool,
     seed: u64,
+    /// Our OPEN carries the Restart State bit (RFC 4724 section 4.1):
+    /// from start until this peer's first session is established.
+    restarting: bool,
+    /// The peer's Graceful Restart capability in the current session.
+    peer_gr: Option<GracefulRestart>,
+    /// When the peer's stale routes go if it has not sent End-of-RIB by
+    /// then: its restart time after the session ended, then our
+    /// `stale_routes_time` once it is back (RFC 4724 section 4.2).
+    stale_until: Option<Instant>,
 }
 
 impl Session {
@@ -429,6 +454,7 @@ impl Session {
     ) -> Self {
         let seed =
             u64::from(u32::from(spec.local.router_id)) << 16 ^ u64::from(spec.idx.0) ^ nanos_now();
+        let spec_restarting = spec.graceful_restart.is_some();
         Session {
             fsm: Fsm::new(spec.fsm.clone(), seed),
             spec,
@@ -444,6 +470,9 @@ impl Session {
             tx_opts: EncodeOptions::default(),
             established: false,
             seed,
+            restarting: spec_restarting,
+            peer_gr: None,
+            stale_until: None,
         }
     }
 
@@ -466,11 +495,21 @@ impl Session {
                         Event::AutomaticStop {
                             cease_subcode: CeaseSubcode::PeerDeconfigured,
                         }
+                    } else if self.peer_keeps_our_routes() {
+                        self.close_for_restart();
+                        return;
                     } else {
                         Event::ManualStop
                     };
                     self.event(stop).await;
                     return;
+                }
+                Wake::StaleTimer => {
+                    self.stale_until = None;
+                    let expired = RibInput::StaleExpired {
+                        peer: self.spec.idx,
+                    };
+                    let _ = self.rib.send(RibRequest::Input(expired)).await;
                 }
                 Wake::Nothing => {}
                 Wake::Inbound(stream) => self.inbound(stream).await,
@@ -546,7 +585,15 @@ impl Session {
                 None => std::future::pending().await,
             }
         };
+        let stale_until = self.stale_until;
+        let stale = async move {
+            match stale_until {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
+            () = stale => Wake::StaleTimer,
             changed = shutdown.changed() => {
                 if changed.is_err() || *shutdown.borrow() { Wake::Shutdown } else { Wake::Nothing }
             }
@@ -616,8 +663,9 @@ impl Session {
                 self.tx_opts = EncodeOptions::default();
             }
             Action::SendOpen => {
-                let open = Message::Open(self.spec.fsm.local_open.clone());
-                self.send(&open);
+                let open =
+                    graceful_restart::with_restart_state(&self.spec.fsm.local_open, self.restarting);
+                self.send(&Message::Open(open));
             }
             Action::SendKeepalive => self.send(&Message::Keepalive),
             Action::SendNotification(notification) => {
@@ -842,12 +890,10 @@ impl Session {
             }
             Message::RouteRefresh(rr) => {
                 if self.established && rr.family == self.spec.family {
-                    let _ = self
-                        .rib
-                        .send(RibRequest::RouteRefresh {
-                            peer: self.spec.idx,
-                        })
-                        .await;
+                    let refresh = RibInput::RouteRefresh {
+                        peer: self.spec.idx,
+                    };
+                    let _ = self.rib.send(RibRequest::Input(refresh)).await;
                 }
             }
             Message::Update(update) => {
@@ -877,10 +923,14 @@ impl Session {
                         if let Some(why) = ignored.filter(|w| *w != Ignored::OwnOriginatorId) {
                             debug!(peer = %self.peer(), reason = ?why, "announced routes handled as withdrawn");
                         }
-                        let input = RibRequest::Update {
+                        if ingress.end_of_rib {
+                            // The RIB drops what is still stale now.
+                            self.stale_until = None;
+                        }
+                        let input = RibRequest::Input(RibInput::Update {
                             peer: self.spec.idx,
                             update: ingress,
-                        };
+                        });
                         match self.rib.try_send(input) {
                             Ok(()) => {}
                             Err(mpsc::error::TrySendError::Full(input)) => {
@@ -931,6 +981,17 @@ impl Session {
             return;
         }
         self.established = true;
+        self.restarting = false;
+        self.peer_gr = negotiated.peer_graceful_restart.clone();
+        let graceful = self.graceful_peer();
+        if graceful.keeps_stale
+            && let (Some(_), Some(gr)) = (self.stale_until, &self.spec.graceful_restart)
+        {
+            // Back in time: its End-of-RIB now has our bound.
+            self.stale_until = Some(Instant::now() + gr.stale_routes_time);
+        } else {
+            self.stale_until = None;
+        }
         let input = RibRequest::PeerUp {
             peer: self.spec.idx,
             info: PeerInfo {
@@ -948,9 +1009,49 @@ impl Session {
                     MAX_MESSAGE_LEN as u16
                 },
             },
+            graceful,
             sink: conn.sink.clone(),
         };
         let _ = self.rib.send(input).await;
+    }
+
+    /// What this session means for Graceful Restart in the RIB; nothing
+    /// when we have it turned off (we then neither keep nor wait).
+    fn graceful_peer(&self) -> GracefulPeer {
+        if self.spec.graceful_restart.is_none() {
+            return GracefulPeer::default();
+        }
+        GracefulPeer {
+            keeps_stale: graceful_restart::keeps_stale(self.peer_gr.as_ref(), self.spec.family),
+            awaited: graceful_restart::awaited_after_restart(self.peer_gr.as_ref()),
+        }
+    }
+
+    /// Whether the peer would keep our routes if our TCP session just
+    /// ended: it is established and listed the family in its capability.
+    fn peer_keeps_our_routes(&self) -> bool {
+        self.established
+            && self.spec.graceful_restart.is_some()
+            && graceful_restart::retention(
+                self.peer_gr.as_ref(),
+                self.spec.family,
+                &DownReason::TcpConnectionFailed,
+            )
+            .is_some()
+    }
+
+    /// Shut down for a restart (RFC 4724 section 4): close the TCP session
+    /// without a NOTIFICATION, so the peer keeps our routes, and the kernel
+    /// keeps forwarding, until we are back and have sent End-of-RIB.
+    fn close_for_restart(&mut self) {
+        info!(
+            peer = %self.peer(),
+            restart_time = self.spec.graceful_restart.map(|gr| gr.restart_time),
+            "closing the session without a NOTIFICATION: the peer keeps our routes while we restart (graceful restart)"
+        );
+        if let Some(conn) = self.conn.take() {
+            conn.close(None);
+        }
     }
 
     async fn down(&mut self, reason: DownReason) {
@@ -959,14 +1060,30 @@ impl Session {
         self.blocked = None;
         let text = reason.to_string();
         if self.established {
-            warn!(peer = %self.peer(), reason = %text, "session down");
             self.established = false;
-            let _ = self
-                .rib
-                .send(RibRequest::PeerDown {
-                    peer: self.spec.idx,
-                })
-                .await;
+            let retain = self
+                .spec
+                .graceful_restart
+                .and(graceful_restart::retention(
+                    self.peer_gr.as_ref(),
+                    self.spec.family,
+                    &reason,
+                ));
+            match retain {
+                Some(restart_time) => {
+                    warn!(peer = %self.peer(), reason = %text, restart_time_secs = restart_time.as_secs(), "session down; the peer may be restarting: its routes are kept as stale (graceful restart)");
+                    self.stale_until = Some(Instant::now() + restart_time);
+                }
+                None => {
+                    warn!(peer = %self.peer(), reason = %text, "session down");
+                    self.stale_until = None;
+                }
+            }
+            let down = RibInput::PeerDown {
+                peer: self.spec.idx,
+                retain: retain.is_some(),
+            };
+            let _ = self.rib.send(RibRequest::Input(down)).await;
         } else {
             debug!(peer = %self.peer(), reason = %text, "session attempt failed");
         }

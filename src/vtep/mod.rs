@@ -11,7 +11,7 @@ use crate::rib_task::RibRequest;
 use evpnd_core::dataplane::diff::Op;
 use evpnd_core::dataplane::model::{OwnedRow, Ownership};
 use evpnd_core::evpn::instance::{EvpnInstances, InstanceError};
-use evpnd_core::rib::engine::RibEvent;
+use evpnd_core::rib::engine::{RibEvent, RibInput};
 pub use evpnd_core::vtep::VtepStats;
 use evpnd_core::vtep::{Level, VtepCore, VtepInput, VtepOutput, VtepTimer};
 use evpnd_linux::nl::neigh::{KernelEvent, LearnScope, Learned};
@@ -735,7 +735,7 @@ impl VtepTask {
                     let _ = self.ops.send(ops).await;
                 }
                 VtepOutput::Rib(update) => {
-                    let _ = self.rib.send(RibRequest::Local { update }).await;
+                    let _ = self.rib.send(RibRequest::Input(RibInput::Local { update })).await;
                 }
                 VtepOutput::Timer { timer, at } => match timer {
                     VtepTimer::Retry => self.retry_at = Some(at),

@@ -12,7 +12,7 @@ use evpnd::api::protocol::{NeighborRow, Request, Response, RouteRow};
 use evpnd_wire::Family;
 use evpnd_wire::as_path::AsPath;
 use evpnd_wire::attribute::{AttributeValue, Origin, PathAttribute};
-use evpnd_wire::capability::Capability;
+use evpnd_wire::capability::{Capability, GracefulRestart, GracefulRestartFamily};
 use evpnd_wire::evpn::{Esi, EvpnRoute, EvpnRouteKey, Type2Route, Type3Route};
 use evpnd_wire::extcomm::{ExtendedCommunity, RouteTarget};
 use evpnd_wire::header;
@@ -71,9 +71,22 @@ pub fn free_port() -> u16 {
 /// The `[bgp]`, `[[neighbors]]` (all passive RR clients), `[control]` and
 /// `[log]` sections of a reflector on 127.0.0.1:`port`.
 pub fn rr_config(port: u16, neighbors: &[Ipv4Addr], socket: &Path) -> String {
+    rr_config_with(
+        port,
+        neighbors,
+        socket,
+        "[bgp.graceful_restart]\nenabled = false\n",
+    )
+}
+
+/// [`rr_config`] with `extra` (TOML tables) after `[bgp]`. The reflection
+/// tests run without Graceful Restart, whose deferred first advertisement
+/// (RFC 4724 section 4.1) would hold every table until all configured
+/// peers are up; tests/graceful_restart.rs turns it on.
+pub fn rr_config_with(port: u16, neighbors: &[Ipv4Addr], socket: &Path, extra: &str) -> String {
     let mut c = format!(
         "[bgp]\nasn = {ASN}\nrouter_id = \"{RR_ROUTER_ID}\"\ncluster_id = \"{CLUSTER_ID}\"\n\
-         listen = [\"127.0.0.1\"]\nport = {port}\nfamilies = [\"l2vpn-evpn\"]\n"
+         listen = [\"127.0.0.1\"]\nport = {port}\nfamilies = [\"l2vpn-evpn\"]\n{extra}"
     );
     for (i, n) in neighbors.iter().enumerate() {
         c.push_str(&format!(
@@ -160,6 +173,16 @@ impl Daemon {
             std::thread::sleep(Duration::from_millis(20));
         }
         daemon
+    }
+
+    /// SIGTERM, as systemd stops or restarts the daemon (the shell's
+    /// builtin `kill`: no extra package), then wait for it to exit.
+    pub fn terminate(&self) {
+        let status = Command::new("sh")
+            .args(["-c", "kill -TERM \"$0\"", &self.child.id().to_string()])
+            .status()
+            .expect("run sh");
+        assert!(status.success(), "kill -TERM failed");
     }
 
     pub fn log(&self) -> String {
@@ -305,6 +328,8 @@ pub struct Speaker {
     pub open_received: Option<Open>,
     /// Our AS: the reflector's own (iBGP) unless `with_asn` says otherwise.
     pub asn: u32,
+    /// Our Graceful Restart capability (RFC 4724 section 3), if any.
+    pub graceful_restart: Option<GracefulRestart>,
 }
 
 /// TCP connection from `from` (bound before connecting) to 127.0.0.1:`port`.
@@ -342,7 +367,36 @@ impl Speaker {
             },
             open_received: None,
             asn: ASN,
+            graceful_restart: None,
         }
+    }
+
+    /// Advertise Graceful Restart for l2vpn-evpn (RFC 4724 section 3):
+    /// `restart_time` seconds, the Forwarding State bit if `forwarding`,
+    /// the Restart State bit if `restarting`.
+    pub fn with_graceful_restart(
+        mut self,
+        restart_time: u16,
+        forwarding: bool,
+        restarting: bool,
+    ) -> Speaker {
+        self.graceful_restart = Some(GracefulRestart {
+            flags: if restarting {
+                GracefulRestart::FLAG_RESTART_STATE
+            } else {
+                0
+            },
+            restart_time,
+            families: vec![GracefulRestartFamily {
+                family: Family::L2VPN_EVPN,
+                flags: if forwarding {
+                    GracefulRestart::FAMILY_FORWARDING_PRESERVED
+                } else {
+                    0
+                },
+            }],
+        });
+        self
     }
 
     /// Speak as AS `asn` (an eBGP peer of the reflector).
@@ -361,16 +415,17 @@ impl Speaker {
     }
 
     pub fn our_open(&self) -> Open {
-        Open::new(
-            self.asn,
-            90,
-            self.router_id,
-            vec![
-                Capability::Multiprotocol(Family::L2VPN_EVPN),
-                Capability::RouteRefresh,
-                Capability::FourOctetAs(self.asn),
-            ],
-        )
+        let mut capabilities = vec![
+            Capability::Multiprotocol(Family::L2VPN_EVPN),
+            Capability::RouteRefresh,
+            Capability::FourOctetAs(self.asn),
+        ];
+        capabilities.extend(
+            self.graceful_restart
+                .clone()
+                .map(Capability::GracefulRestart),
+        );
+        Open::new(self.asn, 90, self.router_id, capabilities)
     }
 
     pub fn handshake(&mut self) {

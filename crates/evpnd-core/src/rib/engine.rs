@@ -22,7 +22,7 @@ use evpnd_wire::evpn::{EvpnRouteKey, evpn_route_key, split_evpn_nlri};
 use hashbrown::HashMap;
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 /// Encoded UPDATE messages for one peer, in order. Shared (`Arc`) between
 /// the members of a group: encoded once, sent to all.
@@ -35,6 +35,8 @@ pub struct RibPath {
     pub path: Path,
     pub best: bool,
     pub from: Option<PeerInfo>,
+    /// Kept from a peer's previous session (RFC 4724 section 4.2).
+    pub stale: bool,
 }
 
 /// Per-peer counters for `show neighbors`.
@@ -42,18 +44,44 @@ pub struct RibPath {
 pub struct PeerCounters {
     pub received: u32,
     pub sent: u64,
+    /// Routes kept from the peer's last session, not yet refreshed (RFC 4724).
+    pub stale: u64,
+}
+
+/// What a new session tells the RIB about Graceful Restart (RFC 4724),
+/// decided by `session::graceful_restart` from the peer's OPEN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GracefulPeer {
+    /// The routes kept from its previous session stay (stale) until it
+    /// re-announces them or sends End-of-RIB (section 4.2: its new OPEN
+    /// has the Forwarding State bit for the family); otherwise they go now.
+    pub keeps_stale: bool,
+    /// Our deferred first advertisement waits for its End-of-RIB (section
+    /// 4.1: it advertised the capability and is not restarting itself).
+    pub awaited: bool,
 }
 
 /// What changes the RIB.
 pub enum RibInput {
-    /// A session reached Established: register it and send it the table.
+    /// A session reached Established: register it and send it the table
+    /// (unless the first advertisement is deferred, [`Rib::defer_selection`]).
     PeerUp {
         peer: PeerIdx,
         info: PeerInfo,
         group: OutGroupKey,
+        graceful: GracefulPeer,
     },
-    /// A session went down: withdraw its routes from everyone.
-    PeerDown { peer: PeerIdx },
+    /// A session went down: withdraw its routes from everyone, or, when
+    /// `retain` (RFC 4724 section 4.2, the peer is restarting), keep them as
+    /// stale, still best and still reflected, until the peer re-announces
+    /// them, sends End-of-RIB, or [`RibInput::StaleExpired`].
+    PeerDown { peer: PeerIdx, retain: bool },
+    /// The peer's restart time, or the bound on its End-of-RIB, ran out:
+    /// what is still stale from it goes.
+    StaleExpired { peer: PeerIdx },
+    /// The Selection_Deferral_Timer (RFC 4724 section 4.1) ran out: send
+    /// every peer the table and End-of-RIB without waiting any longer.
+    SelectionDeferralExpired,
     Update {
         peer: PeerIdx,
         update: IngressUpdate,
@@ -221,6 +249,54 @@ pub struct Rib {
     /// Configured peers, and those that sent End-of-RIB since start.
     configured: usize,
     end_of_rib_from: BTreeSet<PeerIdx>,
+    /// Routes kept from peers whose session ended gracefully.
+    stale: StaleRoutes,
+    /// While set, our first advertisement waits (RFC 4724 section 4.1).
+    deferral: Option<Deferral>,
+}
+
+/// Routes kept, per peer, after its session ended gracefully (RFC 4724
+/// section 4.2): the keys not re-announced or withdrawn since. The paths
+/// stay in the Loc-RIB as they were (best, reflected, installed); this only
+/// says which of them go when the peer's End-of-RIB or timer comes.
+#[derive(Debug, Default)]
+struct StaleRoutes {
+    by_peer: HashMap<PeerIdx, hashbrown::HashSet<EvpnRouteKey>>,
+}
+
+impl StaleRoutes {
+    fn mark(&mut self, peer: PeerIdx, keys: Vec<EvpnRouteKey>) {
+        if !keys.is_empty() {
+            self.by_peer.entry(peer).or_default().extend(keys);
+        }
+    }
+
+    fn count(&self, peer: PeerIdx) -> usize {
+        self.by_peer.get(&peer).map_or(0, |keys| keys.len())
+    }
+
+    /// `peer` re-announced or withdrew `key`: it is current again.
+    fn refreshed(&mut self, peer: PeerIdx, key: &EvpnRouteKey) {
+        if let Some(keys) = self.by_peer.get_mut(&peer) {
+            keys.remove(key);
+        }
+    }
+
+    fn is_stale(&self, peer: PeerIdx, key: &EvpnRouteKey) -> bool {
+        self.by_peer
+            .get(&peer)
+            .is_some_and(|keys| keys.contains(key))
+    }
+}
+
+/// The deferred first advertisement after our own start (RFC 4724 section
+/// 4.1): peers get the table and End-of-RIB once every peer we wait for
+/// sent its End-of-RIB, or when the deferral timer runs out.
+#[derive(Debug, Default)]
+struct Deferral {
+    /// Peers whose End-of-RIB we do not wait for (section 4.1: restarting
+    /// themselves, or without the capability), known once they are up.
+    not_awaited: BTreeSet<PeerIdx>,
 }
 
 impl Rib {
@@ -237,7 +313,25 @@ impl Rib {
             observed: false,
             configured: 0,
             end_of_rib_from: BTreeSet::new(),
+            stale: StaleRoutes::default(),
+            deferral: None,
         }
+    }
+
+    /// Defer the first advertisement to every peer until the peers' routes
+    /// are in (RFC 4724 section 4.1): called at start by a restarting
+    /// speaker, whose peers keep its routes meanwhile. Peers that come up
+    /// are registered and get nothing until every configured peer we wait
+    /// for has sent End-of-RIB, or [`RibInput::SelectionDeferralExpired`].
+    /// The local routes must be in before the first peer is (the VTEP reads
+    /// the kernel before any session starts).
+    pub fn defer_selection(&mut self) {
+        self.deferral = Some(Deferral::default());
+    }
+
+    /// Whether the first advertisement is still deferred.
+    pub fn deferring(&self) -> bool {
+        self.deferral.is_some()
     }
 
     /// Report every batch of best-path changes as [`RibOutput::Event`] too.
@@ -257,7 +351,15 @@ impl Rib {
     /// go to `out` at once.
     pub fn handle(&mut self, input: RibInput, out: &mut impl RibOutlet) {
         match input {
-            RibInput::PeerUp { peer, info, group } => {
+            RibInput::PeerUp {
+                peer,
+                info,
+                group,
+                graceful,
+            } => {
+                if !graceful.keeps_stale {
+                    self.flush_stale(peer, "its new session does not preserve them");
+                }
                 // Changes queued so far were planned without this peer; send
                 // them first so the dump below is the peer's whole truth.
                 self.flush(out);
@@ -268,21 +370,53 @@ impl Rib {
                     self.up.resize(slot + 1, false);
                 }
                 self.up[slot] = true;
-                self.send_full_table(peer, out);
+                if let Some(deferral) = &mut self.deferral {
+                    if !graceful.awaited {
+                        deferral.not_awaited.insert(peer);
+                    }
+                    self.end_deferral_if_ready(out);
+                } else {
+                    self.send_full_table(peer, out);
+                }
             }
-            RibInput::PeerDown { peer } => {
+            RibInput::PeerDown { peer, retain } => {
                 self.out.leave(peer);
                 if let Some(up) = self.up.get_mut(usize::from(peer.0)) {
                     *up = false;
                 }
+                if retain {
+                    let keys = self.rib.keys_from(peer);
+                    info!(
+                        ?peer,
+                        routes = keys.len(),
+                        "peer down gracefully: its routes are kept as stale (RFC 4724)"
+                    );
+                    self.stale.mark(peer, keys);
+                    return;
+                }
+                self.stale.by_peer.remove(&peer);
                 let changes = self.rib.withdraw_peer(peer, &self.peers);
                 debug!(?peer, withdrawn = changes.len(), "peer down");
                 for change in changes {
                     self.note(Some(change));
                 }
             }
+            RibInput::StaleExpired { peer } => {
+                self.flush_stale(peer, "the peer's restart time or End-of-RIB bound ran out");
+            }
+            RibInput::SelectionDeferralExpired => {
+                if self.deferral.is_some() {
+                    warn!(
+                        waiting_for = ?self.awaited_peers(),
+                        "route selection deferral timer ran out: advertising without those peers' End-of-RIB"
+                    );
+                    self.end_deferral(out);
+                }
+            }
             RibInput::Update { peer, update } => self.apply_update(peer, update, out),
             RibInput::Local { update } => self.apply_update(PeerIdx::LOCAL, update, out),
+            // A deferred peer gets the whole table when the deferral ends.
+            RibInput::RouteRefresh { .. } if self.deferral.is_some() => {}
             RibInput::RouteRefresh { peer } => {
                 self.flush(out);
                 self.send_full_table(peer, out);
@@ -295,6 +429,7 @@ impl Rib {
         PeerCounters {
             received: self.rib.received_from(peer),
             sent: self.advertised_to(peer),
+            stale: self.stale.count(peer) as u64,
         }
     }
 
@@ -356,6 +491,7 @@ impl Rib {
                     path: path.clone(),
                     best: i == 0,
                     from: self.peers.get(path.source()).cloned(),
+                    stale: self.stale.is_stale(path.source(), &key),
                 });
             }
         }
@@ -401,18 +537,31 @@ impl Rib {
     }
 
     fn apply_update(&mut self, peer: PeerIdx, update: IngressUpdate, out: &mut impl RibOutlet) {
-        if update.end_of_rib && peer != PeerIdx::LOCAL && self.end_of_rib_from.insert(peer) {
-            debug!(?peer, "End-of-RIB");
-            if self.end_of_rib_from.len() == self.configured && self.observed {
-                // The changes applied so far go first.
-                self.flush(out);
-                out.put(RibOutput::Event(RibEvent::InitialSyncDone));
+        if update.end_of_rib && peer != PeerIdx::LOCAL {
+            // RFC 4724 section 4.2: the restarted peer re-announced what it
+            // still has; what it did not is gone.
+            self.flush_stale(peer, "End-of-RIB");
+            if self.end_of_rib_from.insert(peer) {
+                debug!(?peer, "End-of-RIB");
+                if self.end_of_rib_from.len() == self.configured && self.observed {
+                    // The changes applied so far go first.
+                    self.flush(out);
+                    out.put(RibOutput::Event(RibEvent::InitialSyncDone));
+                }
+                if self.deferral.is_some() {
+                    self.end_deferral_if_ready(out);
+                }
             }
         }
+        // Only a peer with stale routes pays for the look-ups below.
+        let refreshes_stale = self.stale.by_peer.contains_key(&peer);
         for field in &update.withdrawn {
             for nlri in split_evpn_nlri(field) {
                 match nlri.and_then(evpn_route_key) {
                     Ok(key) => {
+                        if refreshes_stale {
+                            self.stale.refreshed(peer, &key);
+                        }
                         let change = self.rib.withdraw(&key, peer, &self.peers);
                         self.note(change);
                     }
@@ -431,6 +580,9 @@ impl Rib {
                 let parsed = nlri.and_then(|n| Ok((evpn_route_key(n)?, n)));
                 match parsed {
                     Ok((key, bytes)) => {
+                        if refreshes_stale {
+                            self.stale.refreshed(peer, &key);
+                        }
                         let path = Path {
                             attrs: attrs.clone(),
                             nlri: NlriBytes::from_slice(bytes),
@@ -441,6 +593,59 @@ impl Rib {
                     Err(e) => warn!(?peer, error = %e, "undecodable NLRI"),
                 }
             }
+        }
+    }
+
+    /// Withdraw what is still stale from `peer` (RFC 4724 section 4.2).
+    fn flush_stale(&mut self, peer: PeerIdx, why: &str) {
+        let Some(keys) = self.stale.by_peer.remove(&peer) else {
+            return;
+        };
+        info!(?peer, routes = keys.len(), why, "stale routes removed");
+        for key in keys {
+            let change = self.rib.withdraw(&key, peer, &self.peers);
+            self.note(change);
+        }
+    }
+
+    /// Configured peers whose End-of-RIB the deferral still waits for.
+    fn awaited_peers(&self) -> Vec<PeerIdx> {
+        let Some(deferral) = &self.deferral else {
+            return Vec::new();
+        };
+        self.peers
+            .iter()
+            .map(|(peer, _)| peer)
+            .filter(|peer| {
+                *peer != PeerIdx::LOCAL
+                    && !self.end_of_rib_from.contains(peer)
+                    && !deferral.not_awaited.contains(peer)
+            })
+            .collect()
+    }
+
+    fn end_deferral_if_ready(&mut self, out: &mut impl RibOutlet) {
+        if self.awaited_peers().is_empty() {
+            info!("every peer's End-of-RIB is in: route selection deferral over");
+            self.end_deferral(out);
+        }
+    }
+
+    /// Our first advertisement (RFC 4724 section 4.1): the whole table and
+    /// End-of-RIB to every peer that is up.
+    fn end_deferral(&mut self, out: &mut impl RibOutlet) {
+        if self.deferral.take().is_none() {
+            return;
+        }
+        // What was applied while deferring goes to the observer; the peers
+        // get it inside their tables.
+        self.flush(out);
+        let up: Vec<PeerIdx> = (0..self.up.len())
+            .filter(|i| self.up[*i])
+            .filter_map(|i| u16::try_from(i).ok().map(PeerIdx))
+            .collect();
+        for peer in up {
+            self.send_full_table(peer, out);
         }
     }
 
@@ -461,6 +666,12 @@ impl Rib {
         if self.observed {
             let changes = self.pending.snapshot();
             out.put(RibOutput::Event(RibEvent::Changes(changes)));
+        }
+        if self.deferral.is_some() {
+            // No peer has had its table yet: they get all of it at the end.
+            self.pending = ChangeSet::default();
+            self.interner.sweep();
+            return;
         }
         let batches = std::mem::take(&mut self.pending).plan(&self.peers, &self.out);
         self.deliver(batches, out);
@@ -524,328 +735,4 @@ impl Rib {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::rib::attrs::PathSummary;
-    use crate::rib::peer::PeerKind;
-    use crate::test_support::hex;
-    use evpnd_wire::Family;
-    use std::net::{IpAddr, Ipv4Addr};
-
-    #[test]
-    fn local_routes_enter_the_rib_and_reach_the_observer() {
-        let local = PeerInfo {
-            address: IpAddr::V4(Ipv4Addr::new(198, 19, 0, 1)),
-            kind: PeerKind::Local,
-            remote_as: 65000,
-            router_id: Ipv4Addr::new(198, 19, 0, 1),
-        };
-        let encoder = OutboundEncoder {
-            family: Family::L2VPN_EVPN,
-            local_asn: 65000,
-            cluster_id: Ipv4Addr::new(198, 19, 0, 1),
-        };
-        let mut rib = Rib::new(local, encoder);
-        let mut sent: Vec<RibOutput> = Vec::new();
-        rib.observe();
-        // A type-3 route (msg 20 of proto-tests/vectors/frr/bgp-evpn-messages.txt:
-        // RD 198.19.0.1:2).
-        let nlri = Bytes::from(hex("03110001c613000100020000000020c6130001"));
-        let update = IngressUpdate {
-            reach: Some(Reach {
-                attributes: Bytes::from(hex("400101005002000040050400000064")),
-                next_hop: Bytes::from_static(&[198, 19, 0, 1]),
-                summary: PathSummary::default(),
-                nlri: nlri.clone(),
-            }),
-            ..Default::default()
-        };
-        rib.handle(RibInput::Local { update }, &mut sent);
-        rib.flush(&mut sent);
-        let mut out = std::mem::take(&mut sent).into_iter();
-        let Some(RibOutput::Event(RibEvent::Changes(changes))) = out.next() else {
-            panic!("one batch of changes")
-        };
-        assert_eq!(changes.len(), 1);
-        let new = changes[0].new.as_ref().expect("announced");
-        assert_eq!(new.source(), PeerIdx::LOCAL);
-        assert_eq!(new.nlri.as_slice(), nlri.as_ref());
-        // Withdrawn again: the observer sees the route go.
-        let update = IngressUpdate {
-            withdrawn: vec![nlri],
-            ..Default::default()
-        };
-        rib.handle(RibInput::Local { update }, &mut sent);
-        rib.flush(&mut sent);
-        let mut out = std::mem::take(&mut sent).into_iter();
-        let Some(RibOutput::Event(RibEvent::Changes(changes))) = out.next() else {
-            panic!("second batch")
-        };
-        assert!(changes[0].new.is_none() && changes[0].old.is_some());
-        assert!(out.next().is_none(), "nothing else");
-    }
-
-    #[test]
-    fn end_of_rib_from_every_configured_peer_ends_the_initial_sync() {
-        let info = |last: u8, kind| PeerInfo {
-            address: IpAddr::V4(Ipv4Addr::new(198, 19, 0, last)),
-            kind,
-            remote_as: 65000,
-            router_id: Ipv4Addr::new(198, 19, 0, last),
-        };
-        let encoder = OutboundEncoder {
-            family: Family::L2VPN_EVPN,
-            local_asn: 65000,
-            cluster_id: Ipv4Addr::new(198, 19, 0, 1),
-        };
-        let mut rib = Rib::new(info(1, PeerKind::Local), encoder);
-        let mut sent: Vec<RibOutput> = Vec::new();
-        let a = rib.add_peer(info(2, PeerKind::IbgpNonClient));
-        let b = rib.add_peer(info(3, PeerKind::IbgpNonClient));
-        rib.observe();
-        let eor = || IngressUpdate {
-            end_of_rib: true,
-            ..Default::default()
-        };
-        rib.handle(
-            RibInput::Update {
-                peer: a,
-                update: eor(),
-            },
-            &mut sent,
-        );
-        rib.handle(
-            RibInput::Update {
-                peer: a,
-                update: eor(),
-            },
-            &mut sent,
-        );
-        assert!(
-            std::mem::take(&mut sent).is_empty(),
-            "one of two peers is not the whole fabric"
-        );
-        rib.handle(
-            RibInput::Update {
-                peer: b,
-                update: eor(),
-            },
-            &mut sent,
-        );
-        assert!(matches!(
-            std::mem::take(&mut sent).as_slice(),
-            [RibOutput::Event(RibEvent::InitialSyncDone)]
-        ));
-        rib.handle(
-            RibInput::Update {
-                peer: b,
-                update: eor(),
-            },
-            &mut sent,
-        );
-        assert!(std::mem::take(&mut sent).is_empty(), "said once");
-    }
-
-    mod counters {
-        use super::*;
-        use proptest::prelude::*;
-
-        fn info(last: u8, kind: PeerKind) -> PeerInfo {
-            PeerInfo {
-                address: IpAddr::V4(Ipv4Addr::new(198, 19, 0, last)),
-                kind,
-                remote_as: if kind == PeerKind::Ebgp { 65001 } else { 65000 },
-                router_id: Ipv4Addr::new(198, 19, 0, last),
-            }
-        }
-
-        /// Peers 1..=4: two clients, a non-client, an eBGP peer.
-        const PEER_KINDS: [PeerKind; 4] = [
-            PeerKind::IbgpClient,
-            PeerKind::IbgpClient,
-            PeerKind::IbgpNonClient,
-            PeerKind::Ebgp,
-        ];
-
-        fn rib() -> Rib {
-            let encoder = OutboundEncoder {
-                family: Family::L2VPN_EVPN,
-                local_asn: 65000,
-                cluster_id: Ipv4Addr::new(198, 19, 0, 100),
-            };
-            let mut rib = Rib::new(info(100, PeerKind::Local), encoder);
-            for (i, kind) in PEER_KINDS.iter().enumerate() {
-                rib.add_peer(info(i as u8 + 1, *kind));
-            }
-            rib
-        }
-
-        /// Route `key`: keys 0..4 are type-2 (MAC ..:key, with an IPv4
-        /// address for odd keys) whose label1 carries `vni`; keys 4.. are
-        /// type-3 (RFC 7432 section 7.2, 7.3).
-        fn nlri(key: u8, vni: u32) -> Vec<u8> {
-            let rd = [0, 1, 198, 19, 0, 1, 0, 2];
-            let mut v = Vec::new();
-            if key < 4 {
-                v.extend([2, 0]);
-                v.extend(rd);
-                v.extend([0; 10]); // ESI
-                v.extend([0; 4]); // Ethernet tag
-                v.extend([48, 0x02, 0, 0, 0, 0, key]);
-                if key % 2 == 1 {
-                    v.extend([32, 10, 0, 0, key]);
-                } else {
-                    v.push(0);
-                }
-                v.extend(&vni.to_be_bytes()[1..]);
-            } else {
-                v.extend([3, 0]);
-                v.extend(rd);
-                v.extend([0; 4]);
-                v.extend([32, 198, 19, 0, key]);
-            }
-            v[1] = (v.len() - 2) as u8;
-            v
-        }
-
-        fn announce(keys: &[u8], lp: u32, vni: u32) -> IngressUpdate {
-            let mut attributes = hex("4001010050020000400504");
-            attributes.extend(lp.to_be_bytes());
-            IngressUpdate {
-                reach: Some(Reach {
-                    attributes: Bytes::from(attributes),
-                    next_hop: Bytes::from_static(&[198, 19, 0, 9]),
-                    summary: PathSummary {
-                        local_pref: Some(lp),
-                        ..Default::default()
-                    },
-                    nlri: Bytes::from(keys.iter().flat_map(|k| nlri(*k, vni)).collect::<Vec<_>>()),
-                }),
-                ..Default::default()
-            }
-        }
-
-        #[derive(Debug, Clone)]
-        enum Op {
-            Announce {
-                peer: u16,
-                keys: Vec<u8>,
-                lp: u32,
-                vni: u32,
-            },
-            Withdraw {
-                peer: u16,
-                keys: Vec<u8>,
-            },
-            PeerUp {
-                peer: u16,
-            },
-            PeerDown {
-                peer: u16,
-            },
-            Flush,
-        }
-
-        fn op() -> impl Strategy<Value = Op> {
-            let keys = || prop::collection::vec(0u8..7, 1..4);
-            prop_oneof![
-                6 => (0u16..5, keys(), 0u32..3, 10u32..13)
-                    .prop_map(|(peer, keys, lp, vni)| Op::Announce { peer, keys, lp, vni }),
-                3 => (0u16..5, keys()).prop_map(|(peer, keys)| Op::Withdraw { peer, keys }),
-                2 => (1u16..5).prop_map(|peer| Op::PeerUp { peer }),
-                1 => (1u16..5).prop_map(|peer| Op::PeerDown { peer }),
-                1 => Just(Op::Flush),
-            ]
-        }
-
-        fn input(peer: u16, update: IngressUpdate) -> RibInput {
-            if peer == 0 {
-                RibInput::Local { update }
-            } else {
-                RibInput::Update {
-                    peer: PeerIdx(peer),
-                    update,
-                }
-            }
-        }
-
-        proptest! {
-                    /// After any sequence of announcements, withdrawals and sessions
-                    /// going up and down, the counters kept as routes change equal
-                    /// the full walk they replaced.
-                    #[test]
-                    fn incremental_counters_equal_the_full_walk(ops in prop::collection::vec(op(), 1..60)) {
-                        let mut rib = rib();
-        let mut sent: Vec<RibOutput> = Vec::new();
-                        for op in ops {
-                            match op {
-                                Op::Announce { peer, keys, lp, vni } => {
-                                    rib.handle(input(peer, announce(&keys, lp, vni)), &mut sent);
-                                }
-                                Op::Withdraw { peer, keys } => {
-                                    let withdrawn = keys.iter().map(|k| Bytes::from(nlri(*k, 0))).collect();
-                                    rib.handle(input(peer, IngressUpdate { withdrawn, ..Default::default() }), &mut sent);
-                                }
-                                Op::PeerUp { peer } => {
-                                    let kind = PEER_KINDS[usize::from(peer) - 1];
-                                    rib.handle(RibInput::PeerUp {
-                                        peer: PeerIdx(peer),
-                                        info: info(peer as u8, kind),
-                                        group: OutGroupKey { kind, four_octet_as: true, max_message_len: 4096 },
-                                    }, &mut sent);
-                                }
-                                Op::PeerDown { peer } => rib.handle(RibInput::PeerDown { peer: PeerIdx(peer) }, &mut sent),
-                                Op::Flush => rib.flush(&mut sent),
-                            }
-                            std::mem::take(&mut sent);
-                            prop_assert_eq!(rib.stats(), rib.stats_walk());
-                            for peer in 0..5 {
-                                let peer = PeerIdx(peer);
-                                prop_assert_eq!(rib.counters(peer).sent, rib.advertised_to_walk(peer), "{:?}", peer);
-                            }
-                        }
-                        rib.flush(&mut sent);
-                        prop_assert_eq!(rib.stats(), rib.stats_walk());
-                    }
-                }
-
-        #[test]
-        fn the_full_table_is_one_chunk_ending_with_end_of_rib() {
-            let mut rib = rib();
-            let mut sent: Vec<RibOutput> = Vec::new();
-            for key in 0..7 {
-                rib.handle(input(1, announce(&[key], u32::from(key), 10)), &mut sent);
-            }
-            rib.flush(&mut sent);
-            std::mem::take(&mut sent);
-            rib.handle(
-                RibInput::PeerUp {
-                    peer: PeerIdx(2),
-                    info: info(2, PeerKind::IbgpClient),
-                    group: OutGroupKey {
-                        kind: PeerKind::IbgpClient,
-                        four_octet_as: true,
-                        max_message_len: 4096,
-                    },
-                },
-                &mut sent,
-            );
-            let out = std::mem::take(&mut sent);
-            let [RibOutput::Send { peer, messages }] = out.as_slice() else {
-                panic!("one chunk, got {out:?}")
-            };
-            assert_eq!(*peer, PeerIdx(2));
-            assert_eq!(messages.len(), 8, "7 attribute sets, 7 UPDATEs, End-of-RIB");
-            assert_eq!(messages.last(), Some(&end_of_rib(Family::L2VPN_EVPN)));
-            assert_eq!(rib.counters(PeerIdx(2)).sent, 7);
-        }
-
-        #[test]
-        fn type2_vni_is_read_off_label1() {
-            assert_eq!(type2_vni(&nlri(0, 10_020)), Some(10_020));
-            assert_eq!(type2_vni(&nlri(1, 0x00ab_cdef)), Some(0x00ab_cdef));
-            assert_eq!(type2_vni(&nlri(5, 10)), None, "type-3");
-            assert_eq!(type2_vni(&[2, 3, 0]), None, "truncated");
-        }
-    }
-}
+mod tests;

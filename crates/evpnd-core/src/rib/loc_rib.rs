@@ -234,6 +234,16 @@ impl<K: Eq + Hash + Clone> LocRib<K> {
         changes
     }
 
+    /// The keys of every route `source` gave a path for, O(table): a peer
+    /// whose session ended gracefully keeps them as stale (RFC 4724 4.2).
+    pub fn keys_from(&self, source: PeerIdx) -> Vec<K> {
+        self.dests
+            .iter()
+            .filter(|paths| paths.iter().any(|p| p.source() == source))
+            .filter_map(|paths| (self.key_of)(&paths[0].nlri))
+            .collect()
+    }
+
     /// The best path for `key`.
     pub fn best(&self, key: &K) -> Option<&Path> {
         let key_of = self.key_of;

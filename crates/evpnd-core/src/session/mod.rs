@@ -6,6 +6,7 @@
 pub mod collision;
 pub mod config;
 pub mod fsm;
+pub mod graceful_restart;
 pub mod open_check;
 
 pub use collision::{CollisionDecision, Inbound, Initiator, Outbound};
