@@ -1028,16 +1028,14 @@ impl Session {
     }
 
     /// Whether the peer would keep our routes if our TCP session just
-    /// ended: it is established and listed the family in its capability.
+    /// ended: we advertised the capability (with the family) and so did it,
+    /// as restarting speaker or as helper only (RFC 4724 section 4.2: the
+    /// receiving speaker keeps the families in the restarting one's
+    /// capability; its own lists what it can preserve itself).
     fn peer_keeps_our_routes(&self) -> bool {
         self.established
             && self.spec.graceful_restart.is_some()
-            && graceful_restart::retention(
-                self.peer_gr.as_ref(),
-                self.spec.family,
-                &DownReason::TcpConnectionFailed,
-            )
-            .is_some()
+            && graceful_restart::helps(self.peer_gr.as_ref())
     }
 
     /// Shut down for a restart (RFC 4724 section 4): close the TCP session

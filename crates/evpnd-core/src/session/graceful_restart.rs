@@ -105,6 +105,14 @@ pub fn retention(
     (listed && gr.restart_time > 0).then(|| Duration::from_secs(u64::from(gr.restart_time)))
 }
 
+/// Whether a peer keeps our routes when our TCP session ends (RFC 4724
+/// section 4.2): it advertised the capability, even with no family of its
+/// own (a helper only, FRR's default). What it keeps is what our capability
+/// listed.
+pub fn helps(peer: Option<&GracefulRestart>) -> bool {
+    peer.is_some()
+}
+
 /// Whether the stale routes of a returning peer survive its new session
 /// (RFC 4724 section 4.2): only if its new capability lists the family with
 /// the Forwarding State bit; otherwise they are deleted at once.
@@ -273,6 +281,13 @@ mod tests {
                 "{reason}"
             );
         }
+    }
+
+    #[test]
+    fn a_helper_only_peer_keeps_our_routes() {
+        assert!(helps(Some(&peer(0, 120, None))));
+        assert!(helps(Some(&peer(0x8, 120, Some(0)))));
+        assert!(!helps(None));
     }
 
     #[test]
