@@ -28,6 +28,7 @@ fn exported() -> BTreeSet<String> {
             updates_in: 0,
             updates_out: 0,
             prefixes_received: 0,
+            stale_routes: 0,
         }],
         vtep: Some(VtepStats::default()),
         ..Snapshot::default()

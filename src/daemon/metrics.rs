@@ -22,6 +22,8 @@ pub struct PeerMetrics {
     pub updates_in: u64,
     pub updates_out: u64,
     pub prefixes_received: u64,
+    /// Paths kept from the peer's previous session (RFC 4724 section 4.2).
+    pub stale_routes: u64,
 }
 
 /// Everything one scrape reports.
@@ -78,6 +80,11 @@ pub fn render(s: &Snapshot) -> String {
         "evpnd_peer_prefixes_received",
         "gauge",
         "Paths held from the peer.",
+    );
+    family(
+        "evpnd_peer_stale_routes",
+        "gauge",
+        "Paths kept from the peer's previous session while it restarts (graceful restart, RFC 4724), not yet re-announced.",
     );
     family(
         "evpnd_peer_queue_overflows_total",
@@ -178,6 +185,11 @@ pub fn render(s: &Snapshot) -> String {
             out,
             "evpnd_peer_prefixes_received{{peer=\"{peer}\"}} {}",
             p.prefixes_received
+        );
+        let _ = writeln!(
+            out,
+            "evpnd_peer_stale_routes{{peer=\"{peer}\"}} {}",
+            p.stale_routes
         );
     }
     for (peer, n) in &s.queue_overflows {
@@ -358,6 +370,7 @@ mod tests {
                 updates_in: 3,
                 updates_out: 2,
                 prefixes_received: 5,
+                stale_routes: 3,
             }],
             queue_overflows: vec![("198.19.0.1".parse().unwrap(), 1)],
             peer_panics: vec![("198.19.0.1".parse().unwrap(), 2)],
@@ -370,6 +383,8 @@ mod tests {
             "evpnd_peer_established{peer=\"198.19.0.1\"} 1",
             "evpnd_peer_messages_received_total{peer=\"198.19.0.1\"} 12",
             "evpnd_routes{type=\"2\"} 6",
+            "# TYPE evpnd_peer_stale_routes gauge",
+            "evpnd_peer_stale_routes{peer=\"198.19.0.1\"} 3",
             "evpnd_type2_routes{vni=\"10\"} 4",
             "evpnd_paths 9",
             "# TYPE evpnd_peer_queue_overflows_total counter",

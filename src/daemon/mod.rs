@@ -324,6 +324,7 @@ async fn snapshot(
             updates_in: c.updates_in.load(Ordering::Relaxed),
             updates_out: c.updates_out.load(Ordering::Relaxed),
             prefixes_received: u64::from(counters.received),
+            stale_routes: counters.stale,
         });
         snapshot.queue_overflows.push((
             peer.spec.neighbor.address,
