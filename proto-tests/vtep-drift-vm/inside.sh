@@ -30,10 +30,16 @@
 #   vxlan-deleted   ip link del vxlan0 (re-created, same ifindex, up, VLAN 10 mapped, the
 #                   remote MAC's row back; then everything, as after each kind)
 # Each prints "restored <kind> in N ms" (time from the change to the object being back,
-# polled every 50 ms; FAIL above DRIFT_LIMIT_MS, default 1000). Then:
+# polled every 50 ms, and read from ip/bridge -ts monitor; the figure judged is the
+# notifications' (without the polling's own cost, 150-400 ms a check in TCG), FAIL
+# above DRIFT_LIMIT_MS, default 1000). Then:
 #   ping            h1a pings h2a (the healed dataplane works)
 #   drift-counter   evpnd_drift_repairs_total on n1 grew by at least one per kind
-#   logs            no panic/ERROR, both evpnd running
+#   thread-restarts n1 runs with EVPND_FAULT_VTEP_PANIC=nl-events,nl-requests,topology:
+#                   each of its VTEP threads panicked once during start-up; each was
+#                   restarted, counted (evpnd_vtep_thread_restarts_total) and followed by
+#                   a resync (everything above ran after that)
+#   logs            no panic/ERROR beyond the injected ones, both evpnd running
 set -uo pipefail
 source "$(dirname "$0")/../lib/harness.sh"
 pt_init vtep-drift-vm dr
@@ -49,6 +55,7 @@ REMOTE=198.19.0.2
 ev() { local n=$1; shift; "$EVPND" --socket "$PT_RUN/dr-$n/evpnd.sock" "$@"; }
 ev_json() { ev "$1" show "$2" --json 2>/dev/null; }
 ms_now() { date +%s%3N; }
+FAULT_THREADS=nl-events,nl-requests,topology
 
 # ---------------------------------------------------------------- topology
 t=$(now)
@@ -120,7 +127,11 @@ t=$(now)
 for i in 2 1; do
 	mkdir -p "$PT_RUN/dr-n$i"
 	if [ $i = 1 ]; then vtep_conf 1 2 false; else vtep_conf 2 1 true; fi >"$PT_RUN/dr-n$i/evpnd.toml"
-	pt_bg ip netns exec dr-n$i env NO_COLOR=1 "$EVPND" run --config "$PT_RUN/dr-n$i/evpnd.toml" >"$PT_RUN/dr-n$i/evpnd.log" 2>&1
+	# n1's three VTEP threads each panic once, the first time they have work (before
+	# the drift tests): they must restart, re-read the kernel and heal as if nothing was
+	fault=""
+	[ $i = 1 ] && fault=$FAULT_THREADS
+	pt_bg ip netns exec dr-n$i env NO_COLOR=1 EVPND_FAULT_VTEP_PANIC="$fault" "$EVPND" run --config "$PT_RUN/dr-n$i/evpnd.toml" >"$PT_RUN/dr-n$i/evpnd.log" 2>&1
 	eval "PID_n$i=$PT_LAST_PID"
 done
 for i in 1 2; do
@@ -189,34 +200,61 @@ dump "$PT_OUT/n1-kernel.txt" bridge -n dr-n1 vni show
 # Kernel-side timing: every link/neighbour/fdb/VLAN/VNI notification of n1 with its
 # time (-ts), so the restore time can also be read without the polling's own cost.
 pt_bg ip -n dr-n1 -ts monitor link neigh >"$PT_OUT/n1-monitor-ip.txt" 2>&1
-pt_bg bridge -n dr-n1 -ts monitor fdb vlan link vni >"$PT_OUT/n1-monitor-bridge.txt" 2>&1
+# (ip monitor has no VNI filter events; bridge 6.1 knows -timestamp, not -ts)
+pt_bg bridge -n dr-n1 -timestamp monitor vni >"$PT_OUT/n1-monitor-bridge.txt" 2>&1
 sleep 1
-# kernel_ms T0 T2 (epoch ms): from the first notification at or after T0 (the change
-# itself) to the last one before T2 (when the poll that found the object back began):
-# the kernel's own record of how long the object was missing (an upper bound: echoes
-# of unrelated repairs in that window count too).
+# kernel_ms T0 T3 [REGEX] (epoch ms): how long the object was missing as the
+# notifications tell it, without the polling's own cost: from the first notification at
+# or after T0 (the change itself) to the first one after it whose text (after the
+# timestamp) matches REGEX, the object's own return; without REGEX, or when none
+# matches, to the last notification before T3 (when the check that found the object
+# back ended; an upper bound: echoes of other repairs count too). The monitors stamp
+# what they read, so a monitor starved of CPU can shift both ends.
 kernel_ms() {
 	local day0
-	day0=$(($(date -d "$(date +%F)" +%s) * 1000)) # local midnight: -ts prints local time
-	cat "$PT_OUT/n1-monitor-ip.txt" "$PT_OUT/n1-monitor-bridge.txt" 2>/dev/null |
-		awk -v d="$day0" -v a="$1" -v b="$2" '
-			match($0, /^\[[0-9-]+T[0-9]+:[0-9]+:[0-9.]+\]/) {
-				split(substr($0, 13, RLENGTH - 13), t, ":")
-				ms = d + int(t[1] * 3600000 + t[2] * 60000 + t[3] * 1000)
-				if (ms >= a && ms < b) { if (!f || ms < f) f = ms; if (ms > l) l = ms }
-			}
-			END { if (f) print l - f; else print "?" }'
+	day0=$(($(date -d "$(date +%F)" +%s) * 1000)) # local midnight: the stamps are local time
+	{
+		cat "$PT_OUT/n1-monitor-ip.txt"
+		# "Timestamp: Fri Dec  4 16:21:56 2026 475335 usec", then the event
+		awk '/^Timestamp: / { split($5, t, ":"); printf "[%s:%s:%s.%06d] bridge\n", t[1], t[2], t[3], $7; next }' "$PT_OUT/n1-monitor-bridge.txt"
+	} 2>/dev/null | awk -v d="$day0" -v a="$1" -v b="$2" -v re="${3:-}" '
+		match($0, /^\[([0-9-]+T)?[0-9]+:[0-9]+:[0-9.]+\]/) {
+			stamp = substr($0, 2, RLENGTH - 2); sub(/^[0-9-]+T/, "", stamp)
+			split(stamp, t, ":")
+			ms = d + int(t[1] * 3600000 + t[2] * 60000 + t[3] * 1000)
+			text = substr($0, RLENGTH + 2)
+			if (ms < a || ms > b) next
+			if (!f) f = ms
+			if (ms > l) l = ms
+			if (re != "" && !hit && text ~ re) hit = ms
+		}
+		END { if (!f) print "?"; else if (hit) print hit - f; else print l - f }'
 }
 
 scrape() { ip netns exec dr-n$1 bash -c 'exec 3<>/dev/tcp/127.0.0.1/9100 && printf "GET /metrics HTTP/1.0\r\n\r\n" >&3 && cat <&3' | tr -d '\r'; }
 repairs() { scrape 1 | awk '$1 == "evpnd_drift_repairs_total" { print $2 }'; }
 REPAIRS0=$(repairs)
+# The injected panics happened during start-up: each thread counted once, restarted,
+# and the VTEP re-read the kernel after each (initial-state above passed after them).
+restarts() { scrape 1 | awk -v t="$1" '$1 == "evpnd_vtep_thread_restarts_total{thread=\"" t "\"}" { print $2 }'; }
+got="" want=""
+for th in ${FAULT_THREADS//,/ }; do
+	got="$got $th=$(restarts $th)" want="$want $th=1"
+done
+resyncs=$(grep -c "re-reading the kernel's EVPN state.*restarted after a panic" "$PT_RUN/dr-n1/evpnd.log")
+panics=$(grep -c 'a VTEP thread panicked' "$PT_RUN/dr-n1/evpnd.log")
+if [ "$got" = "$want" ] && [ "$resyncs" = 3 ] && [ "$panics" = 3 ]; then
+	pass thread-restarts "EVPND_FAULT_VTEP_PANIC=$FAULT_THREADS on n1: evpnd_vtep_thread_restarts_total$got, $panics panics logged, $resyncs resyncs after them; n1 kept running and reached the full state"
+else
+	fail thread-restarts "evpnd_vtep_thread_restarts_total:$got (want$want); panics logged: $panics, resyncs after a restart: $resyncs (want 3 each)"
+fi
 
 # ---------------------------------------------------------------- one kind at a time
 # drift KIND "WHAT IS BACK" CHANGE...: make the change, poll the predicate every 50 ms
 # (eval'd) until it holds (at most 10 s), report the time; then await the full state.
 KINDS=0
 drift() {
+	# BACK_RE (optional, set for the call): the notification of the object's return
 	local kind=$1 back=$2 t0 t1 t2 t3 ms km cost ok=0; shift 2
 	KINDS=$((KINDS + 1))
 	sleep 0.3 # a quiet gap in the monitors before the change
@@ -237,11 +275,14 @@ drift() {
 	ms=$((t3 - t1)) cost=$((t3 - t2))
 	if [ $ok = 1 ]; then
 		sleep 0.2 # let the monitors write
-		km=$(kernel_ms "$t0" "$t2")
+		km=$(kernel_ms "$t0" "$t3" "${BACK_RE:-}")
 		echo "$kind poll=$ms kernel=$km change=$((t1 - t0)) check=$cost" >>"$PT_OUT/restore-times.txt"
-		echo "restored $kind in $ms ms"
-		local detail="restored $kind in $ms ms by polling from the end of the change (one check costs $cost ms here; the change command took $((t1 - t0)) ms); kernel notifications: missing for ${km} ms (after: $*)"
-		if [ $ms -le "$LIMIT" ]; then
+		# The figure judged: the notifications' when they tell it, else the polling's.
+		local n=$ms how="polling"
+		[[ $km =~ ^[0-9]+$ ]] && n=$km how="kernel notifications"
+		echo "restored $kind in $n ms"
+		local detail="restored $kind in $n ms ($how); by polling every 50 ms from the end of the change: back after $ms ms (one check costs $cost ms here, the change command took $((t1 - t0)) ms); notifications: ${km} ms (after: $*)"
+		if [ "$n" -le "$LIMIT" ]; then
 			pass "$kind" "$detail"
 		else
 			fail "$kind" "$detail: over ${LIMIT} ms"
@@ -259,11 +300,16 @@ drift() {
 	fi
 }
 : >"$PT_OUT/restore-times.txt"
-drift mac-vxlan-row has_mac_self bridge -n dr-n1 fdb del "$M2" dev vxlan0 dst $REMOTE src_vni 10 self
-drift mac-bridge-row has_mac_master bridge -n dr-n1 fdb del "$M2" dev vxlan0 vlan 10 master
-drift flood-row has_flood bridge -n dr-n1 fdb del 00:00:00:00:00:00 dev vxlan0 dst $REMOTE src_vni 10 self
-drift svi-neighbour has_neigh ip -n dr-n1 neigh del 198.18.10.2 dev vlan10
-drift svi-neighbour-rewritten has_neigh ip -n dr-n1 neigh replace 198.18.10.2 lladdr 02:0a:00:00:00:99 dev vlan10 nud noarp
+# The return of each row as ip monitor prints it (FDB rows in neighbour form: the vxlan
+# row with its remote as the address, the bridge row without one)
+SELF_RE="^$REMOTE dev vxlan0 lladdr $M2 extern_learn"
+MASTER_RE="^dev vxlan0 lladdr $M2 extern_learn"
+NEIGH_RE="^198[.]18[.]10[.]2 dev vlan10 lladdr $M2 extern_learn NOARP"
+BACK_RE=$SELF_RE drift mac-vxlan-row has_mac_self bridge -n dr-n1 fdb del "$M2" dev vxlan0 dst $REMOTE src_vni 10 self
+BACK_RE=$MASTER_RE drift mac-bridge-row has_mac_master bridge -n dr-n1 fdb del "$M2" dev vxlan0 vlan 10 master
+BACK_RE="^$REMOTE dev vxlan0 lladdr 00:00:00:00:00:00 extern_learn" drift flood-row has_flood bridge -n dr-n1 fdb del 00:00:00:00:00:00 dev vxlan0 dst $REMOTE src_vni 10 self
+BACK_RE=$NEIGH_RE drift svi-neighbour has_neigh ip -n dr-n1 neigh del 198.18.10.2 dev vlan10
+BACK_RE=$NEIGH_RE drift svi-neighbour-rewritten has_neigh ip -n dr-n1 neigh replace 198.18.10.2 lladdr 02:0a:00:00:00:99 dev vlan10 nud noarp
 drift vlan "has_vlan && has_tunnel" bridge -n dr-n1 vlan del dev vxlan0 vid 10
 drift tunnel-info has_tunnel bridge -n dr-n1 vlan del dev vxlan0 vid 10 tunnel_info id 10
 drift vni-filter has_vni bridge -n dr-n1 vni delete dev vxlan0 vni 10
@@ -271,11 +317,11 @@ drift bridge-vlan has_bridge_vlan bridge -n dr-n1 vlan del dev br0 vid 10 self
 drift neigh-suppress has_suppress bridge -n dr-n1 link set dev vxlan0 neigh_suppress off
 drift learning has_nolearning bridge -n dr-n1 link set dev vxlan0 learning on
 drift vlan-tunnel has_vlan_tunnel bridge -n dr-n1 link set dev vxlan0 vlan_tunnel off
-drift svi-down "link_ok vlan10 $SVI_IDX && has_neigh" ip -n dr-n1 link set vlan10 down
-drift svi-deleted "link_ok vlan10 $SVI_IDX && has_neigh" ip -n dr-n1 link del vlan10
-drift vxlan-down "link_ok vxlan0 $VX_IDX && has_mac_self && has_mac_master" ip -n dr-n1 link set vxlan0 down
+BACK_RE=$NEIGH_RE drift svi-down "link_ok vlan10 $SVI_IDX && has_neigh" ip -n dr-n1 link set vlan10 down
+BACK_RE=$NEIGH_RE drift svi-deleted "link_ok vlan10 $SVI_IDX && has_neigh" ip -n dr-n1 link del vlan10
+BACK_RE=$SELF_RE drift vxlan-down "link_ok vxlan0 $VX_IDX && has_mac_self && has_mac_master" ip -n dr-n1 link set vxlan0 down
 # (the full state, port flags, VLANs and the rest, is awaited right after, as for every kind)
-drift vxlan-deleted "link_ok vxlan0 $VX_IDX && has_tunnel && has_mac_self" ip -n dr-n1 link del vxlan0
+BACK_RE=$SELF_RE drift vxlan-deleted "link_ok vxlan0 $VX_IDX && has_tunnel && has_mac_self" ip -n dr-n1 link del vxlan0
 
 # ---------------------------------------------------------------- afterwards
 if nsx dr-h1a ping -c 2 -i 0.3 -W 3 198.18.10.2 >>"$PT_OUT/checks.log" 2>&1; then
@@ -294,13 +340,15 @@ for i in 1 2; do
 	L=$PT_RUN/dr-n$i/evpnd.log
 	pid_var=PID_n$i
 	kill -0 "${!pid_var}" 2>/dev/null || bad="$bad n$i:not-running"
-	c=$(grep -cE 'panicked|RUST_BACKTRACE| ERROR ' "$L"); [ "$c" != 0 ] && bad="$bad n$i:${c}x(panic|ERROR)"
+	# the injected panics (three lines each: the hook's two, evpnd's ERROR) aside
+	c=$(grep -E 'panicked|RUST_BACKTRACE| ERROR ' "$L" | grep -cvE "^thread 'evpnd-[a-z-]+'( \([0-9]+\))? panicked at src/vtep/|^note: run with .RUST_BACKTRACE|EVPND_FAULT_VTEP_PANIC")
+	[ "$c" != 0 ] && bad="$bad n$i:${c}x(panic|ERROR)"
 done
 grep -E 'restor|drift|re-reading' "$PT_RUN/dr-n1/evpnd.log" >"$PT_OUT/n1-drift-log.txt"
 if [ -z "$bad" ]; then
 	pass logs "no panic, no ERROR, both evpnd running; n1 logged $(grep -c 'restor' "$PT_OUT/n1-drift-log.txt") repairs (n1-drift-log.txt)"
 else
-	fail logs "$bad; first: $(grep -hE 'panicked|RUST_BACKTRACE| ERROR ' "$PT_RUN"/dr-n*/evpnd.log | head -2)"
+	fail logs "$bad; first: $(grep -hE 'panicked|RUST_BACKTRACE| ERROR ' "$PT_RUN"/dr-n*/evpnd.log | grep -vE "^thread 'evpnd-[a-z-]+'( \([0-9]+\))? panicked at src/vtep/|^note: run with .RUST_BACKTRACE|EVPND_FAULT_VTEP_PANIC" | head -2)"
 fi
 pt_log "restore times (ms): $(tr '\n' ' ' <"$PT_OUT/restore-times.txt")"
 pt_finish
