@@ -18,7 +18,9 @@
 # NET_BIND_SERVICE), sandbox (NoNewPrivs, seccomp), control-socket (owners, modes;
 # `evpnd show` as root), show-neighbors (Established with the RR), show-vnis,
 # vtep-devices, snooping (type-2 MAC+IP from ARP alone), snooping-rr (the RR has it),
-# journal (no snooping warning, no error), security (systemd-analyze security
+# journal (no snooping warning, no error), reload (systemctl reload of the same file:
+# no change), reload-refused (a router_id change: systemctl reload fails, nothing
+# changes), security (systemd-analyze security
 # exposure at most SD_MAX_EXPOSURE), stop (exit 0, Result=success, /run/evpnd gone),
 # cease (the RR got a Cease), control-no-af-packet (a drop-in without AF_PACKET makes
 # the snooping warning appear, so the journal check can see the shipped bug),
@@ -311,6 +313,31 @@ if grep -qi 'snoop' <<<"$warns" || grep -q ' ERROR ' <<<"$warns" || [ -z "$log" 
 else
 	pass journal "$(grep -c . <<<"$log") lines from this start, no snooping warning, no error ($(grep -c . <<<"$warns" | sed 's/^0$/no/') other warnings)"
 fi
+
+# ---------------------------------------------------------------- reload
+pt_log "reload"
+# ExecReload=evpnd reload (as user evpnd, through the control socket): the same file is
+# no change; a file changing bgp.router_id is refused, `systemctl reload` fails and
+# nothing changes (generation, session); then the good file is put back.
+generation() { show config --json | jq -r .generation; }
+up_since() { show neighbors --json | jq -r '.[0].established_at_ms'; }
+g0=$(generation) u0=$(up_since)
+if out=$(cx systemctl reload evpnd 2>&1) && [ "$(generation)" = "$g0" ] && [ "$(up_since)" = "$u0" ] && [ "$u0" != null ]; then
+	pass reload "systemctl reload: rc 0, generation $g0, session kept; journal: $(journal "$INVOCATION" | grep -o 'reload: no change.*' | tail -1)"
+else
+	fail reload "systemctl reload: '$out'; generation $(generation) (was $g0), session since $(up_since) (was $u0)"
+fi
+cx sh -ec 'cp -p /etc/evpnd/evpnd.toml /run/evpnd-good.toml
+	sed -i "s/^router_id = .*/router_id = \"198.19.0.99\"/" /etc/evpnd/evpnd.toml'
+out=$(cx systemctl reload evpnd 2>&1)
+rc=$?
+if [ $rc != 0 ] && [ "$(generation)" = "$g0" ] && [ "$(up_since)" = "$u0" ] && [ "$(cx systemctl is-active evpnd)" = active ] &&
+	journal "$INVOCATION" | grep -q 'reload refused.*bgp.router_id'; then
+	pass reload-refused "router_id changed: systemctl reload rc $rc, evpnd still active, generation $g0, session kept; journal: $(journal "$INVOCATION" | grep -o 'bgp.router_id: .*restart it to apply' | tail -1)"
+else
+	fail reload-refused "rc $rc '$out'; generation $(generation), $(cx systemctl is-active evpnd); journal: $(journal "$INVOCATION" | grep -i reload | tail -2 | tr '\n' ' ')"
+fi
+cx cp -p /run/evpnd-good.toml /etc/evpnd/evpnd.toml
 
 # ---------------------------------------------------------------- security score
 pt_log "security score"
