@@ -26,7 +26,7 @@ pub use output::{
 };
 
 use crate::dataplane::diff::Op;
-use crate::dataplane::model::KernelState;
+use crate::dataplane::model::{KernelState, NeighborKey};
 use crate::evpn::import::Importer;
 use crate::evpn::instance::EvpnInstances;
 use crate::evpn::mobility::{DuplicateMac, MobilityTracker};
@@ -43,6 +43,11 @@ pub const STALE_GRACE: Duration = Duration::from_secs(30);
 /// A failed kernel request is retried after this, doubling, up to the cap.
 pub const RETRY_BASE: Duration = Duration::from_secs(1);
 pub const RETRY_CAP: Duration = Duration::from_secs(60);
+/// The kernel reports the deletion of a neighbour twice (RTM_NEWNEIGH in
+/// state FAILED, then RTM_DELNEIGH): a neighbour put back less than this
+/// long ago, whose echo has not come yet, is not put back (and counted) a
+/// second time.
+pub const REPAIR_ECHO: Duration = Duration::from_secs(1);
 
 /// Reconciler counters, for the metrics endpoint.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -90,6 +95,9 @@ pub struct VtepCore {
     bindings: BTreeMap<(u16, IpAddr), MacAddress>,
     /// What we advertise per local MAC: the IPs with it (MAC-only always).
     advertised: BTreeMap<(u16, MacAddress), BTreeSet<IpAddr>>,
+    /// Suppression neighbours put back after a deletion and not yet seen
+    /// back, with when (see [`REPAIR_ECHO`]).
+    neighbor_repairs: BTreeMap<NeighborKey, Instant>,
     /// Refused operations waiting for `retry_at`.
     retry: Vec<Op>,
     retry_at: Option<Instant>,
@@ -116,6 +124,7 @@ impl VtepCore {
             local_macs: BTreeMap::new(),
             bindings: BTreeMap::new(),
             advertised: BTreeMap::new(),
+            neighbor_repairs: BTreeMap::new(),
             retry: Vec::new(),
             retry_at: None,
             retry_delay: RETRY_BASE,

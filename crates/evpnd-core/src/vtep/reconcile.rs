@@ -4,7 +4,7 @@
 
 use super::input::{KernelEvent, Learned, NeighEvent};
 use super::output::{SyncOver, VtepEvent, VtepOutput, VtepTimer, rt_mismatch_warning};
-use super::{RETRY_BASE, RETRY_CAP, STALE_GRACE, VtepCore};
+use super::{REPAIR_ECHO, RETRY_BASE, RETRY_CAP, STALE_GRACE, VtepCore};
 use crate::dataplane::diff::{DesiredDelta, Op, apply_delta, diff};
 use crate::dataplane::model::{KernelState, MacKey, NeighborKey, Object, OwnedRow};
 use crate::rib::engine::RibEvent;
@@ -116,17 +116,34 @@ impl VtepCore {
             // Drift: one of our rows went away while routes still ask for
             // it. Put the whole object back.
             KernelEvent::Owned(NeighEvent::Deleted(row)) => {
-                if let Some(object) = self.desired_object_of(&row) {
-                    self.repair(object, true, out);
+                let Some(object) = self.desired_object_of(&row) else {
+                    return;
+                };
+                if let Object::Neighbor(n) = object {
+                    // The second report of one deletion (FAILED, then
+                    // deleted): the repair is on its way already.
+                    if self
+                        .neighbor_repairs
+                        .get(&n.key())
+                        .is_some_and(|at| now.saturating_duration_since(*at) < REPAIR_ECHO)
+                    {
+                        return;
+                    }
+                    self.neighbor_repairs.insert(n.key(), now);
                 }
+                self.repair(object, true, out);
             }
             // Someone changed one of our rows (another VTEP, a flag): put
             // back what the routes say. Our own changes echo back matching.
             KernelEvent::Owned(NeighEvent::New(row)) => {
-                if let Some(object) = self.desired_object_of(&row)
-                    && !row_matches(&row, &object)
-                {
+                let Some(object) = self.desired_object_of(&row) else {
+                    return;
+                };
+                if !row_matches(&row, &object) {
                     self.repair(object, false, out);
+                } else if let Object::Neighbor(n) = object {
+                    // Seen back: a deletion from now on is a new one.
+                    self.neighbor_repairs.remove(&n.key());
                 }
             }
         }
@@ -171,6 +188,7 @@ impl VtepCore {
 
     /// Notifications were lost: `rows` is what the kernel holds now.
     pub(super) fn resync(&mut self, rows: Vec<OwnedRow>, out: &mut Vec<VtepOutput>) {
+        self.neighbor_repairs.clear();
         let observed = self.state_of(rows);
         let mut ops = diff(&self.desired, &observed);
         if self.stale_pending {
