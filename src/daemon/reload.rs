@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::config::diff::{ReloadPlan, plan};
 use crate::rib_task::RibRequest;
 use crate::session::peer::{PeerHandle, PeerSpec, peer_kind, spawn_peer};
+use evpnd_core::rib::engine::RibInput;
 use evpnd_core::rib::peer::{PeerIdx, PeerInfo};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -219,16 +220,20 @@ impl Reloader {
             if let Some(stop) = self.stops.remove(address) {
                 let _ = stop.send(());
             }
-            ending.push((address, peer.task));
+            ending.push((address, peer.spec.idx, peer.task));
         }
         // No new connection is handed to a stopping session.
         self.publish(peers);
-        for (address, task) in ending {
+        for (address, idx, task) in ending {
             let abort = task.abort_handle();
             if tokio::time::timeout(STOP_GRACE, task).await.is_err() {
                 warn!(peer = %address, "session did not end in time; aborted");
                 abort.abort();
             }
+            // After its PeerDown: the RIB forgets the neighbour (it no
+            // longer counts for End-of-RIB sync or the deferral).
+            let remove = RibInput::RemovePeer { peer: idx };
+            let _ = self.rib.send(RibRequest::Input(remove)).await;
         }
         for n in plan
             .neighbors_changed

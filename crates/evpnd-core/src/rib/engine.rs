@@ -79,6 +79,11 @@ pub enum RibInput {
     /// The peer's restart time, or the bound on its End-of-RIB, ran out:
     /// what is still stale from it goes.
     StaleExpired { peer: PeerIdx },
+    /// The neighbour was removed from the configuration (a reload) and its
+    /// session has ended: its routes go, and it no longer counts among the
+    /// configured peers (End-of-RIB sync, the deferral). Its index may be
+    /// given to a peer added later.
+    RemovePeer { peer: PeerIdx },
     /// The Selection_Deferral_Timer (RFC 4724 section 4.1) ran out: send
     /// every peer the table and End-of-RIB without waiting any longer.
     SelectionDeferralExpired,
@@ -401,6 +406,7 @@ impl Rib {
                     self.note(Some(change));
                 }
             }
+            RibInput::RemovePeer { peer } => self.remove_peer(peer, out),
             RibInput::StaleExpired { peer } => {
                 self.flush_stale(peer, "the peer's restart time or End-of-RIB bound ran out");
             }
@@ -422,6 +428,30 @@ impl Rib {
                 self.send_full_table(peer, out);
             }
         }
+    }
+
+    fn remove_peer(&mut self, peer: PeerIdx, out: &mut impl RibOutlet) {
+        if peer == PeerIdx::LOCAL || self.peers.get(peer).is_none() {
+            return;
+        }
+        self.handle(
+            RibInput::PeerDown {
+                peer,
+                retain: false,
+            },
+            out,
+        );
+        // The withdrawals are planned with the peer still known (its kind
+        // decides who had its routes).
+        self.flush(out);
+        self.peers.remove(peer);
+        self.configured = self.configured.saturating_sub(1);
+        self.end_of_rib_from.remove(&peer);
+        if let Some(deferral) = &mut self.deferral {
+            deferral.not_awaited.remove(&peer);
+            self.end_deferral_if_ready(out);
+        }
+        debug!(?peer, "peer removed");
     }
 
     /// Routes received from and advertised to `peer`, for `show neighbors`.

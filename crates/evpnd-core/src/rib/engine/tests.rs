@@ -636,3 +636,72 @@ mod graceful {
         assert_eq!(out.len(), 1, "a late timer changes nothing");
     }
 }
+
+/// A neighbour removed by a reload (after its session ended).
+mod removal {
+    use super::counters::{announce, info, rib};
+    use super::*;
+
+    #[test]
+    fn a_removed_peer_loses_its_routes_and_is_no_longer_waited_for() {
+        let mut rib = rib();
+        rib.defer_selection();
+        let mut out = Vec::new();
+        let up = |peer: u16| RibInput::PeerUp {
+            peer: PeerIdx(peer),
+            info: info(peer as u8, PeerKind::IbgpClient),
+            group: OutGroupKey {
+                kind: PeerKind::IbgpClient,
+                four_octet_as: true,
+                max_message_len: 4096,
+            },
+            graceful: GracefulPeer {
+                keeps_stale: true,
+                awaited: true,
+            },
+        };
+        let eor = |peer: u16| RibInput::Update {
+            peer: PeerIdx(peer),
+            update: IngressUpdate {
+                end_of_rib: true,
+                ..Default::default()
+            },
+        };
+        for peer in 1..=3 {
+            rib.handle(up(peer), &mut out);
+            rib.handle(eor(peer), &mut out);
+        }
+        rib.handle(
+            RibInput::Update {
+                peer: PeerIdx(1),
+                update: announce(&[4], 100, 10),
+            },
+            &mut out,
+        );
+        assert!(rib.deferring(), "peer 4 never came up");
+        rib.handle(RibInput::RemovePeer { peer: PeerIdx(4) }, &mut out);
+        assert!(!rib.deferring(), "nobody left to wait for");
+        out.clear();
+        // Peer 1 removed: its route is withdrawn from the others.
+        rib.handle(RibInput::RemovePeer { peer: PeerIdx(1) }, &mut out);
+        rib.flush(&mut out);
+        assert!(
+            out.iter()
+                .any(|o| matches!(o, RibOutput::Send { peer, .. } if *peer == PeerIdx(2))),
+            "peer 2 hears of the withdrawal: {out:?}"
+        );
+        assert_eq!(rib.counters(PeerIdx(1)).received, 0);
+        assert!(rib.dump().is_empty());
+        // Removing it again, or the local pseudo-peer, changes nothing.
+        out.clear();
+        rib.handle(RibInput::RemovePeer { peer: PeerIdx(1) }, &mut out);
+        rib.handle(
+            RibInput::RemovePeer {
+                peer: PeerIdx::LOCAL,
+            },
+            &mut out,
+        );
+        rib.flush(&mut out);
+        assert!(out.is_empty());
+    }
+}
