@@ -735,7 +735,10 @@ impl VtepTask {
                     let _ = self.ops.send(ops).await;
                 }
                 VtepOutput::Rib(update) => {
-                    let _ = self.rib.send(RibRequest::Input(RibInput::Local { update })).await;
+                    let _ = self
+                        .rib
+                        .send(RibRequest::Input(RibInput::Local { update }))
+                        .await;
                 }
                 VtepOutput::Timer { timer, at } => match timer {
                     VtepTimer::Retry => self.retry_at = Some(at),
