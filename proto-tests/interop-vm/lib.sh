@@ -27,6 +27,8 @@ declare -A IX_KIND IX_IP IX_PEERS IX_VNIS IX_PID
 # Explicit route targets per VNI (import = export), for evpnd VTEPs and FRR VTEPs
 # separately; a VNI without one uses the auto RT AS:VNI on both (RFC 7432 7.10.1).
 declare -A IX_RT_EVPND IX_RT_FRR
+# Extra lines inside "router bgp" of an FRR node, e.g. " bgp graceful-restart".
+declare -A IX_FRR_BGP
 IX_CLUSTER=""             # reflectors' cluster id (default: their router id)
 IX_HOST_VNIS="10 11"      # VNIs with hosts
 IX_EXTRA_ROUTES=""        # more expected routes (projection form, see ix_project)
@@ -107,14 +109,14 @@ ix_frr_conf() {
 		for p in ${IX_PEERS[$n]}; do
 			if ix_is_rr "$p"; then others+="${IX_IP[$p]},"; else clients+="${IX_IP[$p]},"; fi
 		done
-		frr_rr_conf "${IX_IP[$n]}" "${IX_CLUSTER:-${IX_IP[$n]}}" "$clients" "$others"
+		FRR_EXTRA_BGP=${IX_FRR_BGP[$n]:-} frr_rr_conf "${IX_IP[$n]}" "${IX_CLUSTER:-${IX_IP[$n]}}" "$clients" "$others"
 	else
 		local evpn=""
 		for v in ${IX_VNIS[$n]}; do
 			[ -n "${IX_RT_FRR[$v]:-}" ] &&
 				evpn+="  vni $v"$'\n'"   route-target import ${IX_RT_FRR[$v]}"$'\n'"   route-target export ${IX_RT_FRR[$v]}"$'\n'"  exit-vni"$'\n'
 		done
-		FRR_EXTRA_EVPN=${evpn%$'\n'} frr_vtep_conf "${IX_IP[$n]}" $(ix_peer_ips "$n")
+		FRR_EXTRA_BGP=${IX_FRR_BGP[$n]:-} FRR_EXTRA_EVPN=${evpn%$'\n'} frr_vtep_conf "${IX_IP[$n]}" $(ix_peer_ips "$n")
 	fi
 }
 
@@ -552,4 +554,125 @@ ix_dump() {
 		esac
 		ix_is_vtep "$n" && ix_dump_kernel "$n" >"$d/$n-kernel.txt" 2>&1
 	done
+}
+
+# ---------------------------------------------------------------- restarts under traffic
+# ix_traffic_during TAG SECONDS CMD...: 20 pings a second (ping -i 0.05) from the VNI-10
+# host of every VTEP to that of every other VTEP, for SECONDS; CMD runs 3 s in, in the
+# foreground, and must be done before the pings end. Sets IX_SENT, IX_LOST (echoes not
+# answered on the pairs between nodes not in IX_FIGURE_ONLY), IX_LOST_FIGURE (those
+# on pairs with a node of IX_FIGURE_ONLY) and IX_LOST_DETAIL ("n1->n2:0 ..");
+# outputs in PT_OUT/TAG.
+ix_traffic_during() {
+	local tag=$1 secs=$2; shift 2
+	local d=$PT_OUT/$tag n o k got pids=() files=() names=() count=$((secs * 20)) detail=""
+	mkdir -p "$d"
+	IX_LOST=0 IX_LOST_FIGURE=0
+	for n in $(ix_vteps); do for o in $(ix_vteps); do
+		[ "$n" = "$o" ] && continue
+		files+=("$d/ping-$n-$o.txt") names+=("$n->$o")
+		nsx "$(ix_host "$n" 10)" ping -c "$count" -i 0.05 -W 1 "$(host_ip 10 "$(ix_index "$o")")" >"${files[-1]}" 2>&1 & pids+=($!)
+	done; done
+	sleep 3
+	"$@"
+	for k in "${!pids[@]}"; do wait "${pids[$k]}"; done
+	for k in "${!names[@]}"; do
+		got=$(grep -o '[0-9]* received' "${files[$k]}" | grep -o '^[0-9]*')
+		got=${got:-0}
+		if [[ " ${IX_FIGURE_ONLY:-} " == *" ${names[$k]%->*} "* || " ${IX_FIGURE_ONLY:-} " == *" ${names[$k]#*->} "* ]]; then
+			IX_LOST_FIGURE=$((IX_LOST_FIGURE + count - got))
+		else
+			IX_LOST=$((IX_LOST + count - got))
+		fi
+		detail+="${names[$k]}:$((count - got)) "
+	done
+	IX_SENT=$((count * ${#names[@]}))
+	IX_LOST_DETAIL=${detail% }
+}
+
+# ix_kernel_snapshot TAG: every evpnd VTEP's remote rows to PT_OUT/TAG/<node>.kernel
+ix_kernel_snapshot() {
+	local n; mkdir -p "$PT_OUT/$1"
+	for n in $(ix_nodes_of evpnd-vtep); do ix_kernel "$n" >"$PT_OUT/$1/$n.kernel"; done
+}
+# ix_kernel_unchanged BEFORE AFTER: "" if every evpnd VTEP's remote rows are identical,
+# else what changed
+ix_kernel_unchanged() {
+	local n out=""
+	for n in $(ix_nodes_of evpnd-vtep); do
+		cmp -s "$PT_OUT/$1/$n.kernel" "$PT_OUT/$2/$n.kernel" ||
+			out+=" $n: $(diff "$PT_OUT/$1/$n.kernel" "$PT_OUT/$2/$n.kernel" | grep '^[<>]' | head -3 | paste -sd';' -)"
+	done
+	echo "$out"
+}
+
+# ix_evpnd_restart NODE [BINARY]: SIGTERM NODE's evpnd (graceful restart: its sessions
+# close without a NOTIFICATION), note what its peers keep meanwhile in
+# IX_STALE_SEEN, start it again (with BINARY if given: an upgrade), wait for its
+# sessions and for its peers to hold no stale route of it any more
+ix_evpnd_restart() {
+	local n=$1 bin=${2:-$EVPND} p t
+	t=$(now)
+	ix_evpnd_stop "$n"
+	IX_STALE_SEEN=""
+	for p in ${IX_PEERS[$n]}; do
+		case ${IX_KIND[$p]} in
+		evpnd-*) IX_STALE_SEEN+="$p:$(wait_until 3 ix_stale_of "$p" "${IX_IP[$n]}" >/dev/null; ix_stale_of "$p" "${IX_IP[$n]}") " ;;
+		frr-*) IX_STALE_SEEN+="$p:$(ix_frr_stale "$p") " ;;
+		esac
+	done
+	IX_STALE_LAST=$IX_STALE_SEEN
+	EVPND=$bin ix_evpnd_start "$n"
+	IX_RESTART_SECS=""
+	wait_until 60 ix_sessions_up && IX_RESTART_SECS=$(since "$t")
+	for p in ${IX_PEERS[$n]}; do
+		[[ ${IX_KIND[$p]} == evpnd-* ]] && wait_until 30 ix_no_stale "$p" "${IX_IP[$n]}"
+	done
+	return 0
+}
+# ix_stale_of NODE PEER_IP: NODE's stale routes from PEER_IP (prints them; true if > 0)
+ix_stale_of() {
+	local c; c=$(ev_json "$1" neighbors | jq -r --arg a "$2" '.[] | select(.address == $a) | .stale_routes')
+	echo "${c:-0}"; [ "${c:-0}" -gt 0 ]
+}
+ix_no_stale() { ! ix_stale_of "$1" "$2" >/dev/null; }
+# ix_frr_debug_gr: every FRR node logs its graceful-restart decisions and neighbour
+# events (bgpd.log), so a restart's figure can be explained
+ix_frr_debug_gr() {
+	local n
+	for n in $(ix_nodes_of 'frr-*'); do
+		frr_vtysh "$(ix_ns "$n")" 'debug bgp graceful-restart' 'debug bgp neighbor-events' >/dev/null
+	done
+}
+# ix_frr_stale NODE: FRR NODE's paths marked stale (prints the count; true if > 0)
+ix_frr_stale() {
+	local c; c=$(frr_vtysh "$(ix_ns "$1")" 'show bgp l2vpn evpn route json' | jq '[.. | objects | select(.stale == true)] | length')
+	echo "${c:-0}"; [ "${c:-0}" -gt 0 ]
+}
+
+# ix_check_restart TAG NODE WANT_LOST CMD...: CMD (a restart of NODE) under traffic;
+# passes when at most WANT_LOST echoes were lost ("-" = report the figure only), the
+# sessions and routes came back and, with WANT_LOST 0, no evpnd VTEP's remote row changed
+ix_check_restart() {
+	local tag=$1 n=$2 want=$3; shift 3
+	local changed="" what
+	ix_learn # MACs age out of the bridges after 300 s without traffic
+	ix_kernel_snapshot "$tag-before"
+	ix_traffic_during "$tag" 30 "$@"
+	ix_check_sessions 60 "$tag-sessions" >/dev/null
+	ix_check_routes "$tag-routes"
+	ix_kernel_snapshot "$tag-after"
+	changed=$(ix_kernel_unchanged "$tag-before" "$tag-after")
+	what="$(ix_label "$n") restarted 3 s into 30 s of pings at 20/s between the VNI-10 hosts of $(echo "$IX_LOST_DETAIL" | wc -w) VTEP pairs: $((IX_LOST + IX_LOST_FIGURE)) of $IX_SENT echoes lost ($IX_LOST_DETAIL)"
+	[ -n "${IX_FIGURE_ONLY:-}" ] && what+="; $IX_LOST lost between VTEPs other than $IX_FIGURE_ONLY (the goal), $IX_LOST_FIGURE on the pairs with $IX_FIGURE_ONLY (a figure)"
+	[ -n "${IX_STALE_SEEN:-}" ] && what+="; stale routes its evpnd peers kept while it was down: $IX_STALE_SEEN"
+	[ -n "${IX_RESTART_SECS:-}" ] && what+="; sessions back ${IX_RESTART_SECS}s after the stop"
+	if [ "$want" = - ]; then
+		pass "$tag" "$what (figure, not a goal)"
+	elif [ "$IX_LOST" -le "$want" ] && [ -z "$changed" ]; then
+		pass "$tag" "$what; remote kernel rows of every evpnd VTEP identical before and after"
+	else
+		fail "$tag" "$what (want <= $want);${changed:+ kernel rows changed:$changed}"
+	fi
+	IX_STALE_SEEN="" IX_RESTART_SECS="" IX_FIGURE_ONLY=""
 }

@@ -11,7 +11,11 @@
 # Checks: lib.sh ix_standard_checks (VNI 12: only n1 <-> n2 flood to each other),
 # rt-auto / rt-explicit (every speaker's routes carry the RTs configured),
 # rt-mismatch-warning (n1/n2 name n3's VNI-12 route and its RT in show vnis),
-# rd (each side's auto RDs), logs.
+# rd (each side's auto RDs); restart-n1: n1's evpnd restarted while the VNI-10 hosts
+# of every VTEP pair ping each other 20 times a second: the echoes lost are a figure,
+# because FRR 8.4 keeps no EVPN route of a restarting peer (RFC 4724 helper for
+# unicast and MPLS VPN only); restart-n1-no-notification: evpnd's part, the session
+# ended without a NOTIFICATION; logs.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 ix_init s2-frr-rr ixb
@@ -24,6 +28,7 @@ IX_RT_FRR[12]=65000:1212
 # VNI 12: the RTs differ between evpnd and FRR VTEPs, so only same-kind VTEPs import
 ix_imports() { [ "$3" != 12 ] || [ "${IX_KIND[$1]}" = "${IX_KIND[$2]}" ]; }
 ix_build || pt_finish
+ix_frr_debug_gr
 ix_standard_checks
 
 # ---------------------------------------------------------------- route targets, RDs
@@ -55,6 +60,21 @@ for n in n1 n3; do for v in 10 11 12; do
 	rds+="${IX_KIND[$n]%-*} $n VNI $v ${rd#rd=}, "
 done; done
 [[ $rds != *"VNI 10 ,"* ]] && pass rd "auto RDs (router-id:N, RFC 7432 7.9), from the type-3 routes: ${rds%, }" || fail rd "type-3 RDs missing: ${rds%, } (see $D/rr.routes)"
+
+# ---------------------------------------------------------------- restart under traffic
+# FRR 8.4 keeps no EVPN route of a restarting peer (its graceful-restart loop covers
+# SAFI unicast to MPLS VPN only, FOREACH_AFI_SAFI_NSF): the loss is a figure; what
+# evpnd controls is checked: it closed without a NOTIFICATION, and came back whole
+ix_check_restart restart-n1 n1 - ix_evpnd_restart n1
+L=$PT_RUN/ixb-rr/bgpd.log
+closed=$(grep -c 'neighbor 198.19.0.1.* Down Peer closed the session' "$L")
+notified=$(grep -c 'NOTIFICATION: received from neighbor 198.19.0.1' "$L")
+stale=${IX_STALE_LAST#rr:}
+if [ "$closed" -ge 1 ] && [ "$notified" = 0 ]; then
+	pass restart-n1-no-notification "FRR's reflector saw n1's session end without a NOTIFICATION ('Peer closed the session', $closed time(s)), the graceful-restart close RFC 4724 asks for; FRR then marked ${stale%% *} path(s) stale: FRR 8.4 does not keep EVPN routes for a restarting peer"
+else
+	fail restart-n1-no-notification "FRR's reflector log: $closed 'Peer closed the session', $notified NOTIFICATION(s) received from n1 (want >= 1 and 0)"
+fi
 
 ix_dump final
 ix_check_logs

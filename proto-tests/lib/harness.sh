@@ -288,7 +288,7 @@ frr_vtep_conf() {
 # reflector (BGP only, no VNIs) in AS ${FRR_AS:-65000}: CLIENTS (comma-separated) are
 # passive route-reflector clients (they open the sessions: no collisions at start-up),
 # NONCLIENTS (comma-separated, may be empty) plain iBGP peers, e.g. a second reflector.
-# Timers as frr_vtep_conf.
+# Timers as frr_vtep_conf. Set FRR_EXTRA_BGP to add lines inside "router bgp".
 frr_rr_conf() {
 	local rid=$1 cluster=$2 clients=$3 others=$4 p
 	cat <<-CONF
@@ -307,6 +307,7 @@ frr_rr_conf() {
 		echo " neighbor $p timers connect 2"
 	done
 	for p in ${clients//,/ }; do echo " neighbor $p passive"; done
+	[ -n "${FRR_EXTRA_BGP:-}" ] && echo "$FRR_EXTRA_BGP"
 	echo " !"
 	echo " address-family l2vpn evpn"
 	for p in ${clients//,/ } ${others//,/ }; do echo "  neighbor $p activate"; done
