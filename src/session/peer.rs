@@ -11,10 +11,10 @@ use crate::config::{BgpConfig, NeighborConfig};
 use crate::rib_task::{PeerQueue, PeerSink, RibRequest};
 use bytes::{Bytes, BytesMut};
 use evpnd_core::rib::adj_out::OutGroupKey;
+use evpnd_core::rib::engine::{GracefulPeer, RibInput};
 use evpnd_core::rib::ingress::{Ignored, LocalIdentity, ingress_update};
 use evpnd_core::rib::peer::{PeerIdx, PeerInfo, PeerKind};
 use evpnd_core::session::collision::{self, Inbound, Initiator, Outbound};
-use evpnd_core::rib::engine::{GracefulPeer, RibInput};
 use evpnd_core::session::fsm::{Action, DownReason, Event, Fsm, FsmConfig, State, Timer};
 use evpnd_core::session::graceful_restart::{self, GracefulRestartConfig};
 use evpnd_core::session::open_check::NegotiatedSession;
@@ -663,8 +663,10 @@ impl Session {
                 self.tx_opts = EncodeOptions::default();
             }
             Action::SendOpen => {
-                let open =
-                    graceful_restart::with_restart_state(&self.spec.fsm.local_open, self.restarting);
+                let open = graceful_restart::with_restart_state(
+                    &self.spec.fsm.local_open,
+                    self.restarting,
+                );
                 self.send(&Message::Open(open));
             }
             Action::SendKeepalive => self.send(&Message::Keepalive),
@@ -1059,14 +1061,11 @@ impl Session {
         let text = reason.to_string();
         if self.established {
             self.established = false;
-            let retain = self
-                .spec
-                .graceful_restart
-                .and(graceful_restart::retention(
-                    self.peer_gr.as_ref(),
-                    self.spec.family,
-                    &reason,
-                ));
+            let retain = self.spec.graceful_restart.and(graceful_restart::retention(
+                self.peer_gr.as_ref(),
+                self.spec.family,
+                &reason,
+            ));
             match retain {
                 Some(restart_time) => {
                     warn!(peer = %self.peer(), reason = %text, restart_time_secs = restart_time.as_secs(), "session down; the peer may be restarting: its routes are kept as stale (graceful restart)");
