@@ -2,7 +2,9 @@
 //! drives the pure FSM of `evpnd_core::session`, and the FSM's parameters
 //! read from the configuration.
 
+mod conn;
 pub mod peer;
+pub mod spec;
 
 use crate::config::{BgpConfig, NeighborConfig};
 use evpnd_core::session::{Backoff, FsmConfig};
@@ -18,7 +20,7 @@ const STABLE_AFTER: Duration = Duration::from_secs(60);
 /// FSM parameters for one configured neighbor.
 pub fn fsm_config(bgp: &BgpConfig, neighbor: &NeighborConfig) -> FsmConfig {
     FsmConfig {
-        local_open: peer::local_open(bgp, neighbor),
+        local_open: spec::local_open(bgp, neighbor),
         peer_asn: neighbor.remote_as,
         keepalive: neighbor.keepalive,
         passive: neighbor.passive,

@@ -7,23 +7,22 @@
 //! to read never stops us from reading it, and the session's own KEEPALIVEs
 //! and NOTIFICATIONs stay in order with the UPDATEs.
 
-use crate::config::{BgpConfig, NeighborConfig};
-use crate::rib_task::{PeerQueue, PeerSink, RibRequest};
-use bytes::{Bytes, BytesMut};
+use super::conn::{CLOSE_GRACE, Conn, READ_CHUNK};
+use super::spec::PeerSpec;
+use crate::rib_task::RibRequest;
+use bytes::Bytes;
 use evpnd_core::rib::adj_out::OutGroupKey;
 use evpnd_core::rib::engine::{GracefulPeer, RibInput};
-use evpnd_core::rib::ingress::{Ignored, LocalIdentity, ingress_update};
-use evpnd_core::rib::peer::{PeerIdx, PeerInfo, PeerKind};
+use evpnd_core::rib::ingress::{Ignored, ingress_update};
+use evpnd_core::rib::peer::{PeerInfo, PeerKind};
 use evpnd_core::session::collision::{self, Inbound, Initiator, Outbound};
-use evpnd_core::session::fsm::{Action, DownReason, Event, Fsm, FsmConfig, State, Timer};
-use evpnd_core::session::graceful_restart::{self, GracefulRestartConfig};
+use evpnd_core::session::fsm::{Action, DownReason, Event, Fsm, State, Timer};
+use evpnd_core::session::graceful_restart;
 use evpnd_core::session::open_check::NegotiatedSession;
-use evpnd_wire::Family;
-use evpnd_wire::capability::{Capability, GracefulRestart};
+use evpnd_wire::capability::GracefulRestart;
 use evpnd_wire::header::{self, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN};
 use evpnd_wire::message::{DecodeOptions, EncodeOptions, Message, MessageError};
 use evpnd_wire::notification::{CeaseSubcode, Notification};
-use evpnd_wire::open::Open;
 use evpnd_wire::rfc7606::{self, ErrorAction};
 use evpnd_wire::update::Update;
 use std::collections::BTreeMap;
@@ -32,95 +31,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
-
-/// How long a closing connection may take to flush its last NOTIFICATION.
-const CLOSE_GRACE: Duration = Duration::from_secs(2);
-/// Read buffer growth step: large, so a burst of UPDATEs costs few reads.
-const READ_CHUNK: usize = 256 * 1024;
-/// Write buffer: UPDATEs are coalesced into writes of this size.
-const WRITE_BUFFER: usize = 256 * 1024;
-
-/// Everything a peer task needs to know, fixed for its lifetime.
-#[derive(Debug, Clone)]
-pub struct PeerSpec {
-    pub idx: PeerIdx,
-    pub neighbor: NeighborConfig,
-    pub fsm: FsmConfig,
-    pub local: LocalIdentity,
-    pub kind: PeerKind,
-    /// The family routed through the RIB (l2vpn-evpn).
-    pub family: Family,
-    /// Octets that may wait in the outbound queue (`bgp.peer_queue_bytes`).
-    pub queue_bytes: usize,
-    /// Set by a reload that removes this neighbour, before its shutdown
-    /// fires: the session then ends with Cease / Peer De-configured (RFC
-    /// 4486 section 4, subcode 3) instead of Administrative Shutdown.
-    pub deconfigured: Arc<std::sync::atomic::AtomicBool>,
-    /// Graceful Restart (RFC 4724), `None` when disabled.
-    pub graceful_restart: Option<GracefulRestartConfig>,
-}
-
-impl PeerSpec {
-    pub fn new(idx: PeerIdx, bgp: &BgpConfig, neighbor: &NeighborConfig) -> Self {
-        let kind = peer_kind(bgp, neighbor);
-        Self {
-            idx,
-            neighbor: neighbor.clone(),
-            fsm: super::fsm_config(bgp, neighbor),
-            local: LocalIdentity {
-                asn: bgp.asn,
-                router_id: bgp.router_id,
-                cluster_id: bgp.cluster_id,
-            },
-            kind,
-            family: Family::L2VPN_EVPN,
-            queue_bytes: bgp.peer_queue_bytes,
-            deconfigured: Arc::default(),
-            graceful_restart: bgp.graceful_restart,
-        }
-    }
-}
-
-/// How a configured neighbor relates to us (RFC 4456 section 6 roles).
-pub fn peer_kind(bgp: &BgpConfig, neighbor: &NeighborConfig) -> PeerKind {
-    match (
-        neighbor.is_internal(bgp.asn),
-        neighbor.route_reflector_client,
-    ) {
-        (true, true) => PeerKind::IbgpClient,
-        (true, false) => PeerKind::IbgpNonClient,
-        (false, _) => PeerKind::Ebgp,
-    }
-}
-
-/// The OPEN we send this neighbor (RFC 4271 4.2) with its capabilities
-/// (RFC 5492): one Multiprotocol per family (RFC 4760 8), Route Refresh (RFC
-/// 2918), 4-octet AS (RFC 6793), Extended Message (RFC 8654) and Graceful
-/// Restart (RFC 4724; its Restart State bit is set per session, see
-/// `Session::restarting`) if enabled.
-pub fn local_open(bgp: &BgpConfig, neighbor: &NeighborConfig) -> Open {
-    let mut caps: Vec<Capability> = neighbor
-        .families
-        .iter()
-        .map(|f| Capability::Multiprotocol(*f))
-        .collect();
-    caps.push(Capability::RouteRefresh);
-    caps.push(Capability::FourOctetAs(bgp.asn));
-    if bgp.extended_message {
-        caps.push(Capability::ExtendedMessage);
-    }
-    if let Some(gr) = &bgp.graceful_restart {
-        caps.push(graceful_restart::capability(gr, &neighbor.families, false));
-    }
-    Open::new(bgp.asn, neighbor.hold_time, bgp.router_id, caps)
-}
 
 /// Message counters, shared with the writer task and `show neighbors`.
 #[derive(Debug, Default)]
@@ -298,106 +214,6 @@ fn nanos_now() -> u64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
-}
-
-/// One TCP connection of the session.
-struct Conn {
-    read: OwnedReadHalf,
-    buf: BytesMut,
-    sink: PeerSink,
-    close: Option<oneshot::Sender<Option<Bytes>>>,
-    writer: JoinHandle<()>,
-    initiator: Initiator,
-    peer_addr: SocketAddr,
-}
-
-impl Conn {
-    fn new(
-        stream: TcpStream,
-        initiator: Initiator,
-        counters: Arc<MessageCounters>,
-        queue_bytes: usize,
-    ) -> io::Result<Self> {
-        let peer_addr = stream.peer_addr()?;
-        let (read, write) = stream.into_split();
-        // Bounded, never waited on: a full queue ends the session (PeerSink).
-        let (sink, queue) = PeerSink::channel(queue_bytes);
-        let (close, close_rx) = oneshot::channel();
-        let writer = tokio::spawn(write_loop(write, queue, close_rx, counters));
-        Ok(Self {
-            read,
-            buf: BytesMut::with_capacity(READ_CHUNK),
-            sink,
-            close: Some(close),
-            writer,
-            initiator,
-            peer_addr,
-        })
-    }
-
-    fn send(&self, message: Bytes) {
-        // A full queue raises the overflow signal the session waits on.
-        let _ = self.sink.try_send(Arc::from([message]));
-    }
-
-    /// Close after writing `last` (a NOTIFICATION), giving up after
-    /// [`CLOSE_GRACE`] if the peer does not read.
-    fn close(mut self, last: Option<Bytes>) {
-        if let Some(close) = self.close.take() {
-            let _ = close.send(last);
-        }
-        let writer = self.writer;
-        tokio::spawn(async move {
-            let abort = writer.abort_handle();
-            if tokio::time::timeout(CLOSE_GRACE, writer).await.is_err() {
-                abort.abort();
-            }
-        });
-    }
-}
-
-/// Writes queued messages, coalescing them into large writes, until told to
-/// close (the last message, a NOTIFICATION, goes out first) or the queue
-/// closes.
-async fn write_loop(
-    write: OwnedWriteHalf,
-    mut queue: PeerQueue,
-    mut close: oneshot::Receiver<Option<Bytes>>,
-    counters: Arc<MessageCounters>,
-) {
-    let mut out = BufWriter::with_capacity(WRITE_BUFFER, write);
-    loop {
-        tokio::select! {
-            biased;
-            last = &mut close => {
-                if let Ok(Some(last)) = last {
-                    let _ = out.write_all(&last).await;
-                    counters.messages_out.fetch_add(1, Ordering::Relaxed);
-                }
-                let _ = out.flush().await;
-                let _ = out.shutdown().await;
-                return;
-            }
-            chunk = queue.recv() => {
-                let Some(chunk) = chunk else {
-                    let _ = out.flush().await;
-                    return;
-                };
-                for message in chunk.iter() {
-                    if out.write_all(message).await.is_err() {
-                        return;
-                    }
-                    counters.messages_out.fetch_add(1, Ordering::Relaxed);
-                    if message.get(18) == Some(&2) {
-                        counters.updates_out.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-                if queue.is_empty() && out.flush().await.is_err() {
-                    return;
-                }
-            }
-        }
-    }
 }
 
 /// What woke the session loop.
