@@ -3,7 +3,7 @@
 //! coalescing UPDATEs into large writes and writing a last NOTIFICATION
 //! before it closes.
 
-use super::peer::MessageCounters;
+use super::counters::MessageCounters;
 use crate::rib_task::{PeerQueue, PeerSink};
 use bytes::{Bytes, BytesMut};
 use evpnd_core::session::collision::Initiator;

@@ -3,6 +3,7 @@
 //! read from the configuration.
 
 mod conn;
+mod counters;
 pub mod peer;
 pub mod spec;
 

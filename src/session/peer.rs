@@ -8,6 +8,7 @@
 //! and NOTIFICATIONs stay in order with the UPDATEs.
 
 use super::conn::{CLOSE_GRACE, Conn, READ_CHUNK};
+pub use super::counters::MessageCounters;
 use super::spec::PeerSpec;
 use crate::rib_task::RibRequest;
 use bytes::Bytes;
@@ -29,7 +30,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -37,20 +38,6 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
-
-/// Message counters, shared with the writer task and `show neighbors`.
-#[derive(Debug, Default)]
-pub struct MessageCounters {
-    pub messages_in: AtomicU64,
-    pub messages_out: AtomicU64,
-    pub updates_in: AtomicU64,
-    pub updates_out: AtomicU64,
-    /// Sessions ended because the outbound queue was full (the peer did not
-    /// read what we send; see [`PeerSink`]).
-    pub queue_overflows: AtomicU64,
-    /// Times the session task panicked and was restarted (a bug).
-    pub panics: AtomicU64,
-}
 
 /// A peer's session as `show neighbors` reports it.
 #[derive(Debug, Clone)]
