@@ -42,7 +42,9 @@ for tool in debootstrap systemd-nspawn flock; do
 		fail_early tools "$tool missing on the host (scripts/install-deps.sh installs debootstrap and systemd-container)"
 done
 
-# The root, built once (flock: two runs must not build it at the same time).
+# The root, built once (flock: two runs must not build it at the same time). Its
+# directory may not exist yet on a fresh machine.
+mkdir -p "$(dirname "$root")"
 exec 9>"$root.lock"
 flock -w 600 9 || fail_early container-root "$root.lock held by another run for 600 s"
 if [ "$(cat "$root/.evpnd-root" 2>/dev/null)" != "$stamp" ]; then
