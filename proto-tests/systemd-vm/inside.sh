@@ -22,7 +22,7 @@
 # no change), reload-refused (a router_id change: systemctl reload fails, nothing
 # changes), security (systemd-analyze security
 # exposure at most SD_MAX_EXPOSURE), stop (exit 0, Result=success, /run/evpnd gone),
-# cease (the RR got a Cease), control-no-af-packet (a drop-in without AF_PACKET makes
+# graceful-stop (no NOTIFICATION: the RR keeps the VTEP's routes as stale), control-no-af-packet (a drop-in without AF_PACKET makes
 # the snooping warning appear, so the journal check can see the shipped bug),
 # bad-config (exit status 2, failed, not restarted).
 # env: SD_ROOT (the container root, made by systemd-vm.sh), EVPND_BIN, PT_OUT_DIR.
@@ -365,11 +365,13 @@ else
 fi
 log=$(journal "$INVOCATION")
 printf '%s\n' "$log" >"$PT_OUT/journal-evpnd.txt"
-rr_ceased() { rr show neighbors --json | jq -e '.[] | select(.address == "198.19.0.1") | .state != "Established" and (.last_error // "" | test("[Cc]ease"))' >/dev/null; }
-if wait_until 10 rr_ceased; then
-	pass cease "RR: 198.19.0.1 $(rr show neighbors --json | jq -r '.[0] | "\(.state), last error: \(.last_error)"')"
+# Graceful restart (RFC 4724, ADR 0009): a stop closes the session without a
+# NOTIFICATION, and the RR keeps the VTEP's routes as stale for its restart time
+rr_kept() { rr show neighbors --json | jq -e '.[] | select(.address == "198.19.0.1") | .state != "Established" and (.last_error // "" | test("[Cc]ease") | not) and .stale_routes > 0' >/dev/null; }
+if wait_until 10 rr_kept && grep -q 'closing the session without a NOTIFICATION' <<<"$log"; then
+	pass graceful-stop "RR: 198.19.0.1 $(rr show neighbors --json | jq -r '.[] | select(.address == "198.19.0.1") | "\(.state), last error: \(.last_error), \(.stale_routes) routes kept as stale"'); evpnd logged the close without a NOTIFICATION"
 else
-	fail cease "RR: $(rr show neighbors --json | jq -c '[.[] | {address, state, last_error}]'); evpnd's last lines: $(tail -3 <<<"$log" | tr '\n' ' ')"
+	fail graceful-stop "RR: $(rr show neighbors --json | jq -c '[.[] | {address, state, last_error, stale_routes}]'); evpnd's last lines: $(tail -3 <<<"$log" | tr '\n' ' ')"
 fi
 
 # ---------------------------------------------------------------- control: the shipped bug
