@@ -136,7 +136,10 @@ pub(super) fn fix(
             port_flags(socket, report, vxlan, i)
         }
         VxlanDown { vxlan } => set_up(socket, report, vxlan),
-        VlanMissing { vxlan, vlan } => {
+        // Re-adding a VLAN with flags 0 makes it a tagged, non-PVID member
+        // again (`__vlan_flags_update`), so a wrongly flagged one is mended
+        // as a missing one is added.
+        VlanMissing { vxlan, vlan } | VlanNotTagged { vxlan, vlan, .. } => {
             let i = index(vxlan)?;
             send(
                 socket,
@@ -163,7 +166,8 @@ pub(super) fn fix(
                 &link::vni_add(i, *vni),
             )
         }
-        BridgeVlanMissing { bridge, vlan } => {
+        // Re-adding it untagged also mends one that lost its flags.
+        BridgeVlanMissing { bridge, vlan } | BridgeVlanUntagged { bridge, vlan } => {
             let i = index(bridge)?;
             send(
                 socket,
@@ -190,26 +194,6 @@ pub(super) fn fix(
         PortLearning { vxlan } | PortNeighSuppressOff { vxlan } | PortVlanTunnelOff { vxlan } => {
             let i = index(vxlan)?;
             port_flags(socket, report, vxlan, i)
-        }
-        // Re-adding a VLAN with flags 0 makes it a tagged, non-PVID member
-        // again (`__vlan_flags_update`).
-        VlanNotTagged { vxlan, vlan, .. } => {
-            let i = index(vxlan)?;
-            send(
-                socket,
-                report,
-                format!("bridge vlan add dev {vxlan} vid {vlan}"),
-                &link::bridge_vlan_add(i, *vlan, false),
-            )
-        }
-        BridgeVlanUntagged { bridge, vlan } => {
-            let i = index(bridge)?;
-            send(
-                socket,
-                report,
-                format!("bridge vlan add dev {bridge} vid {vlan} self"),
-                &link::bridge_vlan_add(i, *vlan, true),
-            )
         }
         // Conflicts never reach here (setup refuses first, healing leaves
         // them to a human).

@@ -390,7 +390,7 @@ mod graceful {
     use super::counters::{announce, info, nlri, rib};
     use super::*;
 
-    fn up(peer: u16, graceful: GracefulPeer) -> RibInput {
+    pub(super) fn up(peer: u16, graceful: GracefulPeer) -> RibInput {
         RibInput::PeerUp {
             peer: PeerIdx(peer),
             info: info(peer as u8, PeerKind::IbgpClient),
@@ -403,19 +403,19 @@ mod graceful {
         }
     }
 
-    const RESTARTING: GracefulPeer = GracefulPeer {
+    pub(super) const RESTARTING: GracefulPeer = GracefulPeer {
         keeps_stale: true,
         awaited: true,
     };
 
-    fn update(peer: u16, update: IngressUpdate) -> RibInput {
+    pub(super) fn update(peer: u16, update: IngressUpdate) -> RibInput {
         RibInput::Update {
             peer: PeerIdx(peer),
             update,
         }
     }
 
-    fn end_of_rib(peer: u16) -> RibInput {
+    pub(super) fn end_of_rib(peer: u16) -> RibInput {
         update(
             peer,
             IngressUpdate {
@@ -639,7 +639,8 @@ mod graceful {
 
 /// A neighbour removed by a reload (after its session ended).
 mod removal {
-    use super::counters::{announce, info, rib};
+    use super::counters::{announce, rib};
+    use super::graceful::{RESTARTING, end_of_rib, up, update};
     use super::*;
 
     #[test]
@@ -647,37 +648,11 @@ mod removal {
         let mut rib = rib();
         rib.defer_selection();
         let mut out = Vec::new();
-        let up = |peer: u16| RibInput::PeerUp {
-            peer: PeerIdx(peer),
-            info: info(peer as u8, PeerKind::IbgpClient),
-            group: OutGroupKey {
-                kind: PeerKind::IbgpClient,
-                four_octet_as: true,
-                max_message_len: 4096,
-            },
-            graceful: GracefulPeer {
-                keeps_stale: true,
-                awaited: true,
-            },
-        };
-        let eor = |peer: u16| RibInput::Update {
-            peer: PeerIdx(peer),
-            update: IngressUpdate {
-                end_of_rib: true,
-                ..Default::default()
-            },
-        };
         for peer in 1..=3 {
-            rib.handle(up(peer), &mut out);
-            rib.handle(eor(peer), &mut out);
+            rib.handle(up(peer, RESTARTING), &mut out);
+            rib.handle(end_of_rib(peer), &mut out);
         }
-        rib.handle(
-            RibInput::Update {
-                peer: PeerIdx(1),
-                update: announce(&[4], 100, 10),
-            },
-            &mut out,
-        );
+        rib.handle(update(1, announce(&[4], 100, 10)), &mut out);
         assert!(rib.deferring(), "peer 4 never came up");
         rib.handle(RibInput::RemovePeer { peer: PeerIdx(4) }, &mut out);
         assert!(!rib.deferring(), "nobody left to wait for");
