@@ -670,9 +670,11 @@ impl Rib {
         // What was applied while deferring goes to the observer; the peers
         // get it inside their tables.
         self.flush(out);
-        let up: Vec<PeerIdx> = (0..self.up.len())
-            .filter(|i| self.up[*i])
-            .filter_map(|i| u16::try_from(i).ok().map(PeerIdx))
+        let up: Vec<PeerIdx> = self
+            .peers
+            .iter()
+            .map(|(peer, _)| peer)
+            .filter(|peer| self.is_up(*peer))
             .collect();
         for peer in up {
             self.send_full_table(peer, out);
