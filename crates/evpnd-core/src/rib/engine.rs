@@ -96,6 +96,11 @@ pub enum RibInput {
     Local { update: IngressUpdate },
     /// RFC 2918: the peer asks for our whole Adj-RIB-Out again.
     RouteRefresh { peer: PeerIdx },
+    /// The observer (a VTEP whose VNIs or route targets were reconfigured)
+    /// asks for every best path again: it gets them as one
+    /// [`RibEvent::Table`], after every change it was sent before and
+    /// before any later one, so it can rebuild its import without a gap.
+    ReplayToObserver,
 }
 
 /// Where the RIB puts what it produces, in the order it must be acted on.
@@ -140,6 +145,9 @@ pub enum RibEvent {
     /// start: the Loc-RIB holds the fabric's routes, so state nobody asks
     /// for any more can go.
     InitialSyncDone,
+    /// Every best path, as announcements (`old: None`), in answer to
+    /// [`RibInput::ReplayToObserver`].
+    Table(Vec<BestChange<EvpnRouteKey>>),
 }
 
 /// Loc-RIB sizes kept up to date as best paths change, so that neither a
@@ -427,7 +435,29 @@ impl Rib {
                 self.flush(out);
                 self.send_full_table(peer, out);
             }
+            RibInput::ReplayToObserver if self.observed => {
+                // The changes applied so far go first: the table is the
+                // state after them.
+                self.flush(out);
+                out.put(RibOutput::Event(RibEvent::Table(self.best_paths())));
+            }
+            RibInput::ReplayToObserver => {}
         }
+    }
+
+    /// Every key's best path, as an announcement.
+    fn best_paths(&self) -> Vec<BestChange<EvpnRouteKey>> {
+        self.rib
+            .iter()
+            .filter_map(|paths| {
+                let best = paths.first()?;
+                Some(BestChange {
+                    key: self.rib.key(best)?,
+                    old: None,
+                    new: Some(best.clone()),
+                })
+            })
+            .collect()
     }
 
     fn remove_peer(&mut self, peer: PeerIdx, out: &mut impl RibOutlet) {

@@ -5,8 +5,10 @@
 
 use crate::dataplane::diff::Op;
 use crate::dataplane::model::OwnedRow;
+use crate::evpn::instance::EvpnInstances;
 use crate::rib::engine::RibEvent;
 use evpnd_wire::mac::MacAddress;
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -42,6 +44,14 @@ pub enum LearnedRow {
         ip: IpAddr,
         mac: MacAddress,
     },
+}
+
+impl LearnedRow {
+    pub const fn vlan(&self) -> u16 {
+        match self {
+            LearnedRow::Mac { vlan, .. } | LearnedRow::Neighbor { vlan, .. } => *vlan,
+        }
+    }
 }
 
 /// A learnt row appeared (`present`) or went away (deleted, aged out, or
@@ -89,6 +99,19 @@ pub enum VtepInput {
     },
     /// The kernel refused these operations (or the batch failed).
     Failed { now: Instant, ops: Vec<Op> },
+    /// A reload changed the EVPN instances (VNIs added or removed, RTs or
+    /// RDs changed): `svis` maps every VLAN of `instances` to its SVI (the
+    /// shell has set up the new VLANs' topology), `learned` is a fresh dump
+    /// of what the kernel learnt, new VLANs included. Applied when the
+    /// RIB's table arrives (`RibEvent::Table`, asked for with
+    /// `RibInput::ReplayToObserver` at the same time): see
+    /// `vtep::reconfigure`.
+    Reconfigure {
+        now: Instant,
+        instances: EvpnInstances,
+        svis: BTreeMap<u16, u32>,
+        learned: Vec<Learned>,
+    },
     /// A timer the core asked for ([`super::VtepOutput::Timer`]) fired, or
     /// any other moment: every deadline at or before `now` is acted on.
     Tick { now: Instant },

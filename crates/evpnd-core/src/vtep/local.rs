@@ -128,7 +128,7 @@ impl VtepCore {
     /// Brings what we advertise for (VLAN, MAC) in line with what is local:
     /// MAC-only plus one MAC+IP route per IP bound to it (RFC 7432 section
     /// 9.1), with the MAC Mobility sequence the tracker decides (15.1).
-    fn advertise_local(
+    pub(super) fn advertise_local(
         &mut self,
         now: Instant,
         vlan: u16,

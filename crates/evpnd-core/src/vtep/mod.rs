@@ -19,11 +19,13 @@ pub mod input;
 mod local;
 pub mod output;
 mod reconcile;
+mod reconfigure;
 
 pub use input::{KernelEvent, Learned, LearnedRow, NeighEvent, VtepInput};
 pub use output::{
     Level, SyncOver, VtepEvent, VtepOutput, VtepTimer, duplicate_mac_warning, rt_mismatch_warning,
 };
+pub use reconfigure::InstanceChanges;
 
 use crate::dataplane::diff::Op;
 use crate::dataplane::model::{KernelState, NeighborKey};
@@ -107,6 +109,8 @@ pub struct VtepCore {
     /// End-of-RIB from every peer.
     stale_pending: bool,
     stale_at: Option<Instant>,
+    /// A reload's new instances, waiting for the RIB's table.
+    pending_reconfigure: Option<reconfigure::PendingReconfigure>,
     stats: VtepStats,
 }
 
@@ -131,6 +135,7 @@ impl VtepCore {
             last_failure: None,
             stale_pending: false,
             stale_at: None,
+            pending_reconfigure: None,
             stats: VtepStats::default(),
         }
     }
@@ -162,6 +167,7 @@ impl VtepCore {
             }
             VtepInput::Failed { now, ops } => self.failed(now, ops, out),
             VtepInput::Tick { now } => self.tick(now, out),
+            reconfigure @ VtepInput::Reconfigure { .. } => self.reconfigure(reconfigure),
         }
     }
 

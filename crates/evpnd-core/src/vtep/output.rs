@@ -1,6 +1,7 @@
 //! What comes out of the VTEP core: kernel operations, local routes for the
 //! RIB, timers to arm, and events the shell logs and counts.
 
+use super::reconfigure::InstanceChanges;
 use crate::dataplane::diff::Op;
 use crate::dataplane::model::{Object, Vni};
 use crate::evpn::import::RtMismatch;
@@ -99,6 +100,12 @@ pub enum VtepEvent {
     Retrying {
         operations: usize,
     },
+    /// A reload's new instances are applied; `operations` kernel
+    /// operations followed from the new import.
+    Reconfigured {
+        changes: InstanceChanges,
+        operations: usize,
+    },
 }
 
 impl VtepEvent {
@@ -107,7 +114,8 @@ impl VtepEvent {
             VtepEvent::LocalMacLearnt { .. } | VtepEvent::LocalMacGone { .. } => Level::Debug,
             VtepEvent::LocalMacMoved { .. }
             | VtepEvent::InitialSyncOver { .. }
-            | VtepEvent::Retrying { .. } => Level::Info,
+            | VtepEvent::Retrying { .. }
+            | VtepEvent::Reconfigured { .. } => Level::Info,
             VtepEvent::StickyElsewhere { .. }
             | VtepEvent::DuplicateMac { .. }
             | VtepEvent::RtMismatch { .. }
@@ -152,6 +160,25 @@ impl fmt::Display for VtepEvent {
             ),
             VtepEvent::Retrying { operations } => {
                 write!(f, "retrying {operations} failed kernel update(s)")
+            }
+            VtepEvent::Reconfigured {
+                changes,
+                operations,
+            } => {
+                let list = |vnis: &[Vni]| {
+                    vnis.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                };
+                write!(
+                    f,
+                    "EVPN instances reconfigured: VNIs added [{}], removed [{}], re-advertised [{}], re-imported [{}]; {operations} kernel operation(s)",
+                    list(&changes.added),
+                    list(&changes.removed),
+                    list(&changes.readvertised),
+                    list(&changes.reimported),
+                )
             }
         }
     }

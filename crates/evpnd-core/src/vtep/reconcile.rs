@@ -6,7 +6,7 @@ use super::input::{KernelEvent, Learned, NeighEvent};
 use super::output::{SyncOver, VtepEvent, VtepOutput, VtepTimer, rt_mismatch_warning};
 use super::{REPAIR_ECHO, RETRY_BASE, RETRY_CAP, STALE_GRACE, VtepCore};
 use crate::dataplane::diff::{DesiredDelta, Op, apply_delta, diff};
-use crate::dataplane::model::{KernelState, MacKey, NeighborKey, Object, OwnedRow};
+use crate::dataplane::model::{KernelState, MacKey, NeighborKey, Object, OwnedRow, Vni};
 use crate::rib::engine::RibEvent;
 use crate::rib::loc_rib::BestChange;
 use evpnd_wire::evpn::EvpnRouteKey;
@@ -63,6 +63,7 @@ impl VtepCore {
                 self.remove_stale(SyncOver::EndOfRib, out);
             }
             RibEvent::InitialSyncDone => {}
+            RibEvent::Table(table) => self.table(table, out),
         }
     }
 
@@ -78,7 +79,18 @@ impl VtepCore {
         apply_delta(&mut self.desired, &delta);
         let ops = apply_delta(&mut self.kernel, &delta);
         self.send(ops, out);
+        self.after_import(|_| true, out);
+    }
+
+    /// What an import may have changed besides the kernel: RT mismatches
+    /// seen for the first time (said for the VNIs `report` accepts), and
+    /// local MACs that a remote route now beats (RFC 7432 section 15.1),
+    /// withdrawn.
+    pub(super) fn after_import(&mut self, report: impl Fn(Vni) -> bool, out: &mut Vec<VtepOutput>) {
         for mismatch in self.importer.take_new_rt_mismatches() {
+            if !report(mismatch.vni) {
+                continue;
+            }
             if let Some(instance) = self.instances.by_vni(mismatch.vni) {
                 out.push(VtepOutput::Event(VtepEvent::RtMismatch {
                     vni: mismatch.vni,

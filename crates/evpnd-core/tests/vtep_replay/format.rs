@@ -258,5 +258,12 @@ pub(crate) fn show_event(e: &VtepEvent) -> String {
             format!("initial-sync-over {why:?} operations={operations}")
         }
         VtepEvent::Retrying { operations } => format!("retrying operations={operations}"),
+        VtepEvent::Reconfigured {
+            changes,
+            operations,
+        } => format!(
+            "reconfigured added={:?} removed={:?} readvertised={:?} reimported={:?} operations={operations}",
+            changes.added, changes.removed, changes.readvertised, changes.reimported
+        ),
     }
 }

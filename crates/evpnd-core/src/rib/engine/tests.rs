@@ -59,6 +59,68 @@ fn local_routes_enter_the_rib_and_reach_the_observer() {
 }
 
 #[test]
+fn the_observer_gets_the_table_again_after_the_changes_before_it() {
+    let local = PeerInfo {
+        address: IpAddr::V4(Ipv4Addr::new(198, 19, 0, 1)),
+        kind: PeerKind::Local,
+        remote_as: 65000,
+        router_id: Ipv4Addr::new(198, 19, 0, 1),
+    };
+    let encoder = OutboundEncoder {
+        family: Family::L2VPN_EVPN,
+        local_asn: 65000,
+        cluster_id: Ipv4Addr::new(198, 19, 0, 1),
+    };
+    let mut rib = Rib::new(local, encoder);
+    let mut sent: Vec<RibOutput> = Vec::new();
+    // Not observed: nobody to replay to.
+    rib.handle(RibInput::ReplayToObserver, &mut sent);
+    assert!(sent.is_empty());
+    rib.observe();
+    // Two type-3 routes, RD 198.19.0.1:2 and :3 (msg 20 of
+    // proto-tests/vectors/frr/bgp-evpn-messages.txt, the second with its
+    // RD's last byte changed).
+    let nlris = [
+        Bytes::from(hex("03110001c613000100020000000020c6130001")),
+        Bytes::from(hex("03110001c613000100030000000020c6130001")),
+    ];
+    let update = IngressUpdate {
+        reach: Some(Reach {
+            attributes: Bytes::from(hex("400101005002000040050400000064")),
+            next_hop: Bytes::from_static(&[198, 19, 0, 1]),
+            summary: PathSummary::default(),
+            nlri: Bytes::from([nlris[0].as_ref(), nlris[1].as_ref()].concat()),
+        }),
+        ..Default::default()
+    };
+    rib.handle(RibInput::Local { update }, &mut sent);
+    rib.flush(&mut sent);
+    sent.clear();
+    // A withdrawal not flushed yet reaches the observer before the table,
+    // and the table is the state after it.
+    let update = IngressUpdate {
+        withdrawn: vec![nlris[0].clone()],
+        ..Default::default()
+    };
+    rib.handle(RibInput::Local { update }, &mut sent);
+    rib.handle(RibInput::ReplayToObserver, &mut sent);
+    let mut out = sent.into_iter();
+    let Some(RibOutput::Event(RibEvent::Changes(changes))) = out.next() else {
+        panic!("the pending withdrawal first")
+    };
+    assert!(changes[0].new.is_none());
+    let Some(RibOutput::Event(RibEvent::Table(table))) = out.next() else {
+        panic!("then the table")
+    };
+    assert_eq!(table.len(), 1);
+    assert!(table[0].old.is_none());
+    let best = table[0].new.as_ref().expect("an announcement");
+    assert_eq!(best.nlri.as_slice(), nlris[1].as_ref());
+    assert_eq!(best.source(), PeerIdx::LOCAL);
+    assert!(out.next().is_none(), "nothing else");
+}
+
+#[test]
 fn end_of_rib_from_every_configured_peer_ends_the_initial_sync() {
     let info = |last: u8, kind| PeerInfo {
         address: IpAddr::V4(Ipv4Addr::new(198, 19, 0, last)),
