@@ -17,6 +17,8 @@
 //! [`TopologyProblem`]; [`setup`] creates what is missing (only that: it
 //! never rewrites an object someone configured differently) and refuses on
 //! any conflict, [`adopt`] changes nothing and refuses on any problem.
+//! [`retire`] removes what setup created for VLAN/VNI pairs that left the
+//! config (live reload), [`heal`] puts back what drifted away.
 
 use super::nl::TopologyDecodeError;
 use super::nl::link::{self, BridgeVlanRecord, LinkKind, LinkRecord, RTM_NEWLINK, TopologyRequest};
@@ -33,10 +35,12 @@ use thiserror::Error;
 
 mod fix;
 mod observe;
+mod retire;
 mod validate;
 
 use fix::fix;
 pub use observe::{KernelRefusal, TopologySocket, TopologyWatch, observe};
+pub use retire::{Retirement, retire, retire_plan};
 use validate::topology_of;
 pub use validate::{TopologyProblem, validate};
 
@@ -185,11 +189,15 @@ fn join(problems: &[TopologyProblem]) -> String {
         .join("\n  ")
 }
 
-/// What one [`setup`] run changed, one line per step (`bridge vlan add dev
-/// vxlan0 vid 10`), in order; empty when the topology was already complete.
+/// What one [`setup`] (or [`retire`]) run changed, one line per step
+/// (`bridge vlan add dev vxlan0 vid 10`), in order; empty when the topology
+/// was already complete (or nothing was left to remove).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SetupReport {
     pub changes: Vec<String>,
+    /// What was left in place on purpose, for the log ([`retire`]: an SVI
+    /// evpnd did not create, a VLAN or VNI the config still uses).
+    pub notes: Vec<String>,
 }
 
 /// Adopts the topology as it is: refuses, changing nothing, if anything at
@@ -301,10 +309,10 @@ mod tests {
     use TopologyProblem::*;
     use std::net::Ipv4Addr;
 
-    const BR: u32 = 2;
-    const VX: u32 = 3;
+    pub(super) const BR: u32 = 2;
+    pub(super) const VX: u32 = 3;
 
-    fn spec() -> TopologySpec {
+    pub(super) fn spec() -> TopologySpec {
         TopologySpec {
             bridge: "br0".into(),
             vxlan_device: "vxlan0".into(),
@@ -332,7 +340,7 @@ mod tests {
     }
 
     /// Exactly what the recipe asks for.
-    fn recipe() -> ObservedTopology {
+    pub(super) fn recipe() -> ObservedTopology {
         let mut o = ObservedTopology::default();
         o.links
             .push(record(1, "lo", LinkKind::Other(String::new())));
@@ -389,7 +397,7 @@ mod tests {
         o
     }
 
-    fn link_mut<'a>(o: &'a mut ObservedTopology, name: &str) -> &'a mut LinkRecord {
+    pub(super) fn link_mut<'a>(o: &'a mut ObservedTopology, name: &str) -> &'a mut LinkRecord {
         o.links
             .iter_mut()
             .find(|l| l.name == name)
