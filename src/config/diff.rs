@@ -16,7 +16,7 @@
 //! devices and, for now, its VNIs and route targets (the VTEP task takes its
 //! instances once, at start).
 
-use super::{Config, Dataplane, NeighborConfig, VniConfig, VtepConfig};
+use super::{Config, NeighborConfig, VniConfig, VtepConfig};
 use std::fmt;
 use std::net::IpAddr;
 
@@ -49,6 +49,14 @@ impl ConfigDiff {
     /// Nothing to do.
     pub fn is_empty(&self) -> bool {
         *self == ConfigDiff::default()
+    }
+
+    /// Whether the EVPN instances differ (for the VTEP task).
+    pub fn vnis_differ(&self) -> bool {
+        !(self.vnis_added.is_empty()
+            && self.vnis_removed.is_empty()
+            && self.route_targets_changed.is_empty()
+            && self.vnis_changed.is_empty())
     }
 
     /// One line per change, for the log and the `reload` answer.
@@ -126,54 +134,6 @@ pub fn plan(old: &Config, new: &Config) -> Result<ReloadPlan, ReloadRefused> {
     let mut refusals = Vec::new();
     fixed_keys(old, new, &mut refusals);
     let diff = diff(old, new);
-    // The VTEP task builds its EVPN instances once, at start. Without one
-    // (no [vtep], or dataplane "none") VNIs are only words in the file.
-    let vtep_task = |c: &Config| {
-        c.vtep
-            .as_ref()
-            .is_some_and(|v| v.dataplane == Dataplane::Linux)
-    };
-    let vnis_live = vtep_task(old) || vtep_task(new);
-    let vnis = new
-        .vtep
-        .as_ref()
-        .filter(|_| vnis_live)
-        .map_or(&[][..], |v| &v.vnis[..]);
-    let key_of = |vni: u32| match vnis.iter().position(|v| v.vni == vni) {
-        Some(i) => format!("vtep.vnis[{i}]"),
-        None => "vtep.vnis".to_string(),
-    };
-    let restart = "needs a restart (VNIs and route targets are not changed live yet)";
-    for v in diff.vnis_added.iter().filter(|_| vnis_live) {
-        refusals.push(Refusal {
-            key: key_of(v.vni),
-            message: format!("VNI {} added: {restart}", v.vni),
-        });
-    }
-    for v in diff.vnis_removed.iter().filter(|_| vnis_live) {
-        refusals.push(Refusal {
-            key: "vtep.vnis".into(),
-            message: format!("VNI {} removed: {restart}", v.vni),
-        });
-    }
-    for (old, new) in diff.route_targets_changed.iter().filter(|_| vnis_live) {
-        let which = if old.import_rts != new.import_rts {
-            "import_rts"
-        } else {
-            "export_rts"
-        };
-        refusals.push(Refusal {
-            key: format!("{}.{which}", key_of(new.vni)),
-            message: format!("VNI {} route targets changed: {restart}", new.vni),
-        });
-    }
-    for (old, new) in diff.vnis_changed.iter().filter(|_| vnis_live) {
-        let which = if old.vlan != new.vlan { "vlan" } else { "rd" };
-        refusals.push(Refusal {
-            key: format!("{}.{which}", key_of(new.vni)),
-            message: format!("VNI {} {which} changed: {restart}", new.vni),
-        });
-    }
     if refusals.is_empty() {
         Ok(diff)
     } else {
@@ -557,51 +517,37 @@ mod tests {
     }
 
     #[test]
-    fn without_a_vtep_task_vni_changes_are_only_words() {
-        // BASE has dataplane "none": no VTEP task, nothing to change.
-        let old = config(BASE);
-        let added = config(&format!("{BASE}\n[[vtep.vnis]]\nvlan = 12\nvni = 12\n"));
-        let p = plan(&old, &added).unwrap();
-        assert_eq!(p.vnis_added.len(), 1);
-        assert_eq!(p.describe(), vec!["VNI 12 (VLAN 12) added"]);
-    }
-
-    #[test]
-    fn vni_and_route_target_changes_are_seen_and_refused_for_now() {
-        let base = BASE.replacen("dataplane = \"none\"", "dataplane = \"linux\"", 1);
+    fn vni_and_route_target_changes_apply_live() {
         let config_of =
             |text: &str| config(&text.replacen("dataplane = \"none\"", "dataplane = \"linux\"", 1));
         let edited = |from: &str, to: &str| config_of(&BASE.replacen(from, to, 1));
-        let old = config(&base);
+        let old = config_of(BASE);
         let added = config_of(&format!("{BASE}\n[[vtep.vnis]]\nvlan = 12\nvni = 12\n"));
-        let d = diff(&old, &added);
-        assert_eq!(d.vnis_added.len(), 1);
-        let refused = plan(&old, &added).unwrap_err();
-        assert_eq!(keys(&refused), ["vtep.vnis[2]"]);
-        assert!(
-            refused
-                .to_string()
-                .contains("VNI 12 added: needs a restart")
-        );
+        let p = plan(&old, &added).unwrap();
+        assert_eq!(p.vnis_added.len(), 1);
+        assert!(p.vnis_differ());
+        assert_eq!(p.describe(), vec!["VNI 12 (VLAN 12) added"]);
 
-        let removed = plan(&added, &old).unwrap_err();
-        assert_eq!(keys(&removed), ["vtep.vnis"]);
-        assert!(removed.to_string().contains("VNI 12 removed"));
+        let removed = plan(&added, &old).unwrap();
+        assert_eq!(removed.describe(), vec!["VNI 12 (VLAN 12) removed"]);
 
         let rt = edited("vni = 11", "vni = 11\n        import_rts = [\"65000:99\"]");
-        let d = diff(&old, &rt);
-        assert_eq!(d.route_targets_changed.len(), 1);
-        assert!(d.vnis_changed.is_empty());
-        assert_eq!(
-            keys(&plan(&old, &rt).unwrap_err()),
-            ["vtep.vnis[1].import_rts"]
-        );
+        let p = plan(&old, &rt).unwrap();
+        assert_eq!(p.route_targets_changed.len(), 1);
+        assert!(p.vnis_changed.is_empty());
+        assert_eq!(p.describe(), vec!["VNI 11 route targets changed"]);
 
         let moved = edited("vlan = 11", "vlan = 111");
-        assert_eq!(diff(&old, &moved).vnis_changed.len(), 1);
-        assert_eq!(
-            keys(&plan(&old, &moved).unwrap_err()),
-            ["vtep.vnis[1].vlan"]
-        );
+        let p = plan(&old, &moved).unwrap();
+        assert_eq!(p.vnis_changed.len(), 1);
+        assert!(p.vnis_differ());
+
+        // The devices still need a restart, named with the VNI change.
+        let both = config_of(&BASE.replacen("vlan = 11", "vlan = 111", 1).replacen(
+            "local_ip = \"198.19.0.4\"",
+            "local_ip = \"198.19.0.9\"",
+            1,
+        ));
+        assert_eq!(keys(&plan(&old, &both).unwrap_err()), ["vtep.local_ip"]);
     }
 }

@@ -145,6 +145,7 @@ pub async fn run(
         config.clone(),
         inbound_tx,
         rib_tx.clone(),
+        vtep.clone(),
         shutdown_rx,
     );
     let mut peers: Vec<PeerHandle> = specs

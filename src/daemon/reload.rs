@@ -5,7 +5,10 @@
 //! key. Neighbours added start their sessions, removed ones end with Cease
 //! / Peer De-configured (RFC 4486 subcode 3) and their routes are withdrawn
 //! (their session's PeerDown); a changed one is removed and added again;
-//! the other sessions are not touched.
+//! the other sessions are not touched. VNIs added or removed and route
+//! targets changed go to the VTEP task first (`VtepQuery::Reconfigure`):
+//! when it refuses (the kernel topology conflicts with the new VLANs),
+//! nothing else is applied either.
 
 use crate::api::protocol::{ConfigStatus, ReloadReport};
 use crate::config::Config;
@@ -13,6 +16,7 @@ use crate::config::diff::{ReloadPlan, plan};
 use crate::rib_task::RibRequest;
 use crate::session::peer::{PeerHandle, spawn_peer};
 use crate::session::spec::{PeerSpec, peer_kind};
+use crate::vtep::VtepQuery;
 use evpnd_core::rib::engine::RibInput;
 use evpnd_core::rib::peer::{PeerIdx, PeerInfo};
 use std::collections::HashMap;
@@ -45,6 +49,10 @@ pub type InboundMap = Arc<HashMap<IpAddr, mpsc::Sender<TcpStream>>>;
 /// before a changed one's new session starts.
 const STOP_GRACE: Duration = Duration::from_secs(3);
 
+/// How long the VTEP gets to apply new VNIs (set-up, re-import of the
+/// table, retiring removed VLANs) before the reload is reported failed.
+const VTEP_RECONFIGURE: Duration = Duration::from_secs(60);
+
 /// The running configuration, its generation, and the handles a reload
 /// changes: each peer's own stop signal and the accept loops' map.
 pub struct Reloader {
@@ -57,6 +65,8 @@ pub struct Reloader {
     stops: HashMap<IpAddr, oneshot::Sender<()>>,
     inbound: watch::Sender<InboundMap>,
     rib: mpsc::Sender<RibRequest>,
+    /// The VTEP task, when there is one (dataplane "linux").
+    vtep: Option<mpsc::Sender<VtepQuery>>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -67,6 +77,7 @@ impl Reloader {
         config: Config,
         inbound: watch::Sender<InboundMap>,
         rib: mpsc::Sender<RibRequest>,
+        vtep: Option<mpsc::Sender<VtepQuery>>,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
         Self {
@@ -78,6 +89,7 @@ impl Reloader {
             stops: HashMap::new(),
             inbound,
             rib,
+            vtep,
             shutdown,
         }
     }
@@ -166,6 +178,14 @@ impl Reloader {
             };
         }
         let mut changes = plan.describe();
+        // First, as the only step the kernel may refuse: a refusal leaves
+        // everything as it was.
+        if plan.vnis_differ() {
+            match self.apply_vnis(&new).await {
+                Ok(steps) => changes.extend(steps.into_iter().map(|s| format!("VTEP: {s}"))),
+                Err(e) => return refuse(self, format!("vtep.vnis: {e}")),
+            }
+        }
         if let Some(note) = self.apply_log_level(&plan) {
             changes.push(note);
         }
@@ -182,6 +202,33 @@ impl Reloader {
             generation: self.generation,
             changes,
             error: None,
+        }
+    }
+
+    /// Hands the new `[vtep]` to the VTEP task and waits for it to be
+    /// applied: the kernel steps taken, or why nothing was. Without a VTEP
+    /// task (dataplane "none") VNIs are only words: nothing to do.
+    async fn apply_vnis(&self, new: &Config) -> Result<Vec<String>, String> {
+        let (Some(vtep), Some(config)) = (&self.vtep, &new.vtep) else {
+            return Ok(Vec::new());
+        };
+        let (reply, answer) = oneshot::channel();
+        let query = VtepQuery::Reconfigure {
+            vtep: Box::new(config.clone()),
+            router_id: new.bgp.router_id,
+            asn: new.bgp.asn,
+            reply,
+        };
+        if vtep.send(query).await.is_err() {
+            return Err("the VTEP task is not running".into());
+        }
+        match tokio::time::timeout(VTEP_RECONFIGURE, answer).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err("the VTEP task ended during the reload".into()),
+            Err(_) => Err(format!(
+                "the VTEP did not finish within {} s; see the log",
+                VTEP_RECONFIGURE.as_secs()
+            )),
         }
     }
 

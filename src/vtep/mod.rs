@@ -12,15 +12,16 @@ use evpnd_core::dataplane::diff::Op;
 use evpnd_core::dataplane::model::{OwnedRow, Ownership};
 use evpnd_core::evpn::instance::{EvpnInstances, InstanceError};
 use evpnd_core::rib::engine::{RibEvent, RibInput};
+use evpnd_core::vtep::InstanceChanges;
 pub use evpnd_core::vtep::VtepStats;
 use evpnd_core::vtep::{Level, VtepCore, VtepInput, VtepOutput, VtepTimer};
-use evpnd_linux::nl::neigh::{KernelEvent, LearnScope, Learned};
+use evpnd_linux::nl::neigh::{KernelEvent, LearnScope, Learned, SharedLearnScope};
 use evpnd_linux::setup::{
-    SetupError, Topology, TopologySocket, TopologySpec, TopologyWatch, VlanVni, heal, setup,
+    SetupError, Topology, TopologySocket, TopologySpec, TopologyWatch, VlanVni, heal, retire, setup,
 };
 use evpnd_linux::socket::{AckMode, EventSocket, RequestSocket, SocketError};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
@@ -79,9 +80,20 @@ pub enum VtepError {
     Join(String),
 }
 
-/// `show vnis` / `show fdb`, answered by the VTEP task.
+/// `show vnis` / `show fdb`, answered by the VTEP task, and a reload's
+/// new `[vtep]`.
 pub enum VtepQuery {
     Stats(oneshot::Sender<VtepStats>),
+    /// Apply the VNIs and route targets of `vtep` (a reload; its devices
+    /// and addresses are the running ones, `config::diff` refuses other
+    /// changes). Answered once everything is applied: what changed, one
+    /// line per step, or why nothing did.
+    Reconfigure {
+        vtep: Box<VtepConfig>,
+        router_id: std::net::Ipv4Addr,
+        asn: u32,
+        reply: oneshot::Sender<Result<Vec<String>, String>>,
+    },
     Vnis(oneshot::Sender<Vec<VniRow>>),
     Fdb {
         vni: Option<u32>,
@@ -105,6 +117,36 @@ fn topology_spec(vtep: &VtepConfig) -> TopologySpec {
                 vlan: v.vlan,
                 vni: v.vni,
             })
+            .collect(),
+    }
+}
+
+/// The topology spec drift healing holds the kernel to, and the topology
+/// it found, shared by the VTEP task (a reload changes both) and the
+/// healing thread (which holds the lock for each check, so a reload's
+/// set-up never races a repair).
+#[derive(Debug)]
+struct TopologyState {
+    spec: TopologySpec,
+    topology: Topology,
+}
+
+type SharedTopology = Arc<Mutex<TopologyState>>;
+
+fn lock(shared: &SharedTopology) -> std::sync::MutexGuard<'_, TopologyState> {
+    // Only ever assigned whole: a panic while held leaves a usable value.
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The learning scope of `topology` for `instances`' VLANs.
+fn learn_scope(topology: &Topology, instances: &EvpnInstances) -> LearnScope {
+    LearnScope {
+        own: Some(topology.ownership()),
+        vlans: instances.iter().map(|i| i.vlan).collect(),
+        svis: topology
+            .svis
+            .iter()
+            .map(|(vlan, ifindex)| (*ifindex, *vlan))
             .collect(),
     }
 }
@@ -181,15 +223,7 @@ pub async fn start(
         "VTEP topology ready"
     );
     let own = topology.ownership();
-    let scope = LearnScope {
-        own: Some(own),
-        vlans: instances.iter().map(|i| i.vlan).collect(),
-        svis: topology
-            .svis
-            .iter()
-            .map(|(vlan, ifindex)| (*ifindex, *vlan))
-            .collect(),
-    };
+    let scope = learn_scope(&topology, &instances);
 
     // What evpnd installed before (adopted) and what the kernel learnt.
     let mut requests = RequestSocket::open()?;
@@ -203,7 +237,8 @@ pub async fn start(
     // Bounded, see SNOOP_QUEUE: the snoopers drop (and count) rather than wait.
     let (snooped_tx, snooped_rx) = mpsc::channel(SNOOP_QUEUE);
     let events = EventSocket::subscribe()?;
-    let snoop_drops = match evpnd_linux::snoop::spawn_snoopers(scope.svis.clone(), snooped_tx) {
+    let scope: SharedLearnScope = Arc::new(RwLock::new(scope));
+    let snoop_drops = match evpnd_linux::snoop::spawn_snoopers(scope.clone(), snooped_tx) {
         Ok(drops) => drops,
         Err(e) => {
             warn!(error = %e, "cannot snoop ARP/ND; MAC+IP routes come from the SVIs' neighbour tables only");
@@ -214,10 +249,13 @@ pub async fn start(
     let watch = TopologyWatch::subscribe()?;
     let topology_repairs = Arc::new(AtomicU64::new(0));
     let thread_restarts = Arc::new(ThreadRestarts::default());
+    let shared_topology = Arc::new(Mutex::new(TopologyState {
+        spec: heal_spec,
+        topology: topology.clone(),
+    }));
     spawn_topology_thread(
         watch,
-        heal_spec,
-        topology.clone(),
+        shared_topology.clone(),
         events_tx.clone(),
         topology_repairs.clone(),
         thread_restarts.clone(),
@@ -250,6 +288,7 @@ pub async fn start(
     let core = VtepCore::new(instances, topology.svis.clone());
     let mut task = VtepTask {
         topology,
+        shared_topology,
         scope,
         core,
         rib,
@@ -259,6 +298,7 @@ pub async fn start(
         thread_restarts,
         retry_at: None,
         stale_at: None,
+        reconfiguring: None,
     };
     task.input(VtepInput::Start {
         now: Instant::now(),
@@ -420,7 +460,7 @@ fn spawn_supervised<S: Send + 'static>(
 fn spawn_event_thread(
     events: EventSocket,
     own: Ownership,
-    scope: LearnScope,
+    scope: SharedLearnScope,
     tx: mpsc::Sender<EventBatch>,
     restarts: Arc<ThreadRestarts>,
 ) {
@@ -461,8 +501,7 @@ fn spawn_event_thread(
 /// FDB rows on down, an SVI its neighbours).
 fn spawn_topology_thread(
     watch: TopologyWatch,
-    spec: TopologySpec,
-    topology: Topology,
+    shared: SharedTopology,
     tx: mpsc::Sender<EventBatch>,
     repairs: Arc<AtomicU64>,
     restarts: Arc<ThreadRestarts>,
@@ -491,10 +530,12 @@ fn spawn_topology_thread(
                 }
             }
             inject_panic(VtepThread::Topology);
+            let state = lock(&shared);
+            let (spec, topology) = (&state.spec, &state.topology);
             let healed = match socket.as_mut() {
-                Some(s) => heal(s, &spec, &topology),
+                Some(s) => heal(s, spec, topology),
                 None => TopologySocket::open().and_then(|mut s| {
-                    let r = heal(&mut s, &spec, &topology);
+                    let r = heal(&mut s, spec, topology);
                     socket = Some(s);
                     r
                 }),
@@ -521,7 +562,7 @@ fn spawn_topology_thread(
                 }
                 last_unhealable = report.unhealable;
             }
-            let now_moved = report.topology.as_ref().is_some_and(|t| *t != topology);
+            let now_moved = report.topology.as_ref().is_some_and(|t| t != topology);
             if now_moved && !moved {
                 warn!(
                     now = ?report.topology,
@@ -530,6 +571,7 @@ fn spawn_topology_thread(
                 );
             }
             moved = now_moved;
+            drop(state);
             if !report.changes.is_empty() {
                 repairs.fetch_add(report.changes.len() as u64, Ordering::Relaxed);
                 if tx
@@ -618,8 +660,11 @@ fn spawn_request_thread(
 
 struct VtepTask {
     topology: Topology,
-    /// What the kernel's own learning is read for (resync dumps).
-    scope: LearnScope,
+    /// The same, with the spec, as drift healing holds the kernel to it.
+    shared_topology: SharedTopology,
+    /// What the kernel's own learning is read for (resync dumps, the
+    /// notification thread, the snoopers).
+    scope: SharedLearnScope,
     core: VtepCore,
     rib: mpsc::Sender<RibRequest>,
     ops: mpsc::Sender<Vec<Op>>,
@@ -633,6 +678,17 @@ struct VtepTask {
     /// Deadlines the core asked for, not yet handed to the timers.
     retry_at: Option<Instant>,
     stale_at: Option<Instant>,
+    /// A reload's reconfiguration waiting for the RIB's table.
+    reconfiguring: Option<Reconfiguring>,
+}
+
+/// What is left of a reload once the core has the new instances: retiring
+/// the removed VLANs' topology after the core deleted their rows, and the
+/// answer.
+struct Reconfiguring {
+    retired: Vec<VlanVni>,
+    report: Vec<String>,
+    reply: oneshot::Sender<Result<Vec<String>, String>>,
 }
 
 impl VtepTask {
@@ -664,6 +720,14 @@ impl VtepTask {
             }
             let input = tokio::select! {
                 event = changes.recv() => match event {
+                    Some(RibEvent::Table(table)) => {
+                        // The table a reload asked for: the core applies the
+                        // new instances with it, then the topology of the
+                        // removed VNIs goes.
+                        self.input(VtepInput::Rib(RibEvent::Table(table))).await;
+                        self.finish_reconfigure().await;
+                        continue;
+                    }
                     Some(event) => VtepInput::Rib(event),
                     None => return,
                 },
@@ -679,7 +743,12 @@ impl VtepTask {
                     now: Instant::now().max(stale_armed.take().unwrap_or_else(Instant::now)),
                 },
                 Some(query) = queries.recv() => {
-                    self.answer(query);
+                    match query {
+                        VtepQuery::Reconfigure { vtep, router_id, asn, reply } => {
+                            self.reconfigure(&vtep, router_id, asn, reply).await;
+                        }
+                        query => self.answer(query),
+                    }
                     continue;
                 }
             };
@@ -705,7 +774,7 @@ impl VtepTask {
         warn!(reason = why, "re-reading the kernel's EVPN state");
         let dumped = RequestSocket::open().and_then(|mut s| {
             let rows = dump_owned(&mut s, &self.topology)?;
-            let learned = dump_learned(&mut s, &self.topology, &self.scope)?;
+            let learned = dump_learned(&mut s, &self.topology, &LearnScope::read(&self.scope))?;
             Ok((rows, learned))
         });
         match dumped {
@@ -753,6 +822,144 @@ impl VtepTask {
         }
     }
 
+    /// A reload's `[vtep]`: set up the new VLANs' topology, then hand the
+    /// new instances to the core and ask the RIB for its table (the core
+    /// applies them when it arrives, `finish_reconfigure` answers). Nothing
+    /// changes when the instances are invalid or set-up refuses.
+    async fn reconfigure(
+        &mut self,
+        vtep: &VtepConfig,
+        router_id: std::net::Ipv4Addr,
+        asn: u32,
+        reply: oneshot::Sender<Result<Vec<String>, String>>,
+    ) {
+        let instances = match EvpnInstances::from_spec(&vtep.evpn_spec(router_id, asn)) {
+            Ok(instances) => instances,
+            Err(e) => {
+                let _ = reply.send(Err(format!("EVPN instances: {e}")));
+                return;
+            }
+        };
+        let changes = InstanceChanges::between(self.core.instances(), &instances);
+        if changes.is_empty() {
+            let _ = reply.send(Ok(Vec::new()));
+            return;
+        }
+        let spec = topology_spec(vtep);
+        let shared = self.shared_topology.clone();
+        let set_up = tokio::task::spawn_blocking(move || {
+            let mut state = lock(&shared);
+            let retired: Vec<VlanVni> = state
+                .spec
+                .vlan_vnis
+                .iter()
+                .filter(|v| !spec.vlan_vnis.contains(v))
+                .copied()
+                .collect();
+            let mut socket = TopologySocket::open()?;
+            // A VNI moved to another VLAN: its old mapping would contradict
+            // the new one, so it goes first (its traffic stops either way).
+            let moved: Vec<VlanVni> = retired
+                .iter()
+                .filter(|r| spec.vlan_vnis.iter().any(|v| v.vni == r.vni))
+                .copied()
+                .collect();
+            let mut changes = Vec::new();
+            if !moved.is_empty() {
+                changes = retire(&mut socket, &spec, &moved)?.changes;
+            }
+            let (topology, mut report) = setup(&mut socket, &spec)?;
+            changes.append(&mut report.changes);
+            report.changes = changes;
+            // From now on drift healing holds the kernel to the new spec:
+            // the removed VLANs are no longer put back.
+            state.spec = spec;
+            state.topology = topology.clone();
+            Ok::<_, SetupError>((topology, report, retired))
+        })
+        .await;
+        let (topology, report, retired) = match set_up {
+            Ok(Ok(done)) => done,
+            Ok(Err(e)) => {
+                let _ = reply.send(Err(format!("VTEP set-up of the new VNIs: {e}")));
+                return;
+            }
+            Err(e) => {
+                let _ = reply.send(Err(format!("VTEP set-up task: {e}")));
+                return;
+            }
+        };
+        for change in &report.changes {
+            info!(change = %change, "VTEP set-up (reload)");
+        }
+        let scope = learn_scope(&topology, &instances);
+        *self.scope.write().unwrap_or_else(PoisonError::into_inner) = scope.clone();
+        self.topology = topology;
+        let learned = RequestSocket::open()
+            .and_then(|mut s| dump_learned(&mut s, &self.topology, &scope))
+            .unwrap_or_else(|e| {
+                warn!(error = %e, "cannot read what the kernel learnt in the new VLANs; it is advertised as it is learnt again");
+                Vec::new()
+            });
+        let replay = RibRequest::Input(RibInput::ReplayToObserver);
+        if self.rib.send(replay).await.is_err() {
+            let _ = reply.send(Err("the RIB task is not running".into()));
+            return;
+        }
+        self.input(VtepInput::Reconfigure {
+            now: Instant::now(),
+            instances,
+            svis: self.topology.svis.clone(),
+            learned,
+        })
+        .await;
+        if let Some(earlier) = self.reconfiguring.take() {
+            // Overtaken by this one (the core applies the latest).
+            let _ = earlier.reply.send(Ok(earlier.report));
+        }
+        self.reconfiguring = Some(Reconfiguring {
+            retired,
+            report: report.changes,
+            reply,
+        });
+    }
+
+    /// The core applied the new instances: remove what set-up made for the
+    /// VNIs that are gone (their rows are deleted by now), and answer.
+    async fn finish_reconfigure(&mut self) {
+        let Some(Reconfiguring {
+            retired,
+            mut report,
+            reply,
+        }) = self.reconfiguring.take()
+        else {
+            return;
+        };
+        if !retired.is_empty() {
+            let shared = self.shared_topology.clone();
+            let retiring = tokio::task::spawn_blocking(move || {
+                let state = lock(&shared);
+                let mut socket = TopologySocket::open()?;
+                retire(&mut socket, &state.spec, &retired)
+            })
+            .await;
+            match retiring {
+                Ok(Ok(done)) => {
+                    for change in &done.changes {
+                        info!(change = %change, "VTEP retired (reload)");
+                    }
+                    report.extend(done.changes);
+                }
+                Ok(Err(e)) => {
+                    warn!(error = %e, "cannot remove the topology of the removed VNIs; remove it by hand");
+                    report.push(format!("the removed VNIs' topology was not removed: {e}"));
+                }
+                Err(e) => report.push(format!("VTEP retire task: {e}")),
+            }
+        }
+        let _ = reply.send(Ok(report));
+    }
+
     fn answer(&self, query: VtepQuery) {
         match query {
             VtepQuery::Stats(reply) => {
@@ -789,6 +996,9 @@ impl VtepTask {
                     vni,
                     evpnd_linux::interface::name,
                 ));
+            }
+            VtepQuery::Reconfigure { reply, .. } => {
+                let _ = reply.send(Err("internal error: a reload reached the query path".into()));
             }
         }
     }

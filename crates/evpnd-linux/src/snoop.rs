@@ -6,7 +6,7 @@
 //! table stays empty. Which bindings are local is decided by the caller (the
 //! MAC must have been learnt on an access port, RFC 7432 section 9.1).
 
-use crate::nl::neigh::{KernelEvent, Learned, LearnedRow};
+use crate::nl::neigh::{KernelEvent, LearnScope, Learned, LearnedRow, SharedLearnScope};
 use evpnd_wire::mac::MacAddress;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -83,7 +83,8 @@ pub fn nd_binding(packet: &[u8]) -> Option<(Ipv6Addr, MacAddress)> {
 pub type SnoopDrops = Arc<AtomicU64>;
 
 /// Reads ARP and IPv6 packets on every interface and reports the bindings
-/// seen on the SVIs (`(ifindex, vlan)`), one thread per protocol.
+/// seen on the SVIs of `scope` (read per packet: a reload may add or remove
+/// SVIs), one thread per protocol.
 ///
 /// `tx` is bounded and the snoopers never wait for it: one event per packet
 /// means an ARP storm could otherwise queue without limit while the VTEP is
@@ -91,15 +92,15 @@ pub type SnoopDrops = Arc<AtomicU64>;
 /// [`SnoopDrops`] and costs nothing lasting: the host's next ARP/ND packet
 /// names it again, and a resync dumps the SVIs' neighbour tables.
 pub fn spawn_snoopers(
-    svis: Vec<(u32, u16)>,
+    scope: SharedLearnScope,
     tx: mpsc::Sender<Result<Vec<KernelEvent>, ()>>,
 ) -> io::Result<SnoopDrops> {
     let drops = SnoopDrops::default();
     let arp = |p: &[u8]| arp_sender(p).map(|(ip, mac)| (IpAddr::V4(ip), mac));
     let nd = |p: &[u8]| nd_binding(p).map(|(ip, mac)| (IpAddr::V6(ip), mac));
     let arp_out = (tx.clone(), drops.clone());
-    spawn_snooper("evpnd-arp-snoop", ETH_P_ARP, arp, svis.clone(), arp_out)?;
-    spawn_snooper("evpnd-nd-snoop", ETH_P_IPV6, nd, svis, (tx, drops.clone()))?;
+    spawn_snooper("evpnd-arp-snoop", ETH_P_ARP, arp, scope.clone(), arp_out)?;
+    spawn_snooper("evpnd-nd-snoop", ETH_P_IPV6, nd, scope, (tx, drops.clone()))?;
     Ok(drops)
 }
 
@@ -107,7 +108,7 @@ fn spawn_snooper(
     name: &str,
     ethertype: u16,
     binding: fn(&[u8]) -> Option<(IpAddr, MacAddress)>,
-    svis: Vec<(u32, u16)>,
+    scope: SharedLearnScope,
     (tx, drops): (mpsc::Sender<Result<Vec<KernelEvent>, ()>>, SnoopDrops),
 ) -> io::Result<()> {
     let socket = PacketSocket::open(ethertype)?;
@@ -123,7 +124,12 @@ fn spawn_snooper(
                         return;
                     }
                 };
-                let Some(&(_, vlan)) = svis.iter().find(|(i, _)| *i == ifindex) else {
+                let vlan = LearnScope::read(&scope)
+                    .svis
+                    .iter()
+                    .find(|(i, _)| *i == ifindex)
+                    .map(|(_, vlan)| *vlan);
+                let Some(vlan) = vlan else {
                     continue;
                 };
                 let Some((ip, mac)) = buf.get(..len).and_then(binding) else {

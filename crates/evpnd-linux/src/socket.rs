@@ -13,8 +13,8 @@
 //! at ~80k/s; 256 requests per sendmsg reaches the kernel's ~300k/s.
 
 use super::nl::neigh::{
-    KernelEvent, LearnScope, Learned, NeighEvent, parse_learned_message, parse_neigh_message,
-    request_for_op,
+    KernelEvent, LearnScope, Learned, NeighEvent, SharedLearnScope, parse_learned_message,
+    parse_neigh_message, request_for_op,
 };
 use super::nl::{
     AF_BRIDGE, Messages, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR,
@@ -551,16 +551,19 @@ impl EventSocket {
 
     /// Like [`EventSocket::recv`], for both kinds of row: evpnd's own (to
     /// heal drift) and what the kernel learnt within `scope` (to advertise).
+    /// The scope is read once the datagram is in, so a reload that changed
+    /// it while this call blocked applies to what arrives.
     pub fn recv_all(
         &mut self,
         own: &Ownership,
-        scope: &LearnScope,
+        scope: &SharedLearnScope,
     ) -> Result<Vec<KernelEvent>, SocketError> {
         self.recv_with(|header, payload| {
             if let Some(owned) = parse_neigh_message(header, payload, own)? {
                 return Ok(Some(KernelEvent::Owned(owned)));
             }
-            Ok(parse_learned_message(header, payload, scope)?.map(KernelEvent::Learned))
+            let scope = LearnScope::read(scope);
+            Ok(parse_learned_message(header, payload, &scope)?.map(KernelEvent::Learned))
         })
     }
 

@@ -550,6 +550,21 @@ pub struct LearnScope {
     pub svis: Vec<(u32, u16)>,
 }
 
+/// The scope as the VTEP's threads share it: a reload that adds or removes
+/// VLANs replaces it, and the notification thread and the snoopers read it
+/// for each message they receive, after it arrived.
+pub type SharedLearnScope = std::sync::Arc<std::sync::RwLock<LearnScope>>;
+
+impl LearnScope {
+    /// A reading of `shared`. A writer that panicked left a whole scope
+    /// behind (it only ever assigns one), so a poisoned lock is read as is.
+    pub fn read(shared: &SharedLearnScope) -> std::sync::RwLockReadGuard<'_, LearnScope> {
+        shared
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// Decides whether a row is one the kernel learnt itself within `scope`
 /// (pure, like [`owned_row`]); `Some((row, usable))`.
 ///
