@@ -8,7 +8,9 @@ use crate::api::protocol::{Request, Response};
 use crate::api::render;
 use crate::api::server::{ApiCall, ControlServer};
 use crate::config::{Config, DEFAULT_SOCKET, LogConfig, LogFormat};
+use crate::daemon::Stopped;
 use crate::daemon::reload::{LogLevelSetter, ReloadSource};
+use crate::session::handover;
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -67,6 +69,10 @@ pub enum Command {
         /// Configuration file (TOML).
         #[arg(long, short)]
         config: PathBuf,
+        /// Sessions handed over by the previous image (`evpnd upgrade`
+        /// adds this when it executes the new binary; not for humans).
+        #[arg(long, hide = true)]
+        resume_from: Option<PathBuf>,
     },
     /// Validate a configuration file and print a summary.
     CheckConfig {
@@ -86,6 +92,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Replace the running daemon by the binary at the path it was started
+    /// from (typically just upgraded), without ending any BGP session: the
+    /// established sessions are handed over to the new image, which takes
+    /// over the process (same PID) and the kernel state (ADR 0010). Waits
+    /// until the new image answers and prints its sessions.
+    Upgrade,
     /// Query the running daemon.
     Show {
         #[command(subcommand)]
@@ -176,11 +188,15 @@ pub enum ShowCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { config } => run(&config),
+        Command::Run {
+            config,
+            resume_from,
+        } => run(&config, resume_from),
         Command::CheckConfig { file } => check_config(&file),
         Command::Decode(args) => decode(&args),
         Command::Show { what, json } => show(&cli.socket, what, json),
         Command::Reload { json } => reload(&cli.socket, json),
+        Command::Upgrade => upgrade(&cli.socket),
     }
 }
 
@@ -238,6 +254,7 @@ fn show(socket: &Path, what: ShowCommand, json: bool) -> ExitCode {
             Response::Fdb(rows) => serde_json::to_string_pretty(rows),
             Response::Config(status) => serde_json::to_string_pretty(status),
             Response::Reload(report) => serde_json::to_string_pretty(report),
+            Response::Upgrade(report) => serde_json::to_string_pretty(report),
             Response::Error { message } => Ok(message.clone()),
         }
         .map(|mut s| {
@@ -252,6 +269,10 @@ fn show(socket: &Path, what: ShowCommand, json: bool) -> ExitCode {
             Response::Fdb(rows) => render::render_fdb(rows),
             Response::Config(status) => render::render_config(status),
             Response::Reload(report) => render::render_reload(report),
+            Response::Upgrade(report) => format!(
+                "handing {} session(s) over to {}\n",
+                report.sessions, report.binary
+            ),
             Response::Error { message } => format!("{message}\n"),
         })
     };
@@ -264,6 +285,58 @@ fn show(socket: &Path, what: ShowCommand, json: bool) -> ExitCode {
             eprintln!("evpnd: cannot format the answer: {e}");
             ExitCode::from(exit::RUNTIME_ERROR)
         }
+    }
+}
+
+/// How long `evpnd upgrade` waits for the new image to answer.
+const UPGRADE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `evpnd upgrade`: ask for the hand-over, then wait for the new image's
+/// control socket and print its sessions.
+fn upgrade(socket: &Path) -> ExitCode {
+    let report = match client::request(socket, &Request::Upgrade, SHOW_TIMEOUT) {
+        Ok(Response::Upgrade(report)) => report,
+        Ok(Response::Error { message }) => {
+            eprintln!("evpnd: upgrade refused: {message}");
+            return ExitCode::from(exit::RUNTIME_ERROR);
+        }
+        Ok(other) => {
+            eprintln!("evpnd: unexpected answer to upgrade: {other:?}");
+            return ExitCode::from(exit::RUNTIME_ERROR);
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(exit::RUNTIME_ERROR);
+        }
+    };
+    println!(
+        "handing {} session(s) over to {}",
+        report.sessions, report.binary
+    );
+    // The old image stops answering, the new one binds the socket again.
+    std::thread::sleep(Duration::from_millis(200));
+    let deadline = std::time::Instant::now() + UPGRADE_TIMEOUT;
+    loop {
+        if let Ok(Response::Neighbors(rows)) =
+            client::request(socket, &Request::ShowNeighbors, SHOW_TIMEOUT)
+        {
+            let up = rows.iter().filter(|r| r.state == "Established").count();
+            println!(
+                "upgraded: the new image runs, {up} of {} session(s) established",
+                rows.len()
+            );
+            print!("{}", render::render_neighbors(&rows));
+            return ExitCode::from(exit::OK);
+        }
+        if std::time::Instant::now() > deadline {
+            eprintln!(
+                "evpnd: the new image did not answer on {} within {} s; see its log",
+                socket.display(),
+                UPGRADE_TIMEOUT.as_secs()
+            );
+            return ExitCode::from(exit::RUNTIME_ERROR);
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -355,7 +428,10 @@ fn init_tracing(log: &LogConfig) -> Option<LogLevelSetter> {
     }
 }
 
-fn run(config_path: &Path) -> ExitCode {
+fn run(config_path: &Path, resume_from: Option<PathBuf>) -> ExitCode {
+    // Read now: after an upgrade replaced the file, /proc/self/exe names
+    // the deleted one, and the new binary is at the path we started from.
+    let binary = std::env::current_exe();
     let config = match Config::load(config_path) {
         Ok(c) => c,
         Err(e) => {
@@ -370,6 +446,27 @@ fn run(config_path: &Path) -> ExitCode {
         path: Some(std::path::absolute(config_path).unwrap_or_else(|_| config_path.to_path_buf())),
         log_level: init_tracing(&config.log),
     };
+    let resumed = match resume_from.as_deref().map(handover::load) {
+        None => Vec::new(),
+        Some(Ok(handover::Loaded {
+            sessions: resumed,
+            errors,
+        })) => {
+            for e in errors {
+                tracing::warn!(error = %e, "a handed-over session cannot be resumed; its peer sees it end");
+            }
+            tracing::info!(
+                sessions = resumed.len(),
+                "resuming the sessions the previous image handed over"
+            );
+            resumed
+        }
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "cannot read the sessions the previous image handed over; starting them afresh");
+            Vec::new()
+        }
+    };
+    let handover_file = handover::file_for(&config.control.socket);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -380,14 +477,67 @@ fn run(config_path: &Path) -> ExitCode {
             return ExitCode::from(exit::RUNTIME_ERROR);
         }
     };
-    match runtime.block_on(daemon(config, reload)) {
-        Ok(()) => ExitCode::from(exit::OK),
+    let stopped = runtime.block_on(daemon(config, reload, resumed));
+    // Every task and thread of this image ends here; the handed-over
+    // sockets are plain descriptors by now.
+    drop(runtime);
+    match stopped {
+        Ok(Stopped::Shutdown) => ExitCode::from(exit::OK),
+        Ok(Stopped::Upgrade(sessions)) => exec_upgrade(binary, &handover_file, sessions),
         Err(e) => {
             tracing::error!("{e}");
             eprintln!("evpnd: {e}");
             ExitCode::from(exit::RUNTIME_ERROR)
         }
     }
+}
+
+/// Executes the binary this process was started from in its place, with
+/// the same arguments and the handed-over sessions (ADR 0010). Returns
+/// only if that fails: the sessions are then closed, as by a restart.
+fn exec_upgrade(
+    binary: std::io::Result<PathBuf>,
+    file: &Path,
+    sessions: Vec<handover::HandedOver>,
+) -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    let binary = match binary {
+        Ok(binary) => binary,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot tell which binary to execute; stopping");
+            return ExitCode::from(exit::RUNTIME_ERROR);
+        }
+    };
+    let count = sessions.len();
+    let sockets = match handover::write(file, sessions) {
+        Ok(sockets) => sockets,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot write the hand-over file; stopping");
+            return ExitCode::from(exit::RUNTIME_ERROR);
+        }
+    };
+    let mut args: Vec<std::ffi::OsString> = Vec::new();
+    let mut skip = false;
+    for arg in std::env::args_os().skip(1) {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
+        if arg == "--resume-from" {
+            skip = true;
+            continue;
+        }
+        if arg.to_string_lossy().starts_with("--resume-from=") {
+            continue;
+        }
+        args.push(arg);
+    }
+    args.push("--resume-from".into());
+    args.push(file.as_os_str().to_owned());
+    tracing::info!(binary = %binary.display(), sessions = count, "executing the new image");
+    let error = std::process::Command::new(&binary).args(&args).exec();
+    drop(sockets);
+    tracing::error!(binary = %binary.display(), error = %error, "cannot execute the new image; stopping (the sessions are closed)");
+    ExitCode::from(exit::RUNTIME_ERROR)
 }
 
 /// Completes on SIGINT or SIGTERM.
@@ -424,7 +574,11 @@ async fn reload_on_hangup(
     }
 }
 
-async fn daemon(config: Config, reload: ReloadSource) -> Result<(), String> {
+async fn daemon(
+    config: Config,
+    reload: ReloadSource,
+    resumed: Vec<(std::net::IpAddr, handover::Resumed)>,
+) -> Result<Stopped, String> {
     // Register signal handlers before anything observable exists, so a
     // SIGTERM right after the socket appears is never the default action
     // (nor a SIGHUP, whose default action ends the process).
@@ -443,7 +597,7 @@ async fn daemon(config: Config, reload: ReloadSource) -> Result<(), String> {
 
     // The daemon core answers control-socket calls until the server stops
     // (on a signal) and drops `calls_tx`; then it shuts the sessions down.
-    let mut core = tokio::spawn(crate::daemon::run(config, calls_rx, reload));
+    let mut core = tokio::spawn(crate::daemon::run(config, calls_rx, reload, resumed));
 
     let signalled = async move {
         match signals.await {
@@ -468,11 +622,14 @@ async fn daemon(config: Config, reload: ReloadSource) -> Result<(), String> {
         None => core.await,
     };
     match result {
-        Ok(Ok(())) => tracing::info!("stopped"),
-        Ok(Err(e)) => return Err(e.to_string()),
-        Err(e) => return Err(format!("daemon task failed: {e}")),
+        Ok(Ok(Stopped::Shutdown)) => {
+            tracing::info!("stopped");
+            Ok(Stopped::Shutdown)
+        }
+        Ok(Ok(upgrade)) => Ok(upgrade),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(format!("daemon task failed: {e}")),
     }
-    Ok(())
 }
 
 #[cfg(test)]

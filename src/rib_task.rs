@@ -113,6 +113,13 @@ impl PeerQueue {
         Some(chunk)
     }
 
+    /// The next chunk if one is queued now, without waiting.
+    pub fn try_recv(&mut self) -> Option<OutChunk> {
+        let chunk = self.chunks.try_recv().ok()?;
+        self.queued.fetch_sub(octets(&chunk), Ordering::Relaxed);
+        Some(chunk)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.chunks.is_empty()
     }

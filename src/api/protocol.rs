@@ -51,6 +51,10 @@ pub enum Request {
     /// Read the configuration file again, validate it whole and apply the
     /// difference (`evpnd reload`, SIGHUP).
     Reload,
+    /// Hand the established sessions over to the binary at the path the
+    /// daemon was started from, executed in its place (`evpnd upgrade`,
+    /// ADR 0010): no peer sees a session end.
+    Upgrade,
 }
 
 /// The daemon's answer.
@@ -63,6 +67,7 @@ pub enum Response {
     Fdb(Vec<FdbRow>),
     Config(ConfigStatus),
     Reload(ReloadReport),
+    Upgrade(UpgradeReport),
     Error { message: String },
 }
 
@@ -231,6 +236,16 @@ pub struct ReloadReport {
     pub changes: Vec<String>,
     /// Why the file was refused, naming the key (`neighbors[2].address: ...`).
     pub error: Option<String>,
+}
+
+/// What an upgrade is about to do, said before the daemon executes the new
+/// binary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpgradeReport {
+    /// The binary executed in the daemon's place.
+    pub binary: String,
+    /// Established sessions handed over; the others start afresh.
+    pub sessions: usize,
 }
 
 /// One local VNI (VTEP role).

@@ -5,10 +5,11 @@ pub mod metrics;
 pub mod reload;
 pub mod show;
 
-use crate::api::protocol::{NeighborRow, Request, Response};
+use crate::api::protocol::{NeighborRow, Request, Response, UpgradeReport};
 use crate::api::server::ApiCall;
 use crate::config::{Config, Dataplane};
 use crate::rib_task::{RibRequest, RibTask};
+use crate::session::handover::{HandedOver, Resumed};
 use crate::session::peer::{PeerHandle, reject};
 use crate::session::spec::{PeerSpec, peer_kind};
 use crate::vtep::{self, VtepError, VtepQuery};
@@ -50,14 +51,27 @@ pub enum DaemonError {
     },
 }
 
+/// How the daemon ended.
+#[derive(Debug)]
+pub enum Stopped {
+    /// Sessions closed (a signal, or the control socket server stopped).
+    Shutdown,
+    /// `evpnd upgrade`: these established sessions were handed over, for
+    /// the binary executed next (ADR 0010).
+    Upgrade(Vec<HandedOver>),
+}
+
 /// Runs until `calls` closes (the control socket server stopped on a
-/// signal), then shuts the sessions down. `reload` is where a reload
-/// (`Request::Reload`) reads the configuration again.
+/// signal) or an upgrade is asked for, then shuts the sessions down or
+/// hands them over. `reload` is where a reload (`Request::Reload`) reads the
+/// configuration again; `resumed` are the sessions the previous image
+/// handed over.
 pub async fn run(
     config: Config,
     mut calls: mpsc::Receiver<ApiCall>,
     reload: ReloadSource,
-) -> Result<(), DaemonError> {
+    resumed: Vec<(IpAddr, Resumed)>,
+) -> Result<Stopped, DaemonError> {
     let bgp = &config.bgp;
     let mut listeners = Vec::new();
     for addr in bgp.listen_addrs() {
@@ -148,21 +162,37 @@ pub async fn run(
         vtep.clone(),
         shutdown_rx,
     );
+    let mut resumed: std::collections::HashMap<IpAddr, Resumed> = resumed.into_iter().collect();
     let mut peers: Vec<PeerHandle> = specs
         .into_iter()
-        .map(|spec| reloader.start_peer(spec))
+        .map(|spec| {
+            let session = resumed.remove(&spec.neighbor.address);
+            reloader.start_peer(spec, session)
+        })
         .collect();
+    for address in resumed.into_keys() {
+        // Dropped here, which closes the connection: the peer sees the
+        // session end, as after a restart.
+        warn!(peer = %address, "a handed-over session's neighbour is no longer configured; closing it");
+    }
     reloader.publish(&peers);
     let accept_tasks: Vec<_> = listeners
         .into_iter()
         .map(|l| tokio::spawn(accept_loop(l, inbound.clone())))
         .collect();
 
+    let mut upgrading = false;
     loop {
         tokio::select! {
             call = calls.recv() => {
                 let Some(call) = call else { break };
                 let response = match call.request {
+                    Request::Upgrade => {
+                        let report = upgrade_report(&peers);
+                        let _ = call.reply.send(report);
+                        upgrading = true;
+                        break;
+                    }
                     Request::Reload => Response::Reload(reloader.reload(&mut peers).await),
                     Request::ShowConfig => Response::Config(reloader.status()),
                     request => answer(request, &peers, &rib_tx, vtep.as_ref()).await,
@@ -180,7 +210,12 @@ pub async fn run(
         task.abort();
     }
 
-    info!("stopping sessions");
+    if upgrading {
+        info!("handing the established sessions over to the new image");
+        reloader.handover().request();
+    } else {
+        info!("stopping sessions");
+    }
     let _ = shutdown_tx.send(true);
     for task in accept_tasks {
         task.abort();
@@ -192,7 +227,28 @@ pub async fn run(
     tokio::time::sleep(Duration::from_millis(100)).await;
     drop(rib_tx);
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, rib_task).await;
-    Ok(())
+    Ok(if upgrading {
+        Stopped::Upgrade(reloader.handover().take())
+    } else {
+        Stopped::Shutdown
+    })
+}
+
+/// The answer to `evpnd upgrade`, given before the hand-over starts.
+fn upgrade_report(peers: &[PeerHandle]) -> Response {
+    let binary = match std::env::current_exe() {
+        Ok(path) => path.display().to_string(),
+        Err(e) => return Response::error(format!("cannot tell which binary runs: {e}")),
+    };
+    let sessions = peers
+        .iter()
+        .filter(|p| p.status.borrow().state == State::Established)
+        .count();
+    Response::Upgrade(UpgradeReport {
+        // The path it was started from, which an upgrade replaced.
+        binary: binary.trim_end_matches(" (deleted)").to_string(),
+        sessions,
+    })
 }
 
 /// Hands each accepted connection to its peer's task; connections from
@@ -262,8 +318,8 @@ async fn answer(
             Response::Neighbors(rows)
         }
         // The daemon loop answers these itself (they change its state).
-        Request::Reload | Request::ShowConfig => {
-            Response::error("internal error: a reload request reached the query path")
+        Request::Reload | Request::ShowConfig | Request::Upgrade => {
+            Response::error("internal error: a reload or upgrade request reached the query path")
         }
         // A route reflector has no VNIs and no forwarding table.
         Request::ShowVnis => {

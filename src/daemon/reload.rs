@@ -14,6 +14,7 @@ use crate::api::protocol::{ConfigStatus, ReloadReport};
 use crate::config::Config;
 use crate::config::diff::{ReloadPlan, plan};
 use crate::rib_task::RibRequest;
+use crate::session::handover::{Handover, Resumed};
 use crate::session::peer::{PeerHandle, spawn_peer};
 use crate::session::spec::{PeerSpec, peer_kind};
 use crate::vtep::VtepQuery;
@@ -68,6 +69,8 @@ pub struct Reloader {
     /// The VTEP task, when there is one (dataplane "linux").
     vtep: Option<mpsc::Sender<VtepQuery>>,
     shutdown: watch::Receiver<bool>,
+    /// The hand-over switch every peer task is started with.
+    handover: Handover,
 }
 
 impl Reloader {
@@ -91,7 +94,13 @@ impl Reloader {
             rib,
             vtep,
             shutdown,
+            handover: Handover::default(),
         }
+    }
+
+    /// The hand-over switch of the peer tasks (`evpnd upgrade`).
+    pub fn handover(&self) -> &Handover {
+        &self.handover
     }
 
     pub fn generation(&self) -> u64 {
@@ -108,8 +117,10 @@ impl Reloader {
     }
 
     /// Start a peer task that stops on the daemon's shutdown or when a
-    /// reload removes it.
-    pub fn start_peer(&mut self, spec: PeerSpec) -> PeerHandle {
+    /// reload removes it (or hands its connection over on an upgrade);
+    /// `resumed`: the session the previous image handed over.
+    pub fn start_peer(&mut self, mut spec: PeerSpec, resumed: Option<Resumed>) -> PeerHandle {
+        spec.handover = self.handover.clone();
         let (tx, rx) = watch::channel(false);
         let (stop, stopped) = oneshot::channel();
         let mut global = self.shutdown.clone();
@@ -121,7 +132,7 @@ impl Reloader {
             let _ = tx.send(true);
         });
         self.stops.insert(spec.neighbor.address, stop);
-        spawn_peer(spec, self.rib.clone(), rx)
+        spawn_peer(spec, self.rib.clone(), rx, resumed)
     }
 
     /// The accept loops' map, after the peer list changed.
@@ -298,7 +309,7 @@ impl Reloader {
                 warn!(peer = %n.address, "the RIB task is not running; neighbor not started");
                 continue;
             };
-            let handle = self.start_peer(PeerSpec::new(idx, &new.bgp, n));
+            let handle = self.start_peer(PeerSpec::new(idx, &new.bgp, n), None);
             peers.push(handle);
         }
         for n in &plan.neighbors_renamed {

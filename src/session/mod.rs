@@ -4,6 +4,7 @@
 
 mod conn;
 mod counters;
+pub mod handover;
 pub mod peer;
 pub mod spec;
 

@@ -9,6 +9,7 @@
 
 use super::conn::{CLOSE_GRACE, Conn, READ_CHUNK};
 pub use super::counters::MessageCounters;
+use super::handover::{HandedOver, Resumed};
 use super::spec::PeerSpec;
 use crate::rib_task::RibRequest;
 use bytes::Bytes;
@@ -24,7 +25,9 @@ use evpnd_wire::capability::GracefulRestart;
 use evpnd_wire::header::{self, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN};
 use evpnd_wire::message::{DecodeOptions, EncodeOptions, Message, MessageError};
 use evpnd_wire::notification::{CeaseSubcode, Notification};
+use evpnd_wire::open::Open;
 use evpnd_wire::rfc7606::{self, ErrorAction};
+use evpnd_wire::route_refresh::RouteRefresh;
 use evpnd_wire::update::Update;
 use std::collections::BTreeMap;
 use std::io;
@@ -70,11 +73,14 @@ pub struct PeerHandle {
 }
 
 /// Start a peer task. It runs until `shutdown` turns true, then sends a
-/// Cease / Administrative Shutdown (RFC 4486, RFC 9003) and ends.
+/// Cease / Administrative Shutdown (RFC 4486, RFC 9003) and ends (or closes
+/// without one for a graceful restart, or hands its connection over).
+/// `resumed`: a session the previous image handed over, to continue.
 pub fn spawn_peer(
     spec: PeerSpec,
     rib: mpsc::Sender<RibRequest>,
     shutdown: watch::Receiver<bool>,
+    resumed: Option<Resumed>,
 ) -> PeerHandle {
     let (inbound_tx, inbound_rx) = mpsc::channel(4);
     let (status_tx, status_rx) = watch::channel(PeerStatus::default());
@@ -86,6 +92,7 @@ pub fn spawn_peer(
         counters.clone(),
         inbound_rx,
         shutdown,
+        resumed,
     ));
     PeerHandle {
         spec,
@@ -115,11 +122,13 @@ async fn supervise(
     counters: Arc<MessageCounters>,
     mut inbound: mpsc::Receiver<TcpStream>,
     mut shutdown: watch::Receiver<bool>,
+    mut resumed: Option<Resumed>,
 ) {
     let mut backoff = PANIC_RESTART_BASE;
     loop {
         let session = Session::new(spec.clone(), rib.clone(), status.clone(), counters.clone());
-        let panic = match CatchUnwind(Box::pin(session.run(&mut inbound, &mut shutdown))).await {
+        let run = session.run(&mut inbound, &mut shutdown, resumed.take());
+        let panic = match CatchUnwind(Box::pin(run)).await {
             Ok(()) => return,
             Err(panic) => panic,
         };
@@ -246,6 +255,13 @@ struct Session {
     /// then: its restart time after the session ended, then our
     /// `stale_routes_time` once it is back (RFC 4724 section 4.2).
     stale_until: Option<Instant>,
+    /// The OPENs of the current connection, ours and the peer's: what a
+    /// hand-over passes on (ADR 0010).
+    sent_open: Option<Open>,
+    received_open: Option<Open>,
+    /// The session was handed over by the previous image: the peer sends
+    /// no End-of-RIB, so nobody waits for one (RFC 4724 section 4.1).
+    resumed: bool,
 }
 
 impl Session {
@@ -276,6 +292,9 @@ impl Session {
             restarting: spec_restarting,
             peer_gr: None,
             stale_until: None,
+            sent_open: None,
+            received_open: None,
+            resumed: false,
         }
     }
 
@@ -283,17 +302,28 @@ impl Session {
         mut self,
         inbound: &mut mpsc::Receiver<TcpStream>,
         shutdown: &mut watch::Receiver<bool>,
+        resumed: Option<Resumed>,
     ) {
-        let start = if self.spec.neighbor.passive {
-            Event::AutomaticStartWithPassiveTcpEstablishment
-        } else {
-            Event::AutomaticStart
+        let resumed = match resumed {
+            Some(r) => self.resume(r).await,
+            None => false,
         };
-        self.event(start).await;
+        if !resumed {
+            let start = if self.spec.neighbor.passive {
+                Event::AutomaticStartWithPassiveTcpEstablishment
+            } else {
+                Event::AutomaticStart
+            };
+            self.event(start).await;
+        }
         loop {
             let wake = self.wait(inbound, shutdown).await;
             match wake {
                 Wake::Shutdown => {
+                    if self.spec.handover.requested() && self.established {
+                        self.hand_over().await;
+                        return;
+                    }
                     let stop = if self.spec.deconfigured.load(Ordering::Relaxed) {
                         Event::AutomaticStop {
                             cease_subcode: CeaseSubcode::PeerDeconfigured,
@@ -470,7 +500,8 @@ impl Session {
                     &self.spec.fsm.local_open,
                     self.restarting,
                 );
-                self.send(&Message::Open(open));
+                self.send(&Message::Open(open.clone()));
+                self.sent_open = Some(open);
             }
             Action::SendKeepalive => self.send(&Message::Keepalive),
             Action::SendNotification(notification) => {
@@ -679,6 +710,7 @@ impl Session {
         };
         match message {
             Message::Open(open) => {
+                self.received_open = Some(open.clone());
                 // The FSM checks the OPEN (evpnd_core::session::open_check).
                 self.event(Event::BgpOpen(open)).await;
                 // RFC 6793 4, RFC 8654 3, RFC 7911 5: the wire form each way,
@@ -828,8 +860,114 @@ impl Session {
         }
         GracefulPeer {
             keeps_stale: graceful_restart::keeps_stale(self.peer_gr.as_ref(), self.spec.family),
-            awaited: graceful_restart::awaited_after_restart(self.peer_gr.as_ref()),
+            awaited: !self.resumed
+                && graceful_restart::awaited_after_restart(self.peer_gr.as_ref()),
         }
+    }
+
+    /// Continues a session the previous image handed over (ADR 0010):
+    /// Established at once with what was negotiated then, a KEEPALIVE, the
+    /// peer's routes asked for again (RFC 2918; our new RIB starts empty)
+    /// and ours sent by the RIB on PeerUp. False when it cannot resume (the
+    /// connection is closed and the session starts afresh).
+    async fn resume(&mut self, r: Resumed) -> bool {
+        let peer = self.peer();
+        let stream = std::net::TcpStream::from(r.socket);
+        let conn = stream
+            .set_nonblocking(true)
+            .and_then(|()| TcpStream::from_std(stream))
+            .and_then(|stream| {
+                Conn::new(
+                    stream,
+                    Initiator::Local,
+                    self.counters.clone(),
+                    self.spec.queue_bytes,
+                )
+            });
+        let mut conn = match conn {
+            Ok(conn) => conn,
+            Err(e) => {
+                warn!(peer = %peer, error = %e, "cannot resume the handed-over session; starting afresh");
+                return false;
+            }
+        };
+        let resumed = Fsm::resume(
+            self.spec.fsm.clone(),
+            self.seed,
+            &r.sent_open,
+            &r.received_open,
+        );
+        let (fsm, actions) = match resumed {
+            Ok(resumed) => resumed,
+            Err(n) => {
+                warn!(peer = %peer, notification = %n, "the handed-over session's OPEN no longer checks; closing it and starting afresh");
+                let last = Message::Notification(n).to_bytes(&EncodeOptions::default());
+                conn.close(last.ok());
+                return false;
+            }
+        };
+        conn.buf.extend_from_slice(&r.unread);
+        let remote = conn.peer_addr;
+        self.conn = Some(conn);
+        self.fsm = fsm;
+        self.restarting = false;
+        self.resumed = true;
+        self.sent_open = Some(r.sent_open);
+        self.received_open = Some(r.received_open);
+        if let Some(session) = self.fsm.negotiated() {
+            self.rx_opts = session.receive.clone();
+            self.tx_opts = session.send.clone();
+        }
+        info!(peer = %peer, remote = %remote, "session handed over by the previous process: resumed in Established");
+        self.status.send_modify(|s| s.state = State::Established);
+        for action in actions {
+            self.act(action).await;
+        }
+        if let Some(since) = r.established_since {
+            self.status
+                .send_modify(|s| s.established_since = Some(since));
+        }
+        if self.established && self.fsm.negotiated().is_some_and(|s| s.route_refresh) {
+            let refresh = RouteRefresh::request(self.spec.family);
+            self.send(&Message::RouteRefresh(refresh));
+        }
+        self.process_buffered().await;
+        true
+    }
+
+    /// Hands the established connection over (ADR 0010): stops at a
+    /// message boundary, writes what is queued, and leaves the socket, the
+    /// unread bytes and both OPENs for the next image. The peer notices
+    /// nothing; the RIB is not told (this process is about to be replaced).
+    async fn hand_over(&mut self) {
+        let peer = self.peer();
+        let (Some(conn), Some(sent_open), Some(received_open)) = (
+            self.conn.take(),
+            self.sent_open.clone(),
+            self.received_open.clone(),
+        ) else {
+            return;
+        };
+        let Some((stream, unread)) = conn.detach().await else {
+            warn!(peer = %peer, "the connection failed during the hand-over; the peer sees it end");
+            return;
+        };
+        let socket = match stream.into_std() {
+            Ok(stream) => std::os::fd::OwnedFd::from(stream),
+            Err(e) => {
+                warn!(peer = %peer, error = %e, "cannot hand the connection over");
+                return;
+            }
+        };
+        info!(peer = %peer, unread = unread.len(), "session handed over to the next process");
+        self.spec.handover.put(HandedOver {
+            address: peer,
+            socket,
+            sent_open,
+            received_open,
+            unread: unread.to_vec(),
+            established_since: self.status.borrow().established_since,
+        });
     }
 
     /// Whether the peer would keep our routes if our TCP session just

@@ -29,6 +29,9 @@ pub struct PeerSpec {
     pub deconfigured: Arc<std::sync::atomic::AtomicBool>,
     /// Graceful Restart (RFC 4724), `None` when disabled.
     pub graceful_restart: Option<GracefulRestartConfig>,
+    /// The daemon's hand-over switch (`evpnd upgrade`): when set, a stop
+    /// hands the established connection over instead of closing it.
+    pub handover: super::handover::Handover,
 }
 
 impl PeerSpec {
@@ -48,6 +51,7 @@ impl PeerSpec {
             queue_bytes: bgp.peer_queue_bytes,
             deconfigured: Arc::default(),
             graceful_restart: bgp.graceful_restart,
+            handover: Default::default(),
         }
     }
 }

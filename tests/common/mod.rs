@@ -189,6 +189,14 @@ impl Daemon {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The process the test started is still running (an upgrade keeps
+    /// the PID: the new image replaces the old one in place).
+    pub fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("evpnd exited with {status}:\n{}", self.log());
+        }
+    }
+
     pub fn request(&self, request: Request) -> Response {
         client::request(&self.socket, &request, STEP)
             .unwrap_or_else(|e| panic!("{request:?}: {e}\n{}", self.log()))

@@ -11,6 +11,7 @@
 //! This is the only evpnd crate with `unsafe` code (sockets, `libc`); what
 //! it carries out is decided in `evpnd-core` (docs/adr/0004-pure-core.md).
 
+pub mod inherit;
 pub mod interface;
 pub mod nl;
 pub mod setup;

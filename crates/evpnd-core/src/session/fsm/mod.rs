@@ -91,6 +91,37 @@ impl Fsm {
         }
     }
 
+    /// An FSM in Established on a TCP connection another evpnd process
+    /// handed over (ADR 0010, `evpnd upgrade`): the OPEN exchange happened
+    /// there, `sent` is the OPEN it sent and `received` the peer's, checked
+    /// and negotiated again exactly as then (RFC 4271 section 6.2), so both
+    /// sides keep the parameters they agreed on. The actions start the
+    /// timers as entering Established does (section 8.2.2, OpenConfirm on
+    /// KEEPALIVE) and send a KEEPALIVE at once, which restarts the peer's
+    /// hold timer.
+    pub fn resume(
+        config: FsmConfig,
+        seed: u64,
+        sent: &evpnd_wire::open::Open,
+        received: &evpnd_wire::open::Open,
+    ) -> Result<(Self, Vec<Action>), Notification> {
+        let as_sent = FsmConfig {
+            local_open: sent.clone(),
+            ..config.clone()
+        };
+        let session = check_open(received, &as_sent)?;
+        let mut fsm = Self::new(config, seed);
+        let mut out = Vec::new();
+        fsm.state = State::Established;
+        fsm.negotiated = Some(session.clone());
+        fsm.restart_keepalive(&mut out);
+        fsm.restart_hold(&mut out);
+        out.push(Action::Established(session));
+        let stable = fsm.config.stable_after;
+        fsm.start_timer(&mut out, Timer::Stability, stable);
+        Ok((fsm, out))
+    }
+
     pub fn state(&self) -> State {
         self.state
     }

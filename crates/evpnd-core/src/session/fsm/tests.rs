@@ -659,3 +659,45 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_handed_over_session_resumes_established_with_what_was_negotiated() {
+    // The previous process sent an OPEN without Extended Message; this
+    // one's config has it. The session keeps what both sides agreed on.
+    let sent = open_from(
+        65000,
+        90,
+        Ipv4Addr::new(198, 19, 0, 4),
+        vec![Capability::Multiprotocol(EVPN), Capability::RouteRefresh],
+    );
+    let (mut fsm, actions) = Fsm::resume(config(), 7, &sent, &open()).unwrap();
+    assert_eq!(fsm.state(), State::Established);
+    let negotiated = fsm.negotiated().unwrap().clone();
+    assert!(!negotiated.extended_message, "as negotiated then");
+    assert!(negotiated.route_refresh);
+    assert_eq!(negotiated.hold_time, 9);
+    // A KEEPALIVE at once (the peer's hold timer), then the timers of an
+    // Established session, then the session is announced.
+    assert!(matches!(actions[0], Action::SendKeepalive));
+    assert_eq!(timer_started(&actions, Timer::Keepalive), Some(secs(3)));
+    assert_eq!(timer_started(&actions, Timer::Hold), Some(secs(9)));
+    assert!(
+        actions
+            .iter()
+            .any(|a| matches!(a, Action::Established(s) if *s == negotiated))
+    );
+    // And it runs as any Established session: the hold timer ends it.
+    let down = fsm.handle(Event::HoldTimerExpires);
+    assert_eq!(notification(&down), Some(&n(4, 0)));
+    assert_eq!(fsm.state(), State::Idle);
+    // The current config is the one later sessions open with.
+    assert_eq!(fsm.config().local_open, config().local_open);
+}
+
+#[test]
+fn a_handed_over_open_that_no_longer_checks_is_refused() {
+    // Another AS than the config's peer AS: the session cannot resume.
+    let theirs = open_from(65099, 9, Ipv4Addr::new(198, 19, 0, 1), Vec::new());
+    let sent = config().local_open;
+    assert!(Fsm::resume(config(), 7, &sent, &theirs).is_err());
+}
