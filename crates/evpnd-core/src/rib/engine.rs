@@ -96,6 +96,11 @@ pub enum RibInput {
     Local { update: IngressUpdate },
     /// RFC 2918: the peer asks for our whole Adj-RIB-Out again.
     RouteRefresh { peer: PeerIdx },
+    /// Every path `peer` holds now is stale until it is announced again or
+    /// withdrawn, or [`RibInput::StaleExpired`] removes it (ADR 0010: the
+    /// local routes an upgraded process inherited, until its VTEP has
+    /// originated its own).
+    MarkStale { peer: PeerIdx },
     /// The observer (a VTEP whose VNIs or route targets were reconfigured)
     /// asks for every best path again: it gets them as one
     /// [`RibEvent::Table`], after every change it was sent before and
@@ -434,6 +439,11 @@ impl Rib {
             RibInput::RouteRefresh { peer } => {
                 self.flush(out);
                 self.send_full_table(peer, out);
+            }
+            RibInput::MarkStale { peer } => {
+                let keys = self.rib.keys_from(peer);
+                debug!(?peer, routes = keys.len(), "paths marked stale");
+                self.stale.mark(peer, keys);
             }
             RibInput::ReplayToObserver if self.observed => {
                 // The changes applied so far go first: the table is the

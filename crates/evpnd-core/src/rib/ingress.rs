@@ -159,6 +159,27 @@ fn loop_check(update: &Update, local: &LocalIdentity, external: bool) -> Option<
 }
 
 /// The values the decision process compares, read once per UPDATE.
+/// A path the previous process held, handed over with its sessions (ADR
+/// 0010): its attributes are in the stored form already (`rib::attrs`), so
+/// they go in unchanged and are summarized as the RIB summarizes any stored
+/// set (LOCAL_PREF ignored from an external peer, RFC 4271 5.1.5).
+pub fn restored(attributes: Bytes, next_hop: Bytes, nlri: Bytes, external: bool) -> IngressUpdate {
+    let update = crate::rib::attrs::decode_stored(&attributes);
+    let summary = PathSummary {
+        local_pref: update.local_pref().filter(|_| !external),
+        ..summarize(&update)
+    };
+    IngressUpdate {
+        reach: Some(Reach {
+            attributes,
+            next_hop,
+            summary,
+            nlri,
+        }),
+        ..Default::default()
+    }
+}
+
 pub fn summarize(update: &Update) -> PathSummary {
     let as_path = update.as_path();
     PathSummary {

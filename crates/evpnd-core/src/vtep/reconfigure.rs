@@ -26,7 +26,7 @@
 use super::input::Learned;
 use super::output::{VtepEvent, VtepOutput};
 use super::{VtepCore, VtepInput};
-use crate::dataplane::diff::diff;
+use crate::dataplane::diff::{Op, diff};
 use crate::dataplane::model::Vni;
 use crate::evpn::import::Importer;
 use crate::evpn::instance::{EvpnInstance, EvpnInstances};
@@ -244,7 +244,21 @@ impl VtepCore {
         self.importer = importer;
         self.svis = svis;
         let desired = self.importer.desired_state();
-        let ops = diff(&desired, &self.desired);
+        // Against the kernel for what is wanted (so a core that has just
+        // adopted the kernel's rows, after a restart of the VTEP task, sends
+        // nothing for the rows that are right already), and the rows no
+        // longer wanted; adopted rows nobody wants wait for the end of the
+        // initial sync, as at start.
+        let mut ops: Vec<Op> = diff(&desired, &self.kernel)
+            .into_iter()
+            .filter(|op| !matches!(op, Op::Delete(_)))
+            .collect();
+        ops.extend(
+            self.desired
+                .objects()
+                .filter(|o| desired.get(o).is_none())
+                .map(Op::Delete),
+        );
         self.desired = desired;
         for op in &ops {
             op.apply_to(&mut self.kernel);
@@ -263,8 +277,7 @@ impl VtepCore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dataplane::diff::Op;
-    use crate::dataplane::model::{FloodEntry, Object, RemoteMac};
+    use crate::dataplane::model::{FloodEntry, Object, OwnedRow, RemoteMac};
     use crate::evpn::originate::{LocalAdvertisement, inclusive_multicast, mac_ip};
     use crate::rib::attrs::AttrInterner;
     use crate::rib::engine::{IngressUpdate, RibEvent};
@@ -595,6 +608,48 @@ mod tests {
                 ]),
             ]
         );
+    }
+
+    #[test]
+    fn a_restarted_core_sends_nothing_for_the_rows_the_kernel_has() {
+        // The VTEP task starts over (after a panic): a fresh core adopts the
+        // kernel's rows, then re-imports the RIB's table with the same
+        // instances.
+        let mut interner = AttrInterner::default();
+        let table = remote(&mut interner, 10, 10);
+        let mut core = VtepCore::new(instances([ours(10)]), svis(&[10]));
+        let adopted = vec![
+            OwnedRow::Flood(FloodEntry {
+                vni: 10,
+                vtep: VTEP_3,
+            }),
+            OwnedRow::MacSelf {
+                vni: 10,
+                mac: mac(3),
+                vtep: VTEP_3,
+                sticky: false,
+            },
+            OwnedRow::MacMaster {
+                vlan: 10,
+                mac: mac(3),
+                sticky: false,
+            },
+        ];
+        core.handle(VtepInput::Start {
+            now: Instant::now(),
+            adopted,
+            learned: vec![learnt(10, 1)],
+        });
+        let out = reconfigure(
+            &mut core,
+            instances([ours(10)]),
+            &[10],
+            vec![learnt(10, 1)],
+            table,
+        );
+        assert!(kernel_ops(&out).is_empty(), "{out:?}");
+        assert_eq!(core.desired().len(), 2);
+        assert_eq!(reconfigured(&out), Some(InstanceChanges::default()));
     }
 
     #[test]

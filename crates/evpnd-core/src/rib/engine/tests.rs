@@ -121,6 +121,75 @@ fn the_observer_gets_the_table_again_after_the_changes_before_it() {
 }
 
 #[test]
+fn inherited_local_paths_not_originated_again_go_when_the_stale_time_ends() {
+    use crate::rib::ingress::restored;
+    let local = PeerInfo {
+        address: IpAddr::V4(Ipv4Addr::new(198, 19, 0, 1)),
+        kind: PeerKind::Local,
+        remote_as: 65000,
+        router_id: Ipv4Addr::new(198, 19, 0, 1),
+    };
+    let encoder = OutboundEncoder {
+        family: Family::L2VPN_EVPN,
+        local_asn: 65000,
+        cluster_id: Ipv4Addr::new(198, 19, 0, 1),
+    };
+    let mut rib = Rib::new(local, encoder);
+    rib.observe();
+    let mut sent: Vec<RibOutput> = Vec::new();
+    // The previous process's two local type-3 routes (RD :2 and :3), in
+    // stored form (msg 20 of proto-tests/vectors/frr/bgp-evpn-messages.txt).
+    let nlris = [
+        Bytes::from(hex("03110001c613000100020000000020c6130001")),
+        Bytes::from(hex("03110001c613000100030000000020c6130001")),
+    ];
+    let attributes = Bytes::from(hex("400101005002000040050400000064"));
+    let next_hop = Bytes::from_static(&[198, 19, 0, 1]);
+    let inherited = restored(
+        attributes.clone(),
+        next_hop.clone(),
+        Bytes::from([nlris[0].as_ref(), nlris[1].as_ref()].concat()),
+        false,
+    );
+    assert_eq!(
+        inherited.reach.as_ref().unwrap().summary.local_pref,
+        Some(100),
+        "summarized as the RIB summarizes a stored set"
+    );
+    rib.handle(RibInput::Local { update: inherited }, &mut sent);
+    rib.handle(
+        RibInput::MarkStale {
+            peer: PeerIdx::LOCAL,
+        },
+        &mut sent,
+    );
+    // The new VTEP originates only the first again.
+    let again = restored(attributes, next_hop, nlris[0].clone(), false);
+    rib.handle(RibInput::Local { update: again }, &mut sent);
+    rib.flush(&mut sent);
+    sent.clear();
+    rib.handle(
+        RibInput::StaleExpired {
+            peer: PeerIdx::LOCAL,
+        },
+        &mut sent,
+    );
+    rib.flush(&mut sent);
+    let Some(RibOutput::Event(RibEvent::Changes(changes))) = sent.first() else {
+        panic!("a withdrawal: {sent:?}")
+    };
+    assert_eq!(changes.len(), 1);
+    assert!(changes[0].new.is_none());
+    assert_eq!(
+        changes[0].old.as_ref().unwrap().nlri.as_slice(),
+        nlris[1].as_ref()
+    );
+    let left: Vec<_> = rib.dump().into_iter().map(|p| p.path.nlri).collect();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].as_slice(), nlris[0].as_ref());
+}
+
+#[test]
 fn end_of_rib_from_every_configured_peer_ends_the_initial_sync() {
     let info = |last: u8, kind| PeerInfo {
         address: IpAddr::V4(Ipv4Addr::new(198, 19, 0, last)),
