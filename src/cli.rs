@@ -96,7 +96,9 @@ pub enum Command {
     /// from (typically just upgraded), without ending any BGP session: the
     /// established sessions are handed over to the new image, which takes
     /// over the process (same PID) and the kernel state (ADR 0010). Waits
-    /// until the new image answers and prints its sessions.
+    /// until the new image answers and prints its sessions. With the same
+    /// binary it is a restart that no peer notices.
+    #[command(visible_alias = "restart")]
     Upgrade,
     /// Query the running daemon.
     Show {
@@ -446,24 +448,22 @@ fn run(config_path: &Path, resume_from: Option<PathBuf>) -> ExitCode {
         path: Some(std::path::absolute(config_path).unwrap_or_else(|_| config_path.to_path_buf())),
         log_level: init_tracing(&config.log),
     };
-    let resumed = match resume_from.as_deref().map(handover::load) {
-        None => Vec::new(),
-        Some(Ok(handover::Loaded {
-            sessions: resumed,
-            errors,
-        })) => {
-            for e in errors {
-                tracing::warn!(error = %e, "a handed-over session cannot be resumed; its peer sees it end");
+    let inherited = match resume_from.as_deref().map(handover::load) {
+        None => None,
+        Some(Ok(loaded)) => {
+            for e in &loaded.errors {
+                tracing::warn!(error = %e, "part of what the previous image handed over cannot be used");
             }
             tracing::info!(
-                sessions = resumed.len(),
+                sessions = loaded.sessions.len(),
+                local_paths = loaded.local_paths.as_ref().map(Vec::len),
                 "resuming the sessions the previous image handed over"
             );
-            resumed
+            Some(loaded)
         }
         Some(Err(e)) => {
             tracing::warn!(error = %e, "cannot read the sessions the previous image handed over; starting them afresh");
-            Vec::new()
+            None
         }
     };
     let handover_file = handover::file_for(&config.control.socket);
@@ -477,13 +477,15 @@ fn run(config_path: &Path, resume_from: Option<PathBuf>) -> ExitCode {
             return ExitCode::from(exit::RUNTIME_ERROR);
         }
     };
-    let stopped = runtime.block_on(daemon(config, reload, resumed));
+    let stopped = runtime.block_on(daemon(config, reload, inherited));
     // Every task and thread of this image ends here; the handed-over
     // sockets are plain descriptors by now.
     drop(runtime);
     match stopped {
         Ok(Stopped::Shutdown) => ExitCode::from(exit::OK),
-        Ok(Stopped::Upgrade(sessions)) => exec_upgrade(binary, &handover_file, sessions),
+        Ok(Stopped::Upgrade { sessions, paths }) => {
+            exec_upgrade(binary, &handover_file, sessions, &paths)
+        }
         Err(e) => {
             tracing::error!("{e}");
             eprintln!("evpnd: {e}");
@@ -499,6 +501,7 @@ fn exec_upgrade(
     binary: std::io::Result<PathBuf>,
     file: &Path,
     sessions: Vec<handover::HandedOver>,
+    paths: &[handover::HandedPaths],
 ) -> ExitCode {
     use std::os::unix::process::CommandExt;
     let binary = match binary {
@@ -509,7 +512,7 @@ fn exec_upgrade(
         }
     };
     let count = sessions.len();
-    let sockets = match handover::write(file, sessions) {
+    let sockets = match handover::write(file, sessions, paths) {
         Ok(sockets) => sockets,
         Err(e) => {
             tracing::error!(error = %e, "cannot write the hand-over file; stopping");
@@ -577,7 +580,7 @@ async fn reload_on_hangup(
 async fn daemon(
     config: Config,
     reload: ReloadSource,
-    resumed: Vec<(std::net::IpAddr, handover::Resumed)>,
+    inherited: Option<handover::Loaded>,
 ) -> Result<Stopped, String> {
     // Register signal handlers before anything observable exists, so a
     // SIGTERM right after the socket appears is never the default action
@@ -597,7 +600,7 @@ async fn daemon(
 
     // The daemon core answers control-socket calls until the server stops
     // (on a signal) and drops `calls_tx`; then it shuts the sessions down.
-    let mut core = tokio::spawn(crate::daemon::run(config, calls_rx, reload, resumed));
+    let mut core = tokio::spawn(crate::daemon::run(config, calls_rx, reload, inherited));
 
     let signalled = async move {
         match signals.await {

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod decode;
+pub mod panic;
 pub mod rib_task;
 pub mod session;
 pub mod vtep;

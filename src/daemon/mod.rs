@@ -9,13 +9,14 @@ use crate::api::protocol::{NeighborRow, Request, Response, UpgradeReport};
 use crate::api::server::ApiCall;
 use crate::config::{Config, Dataplane};
 use crate::rib_task::{RibRequest, RibTask};
-use crate::session::handover::{HandedOver, Resumed};
+use crate::session::handover::{HandedOver, HandedPaths, Loaded, Resumed, paths_to_hand_over};
 use crate::session::peer::{PeerHandle, reject};
 use crate::session::spec::{PeerSpec, peer_kind};
 use crate::vtep::{self, VtepError, VtepQuery};
 use evpnd_core::rib::encode::OutboundEncoder;
-use evpnd_core::rib::engine::{PeerCounters, Rib};
-use evpnd_core::rib::peer::{PeerInfo, PeerKind};
+use evpnd_core::rib::engine::{PeerCounters, Rib, RibInput};
+use evpnd_core::rib::ingress::restored;
+use evpnd_core::rib::peer::{PeerIdx, PeerInfo, PeerKind};
 use evpnd_core::session::State;
 use evpnd_core::session::graceful_restart;
 use evpnd_wire::Family;
@@ -57,21 +58,28 @@ pub enum Stopped {
     /// Sessions closed (a signal, or the control socket server stopped).
     Shutdown,
     /// `evpnd upgrade`: these established sessions were handed over, for
-    /// the binary executed next (ADR 0010).
-    Upgrade(Vec<HandedOver>),
+    /// the binary executed next, with the paths the RIB held from them and
+    /// from us (ADR 0010).
+    Upgrade {
+        sessions: Vec<HandedOver>,
+        paths: Vec<HandedPaths>,
+    },
 }
 
 /// Runs until `calls` closes (the control socket server stopped on a
 /// signal) or an upgrade is asked for, then shuts the sessions down or
 /// hands them over. `reload` is where a reload (`Request::Reload`) reads the
-/// configuration again; `resumed` are the sessions the previous image
-/// handed over.
+/// configuration again; `inherited`: what the previous image handed over.
 pub async fn run(
     config: Config,
     mut calls: mpsc::Receiver<ApiCall>,
     reload: ReloadSource,
-    resumed: Vec<(IpAddr, Resumed)>,
+    inherited: Option<Loaded>,
 ) -> Result<Stopped, DaemonError> {
+    let (resumed, local_paths) = match inherited {
+        Some(loaded) => (loaded.sessions, loaded.local_paths),
+        None => (Vec::new(), None),
+    };
     let bgp = &config.bgp;
     let mut listeners = Vec::new();
     for addr in bgp.listen_addrs() {
@@ -145,10 +153,31 @@ pub async fn run(
         rib.defer_selection(gr.select_defer_time, rib_tx.clone());
     }
     let rib_task = tokio::spawn(rib.run(rib_rx));
+    // The local routes the previous image announced (ADR 0010) stay, stale,
+    // until the VTEP below has originated its own; those it does not
+    // originate again are withdrawn then, so none lingers at the peers.
+    let inherits_local = local_paths.as_ref().is_some_and(|p| !p.is_empty());
+    for p in local_paths.into_iter().flatten() {
+        let update = restored(p.attributes, p.next_hop, p.nlri, false);
+        let _ = rib_tx
+            .send(RibRequest::Input(RibInput::Local { update }))
+            .await;
+    }
+    let local = PeerIdx::LOCAL;
+    if inherits_local {
+        let _ = rib_tx
+            .send(RibRequest::Input(RibInput::MarkStale { peer: local }))
+            .await;
+    }
     let vtep = match observer {
         Some(changes) => Some(vtep::start(&config, rib_tx.clone(), changes).await?),
         None => None,
     };
+    if inherits_local {
+        let _ = rib_tx
+            .send(RibRequest::Input(RibInput::StaleExpired { peer: local }))
+            .await;
+    }
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     // The accept loops read the neighbours' addresses from here; a reload
@@ -225,13 +254,30 @@ pub async fn run(
     }
     // Give the writers a moment to put the Cease NOTIFICATIONs on the wire.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    drop(rib_tx);
-    let _ = tokio::time::timeout(SHUTDOWN_GRACE, rib_task).await;
-    Ok(if upgrading {
-        Stopped::Upgrade(reloader.handover().take())
+    let stopped = if upgrading {
+        let sessions = reloader.handover().take();
+        // The sessions handed over never told the RIB they ended: it still
+        // holds their paths, which go with them.
+        let handed: std::collections::HashSet<IpAddr> =
+            sessions.iter().map(|s| s.address).collect();
+        let (reply, rows) = oneshot::channel();
+        let paths = match rib_tx.send(RibRequest::Dump { reply }).await {
+            Ok(()) => rows.await.unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        let paths = paths_to_hand_over(paths, &handed);
+        info!(
+            sessions = sessions.len(),
+            path_sets = paths.len(),
+            "handing over"
+        );
+        Stopped::Upgrade { sessions, paths }
     } else {
         Stopped::Shutdown
-    })
+    };
+    drop(rib_tx);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, rib_task).await;
+    Ok(stopped)
 }
 
 /// The answer to `evpnd upgrade`, given before the hand-over starts.

@@ -6,20 +6,29 @@
 //! restart altogether, as far as any peer can tell: the running process
 //! stops each established session at a message boundary, writes what it
 //! queued, and `exec`s the (new) binary in its own place, same PID, with the
-//! TCP sockets open. The new image resumes each session in Established from
-//! the two OPENs that were exchanged (`Fsm::resume`), sends a KEEPALIVE,
-//! asks the peer for its routes again (ROUTE-REFRESH, RFC 2918) and sends it
-//! its own table (an implicit replace of what it already has). The kernel's
-//! rows are adopted as after any restart.
+//! TCP sockets open, and the paths its RIB held from those peers and from
+//! itself. The new image resumes each session in Established from the two
+//! OPENs that were exchanged (`Fsm::resume`), sends a KEEPALIVE, restores
+//! the peer's paths exactly as they were (so a withdrawal that arrives next
+//! finds its route, and nothing is asked of the peer) and sends it its own
+//! table (an implicit replace of what it already has). The local paths it
+//! inherits stay until its VTEP has originated its own, then those not
+//! originated again are withdrawn. The kernel's rows are adopted as after
+//! any restart. Without the paths (an unreadable file) a session asks its
+//! peer for its routes again (ROUTE-REFRESH, RFC 2918).
 //!
 //! Between the two images the sockets wait in the kernel: the peer's
 //! messages queue in its receive buffer and nobody sends KEEPALIVEs, which a
 //! hold time of a few seconds survives (the exec takes well under one).
 
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use evpnd_core::rib::engine::RibPath;
+use evpnd_core::rib::peer::PeerIdx;
 use evpnd_wire::message::{DecodeOptions, EncodeOptions, Message};
 use evpnd_wire::open::Open;
 use serde::{Deserialize, Serialize};
-use std::net::IpAddr;
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -81,6 +90,51 @@ pub struct Resumed {
     pub received_open: Open,
     pub unread: Vec<u8>,
     pub established_since: Option<SystemTime>,
+    /// The paths the previous image held from this peer; `None` when they
+    /// could not be read (the session then asks the peer for them).
+    pub paths: Option<Vec<HandedPaths>>,
+}
+
+/// Paths that share one attribute set, from one source, as the RIB held
+/// them: attributes in the stored form, the next hop and the NLRI as
+/// received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandedPaths {
+    /// `None`: originated here (a VTEP's local routes).
+    pub source: Option<IpAddr>,
+    pub attributes: Bytes,
+    pub next_hop: Bytes,
+    /// Whole NLRI, one after the other.
+    pub nlri: Bytes,
+}
+
+/// The RIB's paths worth handing over: ours, and those of the peers whose
+/// sessions were handed over (the others end; their paths would only be
+/// withdrawn again), one entry per source and attribute set.
+pub fn paths_to_hand_over(rows: Vec<RibPath>, handed: &HashSet<IpAddr>) -> Vec<HandedPaths> {
+    let mut groups: HashMap<(Option<IpAddr>, usize), HandedPaths> = HashMap::new();
+    for row in rows {
+        let source = if row.path.source() == PeerIdx::LOCAL {
+            None
+        } else {
+            match row.from {
+                Some(info) if handed.contains(&info.address) => Some(info.address),
+                _ => continue,
+            }
+        };
+        // One interned set per (source, attributes): its address names it.
+        let set = std::sync::Arc::as_ptr(&row.path.attrs) as usize;
+        let entry = groups.entry((source, set)).or_insert_with(|| HandedPaths {
+            source,
+            attributes: row.path.attrs.encoded.clone(),
+            next_hop: row.path.attrs.next_hop.clone(),
+            nlri: Bytes::new(),
+        });
+        let mut nlri = BytesMut::from(std::mem::take(&mut entry.nlri));
+        nlri.extend_from_slice(&row.path.nlri);
+        entry.nlri = nlri.freeze();
+    }
+    groups.into_values().collect()
 }
 
 #[derive(Debug, Error)]
@@ -98,6 +152,8 @@ pub enum HandoverError {
         fd: i32,
         source: std::io::Error,
     },
+    #[error("{path}: truncated or corrupt at octet {at}")]
+    Paths { path: String, at: usize },
     #[error("session with {address}: its {which} OPEN does not decode")]
     Open {
         address: IpAddr,
@@ -133,6 +189,101 @@ pub fn file_for(control_socket: &Path) -> std::path::PathBuf {
     control_socket.with_extension("handover")
 }
 
+/// The paths go in a binary file beside it (a reflector's table is large).
+fn paths_file(file: &Path) -> std::path::PathBuf {
+    file.with_extension("handover-paths")
+}
+
+/// The paths file starts with this, then the format version.
+const PATHS_MAGIC: &[u8; 8] = b"EVPNDRIB";
+
+/// Records: source (0 ours, 4 + IPv4, 6 + IPv6), attributes (u32 length),
+/// next hop (u16 length), NLRI (u32 length); lengths big-endian.
+fn encode_paths(paths: &[HandedPaths]) -> BytesMut {
+    let mut out = BytesMut::new();
+    out.put_slice(PATHS_MAGIC);
+    out.put_u32(FORMAT_VERSION);
+    for p in paths {
+        match p.source {
+            None => out.put_u8(0),
+            Some(IpAddr::V4(a)) => {
+                out.put_u8(4);
+                out.put_slice(&a.octets());
+            }
+            Some(IpAddr::V6(a)) => {
+                out.put_u8(6);
+                out.put_slice(&a.octets());
+            }
+        }
+        out.put_u32(p.attributes.len() as u32);
+        out.put_slice(&p.attributes);
+        out.put_u16(p.next_hop.len() as u16);
+        out.put_slice(&p.next_hop);
+        out.put_u32(p.nlri.len() as u32);
+        out.put_slice(&p.nlri);
+    }
+    out
+}
+
+/// The records of [`encode_paths`]; `Err(octet)` where the file stops
+/// making sense.
+fn decode_paths(file: Bytes) -> Result<Vec<HandedPaths>, usize> {
+    let total = file.len();
+    let mut b = file;
+    let at = |b: &Bytes| total - b.remaining();
+    if b.remaining() < 12 || &b[..8] != PATHS_MAGIC {
+        return Err(0);
+    }
+    b.advance(8);
+    if b.get_u32() != FORMAT_VERSION {
+        return Err(8);
+    }
+    let mut paths = Vec::new();
+    while b.has_remaining() {
+        let start = at(&b);
+        let source = match b.get_u8() {
+            0 => None,
+            4 if b.remaining() >= 4 => {
+                let mut a = [0; 4];
+                b.copy_to_slice(&mut a);
+                Some(IpAddr::V4(Ipv4Addr::from(a)))
+            }
+            6 if b.remaining() >= 16 => {
+                let mut a = [0; 16];
+                b.copy_to_slice(&mut a);
+                Some(IpAddr::V6(Ipv6Addr::from(a)))
+            }
+            _ => return Err(start),
+        };
+        let field = |b: &mut Bytes, wide: bool| {
+            let need = if wide { 4 } else { 2 };
+            if b.remaining() < need {
+                return None;
+            }
+            let len = if wide {
+                b.get_u32() as usize
+            } else {
+                usize::from(b.get_u16())
+            };
+            (b.remaining() >= len).then(|| b.split_to(len))
+        };
+        let (Some(attributes), Some(next_hop), Some(nlri)) = (
+            field(&mut b, true),
+            field(&mut b, false),
+            field(&mut b, true),
+        ) else {
+            return Err(start);
+        };
+        paths.push(HandedPaths {
+            source,
+            attributes,
+            next_hop,
+            nlri,
+        });
+    }
+    Ok(paths)
+}
+
 fn open_bytes(open: &Open) -> Vec<u8> {
     // OPEN is always encoded as on the wire (no negotiated options apply).
     Message::Open(open.clone())
@@ -148,9 +299,14 @@ fn open_of(bytes: &[u8]) -> Option<Open> {
     }
 }
 
-/// Writes `sessions` to `path` (mode 0600) and clears close-on-exec on
-/// their sockets; returns the sockets, which must stay open until `exec`.
-pub fn write(path: &Path, sessions: Vec<HandedOver>) -> Result<Vec<OwnedFd>, HandoverError> {
+/// Writes `sessions` to `path` and `paths` beside it (mode 0600) and
+/// clears close-on-exec on the sessions' sockets; returns the sockets,
+/// which must stay open until `exec`.
+pub fn write(
+    path: &Path,
+    sessions: Vec<HandedOver>,
+    paths: &[HandedPaths],
+) -> Result<Vec<OwnedFd>, HandoverError> {
     let io = |source| HandoverError::Io {
         path: path.display().to_string(),
         source,
@@ -178,8 +334,19 @@ pub fn write(path: &Path, sessions: Vec<HandedOver>) -> Result<Vec<OwnedFd>, Han
         sessions: records,
     };
     let text = serde_json::to_vec(&file).map_err(|e| io(std::io::Error::other(e)))?;
+    write_private(&paths_file(path), &encode_paths(paths))?;
+    write_private(path, &text)?;
+    Ok(sockets)
+}
+
+/// Writes `bytes` to `path`, readable by the owner only.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), HandoverError> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
+    let io = |source| HandoverError::Io {
+        path: path.display().to_string(),
+        source,
+    };
     let mut out = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
@@ -187,8 +354,19 @@ pub fn write(path: &Path, sessions: Vec<HandedOver>) -> Result<Vec<OwnedFd>, Han
         .mode(0o600)
         .open(path)
         .map_err(io)?;
-    out.write_all(&text).map_err(io)?;
-    Ok(sockets)
+    out.write_all(bytes).map_err(io)
+}
+
+/// The paths file beside `path`, read once and removed.
+fn load_paths(path: &Path) -> Result<Vec<HandedPaths>, HandoverError> {
+    let path = paths_file(path);
+    let name = path.display().to_string();
+    let bytes = std::fs::read(&path).map_err(|source| HandoverError::Io {
+        path: name.clone(),
+        source,
+    })?;
+    let _ = std::fs::remove_file(&path);
+    decode_paths(Bytes::from(bytes)).map_err(|at| HandoverError::Paths { path: name, at })
 }
 
 /// Reads what the previous image left in `path`, removes the file, and
@@ -216,8 +394,22 @@ pub fn load(path: &Path) -> Result<Loaded, HandoverError> {
             ),
         });
     }
-    let mut resumed = Vec::new();
     let mut errors = Vec::new();
+    // Per source; `None` when unreadable (sessions then ask their peers).
+    let mut by_source: Option<HashMap<Option<IpAddr>, Vec<HandedPaths>>> = match load_paths(path) {
+        Ok(paths) => {
+            let mut map: HashMap<_, Vec<_>> = HashMap::new();
+            for p in paths {
+                map.entry(p.source).or_default().push(p);
+            }
+            Some(map)
+        }
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    let mut resumed = Vec::new();
     for r in file.sessions {
         let socket = match evpnd_linux::inherit::take_inherited(r.fd) {
             Ok(socket) => socket,
@@ -253,11 +445,15 @@ pub fn load(path: &Path) -> Result<Loaded, HandoverError> {
                 established_since: r
                     .established_since_ms
                     .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms)),
+                paths: by_source
+                    .as_mut()
+                    .map(|m| m.remove(&Some(r.address)).unwrap_or_default()),
             },
         ));
     }
     Ok(Loaded {
         sessions: resumed,
+        local_paths: by_source.map(|mut m| m.remove(&None).unwrap_or_default()),
         errors,
     })
 }
@@ -267,6 +463,8 @@ pub fn load(path: &Path) -> Result<Loaded, HandoverError> {
 #[derive(Debug)]
 pub struct Loaded {
     pub sessions: Vec<(IpAddr, Resumed)>,
+    /// Our own paths (`None`: the paths file was unreadable).
+    pub local_paths: Option<Vec<HandedPaths>>,
     pub errors: Vec<HandoverError>,
 }
 
@@ -307,17 +505,33 @@ mod tests {
             unread: vec![0xff; 5],
             established_since: Some(since),
         };
-        let kept = write(&path, vec![handed]).unwrap();
+        let paths = vec![
+            HandedPaths {
+                source: None,
+                attributes: Bytes::from_static(&[0x40, 1, 1, 0]),
+                next_hop: Bytes::from_static(&[198, 19, 0, 1]),
+                nlri: Bytes::from_static(&[3, 1, 9]),
+            },
+            HandedPaths {
+                source: Some(address),
+                attributes: Bytes::new(),
+                next_hop: Bytes::from_static(&[0; 16]),
+                nlri: Bytes::from_static(&[3, 2, 8, 8]),
+            },
+        ];
+        let kept = write(&path, vec![handed], &paths).unwrap();
         let raw = kept[0].as_raw_fd();
         // What exec does to them: nothing; the numbers stay valid. Here the
         // "next image" is this process: forget ownership, as exec would.
         std::mem::forget(kept);
         let Loaded {
             sessions: resumed,
+            local_paths,
             errors,
         } = load(&path).unwrap();
         assert!(errors.is_empty(), "{errors:?}");
-        assert!(!path.exists(), "read once");
+        assert!(!path.exists() && !paths_file(&path).exists(), "read once");
+        assert_eq!(local_paths, Some(vec![paths[0].clone()]));
         let [(got, session)] = <[_; 1]>::try_from(resumed).unwrap();
         assert_eq!(got, address);
         assert_eq!(session.socket.as_raw_fd(), raw);
@@ -325,6 +539,7 @@ mod tests {
         assert_eq!(session.received_open, open(2));
         assert_eq!(session.unread, vec![0xff; 5]);
         assert_eq!(session.established_since, Some(since));
+        assert_eq!(session.paths, Some(vec![paths[1].clone()]));
         let back = std::net::TcpListener::from(session.socket);
         assert_eq!(back.local_addr().unwrap().port(), port);
         std::fs::remove_dir_all(&dir).unwrap();
@@ -340,5 +555,25 @@ mod tests {
         let e = load(&path).unwrap_err().to_string();
         assert!(e.contains("not a hand-over file"), "{e}");
         assert!(load(&path).is_err(), "removed after the first read");
+    }
+
+    #[test]
+    fn a_truncated_paths_file_names_the_record_where_it_breaks() {
+        let paths = [HandedPaths {
+            source: Some(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+            attributes: Bytes::from_static(&[1, 2, 3]),
+            next_hop: Bytes::from_static(&[4; 16]),
+            nlri: Bytes::from_static(&[5, 6]),
+        }];
+        let whole = encode_paths(&paths).freeze();
+        assert_eq!(decode_paths(whole.clone()).unwrap(), paths);
+        // Every cut inside the record is refused at the record's start.
+        for cut in 13..whole.len() {
+            assert_eq!(decode_paths(whole.slice(..cut)), Err(12), "cut at {cut}");
+        }
+        assert_eq!(
+            decode_paths(Bytes::from_static(b"EVPNDRIX\0\0\0\x01")),
+            Err(0)
+        );
     }
 }

@@ -11,11 +11,12 @@ use super::conn::{CLOSE_GRACE, Conn, READ_CHUNK};
 pub use super::counters::MessageCounters;
 use super::handover::{HandedOver, Resumed};
 use super::spec::PeerSpec;
+use crate::panic::CatchUnwind;
 use crate::rib_task::RibRequest;
 use bytes::Bytes;
 use evpnd_core::rib::adj_out::OutGroupKey;
 use evpnd_core::rib::engine::{GracefulPeer, RibInput};
-use evpnd_core::rib::ingress::{Ignored, ingress_update};
+use evpnd_core::rib::ingress::{Ignored, ingress_update, restored};
 use evpnd_core::rib::peer::{PeerInfo, PeerKind};
 use evpnd_core::session::collision::{self, Inbound, Initiator, Outbound};
 use evpnd_core::session::fsm::{Action, DownReason, Event, Fsm, State, Timer};
@@ -132,11 +133,7 @@ async fn supervise(
             Ok(()) => return,
             Err(panic) => panic,
         };
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "(no message)".into());
+        let what = crate::panic::message(&*panic);
         counters.panics.fetch_add(1, Ordering::Relaxed);
         tracing::error!(
             peer = %spec.neighbor.address,
@@ -161,27 +158,6 @@ async fn supervise(
             _ = shutdown.wait_for(|stop| *stop) => return,
         }
         backoff = (backoff * 2).min(PANIC_RESTART_CAP);
-    }
-}
-
-/// Polls a future and turns a panic in it into `Err`, like `catch_unwind`
-/// for a thread (futures-util has this; not worth the dependency for one
-/// use). The future is boxed so pinning needs no unsafe code.
-struct CatchUnwind<F>(std::pin::Pin<Box<F>>);
-
-impl<F: std::future::Future> std::future::Future for CatchUnwind<F> {
-    type Output = std::thread::Result<F::Output>;
-
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
-        let inner = self.0.as_mut();
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
-            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
-            Ok(std::task::Poll::Ready(out)) => std::task::Poll::Ready(Ok(out)),
-            Err(panic) => std::task::Poll::Ready(Err(panic)),
-        }
     }
 }
 
@@ -927,9 +903,31 @@ impl Session {
             self.status
                 .send_modify(|s| s.established_since = Some(since));
         }
-        if self.established && self.fsm.negotiated().is_some_and(|s| s.route_refresh) {
-            let refresh = RouteRefresh::request(self.spec.family);
-            self.send(&Message::RouteRefresh(refresh));
+        if !self.established {
+            return true;
+        }
+        match r.paths {
+            // Its paths as the previous image held them, before anything
+            // the peer sent since (the unread bytes, the socket).
+            Some(paths) => {
+                let external = self.spec.kind == PeerKind::Ebgp;
+                for p in paths {
+                    let update = restored(p.attributes, p.next_hop, p.nlri, external);
+                    let input = RibInput::Update {
+                        peer: self.spec.idx,
+                        update,
+                    };
+                    let _ = self.rib.send(RibRequest::Input(input)).await;
+                }
+            }
+            // Lost on the way: RFC 2918, the peer sends them again.
+            None if self.fsm.negotiated().is_some_and(|s| s.route_refresh) => {
+                let refresh = RouteRefresh::request(self.spec.family);
+                self.send(&Message::RouteRefresh(refresh));
+            }
+            None => {
+                warn!(peer = %peer, "the handed-over paths are lost and the peer has no route refresh: its routes come back with its next updates only");
+            }
         }
         self.process_buffered().await;
         true

@@ -27,6 +27,8 @@ use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
+use crate::panic::CatchUnwind;
+
 mod show;
 
 /// AF_BRIDGE, AF_INET, AF_INET6 (socket.h).
@@ -312,8 +314,58 @@ pub async fn start(
         learned = learned_count,
         "VTEP kernel state read"
     );
-    tokio::spawn(task.run(changes, events_rx, snooped_rx, failed_rx, queries_rx));
+    let inbox = VtepInbox {
+        changes,
+        events: events_rx,
+        snooped: snooped_rx,
+        failed: failed_rx,
+        queries: queries_rx,
+    };
+    tokio::spawn(supervise(task, inbox));
     Ok(queries_tx)
+}
+
+/// The VTEP task's queues: they outlive a restart of the task, so nothing
+/// sent to it is lost and nobody holding a sender notices.
+struct VtepInbox {
+    changes: mpsc::UnboundedReceiver<RibEvent>,
+    events: mpsc::Receiver<EventBatch>,
+    snooped: mpsc::Receiver<Result<Vec<KernelEvent>, ()>>,
+    failed: mpsc::UnboundedReceiver<Vec<Op>>,
+    queries: mpsc::Receiver<VtepQuery>,
+}
+
+/// Runs the VTEP task until its queues close. A panic in it (a bug) is
+/// contained like one in the netlink threads: logged, counted (`thread`
+/// "reconciler"), and after a back-off the task starts over with a fresh
+/// core that adopts the kernel's rows, re-reads what the kernel learnt and
+/// re-imports the RIB's table (`VtepTask::start_over`), with the same
+/// queues; the sessions and the kernel's forwarding never notice.
+async fn supervise(mut task: VtepTask, mut inbox: VtepInbox) {
+    let mut backoff = PANIC_RESTART_BASE;
+    loop {
+        let started = Instant::now();
+        let panic = match CatchUnwind(Box::pin(task.run(&mut inbox))).await {
+            Ok(()) => return,
+            Err(panic) => panic,
+        };
+        let thread = VtepThread::Reconciler;
+        thread
+            .counter(&task.thread_restarts)
+            .fetch_add(1, Ordering::Relaxed);
+        if started.elapsed() > PANIC_STABLE {
+            backoff = PANIC_RESTART_BASE;
+        }
+        tracing::error!(
+            thread = thread.name(),
+            panic = %crate::panic::message(&*panic),
+            restart_in_ms = backoff.as_millis() as u64,
+            "the VTEP task panicked (a bug); starting it over from the kernel's rows and the RIB's table"
+        );
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(PANIC_RESTART_CAP);
+        task.start_over().await;
+    }
 }
 
 /// First restart of a VTEP thread that panicked; doubles per panic in a row.
@@ -331,6 +383,8 @@ pub struct ThreadRestarts {
     pub nl_events: AtomicU64,
     pub nl_requests: AtomicU64,
     pub topology: AtomicU64,
+    /// The VTEP task itself (the tokio task around the core).
+    pub reconciler: AtomicU64,
 }
 
 /// The VTEP's threads, by their short names (fault injection, logs, the
@@ -340,6 +394,8 @@ enum VtepThread {
     NlEvents,
     NlRequests,
     Topology,
+    /// The VTEP task (a tokio task, supervised the same way).
+    Reconciler,
 }
 
 impl VtepThread {
@@ -348,6 +404,7 @@ impl VtepThread {
             VtepThread::NlEvents => "nl-events",
             VtepThread::NlRequests => "nl-requests",
             VtepThread::Topology => "topology",
+            VtepThread::Reconciler => "reconciler",
         }
     }
 
@@ -356,6 +413,7 @@ impl VtepThread {
             VtepThread::NlEvents => &restarts.nl_events,
             VtepThread::NlRequests => &restarts.nl_requests,
             VtepThread::Topology => &restarts.topology,
+            VtepThread::Reconciler => &restarts.reconciler,
         }
     }
 
@@ -365,21 +423,24 @@ impl VtepThread {
             VtepThread::NlEvents => "the netlink notification thread restarted after a panic",
             VtepThread::NlRequests => "the netlink request thread restarted after a panic",
             VtepThread::Topology => "the topology healing thread restarted after a panic",
+            VtepThread::Reconciler => "the VTEP task restarted after a panic",
         }
     }
 }
 
 /// Test-only fault injection: with `EVPND_FAULT_VTEP_PANIC=<names>`
-/// (comma-separated: `nl-events`, `nl-requests`, `topology`) in the
-/// environment, each named thread panics once per process, the first time
-/// it has work (a notification batch, an operation batch, a topology check),
+/// (comma-separated: `nl-events`, `nl-requests`, `topology`, `reconciler`)
+/// in the environment, each named thread panics once per process, the first
+/// time it has work (a notification batch, an operation batch, a topology
+/// check, an input after start),
 /// to show its restart, the resync after it and the counter
 /// (`proto-tests/vtep-drift-vm.sh`). Costs one environment lookup per batch
 /// only while some injection is still pending.
 fn inject_panic(thread: VtepThread) {
     use std::sync::atomic::AtomicBool;
     static NONE_LEFT: AtomicBool = AtomicBool::new(false);
-    static FIRED: [AtomicBool; 3] = [
+    static FIRED: [AtomicBool; 4] = [
+        AtomicBool::new(false),
         AtomicBool::new(false),
         AtomicBool::new(false),
         AtomicBool::new(false),
@@ -425,11 +486,7 @@ fn spawn_supervised<S: Send + 'static>(
                     Ok(()) => return,
                     Err(panic) => panic,
                 };
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "(no message)".to_owned());
+                let what = crate::panic::message(&*panic);
                 thread.counter(&restarts).fetch_add(1, Ordering::Relaxed);
                 if started.elapsed() > PANIC_STABLE {
                     backoff = PANIC_RESTART_BASE;
@@ -692,14 +749,14 @@ struct Reconfiguring {
 }
 
 impl VtepTask {
-    async fn run(
-        mut self,
-        mut changes: mpsc::UnboundedReceiver<RibEvent>,
-        mut events: mpsc::Receiver<EventBatch>,
-        mut snooped: mpsc::Receiver<Result<Vec<KernelEvent>, ()>>,
-        mut failed: mpsc::UnboundedReceiver<Vec<Op>>,
-        mut queries: mpsc::Receiver<VtepQuery>,
-    ) {
+    async fn run(&mut self, inbox: &mut VtepInbox) {
+        let VtepInbox {
+            changes,
+            events,
+            snooped,
+            failed,
+            queries,
+        } = inbox;
         let far = || tokio::time::Instant::now() + Duration::from_secs(3600);
         let stale = tokio::time::sleep_until(far());
         tokio::pin!(stale);
@@ -752,8 +809,52 @@ impl VtepTask {
                     continue;
                 }
             };
+            inject_panic(VtepThread::Reconciler);
             self.input(input).await;
         }
+    }
+
+    /// After a panic: a fresh core with the instances that ran, adopting
+    /// the kernel's rows as at start, then the RIB's table re-imported
+    /// against them (only what differs is sent) and local learning read
+    /// again. A reload that was waiting is answered with the failure.
+    async fn start_over(&mut self) {
+        if let Some(waiting) = self.reconfiguring.take() {
+            let _ = waiting.reply.send(Err(
+                "the VTEP task restarted after a panic; run the reload again".into(),
+            ));
+        }
+        let instances = self.core.instances().clone();
+        self.core = VtepCore::new(instances.clone(), self.topology.svis.clone());
+        self.retry_at = None;
+        self.stale_at = None;
+        let dumped = RequestSocket::open().and_then(|mut s| {
+            let rows = dump_owned(&mut s, &self.topology)?;
+            let learned = dump_learned(&mut s, &self.topology, &LearnScope::read(&self.scope))?;
+            Ok((rows, learned))
+        });
+        let (adopted, learned) = dumped.unwrap_or_else(|e| {
+            warn!(error = %e, "cannot read the kernel after the VTEP task's panic; its rows are installed again");
+            (Vec::new(), Vec::new())
+        });
+        let now = Instant::now();
+        self.input(VtepInput::Start {
+            now,
+            adopted,
+            learned: learned.clone(),
+        })
+        .await;
+        let replay = RibRequest::Input(RibInput::ReplayToObserver);
+        if self.rib.send(replay).await.is_err() {
+            return;
+        }
+        self.input(VtepInput::Reconfigure {
+            now,
+            instances,
+            svis: self.topology.svis.clone(),
+            learned,
+        })
+        .await;
     }
 
     /// A batch of notifications, or a resync when some were lost.
@@ -970,6 +1071,7 @@ impl VtepTask {
                     VtepThread::NlEvents,
                     VtepThread::NlRequests,
                     VtepThread::Topology,
+                    VtepThread::Reconciler,
                 ]
                 .into_iter()
                 .map(|t| {
