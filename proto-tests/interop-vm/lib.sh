@@ -630,6 +630,19 @@ ix_evpnd_restart() {
 	done
 	return 0
 }
+# ix_evpnd_upgrade NODE [NEW_BINARY]: NODE's binary replaced by NEW_BINARY (a new file
+# moved over it, as a package manager installs one), then `evpnd upgrade`: the running
+# process hands its sessions over to the new image, same PID (ADR 0010). Sets
+# IX_RESTART_SECS (until the new image answered) and IX_UPGRADE_PID_KEPT (yes/no)
+ix_evpnd_upgrade() {
+	local n=$1 t exe pid=${IX_PID[$1]}; t=$(now)
+	exe=$(readlink "/proc/$pid/exe"); exe=${exe% (deleted)}
+	if [ -n "${2:-}" ]; then cp "$2" "$exe.new" && mv -f "$exe.new" "$exe"; fi
+	IX_RESTART_SECS=""
+	ev "$n" upgrade >>"$PT_OUT/upgrade-$n.txt" 2>&1 && IX_RESTART_SECS=$(since "$t")
+	[ -d "/proc/$pid" ] && IX_UPGRADE_PID_KEPT=yes || IX_UPGRADE_PID_KEPT=no
+	return 0
+}
 # ix_stale_of NODE PEER_IP: NODE's stale routes from PEER_IP (prints them; true if > 0)
 ix_stale_of() {
 	local c; c=$(ev_json "$1" neighbors | jq -r --arg a "$2" '.[] | select(.address == $a) | .stale_routes')

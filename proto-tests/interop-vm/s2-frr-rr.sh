@@ -11,14 +11,22 @@
 # Checks: lib.sh ix_standard_checks (VNI 12: only n1 <-> n2 flood to each other),
 # rt-auto / rt-explicit (every speaker's routes carry the RTs configured),
 # rt-mismatch-warning (n1/n2 name n3's VNI-12 route and its RT in show vnis),
-# rd (each side's auto RDs); restart-n1: n1's evpnd restarted while the VNI-10 hosts
-# of every VTEP pair ping each other 20 times a second: the echoes lost are a figure,
-# because FRR 8.4 keeps no EVPN route of a restarting peer (RFC 4724 helper for
-# unicast and MPLS VPN only); restart-n1-no-notification: evpnd's part, the session
-# ended without a NOTIFICATION; logs.
+# rd (each side's auto RDs); then, each while the VNI-10 hosts of every VTEP pair ping
+# each other 20 times a second (lib.sh ix_check_restart):
+#   upgrade-n1   n1's installed binary replaced by a new file and `evpnd upgrade`: the
+#                sessions are handed over to the new image (ADR 0010): 0 echoes lost,
+#                no remote row changed; upgrade-n1-session: FRR's reflector never saw
+#                n1's session go down, and n1 kept its PID
+#   restart-n1   n1's evpnd restarted (SIGTERM, start): the loss is a figure, because
+#                FRR 8.4 keeps no EVPN route of a restarting peer (RFC 4724 helper for
+#                unicast and MPLS VPN only); restart-n1-no-notification: evpnd's part,
+#                the session ended without a NOTIFICATION
+# then logs.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 ix_init s2-frr-rr ixb
+# The evpnd nodes run an installed copy, which upgrade-n1 replaces
+cp "$EVPND" "$PT_RUN/evpnd-installed" && EVPND_BUILT=$EVPND && EVPND=$PT_RUN/evpnd-installed
 ix_node rr frr-rr 198.19.0.4 "n1 n2 n3"
 ix_node n1 evpnd-vtep 198.19.0.1 "rr" "10 11 12"
 ix_node n2 evpnd-vtep 198.19.0.2 "rr" "10 11 12"
@@ -61,12 +69,22 @@ for n in n1 n3; do for v in 10 11 12; do
 done; done
 [[ $rds != *"VNI 10 ,"* ]] && pass rd "auto RDs (router-id:N, RFC 7432 7.9), from the type-3 routes: ${rds%, }" || fail rd "type-3 RDs missing: ${rds%, } (see $D/rr.routes)"
 
+# ---------------------------------------------------------------- upgrade under traffic
+L=$PT_RUN/ixb-rr/bgpd.log
+down_before=$(grep -c 'neighbor 198.19.0.1.* Down' "$L")
+ix_check_restart upgrade-n1 n1 0 ix_evpnd_upgrade n1 "$EVPND_BUILT"
+down_after=$(grep -c 'neighbor 198.19.0.1.* Down' "$L")
+if [ "$down_after" = "$down_before" ] && [ "$IX_UPGRADE_PID_KEPT" = yes ] && grep -q 'resumed in Established' "$PT_RUN/ixb-n1/evpnd.log"; then
+	pass upgrade-n1-session "FRR's reflector logged no session down for n1 across the upgrade ($down_before before, $down_after after), n1 kept its PID and its new image resumed the session (log: 'resumed in Established')"
+else
+	fail upgrade-n1-session "FRR's reflector logged $down_before then $down_after session downs for n1; PID kept: $IX_UPGRADE_PID_KEPT; see $PT_RUN/ixb-n1/evpnd.log"
+fi
+
 # ---------------------------------------------------------------- restart under traffic
 # FRR 8.4 keeps no EVPN route of a restarting peer (its graceful-restart loop covers
 # SAFI unicast to MPLS VPN only, FOREACH_AFI_SAFI_NSF): the loss is a figure; what
 # evpnd controls is checked: it closed without a NOTIFICATION, and came back whole
 ix_check_restart restart-n1 n1 - ix_evpnd_restart n1
-L=$PT_RUN/ixb-rr/bgpd.log
 closed=$(grep -c 'neighbor 198.19.0.1.* Down Peer closed the session' "$L")
 notified=$(grep -c 'NOTIFICATION: received from neighbor 198.19.0.1' "$L")
 stale=${IX_STALE_LAST#rr:}

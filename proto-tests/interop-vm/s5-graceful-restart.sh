@@ -12,6 +12,8 @@
 #   restart-rr       the evpnd reflector restarted: 0 lost between the evpnd VTEPs (FRR
 #                    8.4 keeps no EVPN route of a restarting peer: its pairs are a figure)
 #   upgrade-n2       n2 stopped and a new binary started in its place: 0 lost
+#   upgrade-rr       `evpnd upgrade` on the reflector (sessions handed over to the new
+#                    image, ADR 0010): 0 lost on every pair, the FRR VTEP's included
 #   restart-n3-frr   the FRR VTEP restarted (zebra and bgpd): the figure
 # then logs.
 set -uo pipefail
@@ -45,6 +47,9 @@ ix_check_restart restart-rr rr 0 ix_evpnd_restart rr
 # VM cannot compile; what matters is that a new process takes over the kernel state)
 cp "$EVPND" "$PT_RUN/evpnd-upgraded"
 ix_check_restart upgrade-n2 n2 0 ix_evpnd_restart n2 "$PT_RUN/evpnd-upgraded"
+# the reflector's sessions never end: even FRR, which keeps no EVPN route of a
+# restarting peer, loses nothing
+ix_check_restart upgrade-rr rr 0 ix_evpnd_upgrade rr
 restart_frr_n3() {
 	local t; t=$(now)
 	frr_stop ixe-n3

@@ -20,7 +20,8 @@
 # vtep-devices, snooping (type-2 MAC+IP from ARP alone), snooping-rr (the RR has it),
 # journal (no snooping warning, no error), reload (systemctl reload of the same file:
 # no change), reload-refused (a router_id change: systemctl reload fails, nothing
-# changes), security (systemd-analyze security
+# changes), upgrade (`evpnd upgrade` after the binary is installed again: same MainPID,
+# the session with the RR never ends), security (systemd-analyze security
 # exposure at most SD_MAX_EXPOSURE), stop (exit 0, Result=success, /run/evpnd gone),
 # graceful-stop (no NOTIFICATION: the RR keeps the VTEP's routes as stale), control-no-af-packet (a drop-in without AF_PACKET makes
 # the snooping warning appear, so the journal check can see the shipped bug),
@@ -338,6 +339,28 @@ else
 	fail reload-refused "rc $rc '$out'; generation $(generation), $(cx systemctl is-active evpnd); journal: $(journal "$INVOCATION" | grep -i reload | tail -2 | tr '\n' ' ')"
 fi
 cx cp -p /run/evpnd-good.toml /etc/evpnd/evpnd.toml
+
+# ---------------------------------------------------------------- upgrade
+pt_log "upgrade"
+# ADR 0010: the binary installed again (install(1) writes a new file, as a package
+# manager does), then `evpnd upgrade` as root: the daemon executes it in its own place
+# under the unit's sandbox: same MainPID and invocation, still active, the session
+# with the RR never ended (its establishment time, the RR's view), the new image
+# says it resumed it.
+pid0=$(cx systemctl show -p MainPID --value evpnd) u0=$(up_since)
+rr_up0=$(rr show neighbors --json | jq -r '.[0].established_at_ms')
+cx install -m 0755 /srv/evpnd-src/evpnd /usr/local/sbin/evpnd
+out=$(cx evpnd upgrade 2>&1)
+rc=$?
+pid1=$(cx systemctl show -p MainPID --value evpnd)
+rr_up1=$(rr show neighbors --json | jq -r '.[0].established_at_ms')
+if [ $rc = 0 ] && [ "$pid1" = "$pid0" ] && [ "$(cx systemctl is-active evpnd)" = active ] &&
+	[ "$(up_since)" = "$u0" ] && [ "$rr_up1" = "$rr_up0" ] && [ "$rr_up0" != null ] &&
+	journal "$INVOCATION" | grep -q 'resumed in Established'; then
+	pass upgrade "evpnd upgrade: rc 0, MainPID $pid0 kept, active, the session with the RR never ended (established at $rr_up0 ms on both sides); '$(head -1 <<<"$out")'"
+else
+	fail upgrade "rc $rc '$(tr '\n' ' ' <<<"$out")'; MainPID $pid0 -> $pid1, $(cx systemctl is-active evpnd); session since $u0 -> $(up_since), RR's view $rr_up0 -> $rr_up1; journal: $(journal "$INVOCATION" | grep -iE 'hand|resum|exec' | tail -3 | tr '\n' ' ')"
+fi
 
 # ---------------------------------------------------------------- security score
 pt_log "security score"

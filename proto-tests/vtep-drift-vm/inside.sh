@@ -35,7 +35,8 @@
 # above DRIFT_LIMIT_MS, default 1000). Then:
 #   ping            h1a pings h2a (the healed dataplane works)
 #   drift-counter   evpnd_drift_repairs_total on n1 grew by at least one per kind
-#   thread-restarts n1 runs with EVPND_FAULT_VTEP_PANIC=nl-events,nl-requests,topology:
+#   thread-restarts n1 runs with EVPND_FAULT_VTEP_PANIC=nl-events,nl-requests,topology,
+#                   reconciler: the VTEP task started over from the kernel and the RIB;
 #                   each of its VTEP threads panicked once during start-up; each was
 #                   restarted, counted (evpnd_vtep_thread_restarts_total) and followed by
 #                   a resync (everything above ran after that)
@@ -55,7 +56,7 @@ REMOTE=198.19.0.2
 ev() { local n=$1; shift; "$EVPND" --socket "$PT_RUN/dr-$n/evpnd.sock" "$@"; }
 ev_json() { ev "$1" show "$2" --json 2>/dev/null; }
 ms_now() { date +%s%3N; }
-FAULT_THREADS=nl-events,nl-requests,topology
+FAULT_THREADS=nl-events,nl-requests,topology,reconciler
 
 # ---------------------------------------------------------------- topology
 t=$(now)
@@ -243,10 +244,11 @@ for th in ${FAULT_THREADS//,/ }; do
 done
 resyncs=$(grep -c "re-reading the kernel's EVPN state.*restarted after a panic" "$PT_RUN/dr-n1/evpnd.log")
 panics=$(grep -c 'a VTEP thread panicked' "$PT_RUN/dr-n1/evpnd.log")
-if [ "$got" = "$want" ] && [ "$resyncs" = 3 ] && [ "$panics" = 3 ]; then
-	pass thread-restarts "EVPND_FAULT_VTEP_PANIC=$FAULT_THREADS on n1: evpnd_vtep_thread_restarts_total$got, $panics panics logged, $resyncs resyncs after them; n1 kept running and reached the full state"
+task_panics=$(grep -c 'the VTEP task panicked' "$PT_RUN/dr-n1/evpnd.log")
+if [ "$got" = "$want" ] && [ "$resyncs" = 3 ] && [ "$panics" = 3 ] && [ "$task_panics" = 1 ]; then
+	pass thread-restarts "EVPND_FAULT_VTEP_PANIC=$FAULT_THREADS on n1: evpnd_vtep_thread_restarts_total$got, $panics thread panics logged and $resyncs resyncs after them, 1 VTEP task panic (started over from the kernel and the RIB's table); n1 kept running and reached the full state"
 else
-	fail thread-restarts "evpnd_vtep_thread_restarts_total:$got (want$want); panics logged: $panics, resyncs after a restart: $resyncs (want 3 each)"
+	fail thread-restarts "evpnd_vtep_thread_restarts_total:$got (want$want); thread panics logged: $panics, resyncs after a restart: $resyncs (want 3 each); VTEP task panics: $task_panics (want 1)"
 fi
 
 # ---------------------------------------------------------------- one kind at a time
@@ -341,14 +343,14 @@ for i in 1 2; do
 	pid_var=PID_n$i
 	kill -0 "${!pid_var}" 2>/dev/null || bad="$bad n$i:not-running"
 	# the injected panics (three lines each: the hook's two, evpnd's ERROR) aside
-	c=$(grep -E 'panicked|RUST_BACKTRACE| ERROR ' "$L" | grep -cvE "^thread 'evpnd-[a-z-]+'( \([0-9]+\))? panicked at src/vtep/|^note: run with .RUST_BACKTRACE|EVPND_FAULT_VTEP_PANIC")
+	c=$(grep -E 'panicked|RUST_BACKTRACE| ERROR ' "$L" | grep -cvE "^thread '(evpnd-[a-z-]+|tokio-runtime-worker)'( \([0-9]+\))? panicked at src/vtep/|^note: run with .RUST_BACKTRACE|EVPND_FAULT_VTEP_PANIC")
 	[ "$c" != 0 ] && bad="$bad n$i:${c}x(panic|ERROR)"
 done
 grep -E 'restor|drift|re-reading' "$PT_RUN/dr-n1/evpnd.log" >"$PT_OUT/n1-drift-log.txt"
 if [ -z "$bad" ]; then
 	pass logs "no panic, no ERROR, both evpnd running; n1 logged $(grep -c 'restor' "$PT_OUT/n1-drift-log.txt") repairs (n1-drift-log.txt)"
 else
-	fail logs "$bad; first: $(grep -hE 'panicked|RUST_BACKTRACE| ERROR ' "$PT_RUN"/dr-n*/evpnd.log | grep -vE "^thread 'evpnd-[a-z-]+'( \([0-9]+\))? panicked at src/vtep/|^note: run with .RUST_BACKTRACE|EVPND_FAULT_VTEP_PANIC" | head -2)"
+	fail logs "$bad; first: $(grep -hE 'panicked|RUST_BACKTRACE| ERROR ' "$PT_RUN"/dr-n*/evpnd.log | grep -vE "^thread '(evpnd-[a-z-]+|tokio-runtime-worker)'( \([0-9]+\))? panicked at src/vtep/|^note: run with .RUST_BACKTRACE|EVPND_FAULT_VTEP_PANIC" | head -2)"
 fi
 pt_log "restore times (ms): $(tr '\n' ' ' <"$PT_OUT/restore-times.txt")"
 pt_finish
