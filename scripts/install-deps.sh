@@ -50,7 +50,7 @@ declare -A CMD_PKG=(
 	[tail]=coreutils [tee]=coreutils [timeout]=coreutils [touch]=coreutils [tr]=coreutils
 	[uniq]=coreutils [wc]=coreutils [comm]=coreutils [mv]=coreutils [ln]=coreutils
 	[stat]=coreutils [mktemp]=coreutils [realpath]=coreutils [nproc]=coreutils
-	[du]=coreutils [chroot]=coreutils ["/usr/bin/env"]=coreutils ["/bin/bash"]=bash
+	[du]=coreutils [chroot]=coreutils [readlink]=coreutils ["/usr/bin/env"]=coreutils ["/bin/bash"]=bash
 	[bash]=bash [sh]=dash [grep]=grep [sed]=sed [awk]=mawk [cmp]=diffutils [diff]=diffutils
 	[hostname]=hostname [getent]=libc-bin ["apt-get"]=apt ["dpkg-query"]=dpkg
 	[find]=findutils [xargs]=findutils [tar]=tar [gzip]=gzip

@@ -13,17 +13,10 @@
 #[allow(dead_code)]
 mod common;
 
+use common::two_clients::*;
 use common::*;
 use evpnd_wire::evpn::EvpnRoute;
-use evpnd_wire::extcomm::ExtendedCommunity;
-use std::net::Ipv4Addr;
 use std::time::Duration;
-
-const A: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
-const A_ID: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
-const B: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
-const B_ID: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 3);
-const A_VTEP: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 2);
 
 fn gr_config(port: u16, socket: &std::path::Path) -> String {
     rr_config_with(
@@ -34,21 +27,8 @@ fn gr_config(port: u16, socket: &std::path::Path) -> String {
     )
 }
 
-/// A's type-2 routes for hosts `hosts` in VNI 10.
-fn routes(hosts: &[u8]) -> Vec<EvpnRoute> {
-    hosts
-        .iter()
-        .map(|h| type2(rd(A_ID, 10), mac(2, u16::from(*h)), None, 10))
-        .collect()
-}
-
 fn announce(speaker: &mut Speaker, routes: &[EvpnRoute]) {
-    let attributes = vtep_attributes(
-        false,
-        &[rt(10), ExtendedCommunity::VXLAN_ENCAPSULATION],
-        None,
-    );
-    speaker.announce(A_VTEP, &attributes, routes);
+    speaker.announce(A_VTEP, &a_attributes(), routes);
 }
 
 /// A (restart time `a_restart`) and B, both with Graceful Restart and up;
@@ -65,7 +45,7 @@ fn fabric(name: &str, a_restart: u16) -> (Daemon, Speaker, Speaker) {
     b.end_of_rib();
     a.initial_table();
     b.initial_table();
-    announce(&mut a, &routes(&[1, 2, 3]));
+    announce(&mut a, &a_routes(&[1, 2, 3]));
     let mut seen = Received::default();
     b.collect_until(&mut seen, |r| r.announced.len() == 3);
     (daemon, a, b)
@@ -107,7 +87,7 @@ fn the_reflector_keeps_a_restarting_clients_routes_until_its_end_of_rib() {
         table.announced.is_empty(),
         "its own routes are not sent back"
     );
-    announce(&mut a, &routes(&[1, 3]));
+    announce(&mut a, &a_routes(&[1, 3]));
     let mut quiet = Received::default();
     b.drain(&mut quiet, Duration::from_secs(1));
     assert!(
@@ -120,7 +100,7 @@ fn the_reflector_keeps_a_restarting_clients_routes_until_its_end_of_rib() {
     a.end_of_rib();
     let mut gone = Received::default();
     b.collect_until(&mut gone, |r| !r.withdrawn.is_empty());
-    assert_eq!(gone.withdrawn_keys(), vec![key(&routes(&[2])[0])]);
+    assert_eq!(gone.withdrawn_keys(), vec![key(&a_routes(&[2])[0])]);
     assert_eq!(daemon.neighbor(A).stale_routes, 0);
     assert_eq!(daemon.neighbor(A).prefixes_received, 2);
 }
@@ -179,7 +159,7 @@ fn the_reflector_defers_its_first_table_and_restarts_without_a_notification() {
     assert_eq!(gr.families[0].flags, 0x80, "forwarding state preserved");
 
     // A sends its routes and End-of-RIB; B is not up yet: nothing comes.
-    announce(&mut a, &routes(&[1]));
+    announce(&mut a, &a_routes(&[1]));
     a.end_of_rib();
     let mut early = Received::default();
     a.drain(&mut early, Duration::from_secs(1));
@@ -190,7 +170,7 @@ fn the_reflector_defers_its_first_table_and_restarts_without_a_notification() {
     let mut b = Speaker::connect(B, B_ID, daemon.port).with_graceful_restart(30, true, true);
     b.handshake();
     let table = b.initial_table();
-    assert_eq!(table.announced_keys(), vec![key(&routes(&[1])[0])]);
+    assert_eq!(table.announced_keys(), vec![key(&a_routes(&[1])[0])]);
     assert_eq!(a.initial_table().end_of_rib, 1);
     assert!(daemon.log().contains("route selection deferral over"));
 

@@ -10,6 +10,7 @@
 #[allow(dead_code)]
 mod common;
 
+use common::two_clients::{A, A_ID, B, B_ID};
 use common::*;
 use evpnd_wire::Family;
 use evpnd_wire::capability::Capability;
@@ -26,10 +27,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-const A: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
-const A_ID: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
-const B: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
-const B_ID: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 3);
 const B_VTEP: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 3);
 /// More UPDATEs than the queue (QUEUE_BYTES) and the socket buffers (up to
 /// 4 MiB of send buffer, ~35000 of these) hold.

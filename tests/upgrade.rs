@@ -10,34 +10,10 @@
 #[allow(dead_code)]
 mod common;
 
+use common::two_clients::*;
 use common::*;
-use evpnd_wire::evpn::EvpnRoute;
-use evpnd_wire::extcomm::ExtendedCommunity;
 use evpnd_wire::message::Message;
-use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
-
-const A: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
-const A_ID: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
-const B: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
-const B_ID: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 3);
-const A_VTEP: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 2);
-
-/// A's type-2 routes for hosts `hosts` in VNI 10.
-fn routes(hosts: &[u8]) -> Vec<EvpnRoute> {
-    hosts
-        .iter()
-        .map(|h| type2(rd(A_ID, 10), mac(2, u16::from(*h)), None, 10))
-        .collect()
-}
-
-fn attributes() -> bytes::Bytes {
-    vtep_attributes(
-        false,
-        &[rt(10), ExtendedCommunity::VXLAN_ENCAPSULATION],
-        None,
-    )
-}
 
 /// Reads for `quiet` after the last message: UPDATEs go to `into`; a
 /// ROUTE-REFRESH, a NOTIFICATION or a closed connection fails the test.
@@ -67,7 +43,7 @@ fn an_upgrade_hands_the_sessions_over_without_ending_them() {
     b.end_of_rib();
     a.initial_table();
     b.initial_table();
-    a.announce(A_VTEP, &attributes(), &routes(&[1, 2, 3]));
+    a.announce(A_VTEP, &a_attributes(), &a_routes(&[1, 2, 3]));
     let mut seen = Received::default();
     b.collect_until(&mut seen, |r| r.announced.len() == 3);
     let established = daemon.neighbor(A).established_at_ms;
@@ -75,7 +51,7 @@ fn an_upgrade_hands_the_sessions_over_without_ending_them() {
 
     // Half of host 4's UPDATE is on the wire when the hand-over starts:
     // the old image has read it, the new one must finish it.
-    let update = announcements(A_VTEP, &attributes(), &routes(&[4]));
+    let update = announcements(A_VTEP, &a_attributes(), &a_routes(&[4]));
     let (head, tail) = update[0].split_at(10);
     a.send_raw(head);
     std::thread::sleep(Duration::from_millis(300));
@@ -108,7 +84,7 @@ fn an_upgrade_hands_the_sessions_over_without_ending_them() {
     while b_got
         .announced
         .iter()
-        .all(|(r, _)| key(r) != key(&routes(&[4])[0]))
+        .all(|(r, _)| key(r) != key(&a_routes(&[4])[0]))
     {
         assert!(Instant::now() < deadline, "host 4 never reached B");
         read_quietly(&mut b, &mut b_got, Duration::from_millis(200));

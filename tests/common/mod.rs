@@ -723,3 +723,32 @@ pub fn raw_attribute(flags: u8, type_code: u8, value: &[u8]) -> Vec<u8> {
     out.extend_from_slice(value);
     out
 }
+
+/// Two reflector clients on loopback addresses, A (a VTEP at `A_VTEP`) and
+/// B, as several daemon tests set them up.
+pub mod two_clients {
+    use super::*;
+
+    pub const A: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
+    pub const A_ID: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+    pub const B: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
+    pub const B_ID: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 3);
+    pub const A_VTEP: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 2);
+
+    /// A's type-2 routes for hosts `hosts` in VNI 10.
+    pub fn a_routes(hosts: &[u8]) -> Vec<EvpnRoute> {
+        hosts
+            .iter()
+            .map(|h| type2(rd(A_ID, 10), mac(2, u16::from(*h)), None, 10))
+            .collect()
+    }
+
+    /// The attributes of A's routes: VNI 10's RT, VXLAN encapsulation.
+    pub fn a_attributes() -> Bytes {
+        vtep_attributes(
+            false,
+            &[rt(10), ExtendedCommunity::VXLAN_ENCAPSULATION],
+            None,
+        )
+    }
+}

@@ -563,21 +563,27 @@ mod tests {
         );
     }
 
-    #[test]
-    fn an_export_rt_change_sends_the_routes_again_with_the_new_rt() {
+    /// The running VTEP's VNI 10 becomes `new` (same VNI and VLAN): no
+    /// kernel operation; what is sent to the RIB.
+    fn readvertised_as(new: &EvpnInstance) -> Vec<(&'static str, Bytes, Bytes)> {
         let (mut core, table, _) = running();
-        let exporting_77 = instance(VTEP_1, 10, 10, 10, 77);
         let out = reconfigure(
             &mut core,
-            instances([exporting_77.clone()]),
+            instances([new.clone()]),
             &[10],
             vec![learnt(10, 1)],
             table,
         );
         assert!(kernel_ops(&out).is_empty());
+        rib_outputs(&out)
+    }
+
+    #[test]
+    fn an_export_rt_change_sends_the_routes_again_with_the_new_rt() {
+        let exporting_77 = instance(VTEP_1, 10, 10, 10, 77);
         // Same NLRI (same RD): an implicit replace, nothing withdrawn.
         assert_eq!(
-            rib_outputs(&out),
+            readvertised_as(&exporting_77),
             vec![
                 announced(inclusive_multicast(&exporting_77)),
                 announced(mac_ip(&exporting_77, None, [(mac(1), None)])),
@@ -587,18 +593,9 @@ mod tests {
 
     #[test]
     fn a_new_rd_is_announced_before_the_old_one_is_withdrawn() {
-        let (mut core, table, _) = running();
         let new_rd = instance(VTEP_1, 10, 7, 10, 10);
-        let out = reconfigure(
-            &mut core,
-            instances([new_rd.clone()]),
-            &[10],
-            vec![learnt(10, 1)],
-            table,
-        );
-        assert!(kernel_ops(&out).is_empty());
         assert_eq!(
-            rib_outputs(&out),
+            readvertised_as(&new_rd),
             vec![
                 announced(inclusive_multicast(&new_rd)),
                 announced(mac_ip(&new_rd, None, [(mac(1), None)])),

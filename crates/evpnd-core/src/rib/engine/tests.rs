@@ -5,8 +5,8 @@ use crate::test_support::hex;
 use evpnd_wire::Family;
 use std::net::{IpAddr, Ipv4Addr};
 
-#[test]
-fn local_routes_enter_the_rib_and_reach_the_observer() {
+/// The RIB of VTEP 198.19.0.1 in AS 65000, no peer yet.
+fn vtep_rib() -> Rib {
     let local = PeerInfo {
         address: IpAddr::V4(Ipv4Addr::new(198, 19, 0, 1)),
         kind: PeerKind::Local,
@@ -18,7 +18,12 @@ fn local_routes_enter_the_rib_and_reach_the_observer() {
         local_asn: 65000,
         cluster_id: Ipv4Addr::new(198, 19, 0, 1),
     };
-    let mut rib = Rib::new(local, encoder);
+    Rib::new(local, encoder)
+}
+
+#[test]
+fn local_routes_enter_the_rib_and_reach_the_observer() {
+    let mut rib = vtep_rib();
     let mut sent: Vec<RibOutput> = Vec::new();
     rib.observe();
     // A type-3 route (msg 20 of proto-tests/vectors/frr/bgp-evpn-messages.txt:
@@ -60,18 +65,7 @@ fn local_routes_enter_the_rib_and_reach_the_observer() {
 
 #[test]
 fn the_observer_gets_the_table_again_after_the_changes_before_it() {
-    let local = PeerInfo {
-        address: IpAddr::V4(Ipv4Addr::new(198, 19, 0, 1)),
-        kind: PeerKind::Local,
-        remote_as: 65000,
-        router_id: Ipv4Addr::new(198, 19, 0, 1),
-    };
-    let encoder = OutboundEncoder {
-        family: Family::L2VPN_EVPN,
-        local_asn: 65000,
-        cluster_id: Ipv4Addr::new(198, 19, 0, 1),
-    };
-    let mut rib = Rib::new(local, encoder);
+    let mut rib = vtep_rib();
     let mut sent: Vec<RibOutput> = Vec::new();
     // Not observed: nobody to replay to.
     rib.handle(RibInput::ReplayToObserver, &mut sent);
@@ -123,18 +117,7 @@ fn the_observer_gets_the_table_again_after_the_changes_before_it() {
 #[test]
 fn inherited_local_paths_not_originated_again_go_when_the_stale_time_ends() {
     use crate::rib::ingress::restored;
-    let local = PeerInfo {
-        address: IpAddr::V4(Ipv4Addr::new(198, 19, 0, 1)),
-        kind: PeerKind::Local,
-        remote_as: 65000,
-        router_id: Ipv4Addr::new(198, 19, 0, 1),
-    };
-    let encoder = OutboundEncoder {
-        family: Family::L2VPN_EVPN,
-        local_asn: 65000,
-        cluster_id: Ipv4Addr::new(198, 19, 0, 1),
-    };
-    let mut rib = Rib::new(local, encoder);
+    let mut rib = vtep_rib();
     rib.observe();
     let mut sent: Vec<RibOutput> = Vec::new();
     // The previous process's two local type-3 routes (RD :2 and :3), in
