@@ -343,14 +343,14 @@ for i in 1 2; do
 	pid_var=PID_n$i
 	kill -0 "${!pid_var}" 2>/dev/null || bad="$bad n$i:not-running"
 	# the injected panics (three lines each: the hook's two, evpnd's ERROR) aside
-	c=$(grep -E 'panicked|RUST_BACKTRACE| ERROR ' "$L" | grep -cvE "^thread '(evpnd-[a-z-]+|tokio-runtime-worker)'( \([0-9]+\))? panicked at src/vtep/|^note: run with .RUST_BACKTRACE|EVPND_FAULT_VTEP_PANIC")
+	c=$(grep -E 'panicked|RUST_BACKTRACE| ERROR ' "$L" | grep -cvE "^thread '(evpnd-[a-z-]+|tokio-[a-z-]+)'( \([0-9]+\))? panicked at src/vtep/|^note: run with .RUST_BACKTRACE|EVPND_FAULT_VTEP_PANIC")
 	[ "$c" != 0 ] && bad="$bad n$i:${c}x(panic|ERROR)"
 done
 grep -E 'restor|drift|re-reading' "$PT_RUN/dr-n1/evpnd.log" >"$PT_OUT/n1-drift-log.txt"
 if [ -z "$bad" ]; then
 	pass logs "no panic, no ERROR, both evpnd running; n1 logged $(grep -c 'restor' "$PT_OUT/n1-drift-log.txt") repairs (n1-drift-log.txt)"
 else
-	fail logs "$bad; first: $(grep -hE 'panicked|RUST_BACKTRACE| ERROR ' "$PT_RUN"/dr-n*/evpnd.log | grep -vE "^thread '(evpnd-[a-z-]+|tokio-runtime-worker)'( \([0-9]+\))? panicked at src/vtep/|^note: run with .RUST_BACKTRACE|EVPND_FAULT_VTEP_PANIC" | head -2)"
+	fail logs "$bad; first: $(grep -hE 'panicked|RUST_BACKTRACE| ERROR ' "$PT_RUN"/dr-n*/evpnd.log | grep -vE "^thread '(evpnd-[a-z-]+|tokio-[a-z-]+)'( \([0-9]+\))? panicked at src/vtep/|^note: run with .RUST_BACKTRACE|EVPND_FAULT_VTEP_PANIC" | head -2)"
 fi
 pt_log "restore times (ms): $(tr '\n' ' ' <"$PT_OUT/restore-times.txt")"
 pt_finish
