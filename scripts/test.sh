@@ -12,7 +12,8 @@
 #     4. cargo test --workspace --all-targets, then proto-tests/lib/test_evpn_routes.py, then
 #        contrib/check.sh (promtool: the alerting rules and their unit tests, the
 #        Grafana dashboard's queries)
-#     5. cargo build --bins        (EVPND_BIN for the scenarios)
+#     5. cargo build --bins        (EVPND_BIN for the scenarios), then scripts/fuzz.sh 30
+#        (every fuzz target 30 s, FUZZ_SECONDS to change it)
 #     6. every executable proto-tests/*.sh scenario, one after another (needs root)
 #   --quick: steps 1-4 only (no proto-tests, no VM).
 #
@@ -35,7 +36,7 @@ quick=0
 for a in "$@"; do
 	case $a in
 	--quick) quick=1 ;;
-	-h | --help) sed -n '2,27p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,29p' "$0"; exit 0 ;;
 	*) die "scripts/test.sh: unknown argument '$a' (usage: scripts/test.sh [--quick])" ;;
 	esac
 done
@@ -89,6 +90,9 @@ fi
 
 step cargo-build cargo build --bins
 export EVPND_BIN=$REPO_ROOT/target/debug/evpnd
+# A smoke run of the fuzzing campaign: every target for FUZZ_SECONDS (30) under
+# libFuzzer, seeded from the captures (installs nightly/cargo-fuzz when missing).
+step fuzz-smoke scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
 
 # 6. proto-tests
 PT_OUT=$REPO_ROOT/target/proto-tests
