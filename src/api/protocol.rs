@@ -210,6 +210,14 @@ pub struct NeighborRow {
     /// is); unchanged as long as the session stays up, e.g. across reloads.
     #[serde(default)]
     pub established_at_ms: Option<u64>,
+    /// Whether a TCP-MD5 key (RFC 2385, `neighbors[].password`) signs the
+    /// session's segments; the key itself is never shown.
+    #[serde(default)]
+    pub password: bool,
+    /// GTSM (RFC 5082, `neighbors[].ttl_security`): the most hops the peer
+    /// may be away, when configured.
+    #[serde(default)]
+    pub ttl_security: Option<u8>,
 }
 
 /// `show config`: which configuration is running.

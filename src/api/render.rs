@@ -241,9 +241,22 @@ pub fn render_neighbors(rows: &[NeighborRow]) -> String {
                 n.stale_routes
             );
         }
+        if let Some(security) = session_security(n) {
+            let _ = writeln!(out, "    {security}");
+        }
     }
     let _ = write!(out, "\nTotal number of neighbors {}\n", rows.len());
     out
+}
+
+/// The session-security line of a neighbour (never the key itself).
+fn session_security(n: &NeighborRow) -> Option<String> {
+    let md5 = n.password.then(|| "TCP-MD5 key set (RFC 2385)".to_string());
+    let gtsm = n
+        .ttl_security
+        .map(|hops| format!("ttl-security {hops} hop(s) (GTSM, RFC 5082)"));
+    let parts: Vec<String> = md5.into_iter().chain(gtsm).collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
 }
 
 /// `evpnd show config`.
@@ -519,6 +532,8 @@ Displayed 3 prefixes (3 paths)
             established_at_ms: Some(1_700_000_000_000),
             stale_routes: 0,
             graceful_restart: Some("restart time 120s, l2vpn-evpn forwarding preserved".into()),
+            password: false,
+            ttl_security: None,
         };
         let down = NeighborRow {
             address: "198.19.0.2".parse().unwrap(),
@@ -530,6 +545,8 @@ Displayed 3 prefixes (3 paths)
             last_error: Some("hold timer expired".into()),
             hold_time: None,
             stale_routes: 4,
+            password: true,
+            ttl_security: Some(1),
             ..up.clone()
         };
         let expected = "\
@@ -538,6 +555,7 @@ Neighbor        V         AS   MsgRcvd   MsgSent  Up/Down State/PfxRcd   PfxSnt 
 198.19.0.2      4      65000        25        37 2d03h04m       Active        0 N/A
     last error: hold timer expired
     4 stale routes kept while the peer restarts (graceful restart)
+    TCP-MD5 key set (RFC 2385), ttl-security 1 hop(s) (GTSM, RFC 5082)
 
 Total number of neighbors 2
 ";

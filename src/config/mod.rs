@@ -172,6 +172,12 @@ pub struct NeighborConfig {
     pub keepalive: u16,
     /// Source address for outgoing connections.
     pub local_address: Option<IpAddr>,
+    /// TCP-MD5 key (RFC 2385, FRR's `neighbor X password`); never printed.
+    pub password: Option<Secret>,
+    /// GTSM (RFC 5082, FRR's `ttl-security hops N`): the peer is at most
+    /// this many hops away (1-254); we send with TTL 255 and drop what
+    /// arrives below 256 - N.
+    pub ttl_security: Option<u8>,
 }
 
 impl NeighborConfig {
@@ -283,6 +289,8 @@ pub fn parse_family(name: &str) -> Option<Family> {
 pub mod diff;
 mod load;
 mod raw;
+pub mod secret;
+pub use secret::Secret;
 mod validate;
 
 #[cfg(test)]

@@ -60,6 +60,8 @@ pub(super) struct RawNeighbor {
     pub(super) families: Option<Vec<String>>,
     pub(super) hold_time: Option<u16>,
     pub(super) local_address: Option<String>,
+    pub(super) password: Option<super::Secret>,
+    pub(super) ttl_security: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]

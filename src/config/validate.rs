@@ -175,6 +175,7 @@ pub(super) fn validate_neighbor(
     bgp: &BgpConfig,
 ) -> Checked<NeighborConfig> {
     let address = ip(&format!("{key}.address"), &raw.address)?;
+    let (password, ttl_security) = session_security(&raw, key)?;
     if raw.remote_as == 0 || raw.remote_as == AS_TRANS {
         return Err((
             format!("{key}.remote_as"),
@@ -224,7 +225,39 @@ pub(super) fn validate_neighbor(
         hold_time: hold,
         keepalive,
         local_address,
+        password,
+        ttl_security,
     })
+}
+
+/// `password` (RFC 2385: an octet string; Linux takes 1 to
+/// `TCP_MD5SIG_MAXKEYLEN` = 80 octets) and `ttl_security` (RFC 5082
+/// section 3: a trust radius of 1 to 254 hops, as FRR's `ttl-security
+/// hops`).
+fn session_security(raw: &RawNeighbor, key: &str) -> Checked<(Option<Secret>, Option<u8>)> {
+    if let Some(p) = &raw.password
+        && !(1..=secret::MAX_PASSWORD_LEN).contains(&p.len())
+    {
+        return Err((
+            format!("{key}.password"),
+            format!(
+                "{} octets: must be 1 to {} (TCP-MD5 key, RFC 2385)",
+                p.len(),
+                secret::MAX_PASSWORD_LEN
+            ),
+        ));
+    }
+    let ttl = match raw.ttl_security {
+        None => None,
+        Some(hops @ 1..=254) => Some(hops as u8),
+        Some(hops) => {
+            return Err((
+                format!("{key}.ttl_security"),
+                format!("{hops} hops: must be 1 to 254 (GTSM, RFC 5082)"),
+            ));
+        }
+    };
+    Ok((raw.password.clone(), ttl))
 }
 
 pub(super) fn ifname(key: &str, name: String) -> Checked<String> {

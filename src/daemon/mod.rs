@@ -9,6 +9,7 @@ use crate::api::protocol::{NeighborRow, Request, Response, UpgradeReport};
 use crate::api::server::ApiCall;
 use crate::config::{Config, Dataplane};
 use crate::rib_task::{RibRequest, RibTask};
+use crate::session::auth;
 use crate::session::handover::{HandedOver, HandedPaths, Loaded, Resumed, paths_to_hand_over};
 use crate::session::peer::{PeerHandle, reject};
 use crate::session::spec::{PeerSpec, peer_kind};
@@ -83,12 +84,20 @@ pub async fn run(
     let bgp = &config.bgp;
     let mut listeners = Vec::new();
     for addr in bgp.listen_addrs() {
-        let listener = TcpListener::bind(addr)
-            .await
+        // With the neighbours' TCP-MD5 keys before it listens (RFC 2385).
+        let listener = auth::bind_listener(addr, &config.neighbors)
             .map_err(|source| DaemonError::Listen { addr, source })?;
         info!(%addr, "listening for BGP");
         listeners.push(listener);
     }
+    // Kept in step with the neighbours by each reload.
+    let mut listener_keys =
+        auth::ListenerKeys::new(&listeners, &config.neighbors).map_err(|source| {
+            DaemonError::Listen {
+                addr: bgp.listen_addrs()[0],
+                source,
+            }
+        })?;
 
     let local = PeerInfo {
         address: IpAddr::V4(bgp.router_id),
@@ -222,7 +231,11 @@ pub async fn run(
                         upgrading = true;
                         break;
                     }
-                    Request::Reload => Response::Reload(reloader.reload(&mut peers).await),
+                    Request::Reload => {
+                        let report = reloader.reload(&mut peers).await;
+                        listener_keys.sync(peers.iter().map(|p| &p.spec.neighbor));
+                        Response::Reload(report)
+                    }
                     Request::ShowConfig => Response::Config(reloader.status()),
                     request => answer(request, &peers, &rib_tx, vtep.as_ref()).await,
                 };
@@ -249,6 +262,8 @@ pub async fn run(
     for task in accept_tasks {
         task.abort();
     }
+    // Its duplicates of the listening sockets: they close with it.
+    drop(listener_keys);
     for peer in peers {
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, peer.task).await;
     }
@@ -489,5 +504,7 @@ fn neighbor_row(peer: &PeerHandle, counters: PeerCounters) -> NeighborRow {
             .filter(|_| status.state == State::Established)
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map(|d| d.as_millis() as u64),
+        password: n.password.is_some(),
+        ttl_security: n.ttl_security,
     }
 }

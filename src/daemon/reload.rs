@@ -161,9 +161,15 @@ impl Reloader {
             return refuse(self, "evpnd was started without a config file".into());
         };
         // A small file; read on a blocking thread all the same.
+        let file = path.clone();
         let loaded = tokio::task::spawn_blocking(move || Config::load(&path)).await;
         let new = match loaded {
-            Ok(Ok(config)) => config,
+            Ok(Ok(config)) => {
+                if let Some(w) = crate::config::secret::readable_secret_warning(&file, &config) {
+                    warn!("{w}");
+                }
+                config
+            }
             Ok(Err(e)) => return refuse(self, e.to_string()),
             Err(e) => return refuse(self, format!("reading the config failed: {e}")),
         };

@@ -2,6 +2,7 @@
 //! drives the pure FSM of `evpnd_core::session`, and the FSM's parameters
 //! read from the configuration.
 
+pub mod auth;
 mod conn;
 mod counters;
 pub mod handover;

@@ -515,12 +515,15 @@ impl Session {
             .base
             .max(Duration::from_secs(1));
         debug!(peer = %addr, "connecting");
+        let security = super::auth::SocketSecurity::of(&self.spec.neighbor);
         self.connecting = Some(tokio::spawn(async move {
             let socket = if addr.is_ipv4() {
                 TcpSocket::new_v4()?
             } else {
                 TcpSocket::new_v6()?
             };
+            // RFC 2385 key and RFC 5082 TTLs before the SYN leaves.
+            super::auth::prepare_connect(&socket, &security)?;
             if let Some(local) = local {
                 socket.bind(SocketAddr::new(local, 0))?;
             }
@@ -562,6 +565,10 @@ impl Session {
     /// decided by `collision::inbound` (RFC 4271 section 6.8); this carries
     /// the decision out.
     async fn inbound(&mut self, stream: TcpStream) {
+        if let Err(e) = super::auth::accepted(&stream, &self.spec.neighbor) {
+            warn!(peer = %self.peer(), error = %e, "refused connection");
+            return;
+        }
         let state = self.fsm.state();
         let existing = self.conn.as_ref().map(|c| c.initiator);
         // The peer's identity, known once its OPEN was accepted (OpenConfirm on).

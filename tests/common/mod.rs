@@ -342,14 +342,36 @@ pub struct Speaker {
 
 /// TCP connection from `from` (bound before connecting) to 127.0.0.1:`port`.
 pub fn connect_from(from: Ipv4Addr, port: u16) -> std::io::Result<TcpStream> {
+    connect_from_with(from, port, None, None, STEP)
+}
+
+/// [`connect_from`] with a TCP-MD5 key for the daemon's address (RFC
+/// 2385) and/or GTSM's TTL 255 (RFC 5082) set on the socket first, giving
+/// up after `limit`.
+pub fn connect_from_with(
+    from: Ipv4Addr,
+    port: u16,
+    md5: Option<&[u8]>,
+    gtsm_hops: Option<u8>,
+    limit: Duration,
+) -> std::io::Result<TcpStream> {
+    use evpnd_linux::tcp_auth;
+    use std::os::fd::AsFd;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
         let socket = tokio::net::TcpSocket::new_v4()?;
+        let daemon = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        if let Some(key) = md5 {
+            tcp_auth::set_md5_key(socket.as_fd(), daemon, key).map_err(std::io::Error::other)?;
+        }
+        if let Some(hops) = gtsm_hops {
+            tcp_auth::set_gtsm(socket.as_fd(), daemon, hops).map_err(std::io::Error::other)?;
+        }
         socket.bind(SocketAddr::new(IpAddr::V4(from), 0))?;
-        let target = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
-        let stream = tokio::time::timeout(STEP, socket.connect(target))
+        let target = SocketAddr::new(daemon, port);
+        let stream = tokio::time::timeout(limit, socket.connect(target))
             .await
             .map_err(|_| std::io::Error::new(ErrorKind::TimedOut, "connect timed out"))??;
         let stream = stream.into_std()?;
@@ -363,6 +385,11 @@ impl Speaker {
     pub fn connect(from: Ipv4Addr, router_id: Ipv4Addr, port: u16) -> Speaker {
         let stream =
             connect_from(from, port).unwrap_or_else(|e| panic!("connect from {from}: {e}"));
+        Speaker::on(stream, from, router_id)
+    }
+
+    /// A speaker on a connection made by [`connect_from_with`].
+    pub fn on(stream: TcpStream, from: Ipv4Addr, router_id: Ipv4Addr) -> Speaker {
         let _ = stream.set_nodelay(true);
         Speaker {
             stream,

@@ -6,7 +6,8 @@
 //!   event socket;
 //! - [`setup`]: observing, validating and fixing the VTEP topology (bridge,
 //!   vxlan device, VLAN->VNI map);
-//! - [`snoop`]: the AF_PACKET socket that learns local MAC/IP bindings.
+//! - [`snoop`]: the AF_PACKET socket that learns local MAC/IP bindings;
+//! - [`tcp_auth`]: TCP-MD5 keys (RFC 2385) and GTSM (RFC 5082) on BGP sockets.
 //!
 //! This is the only evpnd crate with `unsafe` code (sockets, `libc`); what
 //! it carries out is decided in `evpnd-core` (docs/adr/0004-pure-core.md).
@@ -17,3 +18,4 @@ pub mod nl;
 pub mod setup;
 pub mod snoop;
 pub mod socket;
+pub mod tcp_auth;
