@@ -14,6 +14,7 @@ use evpnd_core::rib::engine::{
     RibStats,
 };
 use evpnd_core::rib::peer::{PeerIdx, PeerInfo};
+use evpnd_core::rib::prefix_limit::{PrefixAlert, PrefixLimit};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -131,13 +132,15 @@ const MAX_BATCH: usize = 256;
 /// What the peer tasks, the VTEP and the control socket send the RIB task.
 pub enum RibRequest {
     /// A session reached Established: register it (with where its UPDATEs
-    /// go) and send it the table.
+    /// go and where its prefix-limit alerts go) and send it the table.
     PeerUp {
         peer: PeerIdx,
         info: PeerInfo,
         group: OutGroupKey,
         graceful: GracefulPeer,
+        prefix_limit: Option<PrefixLimit>,
         sink: PeerSink,
+        alerts: mpsc::UnboundedSender<PrefixAlert>,
     },
     /// Any other input of the pure RIB, applied as is.
     Input(RibInput),
@@ -172,6 +175,9 @@ struct Outlet {
     sinks: Vec<Option<PeerSink>>,
     /// Gets every batch of best-path changes (the VTEP's importer).
     observer: Option<mpsc::UnboundedSender<RibEvent>>,
+    /// Indexed by `PeerIdx`: the session told when its path count crosses
+    /// its prefix limit. Unbounded: one message per crossing.
+    alerts: Vec<Option<mpsc::UnboundedSender<PrefixAlert>>>,
 }
 
 impl RibOutlet for Outlet {
@@ -202,6 +208,11 @@ impl RibOutlet for Outlet {
                     let _ = observer.send(event);
                 }
             }
+            RibOutput::PrefixLimit(alert) => {
+                if let Some(Some(session)) = self.alerts.get(usize::from(alert.peer.0)) {
+                    let _ = session.send(alert);
+                }
+            }
         }
     }
 }
@@ -213,6 +224,7 @@ impl RibTask {
             outlet: Outlet {
                 sinks: Vec::new(),
                 observer: None,
+                alerts: Vec::new(),
             },
         }
     }
@@ -264,19 +276,24 @@ impl RibTask {
                 info,
                 group,
                 graceful,
+                prefix_limit,
                 sink,
+                alerts,
             } => {
-                let sinks = &mut self.outlet.sinks;
                 let slot = usize::from(peer.0);
-                if sinks.len() <= slot {
-                    sinks.resize(slot + 1, None);
+                let outlet = &mut self.outlet;
+                if outlet.sinks.len() <= slot {
+                    outlet.sinks.resize(slot + 1, None);
+                    outlet.alerts.resize(slot + 1, None);
                 }
-                sinks[slot] = Some(sink);
+                outlet.sinks[slot] = Some(sink);
+                outlet.alerts[slot] = Some(alerts);
                 RibInput::PeerUp {
                     peer,
                     info,
                     group,
                     graceful,
+                    prefix_limit,
                 }
             }
             RibRequest::Input(input) => {
@@ -375,7 +392,9 @@ mod tests {
             info: info(2, PeerKind::IbgpClient),
             group: group(),
             graceful: GracefulPeer::default(),
+            prefix_limit: None,
             sink,
+            alerts: mpsc::unbounded_channel().0,
         });
         for vtep in 1..=routes {
             task.handle(local_route(vtep));

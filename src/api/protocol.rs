@@ -218,6 +218,13 @@ pub struct NeighborRow {
     /// may be away, when configured.
     #[serde(default)]
     pub ttl_security: Option<u8>,
+    /// `max_prefixes`, as "limit 1000, warning at 75%, teardown, restart
+    /// after 300 s"; `None` without a limit.
+    #[serde(default)]
+    pub max_prefixes: Option<String>,
+    /// Times the peer's paths went past its limit.
+    #[serde(default)]
+    pub prefix_limit_exceeded: u64,
 }
 
 /// `show config`: which configuration is running.

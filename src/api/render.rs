@@ -244,6 +244,14 @@ pub fn render_neighbors(rows: &[NeighborRow]) -> String {
         if let Some(security) = session_security(n) {
             let _ = writeln!(out, "    {security}");
         }
+        if n.prefix_limit_exceeded > 0 {
+            let _ = writeln!(
+                out,
+                "    prefix limit exceeded {} time(s) ({})",
+                n.prefix_limit_exceeded,
+                n.max_prefixes.as_deref().unwrap_or("no limit now")
+            );
+        }
     }
     let _ = write!(out, "\nTotal number of neighbors {}\n", rows.len());
     out
@@ -534,6 +542,8 @@ Displayed 3 prefixes (3 paths)
             graceful_restart: Some("restart time 120s, l2vpn-evpn forwarding preserved".into()),
             password: false,
             ttl_security: None,
+            max_prefixes: None,
+            prefix_limit_exceeded: 0,
         };
         let down = NeighborRow {
             address: "198.19.0.2".parse().unwrap(),
@@ -547,6 +557,8 @@ Displayed 3 prefixes (3 paths)
             stale_routes: 4,
             password: true,
             ttl_security: Some(1),
+            max_prefixes: Some("limit 1000, warning at 75%, teardown, restart after 300 s".into()),
+            prefix_limit_exceeded: 1,
             ..up.clone()
         };
         let expected = "\
@@ -556,6 +568,7 @@ Neighbor        V         AS   MsgRcvd   MsgSent  Up/Down State/PfxRcd   PfxSnt 
     last error: hold timer expired
     4 stale routes kept while the peer restarts (graceful restart)
     TCP-MD5 key set (RFC 2385), ttl-security 1 hop(s) (GTSM, RFC 5082)
+    prefix limit exceeded 1 time(s) (limit 1000, warning at 75%, teardown, restart after 300 s)
 
 Total number of neighbors 2
 ";

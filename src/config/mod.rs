@@ -178,6 +178,51 @@ pub struct NeighborConfig {
     /// this many hops away (1-254); we send with TTL 255 and drop what
     /// arrives below 256 - N.
     pub ttl_security: Option<u8>,
+    /// The most paths this peer may send, and what happens past it.
+    pub max_prefixes: Option<MaxPrefixes>,
+}
+
+/// `neighbors[].max_prefixes` (FRR: `neighbor X maximum-prefix N [threshold]
+/// [warning-only] [restart M]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxPrefixes {
+    /// More paths than this exceed the limit.
+    pub limit: u32,
+    /// A warning is logged from this share of `limit` on (1-100).
+    pub warning_percent: u8,
+    pub action: MaxPrefixAction,
+    /// After a teardown, the session starts again after this long; `None`:
+    /// it stays down until a reload changes the neighbour or evpnd
+    /// restarts.
+    pub restart_after: Option<Duration>,
+}
+
+impl std::fmt::Display for MaxPrefixes {
+    /// "limit 1000, warning at 75%, teardown, restart after 300 s".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "limit {}, warning at {}%",
+            self.limit, self.warning_percent
+        )?;
+        match (self.action, self.restart_after) {
+            (MaxPrefixAction::Warn, _) => f.write_str(", warn only"),
+            (MaxPrefixAction::Teardown, Some(after)) => {
+                write!(f, ", teardown, restart after {} s", after.as_secs())
+            }
+            (MaxPrefixAction::Teardown, None) => f.write_str(", teardown, no restart"),
+        }
+    }
+}
+
+/// What happens when a peer exceeds its limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxPrefixAction {
+    /// End the session with Cease / Maximum Number of Prefixes Reached
+    /// (RFC 4486 section 4); its routes are withdrawn.
+    Teardown,
+    /// Log and count, keep the routes.
+    Warn,
 }
 
 impl NeighborConfig {

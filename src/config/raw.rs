@@ -62,6 +62,17 @@ pub(super) struct RawNeighbor {
     pub(super) local_address: Option<String>,
     pub(super) password: Option<super::Secret>,
     pub(super) ttl_security: Option<u32>,
+    pub(super) max_prefixes: Option<RawMaxPrefixes>,
+}
+
+/// `neighbors[].max_prefixes = { limit = N, ... }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMaxPrefixes {
+    pub(super) limit: u32,
+    pub(super) warning_percent: Option<u8>,
+    pub(super) action: Option<String>,
+    pub(super) restart_secs: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

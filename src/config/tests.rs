@@ -373,3 +373,58 @@ fn peer_queue_bytes_defaults_to_64_mib_and_refuses_less_than_1_mib() {
         "{text}"
     );
 }
+
+#[test]
+fn max_prefixes_defaults_and_errors_name_their_key() {
+    let neighbor = |extra: &str| {
+        format!("{MINIMAL}[[neighbors]]\naddress = \"198.19.0.1\"\nremote_as = 65000\n{extra}\n")
+    };
+    let c = Config::from_toml_str(&neighbor("max_prefixes = { limit = 1000 }")).unwrap();
+    let m = c.neighbors[0].max_prefixes.unwrap();
+    assert_eq!(
+        (m.limit, m.warning_percent, m.action, m.restart_after),
+        (
+            1000,
+            75,
+            MaxPrefixAction::Teardown,
+            Some(Duration::from_secs(300))
+        )
+    );
+    assert_eq!(
+        m.to_string(),
+        "limit 1000, warning at 75%, teardown, restart after 300 s"
+    );
+    let c = Config::from_toml_str(&neighbor(
+        "max_prefixes = { limit = 10, warning_percent = 90, action = \"warn\" }",
+    ))
+    .unwrap();
+    assert_eq!(
+        c.neighbors[0].max_prefixes.unwrap().to_string(),
+        "limit 10, warning at 90%, warn only"
+    );
+    let never =
+        Config::from_toml_str(&neighbor("max_prefixes = { limit = 5, restart_secs = 0 }")).unwrap();
+    assert_eq!(never.neighbors[0].max_prefixes.unwrap().restart_after, None);
+    for (bad, key) in [
+        (
+            "max_prefixes = { limit = 0 }",
+            "neighbors[0].max_prefixes.limit",
+        ),
+        (
+            "max_prefixes = { limit = 5, warning_percent = 101 }",
+            "neighbors[0].max_prefixes.warning_percent",
+        ),
+        (
+            "max_prefixes = { limit = 5, action = \"drop\" }",
+            "neighbors[0].max_prefixes.action",
+        ),
+        (
+            "max_prefixes = { limit = 5, action = \"warn\", restart_secs = 60 }",
+            "neighbors[0].max_prefixes.restart_secs",
+        ),
+    ] {
+        let e = err_of(&neighbor(bad));
+        assert!(e.contains(key), "{bad}: {e}");
+    }
+    assert!(err_of(&neighbor("max_prefixes = { limt = 5 }")).contains("limt"));
+}

@@ -214,6 +214,10 @@ pub(super) fn validate_neighbor(
         None => bgp.families.clone(),
         Some(names) => families(&format!("{key}.families"), &names)?,
     };
+    let max_prefixes = raw
+        .max_prefixes
+        .map(|m| max_prefixes(&format!("{key}.max_prefixes"), m))
+        .transpose()?;
     Ok(NeighborConfig {
         address,
         port: raw.port.unwrap_or(DEFAULT_BGP_PORT),
@@ -227,6 +231,49 @@ pub(super) fn validate_neighbor(
         local_address,
         password,
         ttl_security,
+        max_prefixes,
+    })
+}
+
+/// Default share of the limit from which a warning is logged (FRR's 75).
+const DEFAULT_WARNING_PERCENT: u8 = 75;
+/// Default wait before a session torn down for too many prefixes starts
+/// again.
+const DEFAULT_PREFIX_RESTART_SECS: u64 = 300;
+
+fn max_prefixes(key: &str, raw: RawMaxPrefixes) -> Checked<MaxPrefixes> {
+    if raw.limit == 0 {
+        return Err((format!("{key}.limit"), "must be at least 1".into()));
+    }
+    let warning_percent = raw.warning_percent.unwrap_or(DEFAULT_WARNING_PERCENT);
+    if !(1..=100).contains(&warning_percent) {
+        return Err((
+            format!("{key}.warning_percent"),
+            format!("{warning_percent} is not between 1 and 100"),
+        ));
+    }
+    let action = match raw.action.as_deref() {
+        None | Some("teardown") => MaxPrefixAction::Teardown,
+        Some("warn") => MaxPrefixAction::Warn,
+        Some(other) => {
+            return Err((
+                format!("{key}.action"),
+                format!("{other:?} is not an action (teardown, warn)"),
+            ));
+        }
+    };
+    if action == MaxPrefixAction::Warn && raw.restart_secs.is_some() {
+        return Err((
+            format!("{key}.restart_secs"),
+            "only a teardown restarts; with action = \"warn\" the session stays up".into(),
+        ));
+    }
+    let restart_secs = raw.restart_secs.unwrap_or(DEFAULT_PREFIX_RESTART_SECS);
+    Ok(MaxPrefixes {
+        limit: raw.limit,
+        warning_percent,
+        action,
+        restart_after: (restart_secs > 0).then(|| Duration::from_secs(restart_secs)),
     })
 }
 

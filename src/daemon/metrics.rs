@@ -35,6 +35,8 @@ pub struct Snapshot {
     pub queue_overflows: Vec<(IpAddr, u64)>,
     /// Per peer: times its session task panicked and was restarted.
     pub peer_panics: Vec<(IpAddr, u64)>,
+    /// Per peer: times its paths went past its `max_prefixes` limit.
+    pub prefix_limit_exceeded: Vec<(IpAddr, u64)>,
     pub rib: RibStats,
     pub vtep: Option<VtepStats>,
     /// The configuration generation running (1 at start, one more per
@@ -90,6 +92,11 @@ pub fn render(s: &Snapshot) -> String {
         "evpnd_peer_queue_overflows_total",
         "counter",
         "Sessions closed (Cease / Out of Resources) because the peer did not read what it was sent and its outbound queue filled.",
+    );
+    family(
+        "evpnd_peer_prefix_limit_exceeded_total",
+        "counter",
+        "Times the peer sent more paths than its max_prefixes limit (each ended the session with Cease / Maximum Number of Prefixes Reached, unless the action is warn).",
     );
     family(
         "evpnd_peer_task_panics_total",
@@ -200,6 +207,12 @@ pub fn render(s: &Snapshot) -> String {
     }
     for (peer, n) in &s.peer_panics {
         let _ = writeln!(out, "evpnd_peer_task_panics_total{{peer=\"{peer}\"}} {n}");
+    }
+    for (peer, n) in &s.prefix_limit_exceeded {
+        let _ = writeln!(
+            out,
+            "evpnd_peer_prefix_limit_exceeded_total{{peer=\"{peer}\"}} {n}"
+        );
     }
     for (route_type, n) in &s.rib.routes_by_type {
         let _ = writeln!(out, "evpnd_routes{{type=\"{route_type}\"}} {n}");
@@ -374,6 +387,7 @@ mod tests {
             }],
             queue_overflows: vec![("198.19.0.1".parse().unwrap(), 1)],
             peer_panics: vec![("198.19.0.1".parse().unwrap(), 2)],
+            prefix_limit_exceeded: vec![("198.19.0.1".parse().unwrap(), 4)],
             rib,
             vtep: None,
             config_generation: 2,
@@ -391,6 +405,8 @@ mod tests {
             "evpnd_peer_queue_overflows_total{peer=\"198.19.0.1\"} 1",
             "# TYPE evpnd_peer_task_panics_total counter",
             "evpnd_peer_task_panics_total{peer=\"198.19.0.1\"} 2",
+            "# TYPE evpnd_peer_prefix_limit_exceeded_total counter",
+            "evpnd_peer_prefix_limit_exceeded_total{peer=\"198.19.0.1\"} 4",
             "# TYPE evpnd_config_generation gauge",
             "evpnd_config_generation 2",
         ] {

@@ -452,6 +452,10 @@ async fn snapshot(
         snapshot
             .peer_panics
             .push((peer.spec.neighbor.address, c.panics.load(Ordering::Relaxed)));
+        snapshot.prefix_limit_exceeded.push((
+            peer.spec.neighbor.address,
+            c.prefix_limit_exceeded.load(Ordering::Relaxed),
+        ));
     }
     let (reply, rx) = oneshot::channel();
     if rib.send(RibRequest::Stats { reply }).await.is_ok() {
@@ -506,5 +510,7 @@ fn neighbor_row(peer: &PeerHandle, counters: PeerCounters) -> NeighborRow {
             .map(|d| d.as_millis() as u64),
         password: n.password.is_some(),
         ttl_security: n.ttl_security,
+        max_prefixes: n.max_prefixes.map(|m| m.to_string()),
+        prefix_limit_exceeded: peer.counters.prefix_limit_exceeded.load(Ordering::Relaxed),
     }
 }

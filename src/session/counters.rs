@@ -15,4 +15,7 @@ pub struct MessageCounters {
     pub queue_overflows: AtomicU64,
     /// Times the session task panicked and was restarted (a bug).
     pub panics: AtomicU64,
+    /// Times the peer's paths went past `max_prefixes.limit` (each ended
+    /// the session, unless the action is warn).
+    pub prefix_limit_exceeded: AtomicU64,
 }

@@ -18,8 +18,9 @@
 //! peer for its routes again (ROUTE-REFRESH, RFC 2918).
 //!
 //! Between the two images the sockets wait in the kernel: the peer's
-//! messages queue in its receive buffer and nobody sends KEEPALIVEs, which a
-//! hold time of a few seconds survives (the exec takes well under one).
+//! messages queue in its receive buffer. The old image's last message is a
+//! KEEPALIVE, the new image's first one too; the gap between them (the new
+//! image's start, a few seconds at most) must stay under the hold time.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use evpnd_core::rib::engine::RibPath;

@@ -11,13 +11,17 @@ use super::conn::{CLOSE_GRACE, Conn, READ_CHUNK};
 pub use super::counters::MessageCounters;
 use super::handover::{HandedOver, Resumed};
 use super::spec::PeerSpec;
+use crate::config::MaxPrefixAction;
 use crate::panic::CatchUnwind;
+
+mod resume;
 use crate::rib_task::RibRequest;
 use bytes::Bytes;
 use evpnd_core::rib::adj_out::OutGroupKey;
 use evpnd_core::rib::engine::{GracefulPeer, RibInput};
 use evpnd_core::rib::ingress::{Ignored, ingress_update, restored};
 use evpnd_core::rib::peer::{PeerInfo, PeerKind};
+use evpnd_core::rib::prefix_limit::{PrefixAlert, PrefixLimit};
 use evpnd_core::session::collision::{self, Inbound, Initiator, Outbound};
 use evpnd_core::session::fsm::{Action, DownReason, Event, Fsm, State, Timer};
 use evpnd_core::session::graceful_restart;
@@ -203,6 +207,8 @@ enum Wake {
     QueueFull,
     /// The peer's stale routes ran out of time (RFC 4724 section 4.2).
     StaleTimer,
+    /// The RIB: the peer's paths crossed its prefix limit or warning.
+    PrefixLimit(PrefixAlert),
 }
 
 struct Session {
@@ -238,6 +244,10 @@ struct Session {
     /// The session was handed over by the previous image: the peer sends
     /// no End-of-RIB, so nobody waits for one (RFC 4724 section 4.1).
     resumed: bool,
+    /// Where the RIB says that the peer's paths crossed its prefix limit
+    /// (the sender goes with PeerUp).
+    alerts_tx: mpsc::UnboundedSender<PrefixAlert>,
+    alerts: mpsc::UnboundedReceiver<PrefixAlert>,
 }
 
 impl Session {
@@ -250,6 +260,7 @@ impl Session {
         let seed =
             u64::from(u32::from(spec.local.router_id)) << 16 ^ u64::from(spec.idx.0) ^ nanos_now();
         let spec_restarting = spec.graceful_restart.is_some();
+        let (alerts_tx, alerts) = mpsc::unbounded_channel();
         Session {
             fsm: Fsm::new(spec.fsm.clone(), seed),
             spec,
@@ -271,6 +282,8 @@ impl Session {
             sent_open: None,
             received_open: None,
             resumed: false,
+            alerts_tx,
+            alerts,
         }
     }
 
@@ -335,6 +348,7 @@ impl Session {
                     self.event(timer_event(timer)).await;
                 }
                 Wake::QueueFull => self.queue_full().await,
+                Wake::PrefixLimit(alert) => self.prefix_limit(alert).await,
             }
         }
     }
@@ -412,6 +426,7 @@ impl Session {
             Ok(permit) = rib_ready => Wake::RibReady(permit),
             timer = timer => Wake::Timer(timer),
             () = queue_full => Wake::QueueFull,
+            Some(alert) = self.alerts.recv() => Wake::PrefixLimit(alert),
         }
     }
 
@@ -430,6 +445,38 @@ impl Session {
             .fetch_add(1, Ordering::Relaxed);
         self.event(Event::AutomaticStop {
             cease_subcode: CeaseSubcode::OutOfResources,
+        })
+        .await;
+    }
+
+    /// The RIB says the peer's paths crossed its limit or its warning
+    /// threshold (`neighbors[].max_prefixes`).
+    async fn prefix_limit(&mut self, alert: PrefixAlert) {
+        let Some(max) = self.spec.neighbor.max_prefixes else {
+            return;
+        };
+        let (peer, received, limit) = (self.peer(), alert.received, alert.limit.limit);
+        if !alert.exceeded {
+            warn!(peer = %peer, received, limit, warning_percent = max.warning_percent, "the peer's paths reached the warning threshold of its prefix limit");
+            return;
+        }
+        self.counters
+            .prefix_limit_exceeded
+            .fetch_add(1, Ordering::Relaxed);
+        if max.action == MaxPrefixAction::Warn || !self.established {
+            warn!(peer = %peer, received, limit, "the peer sent more paths than its prefix limit; kept (action = warn)");
+            return;
+        }
+        warn!(
+            peer = %peer,
+            received,
+            limit,
+            restart_secs = max.restart_after.map(|d| d.as_secs()),
+            "the peer sent more paths than its prefix limit: ending the session (Cease / Maximum Number of Prefixes Reached)"
+        );
+        self.event(Event::PrefixLimitExceeded {
+            notification: Notification::maximum_prefixes(self.spec.family, limit),
+            restart_after: max.restart_after,
         })
         .await;
     }
@@ -740,6 +787,9 @@ impl Session {
                     self.spec.family,
                 ) {
                     Ok((ingress, ignored)) => {
+                        if ingress.unrecognized > 0 {
+                            warn!(peer = %self.peer(), routes = ingress.unrecognized, "routes of EVPN route types evpnd does not recognize: discarded (RFC 7606 section 5.4)");
+                        }
                         if let Some(why) = ignored.filter(|w| *w != Ignored::OwnOriginatorId) {
                             debug!(peer = %self.peer(), reason = ?why, "announced routes handled as withdrawn");
                         }
@@ -761,9 +811,10 @@ impl Session {
                             }
                         }
                     }
-                    Err(n) => {
-                        warn!(peer = %self.peer(), notification = %n, "malformed EVPN NLRI");
-                        self.event(Event::UpdateMsgErr(n)).await;
+                    Err(malformed) => {
+                        warn!(peer = %self.peer(), error = %malformed.reason, notification = %malformed.notification, "malformed EVPN NLRI");
+                        self.event(Event::UpdateMsgErr(malformed.notification))
+                            .await;
                     }
                 }
             }
@@ -830,7 +881,13 @@ impl Session {
                 },
             },
             graceful,
+            prefix_limit: self
+                .spec
+                .neighbor
+                .max_prefixes
+                .map(|m| PrefixLimit::new(m.limit, m.warning_percent)),
             sink: conn.sink.clone(),
+            alerts: self.alerts_tx.clone(),
         };
         let _ = self.rib.send(input).await;
     }
@@ -846,133 +903,6 @@ impl Session {
             awaited: !self.resumed
                 && graceful_restart::awaited_after_restart(self.peer_gr.as_ref()),
         }
-    }
-
-    /// Continues a session the previous image handed over (ADR 0010):
-    /// Established at once with what was negotiated then, a KEEPALIVE, the
-    /// peer's routes asked for again (RFC 2918; our new RIB starts empty)
-    /// and ours sent by the RIB on PeerUp. False when it cannot resume (the
-    /// connection is closed and the session starts afresh).
-    async fn resume(&mut self, r: Resumed) -> bool {
-        let peer = self.peer();
-        let stream = std::net::TcpStream::from(r.socket);
-        let conn = stream
-            .set_nonblocking(true)
-            .and_then(|()| TcpStream::from_std(stream))
-            .and_then(|stream| {
-                Conn::new(
-                    stream,
-                    Initiator::Local,
-                    self.counters.clone(),
-                    self.spec.queue_bytes,
-                )
-            });
-        let mut conn = match conn {
-            Ok(conn) => conn,
-            Err(e) => {
-                warn!(peer = %peer, error = %e, "cannot resume the handed-over session; starting afresh");
-                return false;
-            }
-        };
-        let resumed = Fsm::resume(
-            self.spec.fsm.clone(),
-            self.seed,
-            &r.sent_open,
-            &r.received_open,
-        );
-        let (fsm, actions) = match resumed {
-            Ok(resumed) => resumed,
-            Err(n) => {
-                warn!(peer = %peer, notification = %n, "the handed-over session's OPEN no longer checks; closing it and starting afresh");
-                let last = Message::Notification(n).to_bytes(&EncodeOptions::default());
-                conn.close(last.ok());
-                return false;
-            }
-        };
-        conn.buf.extend_from_slice(&r.unread);
-        let remote = conn.peer_addr;
-        self.conn = Some(conn);
-        self.fsm = fsm;
-        self.restarting = false;
-        self.resumed = true;
-        self.sent_open = Some(r.sent_open);
-        self.received_open = Some(r.received_open);
-        if let Some(session) = self.fsm.negotiated() {
-            self.rx_opts = session.receive.clone();
-            self.tx_opts = session.send.clone();
-        }
-        info!(peer = %peer, remote = %remote, "session handed over by the previous process: resumed in Established");
-        self.status.send_modify(|s| s.state = State::Established);
-        for action in actions {
-            self.act(action).await;
-        }
-        if let Some(since) = r.established_since {
-            self.status
-                .send_modify(|s| s.established_since = Some(since));
-        }
-        if !self.established {
-            return true;
-        }
-        match r.paths {
-            // Its paths as the previous image held them, before anything
-            // the peer sent since (the unread bytes, the socket).
-            Some(paths) => {
-                let external = self.spec.kind == PeerKind::Ebgp;
-                for p in paths {
-                    let update = restored(p.attributes, p.next_hop, p.nlri, external);
-                    let input = RibInput::Update {
-                        peer: self.spec.idx,
-                        update,
-                    };
-                    let _ = self.rib.send(RibRequest::Input(input)).await;
-                }
-            }
-            // Lost on the way: RFC 2918, the peer sends them again.
-            None if self.fsm.negotiated().is_some_and(|s| s.route_refresh) => {
-                let refresh = RouteRefresh::request(self.spec.family);
-                self.send(&Message::RouteRefresh(refresh));
-            }
-            None => {
-                warn!(peer = %peer, "the handed-over paths are lost and the peer has no route refresh: its routes come back with its next updates only");
-            }
-        }
-        self.process_buffered().await;
-        true
-    }
-
-    /// Hands the established connection over (ADR 0010): stops at a
-    /// message boundary, writes what is queued, and leaves the socket, the
-    /// unread bytes and both OPENs for the next image. The peer notices
-    /// nothing; the RIB is not told (this process is about to be replaced).
-    async fn hand_over(&mut self) {
-        let peer = self.peer();
-        let (Some(conn), Some(sent_open), Some(received_open)) = (
-            self.conn.take(),
-            self.sent_open.clone(),
-            self.received_open.clone(),
-        ) else {
-            return;
-        };
-        let Some((stream, unread)) = conn.detach().await else {
-            warn!(peer = %peer, "the connection failed during the hand-over; the peer sees it end");
-            return;
-        };
-        let socket = match stream.into_std() {
-            Ok(stream) => std::os::fd::OwnedFd::from(stream),
-            Err(e) => {
-                warn!(peer = %peer, error = %e, "cannot hand the connection over");
-                return;
-            }
-        };
-        info!(peer = %peer, unread = unread.len(), "session handed over to the next process");
-        self.spec.handover.put(HandedOver {
-            address: peer,
-            socket,
-            sent_open,
-            received_open,
-            unread: unread.to_vec(),
-            established_since: self.status.borrow().established_since,
-        });
     }
 
     /// Whether the peer would keep our routes if our TCP session just

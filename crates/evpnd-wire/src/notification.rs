@@ -3,6 +3,7 @@
 //! "BGP Error Subcodes").
 
 use super::error::DecodeResult;
+use super::family::{Afi, Family, Safi};
 use super::reader::Reader;
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::Serialize;
@@ -235,6 +236,28 @@ impl Notification {
         Self::new(ErrorCode::Cease(subcode), data.freeze())
     }
 
+    /// Cease / Maximum Number of Prefixes Reached (RFC 4486 section 4): the
+    /// Data field "MAY contain" the AFI (2 octets), the SAFI (1 octet) and
+    /// the upper bound (4 octets); evpnd always sends them, as FRR does.
+    pub fn maximum_prefixes(family: Family, limit: u32) -> Self {
+        let mut data = BytesMut::with_capacity(7);
+        data.put_u16(family.afi.0);
+        data.put_u8(family.safi.0);
+        data.put_u32(limit);
+        Self::new(ErrorCode::Cease(CeaseSubcode::MaximumPrefixesReached), data)
+    }
+
+    /// The family and limit of a Maximum Number of Prefixes Reached, when its
+    /// Data has the RFC 4486 form.
+    pub fn maximum_prefixes_data(&self) -> Option<(Family, u32)> {
+        if self.code != ErrorCode::Cease(CeaseSubcode::MaximumPrefixesReached) {
+            return None;
+        }
+        let d: &[u8; 7] = self.data.as_ref().try_into().ok()?;
+        let family = Family::new(Afi(u16::from_be_bytes([d[0], d[1]])), Safi(d[2]));
+        Some((family, u32::from_be_bytes([d[3], d[4], d[5], d[6]])))
+    }
+
     /// The RFC 9003 Shutdown Communication, for Cease subcodes 2 and 4, when
     /// the data is a well-formed length-prefixed UTF-8 string.
     pub fn shutdown_communication(&self) -> Option<&str> {
@@ -275,6 +298,8 @@ impl fmt::Display for Notification {
         write!(f, "{}", self.code)?;
         if let Some(text) = self.shutdown_communication() {
             write!(f, " \"{}\"", text.escape_default())?;
+        } else if let Some((family, limit)) = self.maximum_prefixes_data() {
+            write!(f, " ({family}, limit {limit})")?;
         } else if !self.data.is_empty() {
             write!(f, " data ")?;
             for b in self.data.iter() {
@@ -332,6 +357,28 @@ mod tests {
             vec![9u8, b'a'],
         );
         assert_eq!(bad.shutdown_communication(), None);
+    }
+
+    #[test]
+    fn maximum_prefixes_carries_the_family_and_the_limit_rfc4486() {
+        let n = Notification::maximum_prefixes(Family::L2VPN_EVPN, 1000);
+        let mut out = BytesMut::new();
+        n.encode(&mut out);
+        // Cease (6) / 1, AFI 25, SAFI 70, 1000.
+        assert_eq!(&out[..], &[6, 1, 0, 25, 70, 0, 0, 3, 0xe8]);
+        let back = Notification::decode(&out).unwrap();
+        assert_eq!(back, n);
+        assert_eq!(
+            back.maximum_prefixes_data(),
+            Some((Family::L2VPN_EVPN, 1000))
+        );
+        assert_eq!(
+            back.to_string(),
+            "Cease/Maximum Number of Prefixes Reached (l2vpn-evpn, limit 1000)"
+        );
+        // Without the optional data (another speaker's choice): just the code.
+        let bare = Notification::cease(CeaseSubcode::MaximumPrefixesReached);
+        assert_eq!(bare.maximum_prefixes_data(), None);
     }
 
     #[test]

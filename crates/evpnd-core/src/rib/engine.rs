@@ -17,6 +17,7 @@ use super::encode::{OutboundEncoder, end_of_rib};
 pub use super::ingress::{IngressUpdate, Reach};
 use super::loc_rib::{BestChange, LocRib, NlriBytes, Path};
 use super::peer::{PeerIdx, PeerInfo, PeerKind, PeerTable, may_advertise};
+use super::prefix_limit::{PrefixAlert, PrefixLimit, PrefixLimits};
 use bytes::Bytes;
 use evpnd_wire::evpn::{EvpnRouteKey, evpn_route_key, split_evpn_nlri};
 use hashbrown::HashMap;
@@ -70,6 +71,9 @@ pub enum RibInput {
         info: PeerInfo,
         group: OutGroupKey,
         graceful: GracefulPeer,
+        /// Its maximum prefixes, if it has a limit: the RIB says when its
+        /// count crosses it ([`RibOutput::PrefixLimit`]).
+        prefix_limit: Option<PrefixLimit>,
     },
     /// A session went down: withdraw its routes from everyone, or, when
     /// `retain` (RFC 4724 section 4.2, the peer is restarting), keep them as
@@ -128,6 +132,9 @@ pub enum RibOutput {
     Send { peer: PeerIdx, messages: OutChunk },
     /// For the observer (the VTEP's importer), when one is registered.
     Event(RibEvent),
+    /// For the peer's session: its path count crossed its warning
+    /// threshold or its limit.
+    PrefixLimit(PrefixAlert),
 }
 
 /// Loc-RIB sizes for the metrics endpoint.
@@ -271,6 +278,8 @@ pub struct Rib {
     stale: StaleRoutes,
     /// While set, our first advertisement waits (RFC 4724 section 4.1).
     deferral: Option<Deferral>,
+    /// The peers' maximum prefixes.
+    limits: PrefixLimits,
 }
 
 /// Routes kept, per peer, after its session ended gracefully (RFC 4724
@@ -333,6 +342,7 @@ impl Rib {
             end_of_rib_from: BTreeSet::new(),
             stale: StaleRoutes::default(),
             deferral: None,
+            limits: PrefixLimits::default(),
         }
     }
 
@@ -374,7 +384,9 @@ impl Rib {
                 info,
                 group,
                 graceful,
+                prefix_limit,
             } => {
+                self.limits.set(peer, prefix_limit);
                 if !graceful.keeps_stale {
                     self.flush_stale(peer, "its new session does not preserve them");
                 }
@@ -432,7 +444,13 @@ impl Rib {
                     self.end_deferral(out);
                 }
             }
-            RibInput::Update { peer, update } => self.apply_update(peer, update, out),
+            RibInput::Update { peer, update } => {
+                self.apply_update(peer, update, out);
+                let received = self.rib.received_from(peer);
+                if let Some(alert) = self.limits.check(peer, received) {
+                    out.put(RibOutput::PrefixLimit(alert));
+                }
+            }
             RibInput::Local { update } => self.apply_update(PeerIdx::LOCAL, update, out),
             // A deferred peer gets the whole table when the deferral ends.
             RibInput::RouteRefresh { .. } if self.deferral.is_some() => {}

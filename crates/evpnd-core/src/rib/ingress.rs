@@ -23,6 +23,9 @@ pub struct IngressUpdate {
     pub withdrawn: Vec<Bytes>,
     /// RFC 4724 2: the peer finished its initial table.
     pub end_of_rib: bool,
+    /// Routes of EVPN route types evpnd does not recognize, discarded
+    /// (RFC 7606 section 5.4).
+    pub unrecognized: u32,
 }
 
 /// MP_REACH_NLRI for l2vpn-evpn (RFC 4760 3) with the path's attributes.
@@ -71,30 +74,68 @@ pub fn ingress_update(
     local: &LocalIdentity,
     external: bool,
     family: Family,
-) -> Result<(IngressUpdate, Option<Ignored>), Notification> {
-    for field in [
-        update
-            .mp_reach()
-            .filter(|m| m.family == family)
-            .map(|m| &m.nlri),
-        update
-            .mp_unreach()
-            .filter(|m| m.family == family)
-            .map(|m| &m.withdrawn),
-    ]
-    .into_iter()
-    .flatten()
-    {
+) -> Result<(IngressUpdate, Option<Ignored>), MalformedNlri> {
+    for (type_code, field) in [
+        (
+            MP_REACH_NLRI,
+            update
+                .mp_reach()
+                .filter(|m| m.family == family)
+                .map(|m| &m.nlri),
+        ),
+        (
+            MP_UNREACH_NLRI,
+            update
+                .mp_unreach()
+                .filter(|m| m.family == family)
+                .map(|m| &m.withdrawn),
+        ),
+    ] {
+        let Some(field) = field else { continue };
         if let Err(e) =
             split_evpn_nlri(field).try_for_each(|n| n.and_then(evpn_route_key).map(drop))
         {
-            return Err(Notification::new(
-                ErrorCode::Update(UpdateSubcode::OptionalAttributeError),
-                Bytes::from(e.to_string().into_bytes()),
-            ));
+            // RFC 4271 section 6.3: the Data of an Optional Attribute Error
+            // is the erroneous attribute (type, length and value); what is
+            // wrong in it goes to the log.
+            let attribute = update
+                .attributes
+                .iter()
+                .find(|a| a.type_code() == type_code)
+                .map(|a| {
+                    let mut out = bytes::BytesMut::new();
+                    a.encode(&mut out, &evpnd_wire::message::DecodeOptions::default());
+                    out.freeze()
+                })
+                .unwrap_or_default();
+            return Err(MalformedNlri {
+                notification: Notification::new(
+                    ErrorCode::Update(UpdateSubcode::OptionalAttributeError),
+                    attribute,
+                ),
+                reason: e.to_string(),
+            });
         }
     }
     Ok(classify_nlri(update, action, local, external, family))
+}
+
+/// MP_REACH_NLRI and MP_UNREACH_NLRI (RFC 4760 sections 3, 4).
+const MP_REACH_NLRI: u8 = 14;
+const MP_UNREACH_NLRI: u8 = 15;
+
+/// EVPN NLRI that do not parse (RFC 7606 section 5.3: the session is
+/// reset): the NOTIFICATION to send, and what was wrong, for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MalformedNlri {
+    pub notification: Notification,
+    pub reason: String,
+}
+
+impl std::fmt::Display for MalformedNlri {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.reason, self.notification.code)
+    }
 }
 
 fn classify_nlri(
@@ -112,7 +153,11 @@ fn classify_nlri(
         .mp_unreach()
         .filter(|m| m.family == family && !m.withdrawn.is_empty())
     {
-        out.withdrawn.push(unreach.withdrawn.clone());
+        let (withdrawn, unrecognized) = recognized_routes(&unreach.withdrawn);
+        out.unrecognized += unrecognized;
+        if !withdrawn.is_empty() {
+            out.withdrawn.push(withdrawn);
+        }
     }
     let Some(reach) = update
         .mp_reach()
@@ -120,13 +165,18 @@ fn classify_nlri(
     else {
         return (out, None);
     };
+    let (nlri, unrecognized) = recognized_routes(&reach.nlri);
+    out.unrecognized += unrecognized;
+    if nlri.is_empty() {
+        return (out, None);
+    }
     let ignored = if *action == ErrorAction::TreatAsWithdraw {
         Some(Ignored::TreatAsWithdraw)
     } else {
         loop_check(update, local, external)
     };
     if ignored.is_some() {
-        out.withdrawn.push(reach.nlri.clone());
+        out.withdrawn.push(nlri);
         return (out, ignored);
     }
     out.reach = Some(Reach {
@@ -137,9 +187,40 @@ fn classify_nlri(
             local_pref: update.local_pref().filter(|_| !external),
             ..summarize(update)
         },
-        nlri: reach.nlri.clone(),
+        nlri,
     });
     (out, None)
+}
+
+/// The EVPN route types evpnd recognizes: 1 to 4 (RFC 7432 section 7) and
+/// 5 (RFC 9136 section 3).
+const RECOGNIZED_ROUTE_TYPES: std::ops::RangeInclusive<u8> = 1..=5;
+
+/// RFC 7606 section 5.4: a speaker supporting a typed address family "MUST
+/// handle routes with unrecognized NLRI types within that address family
+/// by discarding them". The field, already checked for syntax, without
+/// those routes, and how many there were (the same bytes, uncopied, when
+/// every route is recognized).
+fn recognized_routes(field: &Bytes) -> (Bytes, u32) {
+    let known = |route: &&[u8]| {
+        route
+            .first()
+            .is_some_and(|t| RECOGNIZED_ROUTE_TYPES.contains(t))
+    };
+    let routes = || split_evpn_nlri(field).filter_map(Result::ok);
+    if routes().all(|r| known(&r)) {
+        return (field.clone(), 0);
+    }
+    let mut kept = bytes::BytesMut::with_capacity(field.len());
+    let mut unrecognized = 0;
+    for route in routes() {
+        if known(&route) {
+            kept.extend_from_slice(route);
+        } else {
+            unrecognized += 1;
+        }
+    }
+    (kept.freeze(), unrecognized)
 }
 
 fn loop_check(update: &Update, local: &LocalIdentity, external: bool) -> Option<Ignored> {
@@ -230,6 +311,42 @@ mod tests {
     const REFLECTED: &str = "ffffffffffffffffffffffffffffffff007a0200000063900e001c00194604c61300030003110001c613000300020000000020c613000340010100500200008004040000000040050400000064800904c6130003800a04c6130004c010100002fde800000000030c000000000008c016090006000000c6130003";
 
     #[test]
+    fn routes_of_unrecognized_types_are_discarded_rfc7606_5_4() {
+        // FROM_VTEP with a type-200 route (length 2) after its type 3: the
+        // attribute, the attribute list and the message 4 octets longer.
+        let with_unknown = update(concat!(
+            "ffffffffffffffffffffffffffffffff",
+            "0069020000",
+            "0052",
+            "900e0020",
+            "00194604c613000300",
+            "03110001c613000300020000000020c6130003",
+            "c802abcd",
+            "400101005002000040050400000064c01010030c0000000000080002fde800000000c016090006000000c6130003"
+        ));
+        let (ingress, ignored) = ingress_update(
+            &with_unknown,
+            &ErrorAction::Accept,
+            &RR,
+            false,
+            Family::L2VPN_EVPN,
+        )
+        .unwrap();
+        assert_eq!(ignored, None);
+        assert_eq!(ingress.unrecognized, 1);
+        let reach = ingress.reach.expect("the type 3 stays");
+        assert_eq!(
+            &reach.nlri[..],
+            &hex("03110001c613000300020000000020c6130003")[..]
+        );
+        // The known route alone: nothing discarded, nothing copied.
+        let plain = update(FROM_VTEP);
+        let (ingress, _) =
+            ingress_update(&plain, &ErrorAction::Accept, &RR, false, Family::L2VPN_EVPN).unwrap();
+        assert_eq!(ingress.unrecognized, 0);
+    }
+
+    #[test]
     fn vtep_route_becomes_a_reach_with_shared_attributes_and_summary() {
         let (ingress, ignored) = ingress_update(
             &update(FROM_VTEP),
@@ -303,9 +420,14 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(
-            reset.code,
+            reset.notification.code,
             ErrorCode::Update(UpdateSubcode::OptionalAttributeError)
         );
+        // RFC 4271 section 6.3: the Data is the MP_REACH_NLRI attribute as
+        // received (flags, type, length, value); the reason is for the log.
+        let attribute = &hex(&bad)[23..23 + 4 + 0x1c];
+        assert_eq!(&reset.notification.data[..], attribute);
+        assert!(reset.reason.contains("EVPN route"), "{}", reset.reason);
     }
 
     #[test]

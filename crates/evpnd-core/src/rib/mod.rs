@@ -9,4 +9,5 @@ pub mod engine;
 pub mod ingress;
 pub mod loc_rib;
 pub mod peer;
+pub mod prefix_limit;
 pub mod reflect;

@@ -399,6 +399,7 @@ mod counters {
                         keeps_stale,
                         awaited: true,
                     },
+                    prefix_limit: None,
                 };
                 rib.handle(input, sent);
             }
@@ -476,6 +477,7 @@ mod counters {
                     max_message_len: 4096,
                 },
                 graceful: GracefulPeer::default(),
+                prefix_limit: None,
             },
             &mut sent,
         );
@@ -514,6 +516,7 @@ mod graceful {
                 max_message_len: 4096,
             },
             graceful,
+            prefix_limit: None,
         }
     }
 
@@ -792,5 +795,77 @@ mod removal {
         );
         rib.flush(&mut out);
         assert!(out.is_empty());
+    }
+}
+
+mod prefix_limits {
+    use super::counters::{announce, info, nlri, rib};
+    use super::*;
+    use crate::rib::prefix_limit::{PrefixAlert, PrefixLimit};
+
+    #[test]
+    fn the_session_is_told_when_its_peer_nears_and_passes_its_limit() {
+        let mut rib = rib();
+        let mut sent = Vec::new();
+        let limit = PrefixLimit::new(3, 50);
+        rib.handle(
+            RibInput::PeerUp {
+                peer: PeerIdx(1),
+                info: info(1, PeerKind::IbgpClient),
+                group: OutGroupKey {
+                    kind: PeerKind::IbgpClient,
+                    four_octet_as: true,
+                    max_message_len: 4096,
+                },
+                graceful: GracefulPeer::default(),
+                prefix_limit: Some(limit),
+            },
+            &mut sent,
+        );
+        let alerts = |rib: &mut Rib, update: IngressUpdate| {
+            let mut out = Vec::new();
+            rib.handle(
+                RibInput::Update {
+                    peer: PeerIdx(1),
+                    update,
+                },
+                &mut out,
+            );
+            out.into_iter()
+                .filter_map(|o| match o {
+                    RibOutput::PrefixLimit(alert) => Some(alert),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        let alert = |received, exceeded| PrefixAlert {
+            peer: PeerIdx(1),
+            received,
+            limit,
+            exceeded,
+        };
+        assert_eq!(alerts(&mut rib, announce(&[0], 100, 10)), vec![]);
+        assert_eq!(
+            alerts(&mut rib, announce(&[1], 100, 10)),
+            vec![alert(2, false)],
+            "2 paths: 50 % of 3"
+        );
+        // The same route again is no new path.
+        assert_eq!(alerts(&mut rib, announce(&[1], 100, 10)), vec![]);
+        assert_eq!(alerts(&mut rib, announce(&[2], 100, 10)), vec![]);
+        assert_eq!(
+            alerts(&mut rib, announce(&[3, 4], 100, 10)),
+            vec![alert(5, true)]
+        );
+        // Withdrawals bring it back under; a new excess is said again.
+        let withdraw = IngressUpdate {
+            withdrawn: vec![Bytes::from([nlri(3, 10), nlri(4, 10)].concat())],
+            ..Default::default()
+        };
+        assert_eq!(alerts(&mut rib, withdraw), vec![]);
+        assert_eq!(
+            alerts(&mut rib, announce(&[5], 100, 10)),
+            vec![alert(4, true)]
+        );
     }
 }

@@ -107,6 +107,16 @@ pub enum Event {
     UpdateMsgErr(Notification),
     /// evpnd: the Stability timer fired.
     StabilityTimerExpires,
+    /// evpnd: the peer sent more paths than its configured maximum and the
+    /// configuration says to end the session: AutomaticStop (Event 8) with
+    /// Cease / Maximum Number of Prefixes Reached (RFC 4486 section 4,
+    /// `notification` carries AFI, SAFI and the limit), then Idle for
+    /// `restart_after` (in place of the damping delay), or until a
+    /// ManualStart when `None`.
+    PrefixLimitExceeded {
+        notification: Notification,
+        restart_after: Option<std::time::Duration>,
+    },
 }
 
 impl Event {
@@ -122,6 +132,7 @@ impl Event {
                 "AutomaticStart_with_PassiveTcpEstablishment"
             }
             Event::AutomaticStop { .. } => "AutomaticStop",
+            Event::PrefixLimitExceeded { .. } => "AutomaticStop (maximum prefixes)",
             Event::ConnectRetryTimerExpires => "ConnectRetryTimer_Expires",
             Event::HoldTimerExpires => "HoldTimer_Expires",
             Event::KeepaliveTimerExpires => "KeepaliveTimer_Expires",

@@ -385,6 +385,8 @@ impl Fsm {
             Event::AutomaticStop { .. } => {
                 self.enter_idle(out, DownReason::AutomaticStop, None, true)
             }
+            // About a session that has ended already.
+            Event::PrefixLimitExceeded { .. } => {}
             other => {
                 let reason = DownReason::UnexpectedEvent {
                     state: self.state,
@@ -415,6 +417,25 @@ impl Fsm {
                 Some(Notification::cease(cease_subcode)),
                 true,
             ),
+            Event::PrefixLimitExceeded {
+                notification,
+                restart_after,
+            } => {
+                // Not a failure to damp: no damping delay from enter_idle,
+                // but the configured interval, or a stop until someone
+                // starts the session again.
+                self.admin_down = true;
+                self.enter_idle(
+                    out,
+                    DownReason::NotificationSent(notification.clone()),
+                    Some(notification),
+                    false,
+                );
+                if let Some(after) = restart_after {
+                    self.admin_down = false;
+                    self.start_timer(out, Timer::IdleHold, after);
+                }
+            }
             Event::HoldTimerExpires => self.enter_idle(
                 out,
                 DownReason::HoldTimerExpired,

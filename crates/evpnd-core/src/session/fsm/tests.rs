@@ -701,3 +701,39 @@ fn a_handed_over_open_that_no_longer_checks_is_refused() {
     let sent = config().local_open;
     assert!(Fsm::resume(config(), 7, &sent, &theirs).is_err());
 }
+
+#[test]
+fn past_its_prefix_limit_a_session_ends_and_waits_the_configured_interval() {
+    let limit = Notification::maximum_prefixes(EVPN, 10);
+    let mut fsm = established(config());
+    let a = fsm.handle(Event::PrefixLimitExceeded {
+        notification: limit.clone(),
+        restart_after: Some(secs(300)),
+    });
+    assert_eq!(notification(&a), Some(&limit));
+    assert!(a.iter().any(|x| matches!(x, Action::SessionDown { .. })));
+    assert_eq!(fsm.state(), State::Idle);
+    // The configured interval, not the damping delay.
+    assert_eq!(timer_started(&a, Timer::IdleHold), Some(secs(300)));
+    let again = fsm.handle(Event::IdleHoldTimerExpires);
+    assert!(again.contains(&Action::Connect));
+
+    // Without an interval it stays down until started by hand.
+    let mut fsm = established(config());
+    let a = fsm.handle(Event::PrefixLimitExceeded {
+        notification: limit,
+        restart_after: None,
+    });
+    assert_eq!(timer_started(&a, Timer::IdleHold), None);
+    assert!(fsm.handle(Event::AutomaticStart).is_empty());
+    assert!(fsm.handle(Event::ManualStart).contains(&Action::Connect));
+    // About a session that has ended already: nothing.
+    let mut connecting = Fsm::new(config(), 7);
+    connecting.handle(Event::ManualStart);
+    let late = connecting.handle(Event::PrefixLimitExceeded {
+        notification: Notification::maximum_prefixes(EVPN, 10),
+        restart_after: None,
+    });
+    assert!(late.is_empty());
+    assert_eq!(connecting.state(), State::Connect);
+}
