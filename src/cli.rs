@@ -448,7 +448,7 @@ fn run(config_path: &Path, resume_from: Option<PathBuf>) -> ExitCode {
         path: Some(std::path::absolute(config_path).unwrap_or_else(|_| config_path.to_path_buf())),
         log_level: init_tracing(&config.log),
     };
-    if let Some(warning) = crate::config::secret::readable_secret_warning(config_path, &config) {
+    if let Some(warning) = config.readable_secret_warning(config_path) {
         tracing::warn!("{warning}");
     }
     let inherited = match resume_from.as_deref().map(handover::load) {

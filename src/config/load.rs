@@ -6,6 +6,17 @@ use super::validate::*;
 use super::*;
 
 impl Config {
+    /// The warning to log when this configuration holds TCP-MD5 keys and
+    /// its file at `path` is readable by others (`secret`).
+    pub fn readable_secret_warning(&self, path: &Path) -> Option<String> {
+        let keys = self
+            .neighbors
+            .iter()
+            .filter(|n| n.password.is_some())
+            .count();
+        super::secret::readable_secret_warning(path, keys)
+    }
+
     /// Load `path`, applying `EVPND__*` overrides from the process environment.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         Self::load_with_env(path, std::env::vars())

@@ -428,3 +428,69 @@ fn max_prefixes_defaults_and_errors_name_their_key() {
     }
     assert!(err_of(&neighbor("max_prefixes = { limt = 5 }")).contains("limt"));
 }
+
+// neighbors[].password and ttl_security (TCP-MD5, GTSM; config::secret).
+const WITH_NEIGHBOR: &str = "[bgp]\nasn = 65000\nrouter_id = \"198.19.0.1\"\n[[neighbors]]\naddress = \"198.19.0.2\"\nremote_as = 65000\n";
+
+fn error(extra: &str) -> (String, String) {
+    let e = Config::from_toml_str(&format!("{WITH_NEIGHBOR}{extra}")).unwrap_err();
+    (e.key().unwrap_or_default().to_string(), e.to_string())
+}
+
+#[test]
+fn keys_are_checked_and_named() {
+    let ok = Config::from_toml_str(&format!(
+        "{WITH_NEIGHBOR}password = \"{}\"\nttl_security = 254\n",
+        "k".repeat(80)
+    ))
+    .unwrap();
+    assert_eq!(ok.neighbors[0].password.as_ref().map(Secret::len), Some(80));
+    assert_eq!(ok.neighbors[0].ttl_security, Some(254));
+    let (key, message) = error(&format!("password = \"{}\"\n", "k".repeat(81)));
+    assert_eq!(key, "neighbors[0].password");
+    assert!(message.contains("81 octets: must be 1 to 80"), "{message}");
+    assert_eq!(error("password = \"\"\n").0, "neighbors[0].password");
+    for hops in [0, 255, 1000] {
+        let (key, message) = error(&format!("ttl_security = {hops}\n"));
+        assert_eq!(key, "neighbors[0].ttl_security");
+        assert!(message.contains("must be 1 to 254"), "{message}");
+    }
+}
+
+#[test]
+fn a_changed_key_or_radius_resets_the_session() {
+    let old = Config::from_toml_str(&format!("{WITH_NEIGHBOR}password = \"one\"\n")).unwrap();
+    for changed in [
+        "password = \"two\"\n",
+        "",
+        "password = \"one\"\nttl_security = 1\n",
+    ] {
+        let new = Config::from_toml_str(&format!("{WITH_NEIGHBOR}{changed}")).unwrap();
+        let plan = super::diff::plan(&old, &new).unwrap();
+        assert_eq!(plan.neighbors_changed.len(), 1, "{changed}");
+        // The reload plan is logged at debug level: no key in it.
+        assert!(!format!("{plan:?}").contains("two"));
+    }
+}
+
+#[test]
+fn warns_about_a_world_readable_file_with_a_key() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("evpnd-secret-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("evpnd.toml");
+    let text = "[bgp]\nasn = 65000\nrouter_id = \"198.19.0.1\"\n[[neighbors]]\naddress = \"198.19.0.2\"\nremote_as = 65000\npassword = \"hunter2\"\n";
+    std::fs::write(&path, text).unwrap();
+    let config = Config::load(&path).unwrap();
+    assert!(!format!("{config:?}").contains("hunter2"));
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let warning = config.readable_secret_warning(&path).unwrap();
+    assert!(warning.contains("mode 0644"), "{warning}");
+    assert!(!warning.contains("hunter2"));
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    assert_eq!(config.readable_secret_warning(&path), None);
+    let without = Config::from_toml_str(&text.replace("password = \"hunter2\"\n", "")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert_eq!(without.readable_secret_warning(&path), None);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -165,7 +165,7 @@ impl Reloader {
         let loaded = tokio::task::spawn_blocking(move || Config::load(&path)).await;
         let new = match loaded {
             Ok(Ok(config)) => {
-                if let Some(w) = crate::config::secret::readable_secret_warning(&file, &config) {
+                if let Some(w) = config.readable_secret_warning(&file) {
                     warn!("{w}");
                 }
                 config

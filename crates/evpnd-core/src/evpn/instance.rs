@@ -282,6 +282,48 @@ impl EvpnInstances {
     }
 }
 
+/// How the instances of one reconfiguration differ, by VNI.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct InstanceChanges {
+    /// New VNIs, and VNIs moved to another VLAN (removed, then added).
+    pub added: Vec<Vni>,
+    /// VNIs gone, and VNIs moved to another VLAN.
+    pub removed: Vec<Vni>,
+    /// Same VNI and VLAN, other export RTs or RD: routes sent again.
+    pub readvertised: Vec<Vni>,
+    /// Same VNI and VLAN, other import RTs: routes imported again.
+    pub reimported: Vec<Vni>,
+}
+
+impl InstanceChanges {
+    pub fn between(old: &EvpnInstances, new: &EvpnInstances) -> Self {
+        let mut changes = Self::default();
+        for o in old.iter() {
+            match new.by_vni(o.vni) {
+                Some(n) if n.vlan == o.vlan => {
+                    if n.rd != o.rd || n.export_rts != o.export_rts {
+                        changes.readvertised.push(o.vni);
+                    }
+                    if n.import_rts != o.import_rts {
+                        changes.reimported.push(o.vni);
+                    }
+                }
+                _ => changes.removed.push(o.vni),
+            }
+        }
+        for n in new.iter() {
+            if old.by_vni(n.vni).is_none_or(|o| o.vlan != n.vlan) {
+                changes.added.push(n.vni);
+            }
+        }
+        changes
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

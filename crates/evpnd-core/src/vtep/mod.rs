@@ -21,11 +21,11 @@ pub mod output;
 mod reconcile;
 mod reconfigure;
 
+pub use crate::evpn::instance::InstanceChanges;
 pub use input::{KernelEvent, Learned, LearnedRow, NeighEvent, VtepInput};
 pub use output::{
     Level, SyncOver, VtepEvent, VtepOutput, VtepTimer, duplicate_mac_warning, rt_mismatch_warning,
 };
-pub use reconfigure::InstanceChanges;
 
 use crate::dataplane::diff::Op;
 use crate::dataplane::model::{KernelState, NeighborKey};

@@ -1,11 +1,10 @@
 //! What comes out of the VTEP core: kernel operations, local routes for the
 //! RIB, timers to arm, and events the shell logs and counts.
 
-use super::reconfigure::InstanceChanges;
 use crate::dataplane::diff::Op;
 use crate::dataplane::model::{Object, Vni};
 use crate::evpn::import::RtMismatch;
-use crate::evpn::instance::EvpnInstance;
+use crate::evpn::instance::{EvpnInstance, InstanceChanges};
 use crate::evpn::mobility::{DUPLICATE_WINDOW, DuplicateMac};
 use crate::rib::engine::IngressUpdate;
 use evpnd_wire::mac::MacAddress;
