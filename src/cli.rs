@@ -100,6 +100,13 @@ pub enum Command {
     /// binary it is a restart that no peer notices.
     #[command(visible_alias = "restart")]
     Upgrade,
+    /// Reset BGP sessions: Cease / Administrative Reset (RFC 4486), then a
+    /// new session at once, with its failure count and any stop (a prefix
+    /// limit without restart) forgotten. Every neighbour without ADDRESS.
+    Clear {
+        #[command(subcommand)]
+        what: ClearCommand,
+    },
     /// Query the running daemon.
     Show {
         #[command(subcommand)]
@@ -158,6 +165,15 @@ impl From<&DecodeArgs> for crate::decode::DecodeRequest {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ClearCommand {
+    /// Reset one neighbour's session, or every one.
+    Neighbors {
+        /// The neighbour's address; every neighbour when left out.
+        address: Option<std::net::IpAddr>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum ShowCommand {
     /// EVPN routes (all paths, best marked), like `show bgp l2vpn evpn`.
     Routes {
@@ -199,6 +215,9 @@ pub fn main() -> ExitCode {
         Command::Show { what, json } => show(&cli.socket, what, json),
         Command::Reload { json } => reload(&cli.socket, json),
         Command::Upgrade => upgrade(&cli.socket),
+        Command::Clear {
+            what: ClearCommand::Neighbors { address },
+        } => clear_neighbors(&cli.socket, address),
     }
 }
 
@@ -257,6 +276,7 @@ fn show(socket: &Path, what: ShowCommand, json: bool) -> ExitCode {
             Response::Config(status) => serde_json::to_string_pretty(status),
             Response::Reload(report) => serde_json::to_string_pretty(report),
             Response::Upgrade(report) => serde_json::to_string_pretty(report),
+            Response::Cleared(addresses) => serde_json::to_string_pretty(addresses),
             Response::Error { message } => Ok(message.clone()),
         }
         .map(|mut s| {
@@ -275,6 +295,9 @@ fn show(socket: &Path, what: ShowCommand, json: bool) -> ExitCode {
                 "handing {} session(s) over to {}\n",
                 report.sessions, report.binary
             ),
+            Response::Cleared(addresses) => {
+                addresses.iter().map(|a| format!("reset {a}\n")).collect()
+            }
             Response::Error { message } => format!("{message}\n"),
         })
     };
@@ -285,6 +308,31 @@ fn show(socket: &Path, what: ShowCommand, json: bool) -> ExitCode {
         }
         Err(e) => {
             eprintln!("evpnd: cannot format the answer: {e}");
+            ExitCode::from(exit::RUNTIME_ERROR)
+        }
+    }
+}
+
+/// `evpnd clear neighbors [ADDRESS]`.
+fn clear_neighbors(socket: &Path, address: Option<std::net::IpAddr>) -> ExitCode {
+    match client::request(socket, &Request::ClearNeighbors { address }, SHOW_TIMEOUT) {
+        Ok(Response::Cleared(addresses)) => {
+            for a in &addresses {
+                println!("reset {a}");
+            }
+            ExitCode::from(exit::OK)
+        }
+        // The daemon's refusal (an address that is not a neighbour).
+        Err(client::ClientError::Daemon(message)) => {
+            eprintln!("evpnd: {message}");
+            ExitCode::from(exit::BAD_CONFIG_OR_USAGE)
+        }
+        Ok(other) => {
+            eprintln!("evpnd: unexpected answer to clear: {other:?}");
+            ExitCode::from(exit::RUNTIME_ERROR)
+        }
+        Err(e) => {
+            eprintln!("{e}");
             ExitCode::from(exit::RUNTIME_ERROR)
         }
     }

@@ -3,7 +3,8 @@
 //! Prefixes Reached carrying AFI, SAFI and the limit (RFC 4486 section 4),
 //! its routes leave the other clients, and it stays down (no restart
 //! configured); with `action = "warn"` the session and the routes stay. Both
-//! are counted in `show neighbors`.
+//! are counted in `show neighbors`; `evpnd clear neighbors` lets the
+//! stopped client in again.
 
 // The helpers are shared with tests/daemon_rr.rs; this test uses a few.
 #[allow(dead_code)]
@@ -71,10 +72,29 @@ fn past_its_limit_a_client_is_cut_off_and_its_routes_withdrawn() {
             .is_some_and(|e| e.contains("Maximum Number of Prefixes Reached")),
         "{row:?}"
     );
-    // No restart configured: A is not accepted again.
+    // No restart configured: A is not accepted again...
     std::thread::sleep(Duration::from_millis(1500));
     assert_ne!(daemon.neighbor(A).state, "Established");
     assert!(daemon.log().contains("more paths than its prefix limit"));
+    // ...until the operator clears it; an unknown address is refused.
+    let clear = |args: &[&str]| {
+        evpnd()
+            .arg("--socket")
+            .arg(&daemon.socket)
+            .args(["clear", "neighbors"])
+            .args(args)
+            .output()
+            .expect("run evpnd clear")
+    };
+    let unknown = clear(&["198.18.9.9"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("not a configured neighbor"));
+    let out = clear(&[&A.to_string()]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("reset {A}\n"));
+    let mut again = Speaker::establish(A, A_ID, daemon.port);
+    again.initial_table();
+    daemon.wait_state(A, "Established");
 }
 
 #[test]

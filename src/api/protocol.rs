@@ -48,6 +48,13 @@ pub enum Request {
     },
     /// The configuration generation running, and where it was read from.
     ShowConfig,
+    /// Reset the session of `address`, or of every neighbour when `None`:
+    /// Cease / Administrative Reset, then a new session at once, its
+    /// failures and stops (a prefix limit without restart) forgotten.
+    ClearNeighbors {
+        #[serde(default)]
+        address: Option<IpAddr>,
+    },
     /// Read the configuration file again, validate it whole and apply the
     /// difference (`evpnd reload`, SIGHUP).
     Reload,
@@ -68,7 +75,11 @@ pub enum Response {
     Config(ConfigStatus),
     Reload(ReloadReport),
     Upgrade(UpgradeReport),
-    Error { message: String },
+    /// The neighbours whose sessions were reset.
+    Cleared(Vec<IpAddr>),
+    Error {
+        message: String,
+    },
 }
 
 impl Response {

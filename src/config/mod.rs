@@ -192,8 +192,8 @@ pub struct MaxPrefixes {
     pub warning_percent: u8,
     pub action: MaxPrefixAction,
     /// After a teardown, the session starts again after this long; `None`:
-    /// it stays down until a reload changes the neighbour or evpnd
-    /// restarts.
+    /// it stays down until `evpnd clear neighbors`, a reload that changes
+    /// the neighbour, or a restart.
     pub restart_after: Option<Duration>,
 }
 

@@ -11,7 +11,7 @@ use crate::config::{Config, Dataplane};
 use crate::rib_task::{RibRequest, RibTask};
 use crate::session::auth;
 use crate::session::handover::{HandedOver, HandedPaths, Loaded, Resumed, paths_to_hand_over};
-use crate::session::peer::{PeerHandle, reject};
+use crate::session::peer::{PeerControl, PeerHandle, reject};
 use crate::session::spec::{PeerSpec, peer_kind};
 use crate::vtep::{self, VtepError, VtepQuery};
 use evpnd_core::rib::encode::OutboundEncoder;
@@ -379,6 +379,25 @@ async fn answer(
             Response::Neighbors(rows)
         }
         // The daemon loop answers these itself (they change its state).
+        Request::ClearNeighbors { address } => {
+            let chosen: Vec<&PeerHandle> = peers
+                .iter()
+                .filter(|p| address.is_none_or(|a| p.spec.neighbor.address == a))
+                .collect();
+            if let (Some(a), true) = (address, chosen.is_empty()) {
+                return Response::error(format!(
+                    "{a} is not a configured neighbor (evpnd show neighbors lists them)"
+                ));
+            }
+            let mut reset = Vec::new();
+            for peer in chosen {
+                if peer.control.send(PeerControl::Reset).await.is_ok() {
+                    reset.push(peer.spec.neighbor.address);
+                }
+            }
+            info!(neighbors = ?reset, "sessions reset by the operator");
+            Response::Cleared(reset)
+        }
         Request::Reload | Request::ShowConfig | Request::Upgrade => {
             Response::error("internal error: a reload or upgrade request reached the query path")
         }

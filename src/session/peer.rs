@@ -72,6 +72,8 @@ pub struct PeerHandle {
     pub spec: PeerSpec,
     /// Accepted connections from this peer's address go here.
     pub inbound: mpsc::Sender<TcpStream>,
+    /// Operator requests for the session (`evpnd clear neighbors`).
+    pub control: mpsc::Sender<PeerControl>,
     pub status: watch::Receiver<PeerStatus>,
     pub counters: Arc<MessageCounters>,
     pub task: JoinHandle<()>,
@@ -88,6 +90,7 @@ pub fn spawn_peer(
     resumed: Option<Resumed>,
 ) -> PeerHandle {
     let (inbound_tx, inbound_rx) = mpsc::channel(4);
+    let (control_tx, control_rx) = mpsc::channel(4);
     let (status_tx, status_rx) = watch::channel(PeerStatus::default());
     let counters = Arc::new(MessageCounters::default());
     let task = tokio::spawn(supervise(
@@ -95,13 +98,17 @@ pub fn spawn_peer(
         rib,
         status_tx,
         counters.clone(),
-        inbound_rx,
+        PeerInbox {
+            connections: inbound_rx,
+            control: control_rx,
+        },
         shutdown,
         resumed,
     ));
     PeerHandle {
         spec,
         inbound: inbound_tx,
+        control: control_tx,
         status: status_rx,
         counters,
         task,
@@ -125,14 +132,14 @@ async fn supervise(
     rib: mpsc::Sender<RibRequest>,
     status: watch::Sender<PeerStatus>,
     counters: Arc<MessageCounters>,
-    mut inbound: mpsc::Receiver<TcpStream>,
+    mut inbox: PeerInbox,
     mut shutdown: watch::Receiver<bool>,
     mut resumed: Option<Resumed>,
 ) {
     let mut backoff = PANIC_RESTART_BASE;
     loop {
         let session = Session::new(spec.clone(), rib.clone(), status.clone(), counters.clone());
-        let run = session.run(&mut inbound, &mut shutdown, resumed.take());
+        let run = session.run(&mut inbox, &mut shutdown, resumed.take());
         let panic = match CatchUnwind(Box::pin(run)).await {
             Ok(()) => return,
             Err(panic) => panic,
@@ -209,6 +216,23 @@ enum Wake {
     StaleTimer,
     /// The RIB: the peer's paths crossed its prefix limit or warning.
     PrefixLimit(PrefixAlert),
+    /// The operator resets the session (`evpnd clear neighbors`).
+    Reset,
+}
+
+/// What the operator may ask of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerControl {
+    /// End it (Cease / Administrative Reset) and start again at once, its
+    /// failures and stops forgotten (`Event::ManualReset`).
+    Reset,
+}
+
+/// A session task's queues, which outlive a restart of the task: accepted
+/// connections from the peer's address, and operator requests.
+struct PeerInbox {
+    connections: mpsc::Receiver<TcpStream>,
+    control: mpsc::Receiver<PeerControl>,
 }
 
 struct Session {
@@ -289,7 +313,7 @@ impl Session {
 
     async fn run(
         mut self,
-        inbound: &mut mpsc::Receiver<TcpStream>,
+        inbox: &mut PeerInbox,
         shutdown: &mut watch::Receiver<bool>,
         resumed: Option<Resumed>,
     ) {
@@ -306,7 +330,7 @@ impl Session {
             self.event(start).await;
         }
         loop {
-            let wake = self.wait(inbound, shutdown).await;
+            let wake = self.wait(inbox, shutdown).await;
             match wake {
                 Wake::Shutdown => {
                     if self.spec.handover.requested() && self.established {
@@ -349,15 +373,15 @@ impl Session {
                 }
                 Wake::QueueFull => self.queue_full().await,
                 Wake::PrefixLimit(alert) => self.prefix_limit(alert).await,
+                Wake::Reset => {
+                    info!(peer = %self.peer(), "session reset by the operator (Cease / Administrative Reset)");
+                    self.event(Event::ManualReset).await;
+                }
             }
         }
     }
 
-    async fn wait(
-        &mut self,
-        inbound: &mut mpsc::Receiver<TcpStream>,
-        shutdown: &mut watch::Receiver<bool>,
-    ) -> Wake {
+    async fn wait(&mut self, inbox: &mut PeerInbox, shutdown: &mut watch::Receiver<bool>) -> Wake {
         let next_timer = self
             .timers
             .iter()
@@ -420,7 +444,8 @@ impl Session {
             changed = shutdown.changed() => {
                 if changed.is_err() || *shutdown.borrow() { Wake::Shutdown } else { Wake::Nothing }
             }
-            Some(stream) = inbound.recv() => Wake::Inbound(stream),
+            Some(stream) = inbox.connections.recv() => Wake::Inbound(stream),
+            Some(PeerControl::Reset) = inbox.control.recv() => Wake::Reset,
             result = connecting => Wake::Connected(result),
             result = read => Wake::Read(result),
             Ok(permit) = rib_ready => Wake::RibReady(permit),

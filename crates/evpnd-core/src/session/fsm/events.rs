@@ -117,6 +117,12 @@ pub enum Event {
         notification: Notification,
         restart_after: Option<std::time::Duration>,
     },
+    /// evpnd: the operator resets the session (`evpnd clear neighbors`):
+    /// a session in progress ends with Cease / Administrative Reset (RFC
+    /// 4486 section 4, subcode 4), the failure count and a stop (ManualStop,
+    /// a prefix limit without restart) are forgotten, and the session
+    /// starts again at once, without the damping delay.
+    ManualReset,
 }
 
 impl Event {
@@ -133,6 +139,7 @@ impl Event {
             }
             Event::AutomaticStop { .. } => "AutomaticStop",
             Event::PrefixLimitExceeded { .. } => "AutomaticStop (maximum prefixes)",
+            Event::ManualReset => "ManualStop+ManualStart (reset)",
             Event::ConnectRetryTimerExpires => "ConnectRetryTimer_Expires",
             Event::HoldTimerExpires => "HoldTimer_Expires",
             Event::KeepaliveTimerExpires => "KeepaliveTimer_Expires",
@@ -197,6 +204,8 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DownReason {
     ManualStop,
+    /// `evpnd clear neighbors` ([`Event::ManualReset`]).
+    ManualReset,
     AutomaticStop,
     HoldTimerExpired,
     TcpConnectionFailed,
@@ -217,6 +226,7 @@ impl fmt::Display for DownReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DownReason::ManualStop => f.write_str("administratively stopped"),
+            DownReason::ManualReset => f.write_str("administratively reset"),
             DownReason::AutomaticStop => f.write_str("stopped by the daemon"),
             DownReason::HoldTimerExpired => f.write_str("hold timer expired"),
             DownReason::TcpConnectionFailed => f.write_str("TCP connection failed or closed"),

@@ -170,6 +170,10 @@ impl Fsm {
             },
             other => other,
         };
+        if event == Event::ManualReset {
+            self.reset(&mut out);
+            return out;
+        }
         match self.state {
             State::Idle => self.idle(event, &mut out),
             State::Connect | State::Active => self.connect_or_active(event, &mut out),
@@ -271,6 +275,28 @@ impl Fsm {
                 .delay(self.failures.saturating_sub(1), r);
             self.start_timer(out, Timer::IdleHold, after);
         }
+    }
+
+    /// [`Event::ManualReset`]: end what is in progress (with Cease /
+    /// Administrative Reset once the peer has our OPEN), forget failures and
+    /// stops, start again now.
+    fn reset(&mut self, out: &mut Vec<Action>) {
+        let notify = matches!(
+            self.state,
+            State::OpenSent | State::OpenConfirm | State::Established
+        )
+        .then(|| Notification::cease(CeaseSubcode::AdministrativeReset));
+        // No damping timer from enter_idle: the start below replaces it.
+        self.admin_down = true;
+        if self.state != State::Idle {
+            self.enter_idle(out, DownReason::ManualReset, notify, false);
+        }
+        self.stop_timer(out, Timer::IdleHold);
+        self.failures = 0;
+        self.connect_attempts = 0;
+        self.admin_down = false;
+        let passive = self.passive_start;
+        self.start(passive, out);
     }
 
     /// Send a NOTIFICATION and go to Idle, recording what we sent.

@@ -737,3 +737,36 @@ fn past_its_prefix_limit_a_session_ends_and_waits_the_configured_interval() {
     assert!(late.is_empty());
     assert_eq!(connecting.state(), State::Connect);
 }
+
+#[test]
+fn a_reset_ends_the_session_forgets_stops_and_failures_and_starts_at_once() {
+    // Established: Cease / Administrative Reset, then straight to Connect.
+    let mut fsm = established(config());
+    let a = fsm.handle(Event::ManualReset);
+    assert_eq!(notification(&a), Some(&cease(4)));
+    assert!(a.iter().any(|x| matches!(x, Action::SessionDown { .. })));
+    assert!(a.contains(&Action::Connect));
+    assert_eq!(timer_started(&a, Timer::IdleHold), None, "no damping delay");
+    assert_eq!(fsm.state(), State::Connect);
+    assert_eq!(fsm.failures(), 0);
+
+    // Stopped for good after a prefix limit without restart: started again.
+    let mut fsm = established(config());
+    fsm.handle(Event::PrefixLimitExceeded {
+        notification: Notification::maximum_prefixes(EVPN, 10),
+        restart_after: None,
+    });
+    assert!(fsm.handle(Event::AutomaticStart).is_empty(), "stays down");
+    let a = fsm.handle(Event::ManualReset);
+    assert_eq!(notification(&a), None, "nothing to tell: no connection");
+    assert!(a.contains(&Action::Connect));
+    assert_eq!(fsm.state(), State::Connect);
+
+    // Damped after failures: the count is forgotten.
+    let mut fsm = established(config());
+    fsm.handle(Event::HoldTimerExpires);
+    assert!(fsm.failures() > 0);
+    fsm.handle(Event::ManualReset);
+    assert_eq!(fsm.failures(), 0);
+    assert_eq!(fsm.state(), State::Connect);
+}
