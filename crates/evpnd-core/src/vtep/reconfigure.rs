@@ -121,12 +121,7 @@ impl VtepCore {
             let Some(vlan) = instances.by_vni(*vni).map(|i| i.vlan) else {
                 continue;
             };
-            let macs: Vec<MacAddress> = self
-                .advertised
-                .keys()
-                .filter(|(v, _)| *v == vlan)
-                .map(|(_, mac)| *mac)
-                .collect();
+            let macs: Vec<MacAddress> = self.advertised_in(vlan).map(|(mac, _)| *mac).collect();
             for mac in macs {
                 self.advertise_local(now, vlan, mac, out);
             }
@@ -152,12 +147,7 @@ impl VtepCore {
     /// kernel learnt in its VLAN.
     fn retire_local(&mut self, instance: &EvpnInstance, out: &mut Vec<VtepOutput>) {
         let vlan = instance.vlan;
-        let macs: Vec<MacAddress> = self
-            .advertised
-            .keys()
-            .filter(|(v, _)| *v == vlan)
-            .map(|(_, mac)| *mac)
-            .collect();
+        let macs: Vec<MacAddress> = self.advertised_in(vlan).map(|(mac, _)| *mac).collect();
         for mac in macs {
             self.withdraw_local(vlan, mac, out);
         }
@@ -167,14 +157,22 @@ impl VtepCore {
         self.bindings.retain(|(v, _), _| *v != vlan);
     }
 
+    /// The local MACs advertised in `vlan`, with their IPs: one range of
+    /// the (VLAN, MAC)-ordered map, not a walk over every VLAN's.
+    fn advertised_in(
+        &self,
+        vlan: u16,
+    ) -> impl Iterator<Item = (&MacAddress, &std::collections::BTreeSet<std::net::IpAddr>)> {
+        self.advertised
+            .range((vlan, MacAddress::ZERO)..=(vlan, MacAddress([0xff; 6])))
+            .map(|((_, mac), ips)| (mac, ips))
+    }
+
     /// Every route `instance` originates now: its type 3 and, per local MAC
     /// advertised in its VLAN, the MAC-only and MAC+IP routes.
     fn local_nlri(&self, instance: &EvpnInstance) -> Vec<NlriBytes> {
         let mut nlri = vec![originate::inclusive_multicast_nlri(instance)];
-        for ((vlan, mac), ips) in &self.advertised {
-            if *vlan != instance.vlan {
-                continue;
-            }
+        for (mac, ips) in self.advertised_in(instance.vlan) {
             nlri.push(originate::mac_ip_nlri(instance, *mac, None));
             nlri.extend(
                 ips.iter()
