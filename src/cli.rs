@@ -481,7 +481,7 @@ fn init_tracing(log: &LogConfig) -> Option<LogLevelSetter> {
 fn run(config_path: &Path, resume_from: Option<PathBuf>) -> ExitCode {
     // Read now: after an upgrade replaced the file, /proc/self/exe names
     // the deleted one, and the new binary is at the path we started from.
-    let binary = std::env::current_exe();
+    let binary = std::env::current_exe().map_err(|e| e.to_string());
     let config = match Config::load(config_path) {
         Ok(c) => c,
         Err(e) => {
@@ -528,7 +528,7 @@ fn run(config_path: &Path, resume_from: Option<PathBuf>) -> ExitCode {
             return ExitCode::from(exit::RUNTIME_ERROR);
         }
     };
-    let stopped = runtime.block_on(daemon(config, reload, inherited));
+    let stopped = runtime.block_on(daemon(config, reload, inherited, binary.clone()));
     // Every task and thread of this image ends here; the handed-over
     // sockets are plain descriptors by now.
     drop(runtime);
@@ -549,7 +549,7 @@ fn run(config_path: &Path, resume_from: Option<PathBuf>) -> ExitCode {
 /// the same arguments and the handed-over sessions (ADR 0010). Returns
 /// only if that fails: the sessions are then closed, as by a restart.
 fn exec_upgrade(
-    binary: std::io::Result<PathBuf>,
+    binary: Result<PathBuf, String>,
     file: &Path,
     sessions: Vec<handover::HandedOver>,
     paths: &[handover::HandedPaths],
@@ -632,6 +632,7 @@ async fn daemon(
     config: Config,
     reload: ReloadSource,
     inherited: Option<handover::Loaded>,
+    upgrade_to: Result<PathBuf, String>,
 ) -> Result<Stopped, String> {
     // Register signal handlers before anything observable exists, so a
     // SIGTERM right after the socket appears is never the default action
@@ -651,7 +652,9 @@ async fn daemon(
 
     // The daemon core answers control-socket calls until the server stops
     // (on a signal) and drops `calls_tx`; then it shuts the sessions down.
-    let mut core = tokio::spawn(crate::daemon::run(config, calls_rx, reload, inherited));
+    let mut core = tokio::spawn(crate::daemon::run(
+        config, calls_rx, reload, inherited, upgrade_to,
+    ));
 
     let signalled = async move {
         match signals.await {

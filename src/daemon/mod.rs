@@ -24,6 +24,7 @@ use evpnd_wire::Family;
 use reload::{InboundMap, ReloadSource, Reloader};
 use show::{RouteFilter, route_rows};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 use thiserror::Error;
@@ -70,12 +71,15 @@ pub enum Stopped {
 /// Runs until `calls` closes (the control socket server stopped on a
 /// signal) or an upgrade is asked for, then shuts the sessions down or
 /// hands them over. `reload` is where a reload (`Request::Reload`) reads the
-/// configuration again; `inherited`: what the previous image handed over.
+/// configuration again; `inherited`: what the previous image handed over;
+/// `upgrade_to`: the binary an upgrade executes (the path this process was
+/// started from), or why it is unknown (an upgrade is then refused).
 pub async fn run(
     config: Config,
     mut calls: mpsc::Receiver<ApiCall>,
     reload: ReloadSource,
     inherited: Option<Loaded>,
+    upgrade_to: Result<PathBuf, String>,
 ) -> Result<Stopped, DaemonError> {
     let (resumed, local_paths) = match inherited {
         Some(loaded) => (loaded.sessions, loaded.local_paths),
@@ -225,12 +229,17 @@ pub async fn run(
             call = calls.recv() => {
                 let Some(call) = call else { break };
                 let response = match call.request {
-                    Request::Upgrade => {
-                        let report = upgrade_report(&peers);
-                        let _ = call.reply.send(report);
-                        upgrading = true;
-                        break;
-                    }
+                    Request::Upgrade => match &upgrade_to {
+                        Ok(binary) => {
+                            let _ = call.reply.send(upgrade_report(binary, &peers));
+                            upgrading = true;
+                            break;
+                        }
+                        // Refused, and the daemon runs on as it was.
+                        Err(e) => Response::error(format!(
+                            "cannot upgrade: which binary runs is unknown ({e})"
+                        )),
+                    },
                     Request::Reload => {
                         let report = reloader.reload(&mut peers).await;
                         listener_keys.sync(peers.iter().map(|p| &p.spec.neighbor));
@@ -296,18 +305,13 @@ pub async fn run(
 }
 
 /// The answer to `evpnd upgrade`, given before the hand-over starts.
-fn upgrade_report(peers: &[PeerHandle]) -> Response {
-    let binary = match std::env::current_exe() {
-        Ok(path) => path.display().to_string(),
-        Err(e) => return Response::error(format!("cannot tell which binary runs: {e}")),
-    };
+fn upgrade_report(binary: &Path, peers: &[PeerHandle]) -> Response {
     let sessions = peers
         .iter()
         .filter(|p| p.status.borrow().state == State::Established)
         .count();
     Response::Upgrade(UpgradeReport {
-        // The path it was started from, which an upgrade replaced.
-        binary: binary.trim_end_matches(" (deleted)").to_string(),
+        binary: binary.display().to_string(),
         sessions,
     })
 }
