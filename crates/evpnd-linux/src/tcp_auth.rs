@@ -66,23 +66,7 @@ struct TcpMd5Sig {
 
 /// The socket's address family (`SO_DOMAIN`): `AF_INET` or `AF_INET6`.
 fn domain(fd: BorrowedFd<'_>) -> Result<libc::c_int, TcpAuthError> {
-    let mut value: libc::c_int = 0;
-    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: `value` is a c_int and `len` says so; the kernel writes at
-    // most `len` bytes. A bad descriptor is reported as an error.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_DOMAIN,
-            (&raw mut value).cast(),
-            &mut len,
-        )
-    };
-    if rc < 0 {
-        return Err(TcpAuthError::Domain(io::Error::last_os_error()));
-    }
-    Ok(value)
+    getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_DOMAIN).map_err(TcpAuthError::Domain)
 }
 
 /// `peer` as the socket's family writes it: an IPv4 peer of an IPv6
@@ -125,6 +109,7 @@ fn sockaddr(family: libc::c_int, peer: IpAddr) -> libc::sockaddr_storage {
     storage
 }
 
+/// [`setsockopt_raw`], the error naming the option and the peer.
 fn setsockopt<T>(
     fd: BorrowedFd<'_>,
     level: libc::c_int,
@@ -133,6 +118,19 @@ fn setsockopt<T>(
     option: &'static str,
     peer: IpAddr,
 ) -> Result<(), TcpAuthError> {
+    setsockopt_raw(fd, level, name, value).map_err(|source| TcpAuthError::Sockopt {
+        option,
+        peer,
+        source,
+    })
+}
+
+fn setsockopt_raw<T>(
+    fd: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+) -> io::Result<()> {
     // SAFETY: `value` points to a live T of `size_of::<T>()` bytes, which
     // is the layout the option expects (the callers pass c_int or
     // TcpMd5Sig); the kernel only reads it.
@@ -146,11 +144,7 @@ fn setsockopt<T>(
         )
     };
     if rc < 0 {
-        return Err(TcpAuthError::Sockopt {
-            option,
-            peer,
-            source: io::Error::last_os_error(),
-        });
+        return Err(io::Error::last_os_error());
     }
     Ok(())
 }
@@ -277,7 +271,8 @@ pub fn send_with_ttl_255(fd: BorrowedFd<'_>) -> Result<(), TcpAuthError> {
 fn getsockopt_int(fd: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int) -> io::Result<i32> {
     let mut value: libc::c_int = 0;
     let mut len = size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: as in `domain`.
+    // SAFETY: `value` is a c_int and `len` says so; the kernel writes at
+    // most `len` bytes. A bad descriptor is reported as an error.
     let rc = unsafe {
         libc::getsockopt(
             fd.as_raw_fd(),
@@ -306,20 +301,7 @@ pub fn ipv4_ttls(fd: BorrowedFd<'_>) -> io::Result<(i32, i32)> {
 /// [`saved_syn_ttl`] (`TCP_SAVE_SYN`, Linux 4.2).
 pub fn save_syn(fd: BorrowedFd<'_>) -> io::Result<()> {
     let on: libc::c_int = 1;
-    // SAFETY: a c_int option, read by the kernel.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_SAVE_SYN,
-            (&raw const on).cast(),
-            size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    setsockopt_raw(fd, libc::IPPROTO_TCP, libc::TCP_SAVE_SYN, &on)
 }
 
 /// The TTL (IPv4) or hop limit (IPv6) the SYN of this accepted connection
