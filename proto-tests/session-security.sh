@@ -24,6 +24,10 @@
 #   gtsm-outgoing       v3 passive, evpnd connects with ttl_security = 2: SYNs reach v3 with
 #                       TTL 254 and the session is Established, evpnd connects (ttl_security = 2): FRR, which drops
 #                       below 254, takes it: evpnd sends with TTL 255
+#   dynamic-md5         reload: v1 and v2 are no longer neighbours but addresses of a listen
+#                       range 198.19.0.0/24 with evpnd's password: FRR v1 (same key) comes
+#                       back as a dynamic neighbour (show neighbors names the range), v2 (other
+#                       key) still gets nothing past TCP
 #   evpnd-log-clean     no panic
 set -uo pipefail
 source "$(dirname "$0")/lib/harness.sh"
@@ -48,9 +52,17 @@ nsx vcss-r sysctl -qw net.ipv4.ip_forward=1
 ip -n vcss-v3 route add 198.19.0.0/24 via 198.18.3.254
 ip -n vcss-rr route add 198.18.3.0/24 via $ROUTER
 
-# write_conf GTSM_HOPS V3_PASSIVE: evpnd's file (mode 0600: it holds a key); GTSM_HOPS "-":
-# no ttl_security
+# write_conf GTSM_HOPS V3_PASSIVE [range]: evpnd's file (mode 0600: it holds a key);
+# GTSM_HOPS "-": no ttl_security; "range": v1 and v2 are no neighbours but addresses of
+# a listen range with the same key
 write_conf() {
+	local peers range=
+	if [ "${3:-}" = range ]; then
+		range=$(printf '[[listen_ranges]]\nprefix = "198.19.0.0/24"\nremote_as = 65000\nroute_reflector_client = true\nmax_sessions = 10\npassword = "%s"\n' "$KEY")
+	else
+		peers=$(printf '[[neighbors]]\naddress = "%s"\nremote_as = 65000\nroute_reflector_client = true\npassword = "%s"\n\n' $V1 "$KEY")
+		peers+=$(printf '\n[[neighbors]]\naddress = "%s"\nremote_as = 65000\nroute_reflector_client = true\npassive = true\npassword = "%s"\n' $V2 "$KEY")
+	fi
 	cat >"$CONF" <<-EOF
 		[bgp]
 		asn = 65000
@@ -61,24 +73,15 @@ write_conf() {
 		connect_retry = 2
 		families = ["l2vpn-evpn"]
 
-		[[neighbors]]
-		address = "$V1"
-		remote_as = 65000
-		route_reflector_client = true
-		password = "$KEY"
-
-		[[neighbors]]
-		address = "$V2"
-		remote_as = 65000
-		route_reflector_client = true
-		passive = true
-		password = "$KEY"
+		${peers:-}
 
 		[[neighbors]]
 		address = "$V3"
 		remote_as = 65003
 		passive = $2
 		$([ "$1" = - ] || echo "ttl_security = $1")
+
+		$range
 
 		[control]
 		socket = "$SOCK"
@@ -192,6 +195,24 @@ if wait_until 40 eval '[ "$(state $V3)" = Established ] && frr_established vcss-
 else
 	fail gtsm-outgoing "v3 $(state $V3)"
 fi
+# ---------------------------------------------------------------- listen range
+# v1 and v2 leave [[neighbors]] and connect as dynamic neighbours of a range with
+# evpnd's key (a prefix key on the listener); v3 stays as it is.
+write_conf 2 false range
+ev reload >"$PT_OUT/reload-range.out" 2>&1
+t=$(now)
+if wait_until 40 eval '[ "$(state $V1)" = Established ] && [ "$(row $V1 | jq -r .listen_range)" = 198.19.0.0/24 ] && frr_established vcss-v1 $RR'; then
+	sleep 5
+	if [ "$(state $V2)" != Established ] && ! frr_established vcss-v2 $RR; then
+		pass dynamic-md5 "FRR v1 back as a dynamic neighbour of 198.19.0.0/24 (range password) $(since "$t")s after the reload; v2 (other key) still not Established ($(tr '\n' ' ' <"$PT_OUT/reload-range.out"))"
+	else
+		fail dynamic-md5 "v2 (wrong key) is $(state $V2) under the range"
+	fi
+else
+	fail dynamic-md5 "v1 $(state $V1), range $(row $V1 | jq -r .listen_range): $(tr '\n' ' ' <"$PT_OUT/reload-range.out")"
+fi
+ev show neighbors >"$PT_OUT/show-neighbors-range.txt" 2>&1
+
 if grep -q panicked "$PT_RUN/vcss-rr/evpnd.log"; then
 	fail evpnd-log-clean "panic in the log"
 else

@@ -8,6 +8,8 @@
 # vm/ from inside the VM (checks.log, dumps, pcaps, run/<ns>/evpnd.log).
 # env: EVPND_BIN (default target/debug/evpnd), VM_TIMEOUT (default 600 s),
 # LAB_SVI_ADDRESSES, LAB_DEMO (see inside.sh; the demo sets LAB_DEMO=1, quiet).
+# scripts/test.sh runs it once, as the README's demo (every check the same):
+# proto-covered-by: demo
 set -uo pipefail
 source "$(dirname "$0")/lib/vm-scenario.sh"
 [ "${LAB_DEMO:-0}" = 1 ] && export VM_QUIET=1

@@ -640,8 +640,15 @@ async fn daemon(
     let signals = tokio::spawn(shutdown_signal());
     let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .map_err(|e| format!("cannot listen for SIGHUP: {e}"))?;
-    let server = ControlServer::bind(&config.control.socket, config.control.mode)
-        .map_err(|e| e.to_string())?;
+    let control = &config.control;
+    let server = ControlServer::bind_owned(
+        &control.socket,
+        control.mode,
+        control.owner.as_ref(),
+        control.group.as_ref(),
+    )
+    .map_err(|e| e.to_string())?
+    .with_admin_group(control.admin_group.clone());
     tracing::info!(
         socket = %server.path().display(),
         summary = %config.summary(),

@@ -77,15 +77,7 @@ fn past_its_limit_a_client_is_cut_off_and_its_routes_withdrawn() {
     assert_ne!(daemon.neighbor(A).state, "Established");
     assert!(daemon.log().contains("more paths than its prefix limit"));
     // ...until the operator clears it; an unknown address is refused.
-    let clear = |args: &[&str]| {
-        evpnd()
-            .arg("--socket")
-            .arg(&daemon.socket)
-            .args(["clear", "neighbors"])
-            .args(args)
-            .output()
-            .expect("run evpnd clear")
-    };
+    let clear = |args: &[&str]| daemon.cli(&[&["clear", "neighbors"], args].concat());
     let unknown = clear(&["198.18.9.9"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("not a configured neighbor"));

@@ -207,6 +207,7 @@ fn rows_of(routes: &[Announced]) -> Vec<evpnd::api::protocol::RouteRow> {
                     summary: PathSummary::default(),
                     reflected: OnceLock::new(),
                     external: OnceLock::new(),
+                    route_targets: OnceLock::new(),
                 }),
                 nlri: a.nlri.iter().copied().collect(),
             },

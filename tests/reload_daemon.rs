@@ -31,12 +31,7 @@ fn write_text(d: &Daemon, text: &str) {
 }
 
 fn reload_cli(d: &Daemon) -> Output {
-    evpnd()
-        .arg("--socket")
-        .arg(&d.socket)
-        .arg("reload")
-        .output()
-        .expect("run evpnd reload")
+    d.cli(&["reload"])
 }
 
 fn status(d: &Daemon) -> ConfigStatus {

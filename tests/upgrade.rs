@@ -56,12 +56,7 @@ fn an_upgrade_hands_the_sessions_over_without_ending_them() {
     a.send_raw(head);
     std::thread::sleep(Duration::from_millis(300));
 
-    let out = evpnd()
-        .arg("--socket")
-        .arg(&daemon.socket)
-        .arg("upgrade")
-        .output()
-        .expect("run evpnd upgrade");
+    let out = daemon.cli(&["upgrade"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

@@ -345,27 +345,31 @@ gobgpd_start() {
 		--api-hosts 127.0.0.1:50051 --pprof-disable -p -l debug" >"$PT_RUN/$ns/gobgpd.log" 2>&1
 	wait_until 20 gobgp_cli "$ns" global || { fail "gobgpd-start-$ns" "API not answering (see gobgpd.log)"; return 1; }
 }
-# gobgp_client_conf ROUTER_ID PEER: print a gobgpd.toml for an iBGP (AS ${FRR_AS:-65000})
-# l2vpn-evpn speaker on ROUTER_ID with one neighbor PEER (connect retry 2 s, hold 9, keepalive 3)
+# gobgp_client_conf ROUTER_ID PEER [FAMILY...]: print a gobgpd.toml for an iBGP (AS
+# ${FRR_AS:-65000}) speaker on ROUTER_ID with one neighbor PEER (connect retry 2 s, hold 9,
+# keepalive 3) and these GoBGP afi-safi-names (default l2vpn-evpn)
 gobgp_client_conf() {
+	local rid=$1 peer=$2 f
+	shift 2
+	[ $# -gt 0 ] || set -- l2vpn-evpn
 	cat <<-EOF
 	[global.config]
 	  as = ${FRR_AS:-65000}
-	  router-id = "$1"
+	  router-id = "$rid"
 	  port = 179
-	  local-address-list = ["$1"]
+	  local-address-list = ["$rid"]
 	[[neighbors]]
 	  [neighbors.config]
-	    neighbor-address = "$2"
+	    neighbor-address = "$peer"
 	    peer-as = ${FRR_AS:-65000}
 	  [neighbors.timers.config]
 	    connect-retry = 2
 	    hold-time = 9
 	    keepalive-interval = 3
-	  [[neighbors.afi-safis]]
-	    [neighbors.afi-safis.config]
-	      afi-safi-name = "l2vpn-evpn"
 	EOF
+	for f in "$@"; do
+		printf '  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = "%s"\n' "$f"
+	done
 }
 # gobgp_cli NS ARGS...: the gobgp CLI against NS's gobgpd
 gobgp_cli() { local ns=$1; shift; ip netns exec "$ns" gobgp -u 127.0.0.1 -p 50051 "$@"; }

@@ -404,7 +404,10 @@ vtep_has_mac() { # n MAC IP: any fdb row on vxlan0 or SVI neighbour for it
 	bridge -n lab-$1 fdb show dev vxlan0 | grep -q "^$2 " || ip -n lab-$1 neigh show dev vlan10 | grep -q "^$3 "
 }
 h3a_gone() { ! rr_has_mac $M3 && ! vtep_has_mac n1 $M3 198.18.10.3 && ! vtep_has_mac n2 $M3 198.18.10.3; }
-if rr_has_mac $M3 && vtep_has_mac n1 $M3 198.18.10.3 && vtep_has_mac n2 $M3 198.18.10.3; then
+# A precondition, not a timing: under a loaded TCG VM one `show routes` can be slow,
+# so it gets a few seconds, and a failure says which part was missing.
+h3a_known() { rr_has_mac $M3 && vtep_has_mac n1 $M3 198.18.10.3 && vtep_has_mac n2 $M3 198.18.10.3; }
+if wait_until 10 h3a_known; then
 	t=$(now)
 	ip -n lab-n3 link del h3a # the port goes, and the bridge's entry for h3a's MAC with it
 	ip netns del lab-h3a
@@ -424,7 +427,7 @@ if rr_has_mac $M3 && vtep_has_mac n1 $M3 198.18.10.3 && vtep_has_mac n2 $M3 198.
 		fail host-delete "after 20 s: RR still has $M3: $(rr_has_mac $M3 && echo yes || echo no) (${t_rr:-never}), n1 entries: $(bridge -n lab-n1 fdb show dev vxlan0 | grep -c "^$M3 ")+$(ip -n lab-n1 neigh show dev vlan10 | grep -c '^198.18.10.3 ') (${t_n1:-never}), n2 ${t_n2:-never}; h3b/type-3 of n3 kept: $others_ok"
 	fi
 else
-	fail host-delete "precondition: h3a's MAC not on the RR / n1 / n2 before the deletion"
+	fail host-delete "precondition: h3a's MAC $M3 before the deletion: RR $(rr_has_mac $M3 && echo yes || echo no), n1 $(vtep_has_mac n1 $M3 198.18.10.3 && echo yes || echo no), n2 $(vtep_has_mac n2 $M3 198.18.10.3 && echo yes || echo no)"
 fi
 for n in n1 n2; do dump "$PT_OUT/$n-kernel-after-h3a-delete.txt" bridge -n lab-$n fdb show dev vxlan0; dump "$PT_OUT/$n-kernel-after-h3a-delete.txt" ip -n lab-$n neigh show dev vlan10; done
 

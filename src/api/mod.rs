@@ -2,6 +2,7 @@
 //! request to the daemon core over a channel), client (for `evpnd show`) and
 //! human renderers for the tables.
 
+pub mod access;
 pub mod client;
 pub mod protocol;
 pub mod render;

@@ -64,6 +64,39 @@ pub enum Request {
     Upgrade,
 }
 
+impl Request {
+    /// Whether the request changes what the daemon does (resets sessions,
+    /// applies a file, replaces the binary), rather than only reading it.
+    /// With `control.admin_group` set, only root, the daemon's own user and
+    /// that group's members may send these. No wildcard arm: a new request
+    /// must say which kind it is.
+    pub fn changes_state(&self) -> bool {
+        match self {
+            Request::ShowRoutes { .. }
+            | Request::ShowNeighbors
+            | Request::ShowVnis
+            | Request::ShowFdb { .. }
+            | Request::ShowConfig => false,
+            Request::ClearNeighbors { .. } | Request::Reload | Request::Upgrade => true,
+        }
+    }
+
+    /// The command line that sends this request, for messages and logs
+    /// ("evpnd reload needs group ...").
+    pub fn command(&self) -> &'static str {
+        match self {
+            Request::ShowRoutes { .. } => "evpnd show routes",
+            Request::ShowNeighbors => "evpnd show neighbors",
+            Request::ShowVnis => "evpnd show vnis",
+            Request::ShowFdb { .. } => "evpnd show fdb",
+            Request::ShowConfig => "evpnd show config",
+            Request::ClearNeighbors { .. } => "evpnd clear neighbors",
+            Request::Reload => "evpnd reload",
+            Request::Upgrade => "evpnd upgrade",
+        }
+    }
+}
+
 /// The daemon's answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "data", rename_all = "snake_case")]
@@ -236,6 +269,25 @@ pub struct NeighborRow {
     /// Times the peer's paths went past its limit.
     #[serde(default)]
     pub prefix_limit_exceeded: u64,
+    /// `peer_damping`, as "0.25 s doubling to 120 s, forgotten after 60 s
+    /// established" or "off".
+    #[serde(default)]
+    pub peer_damping: String,
+    /// Consecutive session failures counted for damping (`evpnd clear
+    /// neighbors` forgets them).
+    #[serde(default)]
+    pub damping_failures: u32,
+    /// While damped: milliseconds until the session starts again.
+    #[serde(default)]
+    pub restart_in_ms: Option<u64>,
+    /// A dynamic neighbour: the listen range it was accepted from.
+    #[serde(default)]
+    pub listen_range: Option<String>,
+    /// When the session negotiated RT-Constrain (RFC 4684): how many RT
+    /// membership NLRI the peer announced (EVPN routes go to it only by
+    /// them; 0 until its first arrives); `None` without RT-Constrain.
+    #[serde(default)]
+    pub rt_memberships: Option<u64>,
 }
 
 /// `show config`: which configuration is running.

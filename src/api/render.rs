@@ -241,6 +241,25 @@ pub fn render_neighbors(rows: &[NeighborRow]) -> String {
                 n.stale_routes
             );
         }
+        if let Some(range) = &n.listen_range {
+            let _ = writeln!(out, "    dynamic neighbor from listen range {range}");
+        }
+        if let Some(count) = n.rt_memberships {
+            let _ = writeln!(
+                out,
+                "    RT-Constrain: {count} route target membership(s); EVPN routes sent by them only"
+            );
+        }
+        if let Some(ms) = n.restart_in_ms {
+            let _ = writeln!(
+                out,
+                "    damped after {} consecutive failure(s): starts again in {:.1} s (peer damping {}; evpnd clear neighbors {} starts it now)",
+                n.damping_failures,
+                ms as f64 / 1000.0,
+                n.peer_damping,
+                n.address
+            );
+        }
         if let Some(security) = session_security(n) {
             let _ = writeln!(out, "    {security}");
         }
@@ -544,6 +563,11 @@ Displayed 3 prefixes (3 paths)
             ttl_security: None,
             max_prefixes: None,
             prefix_limit_exceeded: 0,
+            peer_damping: "0.25 s doubling to 120 s, forgotten after 60 s established".into(),
+            damping_failures: 0,
+            restart_in_ms: None,
+            listen_range: None,
+            rt_memberships: Some(2),
         };
         let down = NeighborRow {
             address: "198.19.0.2".parse().unwrap(),
@@ -559,14 +583,21 @@ Displayed 3 prefixes (3 paths)
             ttl_security: Some(1),
             max_prefixes: Some("limit 1000, warning at 75%, teardown, restart after 300 s".into()),
             prefix_limit_exceeded: 1,
+            damping_failures: 3,
+            restart_in_ms: Some(2_150),
+            listen_range: Some("198.19.0.0/24".into()),
+            rt_memberships: None,
             ..up.clone()
         };
         let expected = "\
 Neighbor        V         AS   MsgRcvd   MsgSent  Up/Down State/PfxRcd   PfxSnt Desc
 198.19.0.1      4      65000        25        37 00:00:48            6       18 n1
+    RT-Constrain: 2 route target membership(s); EVPN routes sent by them only
 198.19.0.2      4      65000        25        37 2d03h04m       Active        0 N/A
     last error: hold timer expired
     4 stale routes kept while the peer restarts (graceful restart)
+    dynamic neighbor from listen range 198.19.0.0/24
+    damped after 3 consecutive failure(s): starts again in 2.1 s (peer damping 0.25 s doubling to 120 s, forgotten after 60 s established; evpnd clear neighbors 198.19.0.2 starts it now)
     TCP-MD5 key set (RFC 2385), ttl-security 1 hop(s) (GTSM, RFC 5082)
     prefix limit exceeded 1 time(s) (limit 1000, warning at 75%, teardown, restart after 300 s)
 

@@ -4,10 +4,18 @@
 //! over an mpsc channel to whoever owns the data (the daemon core); the
 //! server itself holds no state. A malformed request gets an error response,
 //! never a crash; an over-long line closes that connection only.
+//!
+//! Each connection's peer credentials are read from the kernel once, when
+//! it is accepted; a request that changes state from a peer outside
+//! `control.admin_group` is answered with an error (and logged), and the
+//! connection stays open for reads ([`super::access`]).
 
+use super::access::{AccessPolicy, PeerCredentials, authorize};
 use super::protocol::{MAX_REQUEST_LINE, Request, Response};
+use crate::config::SystemId;
 use std::future::Future;
 use std::io;
+use std::os::fd::AsFd;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -36,6 +44,18 @@ pub enum ServerError {
     InUse { path: PathBuf },
     #[error("control socket {path}: exists and is not a socket; refusing to replace it")]
     NotASocket { path: PathBuf },
+    #[error(
+        "control socket {path}: cannot give it to {owner}: {source} (only root may set \
+         control.owner, and control.group must otherwise be a group evpnd runs in: \
+         run evpnd as root or change those keys)"
+    )]
+    Chown {
+        path: PathBuf,
+        /// "user 'evpnd' and group 'evpnd-ro'", as configured.
+        owner: String,
+        #[source]
+        source: io::Error,
+    },
 }
 
 /// A bound control socket. Dropping it removes the socket file.
@@ -43,6 +63,7 @@ pub enum ServerError {
 pub struct ControlServer {
     listener: UnixListener,
     path: PathBuf,
+    policy: AccessPolicy,
 }
 
 impl ControlServer {
@@ -52,6 +73,19 @@ impl ControlServer {
     /// temporary name, chmod-ed, then renamed into place, so it is never
     /// reachable with the umask's permissions. Must run inside a tokio runtime.
     pub fn bind(path: &Path, mode: u32) -> Result<Self, ServerError> {
+        Self::bind_owned(path, mode, None, None)
+    }
+
+    /// As [`ControlServer::bind`], and the socket file is given to `owner`
+    /// and `group` (`control.owner`, `control.group`; unchanged when
+    /// `None`) before its mode is set and it is moved into place: a client
+    /// of that group never meets it with the wrong group.
+    pub fn bind_owned(
+        path: &Path,
+        mode: u32,
+        owner: Option<&SystemId>,
+        group: Option<&SystemId>,
+    ) -> Result<Self, ServerError> {
         let io_err = |action, source| ServerError::Io {
             path: path.to_path_buf(),
             action,
@@ -86,8 +120,16 @@ impl ControlServer {
         let _ = std::fs::remove_file(&temp);
         let std_listener =
             std::os::unix::net::UnixListener::bind(&temp).map_err(|e| io_err("binding", e))?;
-        let placed = std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(mode))
-            .map_err(|e| io_err("setting its mode", e))
+        let placed = give_away(&temp, owner, group)
+            .map_err(|source| ServerError::Chown {
+                path: path.to_path_buf(),
+                owner: describe_owner(owner, group),
+                source,
+            })
+            .and_then(|()| {
+                std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(mode))
+                    .map_err(|e| io_err("setting its mode", e))
+            })
             .and_then(|()| std::fs::rename(&temp, path).map_err(|e| io_err("moving into place", e)))
             .and_then(|()| {
                 std_listener
@@ -103,7 +145,16 @@ impl ControlServer {
         Ok(Self {
             listener,
             path: path.to_path_buf(),
+            policy: AccessPolicy::open(nix::unistd::geteuid().as_raw()),
         })
+    }
+
+    /// Requests that change state are allowed only to root, the daemon's
+    /// user and the members of `group` (`control.admin_group`); `None`
+    /// (the default) allows them to every client.
+    pub fn with_admin_group(mut self, group: Option<SystemId>) -> Self {
+        self.policy.admin_group = group;
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -119,7 +170,7 @@ impl ControlServer {
                 () = &mut shutdown => break,
                 accepted = self.listener.accept() => match accepted {
                     Ok((stream, _)) => {
-                        connections.spawn(serve_connection(stream, calls.clone()));
+                        connections.spawn(serve_connection(stream, calls.clone(), self.policy.clone()));
                     }
                     Err(e) => {
                         tracing::warn!(socket = %self.path.display(), error = %e, "control socket accept failed");
@@ -141,7 +192,50 @@ impl Drop for ControlServer {
     }
 }
 
-async fn serve_connection(stream: UnixStream, calls: mpsc::Sender<ApiCall>) {
+/// chown(2) when there is anything to change.
+fn give_away(path: &Path, owner: Option<&SystemId>, group: Option<&SystemId>) -> io::Result<()> {
+    if owner.is_none() && group.is_none() {
+        return Ok(());
+    }
+    std::os::unix::fs::chown(path, owner.map(|o| o.id), group.map(|g| g.id))
+}
+
+fn describe_owner(owner: Option<&SystemId>, group: Option<&SystemId>) -> String {
+    match (owner, group) {
+        (Some(o), Some(g)) => format!("{} and {}", o.describe("user"), g.describe("group")),
+        (Some(o), None) => o.describe("user"),
+        (None, Some(g)) => g.describe("group"),
+        (None, None) => "its owner".into(),
+    }
+}
+
+/// Who connected, as the kernel recorded it at connect() time. `None`
+/// when even SO_PEERCRED fails (the connection then may only read, if an
+/// admin group is set); missing supplementary groups (a kernel before
+/// 4.13) leave the primary group to decide.
+fn peer_credentials(stream: &UnixStream) -> Option<PeerCredentials> {
+    let cred = match stream.peer_cred() {
+        Ok(cred) => cred,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read a control client's credentials (SO_PEERCRED)");
+            return None;
+        }
+    };
+    let groups = evpnd_linux::peer_cred::peer_groups(stream.as_fd()).unwrap_or_else(|e| {
+        tracing::debug!(error = %e, uid = cred.uid(), "cannot read a control client's groups (SO_PEERGROUPS); its primary group decides");
+        Vec::new()
+    });
+    Some(PeerCredentials {
+        uid: cred.uid(),
+        gid: cred.gid(),
+        groups,
+        // 0: the peer is in a pid namespace we cannot see.
+        pid: cred.pid().filter(|p| *p > 0),
+    })
+}
+
+async fn serve_connection(stream: UnixStream, calls: mpsc::Sender<ApiCall>, policy: AccessPolicy) {
+    let peer = peer_credentials(&stream);
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     let mut line = Vec::new();
@@ -172,7 +266,18 @@ async fn serve_connection(stream: UnixStream, calls: mpsc::Sender<ApiCall>) {
             return;
         }
         let response = match serde_json::from_str::<Request>(text.trim()) {
-            Ok(request) => dispatch(request, &calls).await,
+            Ok(request) => match authorize(&request, peer.as_ref(), &policy) {
+                Ok(()) => dispatch(request, &calls).await,
+                Err(refusal) => {
+                    tracing::warn!(
+                        request = request.command(),
+                        uid = peer.as_ref().map(|p| p.uid),
+                        pid = peer.as_ref().and_then(|p| p.pid),
+                        "control request refused: {refusal}"
+                    );
+                    Response::error(refusal)
+                }
+            },
             Err(e) => Response::error(format!("malformed request: {e}")),
         };
         if write_response(&mut write, &response).await.is_err() || !complete {
@@ -291,6 +396,43 @@ mod tests {
         let answers = roundtrip(&path, &[r#"{"request":"show_vnis"}"#]).await;
         assert_eq!(answers[0], r#"{"kind":"neighbors","data":[]}"#);
         task.abort();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn the_socket_is_given_to_its_owner_and_group_before_it_appears() {
+        let dir = temp_dir("owned");
+        let path = dir.join("evpnd.sock");
+        let (user, group) = (
+            SystemId {
+                id: 4242,
+                name: None,
+            },
+            SystemId {
+                id: 4243,
+                name: None,
+            },
+        );
+        let bound = ControlServer::bind_owned(&path, 0o660, Some(&user), Some(&group));
+        if nix::unistd::geteuid().is_root() {
+            let _server = bound.unwrap();
+            let meta = std::fs::metadata(&path).unwrap();
+            use std::os::unix::fs::MetadataExt;
+            assert_eq!(
+                (meta.uid(), meta.gid(), meta.mode() & 0o777),
+                (4242, 4243, 0o660)
+            );
+        } else {
+            // Only root may give a file away; the error says what to do,
+            // and nothing is left behind.
+            let e = bound.unwrap_err().to_string();
+            assert!(
+                e.contains("cannot give it to uid 4242 and gid 4243")
+                    && e.contains("run evpnd as root"),
+                "{e}"
+            );
+            assert!(!path.exists());
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 

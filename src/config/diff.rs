@@ -8,6 +8,10 @@
 //!   removed one ends with Cease / Peer De-configured, RFC 4486 subcode 3;
 //!   a changed one is removed and added again). A change of `description`
 //!   alone resets nothing.
+//! - listen ranges added, removed or changed (the dynamic sessions of a
+//!   removed range end with Cease / Peer De-configured, those of a changed
+//!   one are reset and come back under the new template; a new
+//!   `max_sessions` applies to the sessions accepted from then on).
 //! - `log.level`.
 //!
 //! What needs a restart, named key by key: the local speaker's identity and
@@ -17,6 +21,7 @@
 //! instances once, at start).
 
 use super::{Config, NeighborConfig, VniConfig, VtepConfig};
+use ipnetwork::IpNetwork;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -41,6 +46,15 @@ pub struct ConfigDiff {
     pub route_targets_changed: Vec<(VniConfig, VniConfig)>,
     /// The same VNI on another VLAN or with another RD: (old, new).
     pub vnis_changed: Vec<(VniConfig, VniConfig)>,
+    /// Listen ranges in the new file only.
+    pub ranges_added: Vec<IpNetwork>,
+    /// Listen ranges in the old file only: their sessions end.
+    pub ranges_removed: Vec<IpNetwork>,
+    /// The same prefix with another template: its sessions are reset.
+    pub ranges_changed: Vec<IpNetwork>,
+    /// The same prefix and template with another `max_sessions`: (prefix,
+    /// new limit).
+    pub ranges_resized: Vec<(IpNetwork, u32)>,
     /// The new `log.level`, when it differs.
     pub log_level: Option<String>,
 }
@@ -85,6 +99,18 @@ impl ConfigDiff {
         }
         for (old, _) in &self.vnis_changed {
             out.push(format!("VNI {} VLAN or RD changed", old.vni));
+        }
+        for r in &self.ranges_added {
+            out.push(format!("listen range {r} added"));
+        }
+        for r in &self.ranges_removed {
+            out.push(format!("listen range {r} removed (its sessions end)"));
+        }
+        for r in &self.ranges_changed {
+            out.push(format!("listen range {r} changed (its sessions reset)"));
+        }
+        for (r, limit) in &self.ranges_resized {
+            out.push(format!("listen range {r} takes at most {limit} sessions"));
         }
         if let Some(level) = &self.log_level {
             out.push(format!("log level {level:?}"));
@@ -183,6 +209,21 @@ pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
             d.vnis_removed.push(o.clone());
         }
     }
+    for r in &new.listen_ranges {
+        match old.listen_ranges.iter().find(|o| o.prefix == r.prefix) {
+            None => d.ranges_added.push(r.prefix),
+            Some(o) if o.template != r.template => d.ranges_changed.push(r.prefix),
+            Some(o) if o.max_sessions != r.max_sessions => {
+                d.ranges_resized.push((r.prefix, r.max_sessions));
+            }
+            Some(_) => {}
+        }
+    }
+    for o in &old.listen_ranges {
+        if !new.listen_ranges.iter().any(|r| r.prefix == o.prefix) {
+            d.ranges_removed.push(o.prefix);
+        }
+    }
     if old.log.level != new.log.level {
         d.log_level = Some(new.log.level.clone());
     }
@@ -274,6 +315,34 @@ fn fixed_keys(old: &Config, new: &Config, out: &mut Vec<Refusal>) {
         old.control.mode != new.control.mode,
         format!("{:o} -> {:o}", old.control.mode, new.control.mode),
     );
+    // The socket's owner and group are set when it is bound, and the
+    // admin group is handed to the server then: all three need a restart.
+    let id = |i: &Option<super::SystemId>, kind| {
+        i.as_ref()
+            .map_or_else(|| "unset".to_string(), |i| i.describe(kind))
+    };
+    for (key, kind, o, n) in [
+        (
+            "control.owner",
+            "user",
+            &old.control.owner,
+            &new.control.owner,
+        ),
+        (
+            "control.group",
+            "group",
+            &old.control.group,
+            &new.control.group,
+        ),
+        (
+            "control.admin_group",
+            "group",
+            &old.control.admin_group,
+            &new.control.admin_group,
+        ),
+    ] {
+        fixed(key, o != n, format!("{} -> {}", id(o, kind), id(n, kind)));
+    }
     fixed(
         "log.format",
         old.log.format != new.log.format,
@@ -440,6 +509,32 @@ mod tests {
             p.describe(),
             vec!["neighbor 198.19.0.2 description changed"]
         );
+    }
+
+    #[test]
+    fn listen_ranges_added_removed_changed_and_resized() {
+        let range = |extra: &str| {
+            config(&format!(
+                "{BASE}\n[[listen_ranges]]\nprefix = \"198.18.0.0/24\"\nremote_as = 65000\n{extra}"
+            ))
+        };
+        let old = config(BASE);
+        let with = range("");
+        let prefix: IpNetwork = "198.18.0.0/24".parse().unwrap();
+        let p = plan(&old, &with).unwrap();
+        assert_eq!(p.ranges_added, vec![prefix]);
+        assert_eq!(p.describe(), vec!["listen range 198.18.0.0/24 added"]);
+        assert_eq!(plan(&with, &old).unwrap().ranges_removed, vec![prefix]);
+        // The template: its sessions reset.
+        let p = plan(&with, &range("hold_time = 30\n")).unwrap();
+        assert_eq!(p.ranges_changed, vec![prefix]);
+        // The limit alone: nothing reset.
+        let p = plan(&with, &range("max_sessions = 5\n")).unwrap();
+        assert_eq!(
+            (p.ranges_changed.len(), p.ranges_resized.clone()),
+            (0, vec![(prefix, 5)])
+        );
+        assert!(plan(&with, &range("")).unwrap().is_empty());
     }
 
     #[test]

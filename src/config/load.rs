@@ -12,6 +12,7 @@ impl Config {
         let keys = self
             .neighbors
             .iter()
+            .chain(self.listen_ranges.iter().map(|r| &r.template))
             .filter(|n| n.password.is_some())
             .count();
         super::secret::readable_secret_warning(path, keys)
@@ -113,12 +114,23 @@ impl Config {
                 }
             ),
         };
+        let ranges = if self.listen_ranges.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = self
+                .listen_ranges
+                .iter()
+                .map(|r| format!("{} (at most {})", r.prefix, r.max_sessions))
+                .collect();
+            format!(", listen range(s) {}", list.join(", "))
+        };
         format!(
-            "AS {}, router-id {}, {} neighbor(s) ({} route-reflector client(s)), {}, control socket {}",
+            "AS {}, router-id {}, {} neighbor(s) ({} route-reflector client(s)){}, {}, control socket {}",
             self.bgp.asn,
             self.bgp.router_id,
             self.neighbors.len(),
             clients,
+            ranges,
             role,
             self.control.socket.display()
         )
@@ -139,10 +151,31 @@ impl Config {
             }
             neighbors.push(n);
         }
+        let mut listen_ranges: Vec<ListenRange> = Vec::with_capacity(raw.listen_ranges.len());
+        for (i, r) in raw.listen_ranges.into_iter().enumerate() {
+            let key = format!("listen_ranges[{i}]");
+            let range = validate_listen_range(r, &key, &bgp)?;
+            // One range per address: which template a peer gets must not
+            // depend on the order of the file.
+            if let Some((j, other)) = listen_ranges.iter().enumerate().find(|(_, o)| {
+                o.prefix.contains(range.prefix.network())
+                    || range.prefix.contains(o.prefix.network())
+            }) {
+                return Err((
+                    format!("{key}.prefix"),
+                    format!(
+                        "{} overlaps listen_ranges[{j}] ({}): ranges may not overlap",
+                        range.prefix, other.prefix
+                    ),
+                ));
+            }
+            listen_ranges.push(range);
+        }
         let vtep = raw.vtep.map(|v| validate_vtep(v, bgp.asn)).transpose()?;
         Ok(Config {
             bgp,
             neighbors,
+            listen_ranges,
             vtep,
             control: validate_control(raw.control)?,
             log: validate_log(raw.log)?,

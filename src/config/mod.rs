@@ -17,6 +17,7 @@ pub use evpnd_core::session::graceful_restart::GracefulRestartConfig;
 use evpnd_wire::Family;
 use evpnd_wire::extcomm::RouteTarget;
 use evpnd_wire::rd::RouteDistinguisher;
+use ipnetwork::IpNetwork;
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -106,6 +107,8 @@ impl ConfigError {
 pub struct Config {
     pub bgp: BgpConfig,
     pub neighbors: Vec<NeighborConfig>,
+    /// `[[listen_ranges]]`: dynamic neighbours.
+    pub listen_ranges: Vec<ListenRange>,
     /// Present when this node is a VTEP.
     pub vtep: Option<VtepConfig>,
     pub control: ControlConfig,
@@ -180,6 +183,56 @@ pub struct NeighborConfig {
     pub ttl_security: Option<u8>,
     /// The most paths this peer may send, and what happens past it.
     pub max_prefixes: Option<MaxPrefixes>,
+    /// How long a failing session waits before it starts again.
+    pub peer_damping: PeerDamping,
+}
+
+/// `neighbors[].peer_damping`: RFC 4271 section 8.1.1's optional
+/// DampPeerOscillations. After a session fails, the next start waits
+/// `initial`, doubling per consecutive failure up to `max` (jittered, RFC
+/// 4271 section 10); a session Established for `stable` clears the count.
+/// `evpnd clear neighbors` clears it too. All zero: restart at once, as
+/// FRR does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerDamping {
+    pub initial: Duration,
+    pub max: Duration,
+    pub stable: Duration,
+}
+
+impl PeerDamping {
+    /// A flapping peer is taken back after 0.25 s, 0.5 s, 1 s ... 120 s.
+    pub const DEFAULT: Self = Self {
+        initial: Duration::from_millis(250),
+        max: Duration::from_secs(120),
+        stable: Duration::from_secs(60),
+    };
+    /// `peer_damping = false`: no wait between attempts.
+    pub const OFF: Self = Self {
+        initial: Duration::ZERO,
+        max: Duration::ZERO,
+        stable: Duration::from_secs(60),
+    };
+
+    pub fn is_off(&self) -> bool {
+        self.max.is_zero()
+    }
+}
+
+impl std::fmt::Display for PeerDamping {
+    /// "0.25 s doubling to 120 s, forgotten after 60 s established", or "off".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_off() {
+            return f.write_str("off");
+        }
+        write!(
+            f,
+            "{} s doubling to {} s, forgotten after {} s established",
+            self.initial.as_secs_f64(),
+            self.max.as_secs_f64(),
+            self.stable.as_secs()
+        )
+    }
 }
 
 /// `neighbors[].max_prefixes` (FRR: `neighbor X maximum-prefix N [threshold]
@@ -223,6 +276,43 @@ pub enum MaxPrefixAction {
     Teardown,
     /// Log and count, keep the routes.
     Warn,
+}
+
+/// `[[listen_ranges]]`: sessions accepted from any address of `prefix`
+/// (dynamic neighbours, FRR's `bgp listen range`), each configured as
+/// `template` says, at most `max_sessions` at a time. A configured
+/// neighbour inside the range is that neighbour, not a dynamic one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListenRange {
+    pub prefix: IpNetwork,
+    pub max_sessions: u32,
+    /// The neighbour every session from the range is: passive, its address
+    /// the range's network address until [`ListenRange::neighbor`] sets the
+    /// peer's.
+    pub template: NeighborConfig,
+}
+
+impl ListenRange {
+    /// The configuration of the session accepted from `address`.
+    pub fn neighbor(&self, address: IpAddr) -> NeighborConfig {
+        NeighborConfig {
+            address,
+            ..self.template.clone()
+        }
+    }
+
+    /// Whether `address` is in the range (an IPv4 peer on a dual-stack
+    /// socket arrives v4-mapped; callers pass it canonical).
+    pub fn contains(&self, address: IpAddr) -> bool {
+        self.prefix.contains(address)
+    }
+}
+
+impl Config {
+    /// The listen range `address` falls in (ranges never overlap).
+    pub fn listen_range_of(&self, address: IpAddr) -> Option<&ListenRange> {
+        self.listen_ranges.iter().find(|r| r.contains(address))
+    }
 }
 
 impl NeighborConfig {
@@ -298,6 +388,39 @@ pub struct ControlConfig {
     pub socket: PathBuf,
     /// Permission bits applied to the socket file.
     pub mode: u32,
+    /// The socket file's owner (`control.owner`); the daemon's user when
+    /// `None`.
+    pub owner: Option<SystemId>,
+    /// The socket file's group (`control.group`); the daemon's group when
+    /// `None`.
+    pub group: Option<SystemId>,
+    /// The group whose members may send the requests that change state
+    /// (reload, clear, upgrade), besides root and the daemon's own user.
+    /// `None`: whoever can open the socket may send every request.
+    pub admin_group: Option<SystemId>,
+}
+
+/// A user or group of `[control]`, resolved (through NSS, so LDAP and
+/// sssd accounts count) when the file is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemId {
+    /// The uid or gid.
+    pub id: u32,
+    /// The name it was given by, or the system's name for the number;
+    /// for messages only.
+    pub name: Option<String>,
+}
+
+impl SystemId {
+    /// `group 'evpnd-admin'` or `gid 1001`, for messages; `kind` is
+    /// "user" or "group".
+    pub fn describe(&self, kind: &str) -> String {
+        match &self.name {
+            Some(name) => format!("{kind} '{name}'"),
+            None if kind == "user" => format!("uid {}", self.id),
+            None => format!("gid {}", self.id),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -327,6 +450,8 @@ pub fn parse_family(name: &str) -> Option<Family> {
         "l2vpn-evpn" => Some(Family::L2VPN_EVPN),
         "ipv4-unicast" => Some(Family::IPV4_UNICAST),
         "ipv6-unicast" => Some(Family::IPV6_UNICAST),
+        // RT-Constrain, RFC 4684 (AFI 1 / SAFI 132): GoBGP's afi-safi-name.
+        "rtc" => Some(Family::IPV4_RTC),
         _ => None,
     }
 }

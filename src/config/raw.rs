@@ -9,6 +9,8 @@ pub(super) struct RawConfig {
     pub(super) bgp: RawBgp,
     #[serde(default)]
     pub(super) neighbors: Vec<RawNeighbor>,
+    #[serde(default)]
+    pub(super) listen_ranges: Vec<RawListenRange>,
     pub(super) vtep: Option<RawVtep>,
     #[serde(default)]
     pub(super) control: RawControl,
@@ -63,6 +65,43 @@ pub(super) struct RawNeighbor {
     pub(super) password: Option<super::Secret>,
     pub(super) ttl_security: Option<u32>,
     pub(super) max_prefixes: Option<RawMaxPrefixes>,
+    pub(super) peer_damping: Option<RawPeerDamping>,
+}
+
+/// `neighbors[].peer_damping = false`, or `= { initial_ms = .., max_secs =
+/// .., stable_secs = .. }` (any key left out keeps its default).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawPeerDamping {
+    Enabled(bool),
+    Tuned(RawPeerDampingTimes),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPeerDampingTimes {
+    pub(super) initial_ms: Option<u64>,
+    pub(super) max_secs: Option<u64>,
+    pub(super) stable_secs: Option<u64>,
+}
+
+/// `[[listen_ranges]]`: the neighbour keys that make sense for a session
+/// accepted from a prefix (no address, port, passive or local_address).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawListenRange {
+    pub(super) prefix: String,
+    pub(super) max_sessions: Option<u32>,
+    pub(super) remote_as: u32,
+    pub(super) description: Option<String>,
+    #[serde(default)]
+    pub(super) route_reflector_client: bool,
+    pub(super) families: Option<Vec<String>>,
+    pub(super) hold_time: Option<u16>,
+    pub(super) password: Option<super::Secret>,
+    pub(super) ttl_security: Option<u32>,
+    pub(super) max_prefixes: Option<RawMaxPrefixes>,
+    pub(super) peer_damping: Option<RawPeerDamping>,
 }
 
 /// `neighbors[].max_prefixes = { limit = N, ... }`.
@@ -103,6 +142,18 @@ pub(super) struct RawVni {
 pub(super) struct RawControl {
     pub(super) socket: Option<String>,
     pub(super) mode: Option<RawMode>,
+    pub(super) owner: Option<RawId>,
+    pub(super) group: Option<RawId>,
+    pub(super) admin_group: Option<RawId>,
+}
+
+/// `group = "evpnd-admin"` (a name) or `group = 1001` (a number; a string
+/// of digits, as an environment override gives, is a number too).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawId {
+    Int(i64),
+    Text(String),
 }
 
 /// `mode = "0600"` (octal string) or `mode = 0o600` (TOML integer).

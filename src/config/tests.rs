@@ -159,6 +159,31 @@ fn integer_mode_is_taken_literally() {
     assert!(e.contains("control.mode"), "{e}");
 }
 
+/// RT-Constrain (RFC 4684) is named as GoBGP names it, per neighbour or
+/// for all, and only beside the family it constrains.
+#[test]
+fn rtc_is_a_family_beside_l2vpn_evpn() {
+    let c = Config::from_toml_str(&format!(
+        "{MINIMAL}families = [\"l2vpn-evpn\", \"rtc\"]\n\
+         [[neighbors]]\naddress = \"198.19.0.1\"\nremote_as = 65000\n\
+         [[neighbors]]\naddress = \"198.19.0.2\"\nremote_as = 65000\nfamilies = [\"l2vpn-evpn\"]\n"
+    ))
+    .unwrap();
+    assert_eq!(c.bgp.families, [Family::L2VPN_EVPN, Family::IPV4_RTC]);
+    assert_eq!(
+        c.neighbors[0].families,
+        [Family::L2VPN_EVPN, Family::IPV4_RTC]
+    );
+    assert_eq!(c.neighbors[1].families, [Family::L2VPN_EVPN]);
+    let e = err_of(&format!(
+        "{MINIMAL}[[neighbors]]\naddress = \"198.19.0.1\"\nremote_as = 65000\nfamilies = [\"rtc\"]\n"
+    ));
+    assert!(
+        e.contains("neighbors[0].families[0]") && e.contains("l2vpn-evpn"),
+        "{e}"
+    );
+}
+
 #[test]
 fn bad_configs_name_their_key() {
     let cases: &[(&str, &str)] = &[
@@ -493,4 +518,209 @@ fn warns_about_a_world_readable_file_with_a_key() {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     assert_eq!(without.readable_secret_warning(&path), None);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn peer_damping_defaults_off_and_errors_name_their_key() {
+    let neighbor = |extra: &str| {
+        format!("{MINIMAL}[[neighbors]]\naddress = \"198.19.0.1\"\nremote_as = 65000\n{extra}\n")
+    };
+    let damping =
+        |extra: &str| Config::from_toml_str(&neighbor(extra)).unwrap().neighbors[0].peer_damping;
+    assert_eq!(damping(""), PeerDamping::DEFAULT);
+    assert_eq!(damping("peer_damping = true"), PeerDamping::DEFAULT);
+    assert_eq!(damping("peer_damping = false"), PeerDamping::OFF);
+    assert_eq!(damping("peer_damping = false").to_string(), "off");
+    let tuned = damping("peer_damping = { initial_ms = 100, max_secs = 10 }");
+    assert_eq!(
+        (tuned.initial, tuned.max, tuned.stable),
+        (
+            Duration::from_millis(100),
+            Duration::from_secs(10),
+            Duration::from_secs(60)
+        )
+    );
+    assert_eq!(
+        tuned.to_string(),
+        "0.1 s doubling to 10 s, forgotten after 60 s established"
+    );
+    // The FSM's IdleHoldTimer backoff is what was configured.
+    let c = Config::from_toml_str(&neighbor(
+        "peer_damping = { initial_ms = 100, max_secs = 10 }",
+    ))
+    .unwrap();
+    let fsm = crate::session::fsm_config(&c.bgp, &c.neighbors[0]);
+    assert_eq!(
+        (
+            fsm.idle_backoff.base,
+            fsm.idle_backoff.cap,
+            fsm.stable_after
+        ),
+        (tuned.initial, tuned.max, tuned.stable)
+    );
+    for (bad, key) in [
+        (
+            "peer_damping = { initial_ms = 5000, max_secs = 1 }",
+            "neighbors[0].peer_damping.initial_ms",
+        ),
+        (
+            "peer_damping = { max_secs = 7200 }",
+            "neighbors[0].peer_damping.max_secs",
+        ),
+        (
+            "peer_damping = { stable_secs = 0 }",
+            "neighbors[0].peer_damping.stable_secs",
+        ),
+    ] {
+        let e = err_of(&neighbor(bad));
+        assert!(e.contains(key), "{bad}: {e}");
+    }
+    assert!(err_of(&neighbor("peer_damping = { initial = 5 }")).contains("peer_damping"));
+}
+
+#[test]
+fn listen_ranges_take_neighbour_keys_and_refuse_overlaps() {
+    let ranges = |body: &str| format!("{MINIMAL}{body}");
+    let c = Config::from_toml_str(&ranges(
+        "[[listen_ranges]]\nprefix = \"198.18.0.0/24\"\nremote_as = 65000\n\
+         route_reflector_client = true\nmax_sessions = 200\nhold_time = 9\n\
+         password = \"k\"\npeer_damping = false\n",
+    ))
+    .unwrap();
+    let r = &c.listen_ranges[0];
+    assert_eq!(r.prefix.to_string(), "198.18.0.0/24");
+    assert_eq!(r.max_sessions, 200);
+    let n = r.neighbor("198.18.0.7".parse().unwrap());
+    assert_eq!(n.address.to_string(), "198.18.0.7");
+    assert!(n.passive && n.route_reflector_client && n.password.is_some());
+    assert_eq!((n.hold_time, n.peer_damping), (9, PeerDamping::OFF));
+    assert!(r.contains("198.18.0.255".parse().unwrap()));
+    assert!(
+        c.summary()
+            .contains("0 neighbor(s) (0 route-reflector client(s)), listen range(s) 198.18.0.0/24 (at most 200),"),
+        "{}",
+        c.summary()
+    );
+    assert!(!r.contains("198.18.1.0".parse().unwrap()));
+    assert_eq!(
+        c.listen_range_of("198.18.0.9".parse().unwrap())
+            .map(|r| r.prefix),
+        Some(r.prefix)
+    );
+    let d = Config::from_toml_str(&ranges(
+        "[[listen_ranges]]\nprefix = \"2001:db8::/64\"\nremote_as = 65001\n",
+    ))
+    .unwrap();
+    assert_eq!(d.listen_ranges[0].max_sessions, 100, "FRR's default limit");
+    for (bad, key) in [
+        (
+            "prefix = \"198.18.0.5/24\"\nremote_as = 65000",
+            "listen_ranges[0].prefix",
+        ),
+        (
+            "prefix = \"198.18.0.0\"\nremote_as = 65000",
+            "listen_ranges[0].prefix",
+        ),
+        (
+            "prefix = \"198.18.0.0/24\"\nremote_as = 0",
+            "listen_ranges[0].remote_as",
+        ),
+        (
+            "prefix = \"198.18.0.0/24\"\nremote_as = 65000\nmax_sessions = 0",
+            "listen_ranges[0].max_sessions",
+        ),
+        (
+            "prefix = \"198.18.0.0/24\"\nremote_as = 65000\nhold_time = 2",
+            "listen_ranges[0].hold_time",
+        ),
+    ] {
+        let e = err_of(&ranges(&format!("[[listen_ranges]]\n{bad}\n")));
+        assert!(e.contains(key), "{bad}: {e}");
+    }
+    assert!(
+        err_of(&ranges(
+            "[[listen_ranges]]\nprefix = \"198.18.0.5/24\"\nremote_as = 65000\n"
+        ))
+        .contains("198.18.0.0/24")
+    );
+    let overlap = err_of(&ranges(
+        "[[listen_ranges]]\nprefix = \"198.18.0.0/16\"\nremote_as = 65000\n\
+         [[listen_ranges]]\nprefix = \"198.18.4.0/24\"\nremote_as = 65000\n",
+    ));
+    assert!(
+        overlap.contains("listen_ranges[1].prefix") && overlap.contains("overlaps"),
+        "{overlap}"
+    );
+    assert!(err_of(&ranges("[[listen_ranges]]\nprefix = \"198.18.0.0/24\"\nremote_as = 65000\naddress = \"198.18.0.1\"\n")).contains("address"));
+}
+
+#[test]
+fn control_owner_group_and_admin_group_by_name_or_number() {
+    let c = Config::from_toml_str(MINIMAL).unwrap();
+    assert_eq!(
+        (c.control.owner, c.control.group, c.control.admin_group),
+        (None, None, None),
+        "unset: the socket keeps the daemon's user and group, and anyone who can open it may change state"
+    );
+    // "root" (uid and gid 0) is on every system these tests run on.
+    let c = Config::from_toml_str(&format!(
+        "{MINIMAL}\n[control]\nowner = \"root\"\ngroup = 4243\nadmin_group = \"root\"\nmode = \"0660\"\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        c.control.owner,
+        Some(SystemId {
+            id: 0,
+            name: Some("root".into())
+        })
+    );
+    assert_eq!(c.control.group.as_ref().map(|g| g.id), Some(4243));
+    assert_eq!(c.control.admin_group.as_ref().map(|g| g.id), Some(0));
+    assert_eq!(
+        c.control.admin_group.unwrap().describe("group"),
+        "group 'root'"
+    );
+    // An environment override is a string; digits are a number.
+    let c = Config::from_toml_str_with_env(
+        MINIMAL,
+        "test.toml",
+        env(&[("EVPND__CONTROL__ADMIN_GROUP", "4244")]),
+    )
+    .unwrap();
+    assert_eq!(c.control.admin_group.map(|g| g.id), Some(4244));
+}
+
+#[test]
+fn an_unknown_control_user_or_group_is_refused_naming_the_key() {
+    let missing = "evpnd-no-such-account";
+    for key in ["owner", "group", "admin_group"] {
+        let e = err_of(&format!("{MINIMAL}\n[control]\n{key} = \"{missing}\"\n"));
+        assert!(e.contains(&format!("control.{key}: ")), "{e}");
+        assert!(e.contains(missing), "{e}");
+        assert!(e.contains("on this system"), "{e}");
+    }
+    let e = err_of(&format!(
+        "{MINIMAL}\n[control]\nadmin_group = \"{missing}\"\n"
+    ));
+    assert!(e.contains("groupadd") && e.contains("or give a gid"), "{e}");
+    let e = err_of(&format!("{MINIMAL}\n[control]\nowner = \"{missing}\"\n"));
+    assert!(e.contains("useradd") && e.contains("or give a uid"), "{e}");
+    for bad in ["-1", "4294967295", "\"\""] {
+        let e = err_of(&format!("{MINIMAL}\n[control]\ngroup = {bad}\n"));
+        assert!(e.contains("control.group: "), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn a_changed_control_group_needs_a_restart() {
+    let old = Config::from_toml_str(MINIMAL).unwrap();
+    let new =
+        Config::from_toml_str(&format!("{MINIMAL}\n[control]\nadmin_group = 4244\n")).unwrap();
+    let e = crate::config::diff::plan(&old, &new)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("control.admin_group: unset -> gid 4244: cannot change while evpnd runs"),
+        "{e}"
+    );
 }

@@ -25,13 +25,24 @@ pub(super) fn families(key: &str, names: &[String]) -> Checked<Vec<Family>> {
         let f = parse_family(name).ok_or_else(|| {
             (
                 format!("{key}[{i}]"),
-                format!("unknown family {name:?} (known: l2vpn-evpn, ipv4-unicast, ipv6-unicast)"),
+                format!(
+                    "unknown family {name:?} (known: l2vpn-evpn, ipv4-unicast, ipv6-unicast, rtc)"
+                ),
             )
         })?;
         if out.contains(&f) {
             return Err((format!("{key}[{i}]"), format!("{name:?} is listed twice")));
         }
         out.push(f);
+    }
+    // RFC 4684 constrains the VPN families' routes; on its own it would
+    // only exchange memberships for routes never sent.
+    if out.contains(&Family::IPV4_RTC) && !out.contains(&Family::L2VPN_EVPN) {
+        let i = out.iter().position(|f| *f == Family::IPV4_RTC).unwrap_or(0);
+        return Err((
+            format!("{key}[{i}]"),
+            "\"rtc\" constrains l2vpn-evpn routes (RFC 4684): list \"l2vpn-evpn\" too".into(),
+        ));
     }
     Ok(out)
 }
@@ -218,6 +229,11 @@ pub(super) fn validate_neighbor(
         .max_prefixes
         .map(|m| max_prefixes(&format!("{key}.max_prefixes"), m))
         .transpose()?;
+    let peer_damping = match raw.peer_damping {
+        None | Some(RawPeerDamping::Enabled(true)) => PeerDamping::DEFAULT,
+        Some(RawPeerDamping::Enabled(false)) => PeerDamping::OFF,
+        Some(RawPeerDamping::Tuned(t)) => peer_damping(&format!("{key}.peer_damping"), t)?,
+    };
     Ok(NeighborConfig {
         address,
         port: raw.port.unwrap_or(DEFAULT_BGP_PORT),
@@ -232,6 +248,116 @@ pub(super) fn validate_neighbor(
         password,
         ttl_security,
         max_prefixes,
+        peer_damping,
+    })
+}
+
+/// The longest wait `peer_damping.max_secs` may set: past an hour, a peer
+/// is better stopped (and `evpnd clear neighbors` used) than damped.
+const MAX_PEER_DAMPING_SECS: u64 = 3600;
+
+fn peer_damping(key: &str, raw: RawPeerDampingTimes) -> Checked<PeerDamping> {
+    let d = PeerDamping::DEFAULT;
+    let initial = raw.initial_ms.map_or(d.initial, Duration::from_millis);
+    let max = raw.max_secs.map_or(d.max, Duration::from_secs);
+    let stable = raw.stable_secs.map_or(d.stable, Duration::from_secs);
+    if max > Duration::from_secs(MAX_PEER_DAMPING_SECS) {
+        return Err((
+            format!("{key}.max_secs"),
+            format!("{} s is more than {MAX_PEER_DAMPING_SECS} s", max.as_secs()),
+        ));
+    }
+    if initial > max {
+        return Err((
+            format!("{key}.initial_ms"),
+            format!(
+                "{} ms is longer than max_secs ({} s)",
+                initial.as_millis(),
+                max.as_secs()
+            ),
+        ));
+    }
+    if stable.is_zero() {
+        return Err((
+            format!("{key}.stable_secs"),
+            "must be at least 1 (the time a session must last to count as healthy)".into(),
+        ));
+    }
+    Ok(PeerDamping {
+        initial,
+        max,
+        stable,
+    })
+}
+
+/// Sessions a listen range takes at a time unless `max_sessions` says
+/// otherwise (FRR's `bgp listen limit` default).
+const DEFAULT_RANGE_SESSIONS: u32 = 100;
+/// The most `max_sessions` may be: each session is a task, two sockets'
+/// buffers and an Adj-RIB-In; a fabric larger than this wants several
+/// reflectors.
+const MAX_RANGE_SESSIONS: u32 = 10_000;
+
+pub(super) fn validate_listen_range(
+    raw: RawListenRange,
+    key: &str,
+    bgp: &BgpConfig,
+) -> Checked<ListenRange> {
+    // "198.18.0.0" would parse as a /32: a range without a length is more
+    // likely a slip than a one-address range.
+    let prefix: IpNetwork = raw
+        .prefix
+        .parse()
+        .ok()
+        .filter(|_| raw.prefix.contains('/'))
+        .ok_or_else(|| {
+            (
+                format!("{key}.prefix"),
+                format!(
+                    "{:?} is not a prefix (198.18.0.0/16, 2001:db8::/48)",
+                    raw.prefix
+                ),
+            )
+        })?;
+    if prefix.ip() != prefix.network() {
+        return Err((
+            format!("{key}.prefix"),
+            format!(
+                "{prefix} has host bits set: did you mean {}/{}?",
+                prefix.network(),
+                prefix.prefix()
+            ),
+        ));
+    }
+    let max_sessions = raw.max_sessions.unwrap_or(DEFAULT_RANGE_SESSIONS);
+    if !(1..=MAX_RANGE_SESSIONS).contains(&max_sessions) {
+        return Err((
+            format!("{key}.max_sessions"),
+            format!("{max_sessions} is not between 1 and {MAX_RANGE_SESSIONS}"),
+        ));
+    }
+    // Checked as a neighbour would be, with the range's network address
+    // standing in for the peer's.
+    let as_neighbor = RawNeighbor {
+        address: prefix.network().to_string(),
+        port: None,
+        remote_as: raw.remote_as,
+        description: raw.description,
+        route_reflector_client: raw.route_reflector_client,
+        passive: true,
+        families: raw.families,
+        hold_time: raw.hold_time,
+        local_address: None,
+        password: raw.password,
+        ttl_security: raw.ttl_security,
+        max_prefixes: raw.max_prefixes,
+        peer_damping: raw.peer_damping,
+    };
+    let template = validate_neighbor(as_neighbor, key, bgp)?;
+    Ok(ListenRange {
+        prefix,
+        max_sessions,
+        template,
     })
 }
 
@@ -506,7 +632,88 @@ pub(super) fn validate_control(raw: RawControl) -> Checked<ControlConfig> {
             },
         )?,
     };
-    Ok(ControlConfig { socket, mode })
+    Ok(ControlConfig {
+        socket,
+        mode,
+        owner: system_id("control.owner", raw.owner, IdKind::User)?,
+        group: system_id("control.group", raw.group, IdKind::Group)?,
+        admin_group: system_id("control.admin_group", raw.admin_group, IdKind::Group)?,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IdKind {
+    User,
+    Group,
+}
+
+/// A `[control]` user or group: a name, looked up now so a typo fails the
+/// file (and `check-config`) rather than the start or a request later, or
+/// a number, taken as it is (chown accepts ids without a name).
+fn system_id(key: &str, raw: Option<RawId>, kind: IdKind) -> Checked<Option<SystemId>> {
+    let (what, id_name) = match kind {
+        IdKind::User => ("user", "uid"),
+        IdKind::Group => ("group", "gid"),
+    };
+    let err = |message: String| (key.to_string(), message);
+    let number = |n: i64| {
+        // u32::MAX is chown's "leave it unchanged", not an id.
+        u32::try_from(n)
+            .ok()
+            .filter(|n| *n != u32::MAX)
+            .ok_or_else(|| err(format!("{n} is not a {id_name} (0 to {})", u32::MAX - 1)))
+    };
+    let name = match raw {
+        None => return Ok(None),
+        Some(RawId::Int(n)) => return numbered(number(n)?, kind).map(Some),
+        // useradd and groupadd refuse names of digits only, so such a
+        // string (what an environment override gives) is a number.
+        Some(RawId::Text(t)) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => {
+            let n = t
+                .parse()
+                .map_err(|_| err(format!("{t:?} is not a {id_name}")))?;
+            return numbered(number(n)?, kind).map(Some);
+        }
+        Some(RawId::Text(t)) => t,
+    };
+    if name.trim().is_empty() {
+        return Err(err(format!("an empty name is not a {what}")));
+    }
+    let found = match kind {
+        IdKind::User => nix::unistd::User::from_name(&name).map(|u| u.map(|u| u.uid.as_raw())),
+        IdKind::Group => nix::unistd::Group::from_name(&name).map(|g| g.map(|g| g.gid.as_raw())),
+    };
+    match found {
+        Ok(Some(id)) => Ok(Some(SystemId {
+            id,
+            name: Some(name),
+        })),
+        Ok(None) => Err(err(match kind {
+            IdKind::User => format!(
+                "no user {name:?} on this system (getent passwd {name}); create it (useradd --system {name}) or give a uid"
+            ),
+            IdKind::Group => format!(
+                "no group {name:?} on this system (getent group {name}); create it (groupadd --system {name}) or give a gid"
+            ),
+        })),
+        Err(e) => Err(err(format!("cannot look up {what} {name:?}: {e}"))),
+    }
+}
+
+/// A number from the file, with the system's name for it when there is
+/// one (for messages).
+fn numbered(id: u32, kind: IdKind) -> Checked<SystemId> {
+    let name = match kind {
+        IdKind::User => nix::unistd::User::from_uid(id.into())
+            .ok()
+            .flatten()
+            .map(|u| u.name),
+        IdKind::Group => nix::unistd::Group::from_gid(id.into())
+            .ok()
+            .flatten()
+            .map(|g| g.name),
+    };
+    Ok(SystemId { id, name })
 }
 
 pub(super) fn validate_log(raw: RawLog) -> Checked<LogConfig> {

@@ -42,6 +42,19 @@ pub struct Snapshot {
     /// The configuration generation running (1 at start, one more per
     /// reload that changed something).
     pub config_generation: u64,
+    /// Per listen range: its dynamic neighbours and refusals.
+    pub listen_ranges: Vec<RangeMetrics>,
+}
+
+/// One `[[listen_ranges]]` entry's figures.
+#[derive(Debug, Clone)]
+pub struct RangeMetrics {
+    pub prefix: ipnetwork::IpNetwork,
+    /// Dynamic neighbours of the range now.
+    pub sessions: u64,
+    pub max_sessions: u32,
+    /// Connections refused because the range held `max_sessions`.
+    pub refused: u64,
 }
 
 /// A scrape: the daemon answers with a snapshot.
@@ -97,6 +110,21 @@ pub fn render(s: &Snapshot) -> String {
         "evpnd_peer_prefix_limit_exceeded_total",
         "counter",
         "Times the peer sent more paths than its max_prefixes limit (each ended the session with Cease / Maximum Number of Prefixes Reached, unless the action is warn).",
+    );
+    family(
+        "evpnd_listen_range_sessions",
+        "gauge",
+        "Dynamic neighbours accepted from the listen range (sessions up or coming up).",
+    );
+    family(
+        "evpnd_listen_range_max_sessions",
+        "gauge",
+        "The listen range's max_sessions.",
+    );
+    family(
+        "evpnd_listen_range_refused_total",
+        "counter",
+        "Connections from the listen range refused with Cease / Connection Rejected because it held max_sessions already.",
     );
     family(
         "evpnd_peer_task_panics_total",
@@ -212,6 +240,16 @@ pub fn render(s: &Snapshot) -> String {
         let _ = writeln!(
             out,
             "evpnd_peer_prefix_limit_exceeded_total{{peer=\"{peer}\"}} {n}"
+        );
+    }
+    for r in &s.listen_ranges {
+        let range = r.prefix;
+        let _ = writeln!(
+            out,
+            "evpnd_listen_range_sessions{{range=\"{range}\"}} {}\n\
+             evpnd_listen_range_max_sessions{{range=\"{range}\"}} {}\n\
+             evpnd_listen_range_refused_total{{range=\"{range}\"}} {}",
+            r.sessions, r.max_sessions, r.refused
         );
     }
     for (route_type, n) in &s.rib.routes_by_type {
@@ -391,6 +429,12 @@ mod tests {
             rib,
             vtep: None,
             config_generation: 2,
+            listen_ranges: vec![RangeMetrics {
+                prefix: "198.18.0.0/24".parse().unwrap(),
+                sessions: 200,
+                max_sessions: 200,
+                refused: 1,
+            }],
         });
         for line in [
             "# TYPE evpnd_peer_established gauge",
@@ -407,6 +451,10 @@ mod tests {
             "evpnd_peer_task_panics_total{peer=\"198.19.0.1\"} 2",
             "# TYPE evpnd_peer_prefix_limit_exceeded_total counter",
             "evpnd_peer_prefix_limit_exceeded_total{peer=\"198.19.0.1\"} 4",
+            "evpnd_listen_range_sessions{range=\"198.18.0.0/24\"} 200",
+            "evpnd_listen_range_max_sessions{range=\"198.18.0.0/24\"} 200",
+            "# TYPE evpnd_listen_range_refused_total counter",
+            "evpnd_listen_range_refused_total{range=\"198.18.0.0/24\"} 1",
             "# TYPE evpnd_config_generation gauge",
             "evpnd_config_generation 2",
         ] {

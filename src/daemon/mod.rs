@@ -1,6 +1,7 @@
 //! The daemon: wires the configured peers, the RIB task, the BGP listener
 //! and the control socket together, and answers `show` queries.
 
+pub mod dynamic;
 pub mod metrics;
 pub mod reload;
 pub mod show;
@@ -11,8 +12,10 @@ use crate::config::{Config, Dataplane};
 use crate::rib_task::{RibRequest, RibTask};
 use crate::session::auth;
 use crate::session::handover::{HandedOver, HandedPaths, Loaded, Resumed, paths_to_hand_over};
-use crate::session::peer::{PeerControl, PeerHandle, reject};
+use crate::session::peer::reject;
 use crate::session::spec::{PeerSpec, peer_kind};
+use crate::session::status::PeerControl;
+use crate::session::supervise::PeerHandle;
 use crate::vtep::{self, VtepError, VtepQuery};
 use evpnd_core::rib::encode::OutboundEncoder;
 use evpnd_core::rib::engine::{PeerCounters, Rib, RibInput};
@@ -89,18 +92,16 @@ pub async fn run(
     let mut listeners = Vec::new();
     for addr in bgp.listen_addrs() {
         // With the neighbours' TCP-MD5 keys before it listens (RFC 2385).
-        let listener = auth::bind_listener(addr, &config.neighbors)
+        let listener = auth::bind_listener(addr, &config)
             .map_err(|source| DaemonError::Listen { addr, source })?;
         info!(%addr, "listening for BGP");
         listeners.push(listener);
     }
     // Kept in step with the neighbours by each reload.
     let mut listener_keys =
-        auth::ListenerKeys::new(&listeners, &config.neighbors).map_err(|source| {
-            DaemonError::Listen {
-                addr: bgp.listen_addrs()[0],
-                source,
-            }
+        auth::ListenerKeys::new(&listeners, &config).map_err(|source| DaemonError::Listen {
+            addr: bgp.listen_addrs()[0],
+            source,
         })?;
 
     let local = PeerInfo {
@@ -212,16 +213,31 @@ pub async fn run(
             reloader.start_peer(spec, session)
         })
         .collect();
-    for address in resumed.into_keys() {
+    for (address, session) in resumed {
+        // A dynamic neighbour's session goes on under its range's template.
+        if let Some(range) = config.listen_range_of(address) {
+            let neighbor = range.neighbor(address);
+            let prefix = range.prefix;
+            if reloader
+                .add_peer(bgp, &neighbor, Some(prefix), Some(session), &mut peers)
+                .await
+            {
+                continue;
+            }
+        }
         // Dropped here, which closes the connection: the peer sees the
         // session end, as after a restart.
         warn!(peer = %address, "a handed-over session's neighbour is no longer configured; closing it");
     }
     reloader.publish(&peers);
+    let mut dynamic = dynamic::Dynamic::default();
+    let (accepted_tx, mut accepted) = mpsc::channel(dynamic::ACCEPT_QUEUE);
     let accept_tasks: Vec<_> = listeners
         .into_iter()
-        .map(|l| tokio::spawn(accept_loop(l, inbound.clone())))
+        .map(|l| tokio::spawn(accept_loop(l, inbound.clone(), accepted_tx.clone())))
         .collect();
+    let mut reap = tokio::time::interval(dynamic::REAP_EVERY);
+    reap.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     let mut upgrading = false;
     loop {
@@ -242,7 +258,7 @@ pub async fn run(
                     },
                     Request::Reload => {
                         let report = reloader.reload(&mut peers).await;
-                        listener_keys.sync(peers.iter().map(|p| &p.spec.neighbor));
+                        listener_keys.sync(reloader.running());
                         Response::Reload(report)
                     }
                     Request::ShowConfig => Response::Config(reloader.status()),
@@ -253,7 +269,24 @@ pub async fn run(
             Some(reply) = snapshots.recv() => {
                 let mut snapshot = snapshot(&peers, &rib_tx, vtep.as_ref()).await;
                 snapshot.config_generation = reloader.generation();
+                snapshot.listen_ranges = reloader
+                    .running()
+                    .listen_ranges
+                    .iter()
+                    .map(|r| metrics::RangeMetrics {
+                        prefix: r.prefix,
+                        sessions: dynamic::in_range(&peers, r.prefix) as u64,
+                        max_sessions: r.max_sessions,
+                        refused: dynamic.refused(&r.prefix),
+                    })
+                    .collect();
                 let _ = reply.send(snapshot);
+            }
+            Some(connection) = accepted.recv() => {
+                dynamic.accept(connection, &mut reloader, &mut peers).await;
+            }
+            _ = reap.tick() => {
+                dynamic.reap(&mut reloader, &mut peers, &rib_tx).await;
             }
         }
     }
@@ -316,10 +349,15 @@ fn upgrade_report(binary: &Path, peers: &[PeerHandle]) -> Response {
     })
 }
 
-/// Hands each accepted connection to its peer's task; connections from
-/// addresses that are not configured neighbors are refused (RFC 4486
-/// Cease / Connection Rejected) and logged.
-async fn accept_loop(listener: TcpListener, inbound: watch::Receiver<InboundMap>) {
+/// Hands each accepted connection to its peer's task, or to the daemon
+/// loop (`dynamic`) when the address is in a listen range; connections
+/// from other addresses are refused (RFC 4486 Cease / Connection Rejected)
+/// and logged.
+async fn accept_loop(
+    listener: TcpListener,
+    inbound: watch::Receiver<InboundMap>,
+    dynamic: mpsc::Sender<dynamic::Accepted>,
+) {
     loop {
         let (stream, from) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -330,11 +368,24 @@ async fn accept_loop(listener: TcpListener, inbound: watch::Receiver<InboundMap>
             }
         };
         let peer = from.ip().to_canonical();
-        let session = inbound.borrow().get(&peer).cloned();
+        let (session, in_range) = {
+            let map = inbound.borrow();
+            let in_range = map.ranges.iter().any(|r| r.contains(peer));
+            (map.sessions.get(&peer).cloned(), in_range)
+        };
         match session {
             Some(tx) => {
                 if tx.try_send(stream).is_err() {
                     warn!(%peer, "refused connection: the session is busy with another one");
+                }
+            }
+            None if in_range => {
+                let accepted = dynamic::Accepted { stream, from: peer };
+                if let Err(e) = dynamic.try_send(accepted) {
+                    warn!(%peer, "refused connection: too many connections from listen ranges wait to be taken on");
+                    let (mpsc::error::TrySendError::Full(a) | mpsc::error::TrySendError::Closed(a)) =
+                        e;
+                    reject(a.stream);
                 }
             }
             None => {
@@ -436,7 +487,10 @@ async fn answer(
 }
 
 /// The RIB's counters for one peer (zero when the RIB task is gone).
-async fn peer_counters(rib: &mpsc::Sender<RibRequest>, peer: &PeerHandle) -> PeerCounters {
+pub(crate) async fn peer_counters(
+    rib: &mpsc::Sender<RibRequest>,
+    peer: &PeerHandle,
+) -> PeerCounters {
     let (reply, rx) = oneshot::channel();
     let query = RibRequest::Counters {
         peer: peer.spec.idx,
@@ -532,8 +586,16 @@ fn neighbor_row(peer: &PeerHandle, counters: PeerCounters) -> NeighborRow {
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map(|d| d.as_millis() as u64),
         password: n.password.is_some(),
+        listen_range: peer.spec.listen_range.map(|r| r.to_string()),
+        rt_memberships: counters.rt_memberships,
         ttl_security: n.ttl_security,
         max_prefixes: n.max_prefixes.map(|m| m.to_string()),
         prefix_limit_exceeded: peer.counters.prefix_limit_exceeded.load(Ordering::Relaxed),
+        peer_damping: n.peer_damping.to_string(),
+        damping_failures: status.damping.failures,
+        restart_in_ms: status.damping.restart_at.map(|at| {
+            at.saturating_duration_since(tokio::time::Instant::now())
+                .as_millis() as u64
+        }),
     }
 }

@@ -11,15 +11,16 @@
 //! nothing else is applied either.
 
 use crate::api::protocol::{ConfigStatus, ReloadReport};
-use crate::config::Config;
 use crate::config::diff::{ReloadPlan, plan};
+use crate::config::{Config, NeighborConfig};
 use crate::rib_task::RibRequest;
 use crate::session::handover::{Handover, Resumed};
-use crate::session::peer::{PeerHandle, spawn_peer};
-use crate::session::spec::{PeerSpec, peer_kind};
+use crate::session::spec::{PeerSpec, our_rt_memberships, peer_kind};
+use crate::session::supervise::{PeerHandle, spawn_peer};
 use crate::vtep::VtepQuery;
 use evpnd_core::rib::engine::RibInput;
 use evpnd_core::rib::peer::{PeerIdx, PeerInfo};
+use evpnd_wire::rtc::RtMembership;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
@@ -43,8 +44,16 @@ pub struct ReloadSource {
     pub log_level: Option<LogLevelSetter>,
 }
 
-/// Where the accept loops find the session task of a connecting address.
-pub type InboundMap = Arc<HashMap<IpAddr, mpsc::Sender<TcpStream>>>;
+/// Where the accept loops find the session task of a connecting address,
+/// and the listen ranges whose addresses the daemon may take on as
+/// dynamic neighbours.
+#[derive(Default)]
+pub struct AcceptTable {
+    pub sessions: HashMap<IpAddr, mpsc::Sender<TcpStream>>,
+    pub ranges: Vec<ipnetwork::IpNetwork>,
+}
+
+pub type InboundMap = Arc<AcceptTable>;
 
 /// How long a removed neighbour's session gets to send its Cease and end
 /// before a changed one's new session starts.
@@ -71,6 +80,9 @@ pub struct Reloader {
     shutdown: watch::Receiver<bool>,
     /// The hand-over switch every peer task is started with.
     handover: Handover,
+    /// The RT membership the sessions announce (RFC 4684), from the
+    /// running configuration's VNIs.
+    rt_membership: watch::Sender<Arc<[RtMembership]>>,
 }
 
 impl Reloader {
@@ -83,7 +95,9 @@ impl Reloader {
         vtep: Option<mpsc::Sender<VtepQuery>>,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
+        let rt_membership = watch::Sender::new(our_rt_memberships(&config));
         Self {
+            rt_membership,
             source,
             running: config,
             generation: 1,
@@ -121,6 +135,7 @@ impl Reloader {
     /// `resumed`: the session the previous image handed over.
     pub fn start_peer(&mut self, mut spec: PeerSpec, resumed: Option<Resumed>) -> PeerHandle {
         spec.handover = self.handover.clone();
+        spec.rt_membership = self.rt_membership.subscribe();
         let (tx, rx) = watch::channel(false);
         let (stop, stopped) = oneshot::channel();
         let mut global = self.shutdown.clone();
@@ -137,11 +152,18 @@ impl Reloader {
 
     /// The accept loops' map, after the peer list changed.
     pub fn publish(&self, peers: &[PeerHandle]) {
-        let map: HashMap<_, _> = peers
+        let sessions = peers
             .iter()
             .map(|p| (p.spec.neighbor.address, p.inbound.clone()))
             .collect();
-        self.inbound.send_replace(Arc::new(map));
+        let ranges = self
+            .running
+            .listen_ranges
+            .iter()
+            .map(|r| r.prefix)
+            .collect();
+        self.inbound
+            .send_replace(Arc::new(AcceptTable { sessions, ranges }));
     }
 
     /// Read the file again and apply what changed. Nothing changes unless
@@ -210,6 +232,19 @@ impl Reloader {
         debug!(?plan, "reload plan");
         self.apply_neighbors(&plan, &new, peers).await;
         self.running = new;
+        // Sessions with RT-Constrain announce the VNIs' import RTs as they
+        // are now (RFC 4684): new ones announced, removed ones withdrawn.
+        let ours = our_rt_memberships(&self.running);
+        self.rt_membership.send_if_modified(|current| {
+            if *current == ours {
+                return false;
+            }
+            *current = ours;
+            true
+        });
+        // The accept loops learn the sessions started above and the new
+        // listen ranges (published once `running` holds them).
+        self.publish(peers);
         self.generation += 1;
         self.applied_at = SystemTime::now();
         self.last_refused = None;
@@ -266,14 +301,61 @@ impl Reloader {
         new: &Config,
         peers: &mut Vec<PeerHandle>,
     ) {
+        // Dynamic sessions end with their range, are reset with its
+        // template, and give way to a neighbour now configured at their
+        // address.
+        let dynamic_ending = peers.iter().filter(|p| {
+            p.spec.listen_range.is_some_and(|range| {
+                plan.ranges_removed.contains(&range) || plan.ranges_changed.contains(&range)
+            }) || (p.spec.listen_range.is_some()
+                && plan
+                    .neighbors_added
+                    .iter()
+                    .any(|n| n.address == p.spec.neighbor.address))
+        });
         let stopping: Vec<IpAddr> = plan
             .neighbors_removed
             .iter()
             .copied()
             .chain(plan.neighbors_changed.iter().map(|n| n.address))
+            .chain(dynamic_ending.map(|p| p.spec.neighbor.address))
             .collect();
+        self.stop_peers(&stopping, peers, true).await;
+        for n in plan
+            .neighbors_changed
+            .iter()
+            .chain(plan.neighbors_added.iter())
+        {
+            self.add_peer(&new.bgp, n, None, None, peers).await;
+        }
+        for n in &plan.neighbors_renamed {
+            if let Some(peer) = peers
+                .iter_mut()
+                .find(|p| p.spec.neighbor.address == n.address)
+            {
+                peer.spec.neighbor.description.clone_from(&n.description);
+            }
+        }
+        // `show neighbors` lists them in the file's order, dynamic ones
+        // after, by address.
+        peers.sort_by_key(|p| {
+            let address = p.spec.neighbor.address;
+            let position = new.neighbors.iter().position(|n| n.address == address);
+            (position.is_none(), position, address)
+        });
+    }
+
+    /// Ends the sessions of `addresses` (with Cease / Peer De-configured
+    /// when `deconfigured`, RFC 4486 section 4) and makes the RIB forget
+    /// them, their routes withdrawn.
+    pub async fn stop_peers(
+        &mut self,
+        addresses: &[IpAddr],
+        peers: &mut Vec<PeerHandle>,
+        deconfigured: bool,
+    ) {
         let mut ending = Vec::new();
-        for address in &stopping {
+        for address in addresses {
             let Some(at) = peers
                 .iter()
                 .position(|p| p.spec.neighbor.address == *address)
@@ -281,11 +363,16 @@ impl Reloader {
                 continue;
             };
             let peer = peers.swap_remove(at);
-            peer.spec.deconfigured.store(true, Ordering::Relaxed);
+            peer.spec
+                .deconfigured
+                .store(deconfigured, Ordering::Relaxed);
             if let Some(stop) = self.stops.remove(address) {
                 let _ = stop.send(());
             }
             ending.push((address, peer.spec.idx, peer.task));
+        }
+        if ending.is_empty() {
+            return;
         }
         // No new connection is handed to a stopping session.
         self.publish(peers);
@@ -300,39 +387,38 @@ impl Reloader {
             let remove = RibInput::RemovePeer { peer: idx };
             let _ = self.rib.send(RibRequest::Input(remove)).await;
         }
-        for n in plan
-            .neighbors_changed
-            .iter()
-            .chain(plan.neighbors_added.iter())
-        {
-            let info = PeerInfo {
-                address: n.address,
-                kind: peer_kind(&new.bgp, n),
-                remote_as: n.remote_as,
-                router_id: Ipv4Addr::UNSPECIFIED,
-            };
-            let Some(idx) = self.add_to_rib(info).await else {
-                warn!(peer = %n.address, "the RIB task is not running; neighbor not started");
-                continue;
-            };
-            let handle = self.start_peer(PeerSpec::new(idx, &new.bgp, n), None);
-            peers.push(handle);
-        }
-        for n in &plan.neighbors_renamed {
-            if let Some(peer) = peers
-                .iter_mut()
-                .find(|p| p.spec.neighbor.address == n.address)
-            {
-                peer.spec.neighbor.description.clone_from(&n.description);
-            }
-        }
-        // `show neighbors` lists them in the file's order.
-        peers.sort_by_key(|p| {
-            new.neighbors
-                .iter()
-                .position(|n| n.address == p.spec.neighbor.address)
-        });
-        self.publish(peers);
+    }
+
+    /// Adds neighbour `n` to the RIB and starts its session task (a
+    /// dynamic one when `listen_range` is set), with `resumed`, a session
+    /// handed over by the previous image. The caller publishes the map.
+    pub async fn add_peer(
+        &mut self,
+        bgp: &crate::config::BgpConfig,
+        n: &NeighborConfig,
+        listen_range: Option<ipnetwork::IpNetwork>,
+        resumed: Option<Resumed>,
+        peers: &mut Vec<PeerHandle>,
+    ) -> bool {
+        let info = PeerInfo {
+            address: n.address,
+            kind: peer_kind(bgp, n),
+            remote_as: n.remote_as,
+            router_id: Ipv4Addr::UNSPECIFIED,
+        };
+        let Some(idx) = self.add_to_rib(info).await else {
+            warn!(peer = %n.address, "the RIB task is not running; neighbor not started");
+            return false;
+        };
+        let mut spec = PeerSpec::new(idx, bgp, n);
+        spec.listen_range = listen_range;
+        peers.push(self.start_peer(spec, resumed));
+        true
+    }
+
+    /// The configuration running now.
+    pub fn running(&self) -> &Config {
+        &self.running
     }
 
     async fn add_to_rib(&self, info: PeerInfo) -> Option<PeerIdx> {

@@ -2,11 +2,11 @@
 //! signatures (RFC 2385, `neighbors[].password`) and GTSM (RFC 5082,
 //! `neighbors[].ttl_security`), carried out by `evpnd_linux::tcp_auth`.
 //!
-//! - Listening sockets are created with a key for every neighbour that has
-//!   a password before they listen, so no connection from such a neighbour
-//!   is ever accepted unsigned; [`ListenerKeys::sync`] adds and removes
-//!   keys after a reload. The kernel copies the peer's key to the socket it
-//!   accepts.
+//! - Listening sockets are created with a key for every neighbour and every
+//!   listen range (a prefix key) that has a password before they listen,
+//!   so no connection from such a peer is ever accepted unsigned;
+//!   [`ListenerKeys::sync`] adds and removes keys after a reload. The
+//!   kernel copies the peer's key to the socket it accepts.
 //! - Outgoing connections get the neighbour's key and GTSM options before
 //!   `connect` ([`prepare_connect`]), so the SYN is signed and sent with
 //!   TTL 255.
@@ -24,7 +24,7 @@
 //! - `evpnd upgrade` hands the established sockets over as they are: their
 //!   key and TTL options are the kernel's, so they survive the `exec`.
 
-use crate::config::{NeighborConfig, Secret};
+use crate::config::{Config, NeighborConfig, Secret};
 use evpnd_linux::tcp_auth::{self, TcpAuthError};
 use std::collections::HashMap;
 use std::io;
@@ -105,10 +105,28 @@ pub fn accepted(stream: &TcpStream, n: &NeighborConfig) -> Result<(), Refused> {
     Ok(())
 }
 
-/// Binds a BGP listener with the key of every neighbour that has a
-/// password (before `listen`, so none connects unsigned) and SYN saving
-/// for the GTSM check.
-pub fn bind_listener(addr: SocketAddr, neighbors: &[NeighborConfig]) -> io::Result<TcpListener> {
+/// Where a listener key applies: one neighbour's address (`None`), or a
+/// listen range's network and prefix length.
+type KeyScope = (IpAddr, Option<u8>);
+
+/// The TCP-MD5 keys `config` puts on the listeners: each neighbour's and
+/// each listen range's that has a password.
+fn md5_keys(config: &Config) -> HashMap<KeyScope, Secret> {
+    let neighbors = config
+        .neighbors
+        .iter()
+        .filter_map(|n| Some(((n.address, None), n.password.clone()?)));
+    let ranges = config.listen_ranges.iter().filter_map(|r| {
+        let scope = (r.prefix.network(), Some(r.prefix.prefix()));
+        Some((scope, r.template.password.clone()?))
+    });
+    neighbors.chain(ranges).collect()
+}
+
+/// Binds a BGP listener with the key of every neighbour and listen range
+/// that has a password (before `listen`, so none connects unsigned) and
+/// SYN saving for the GTSM check.
+pub fn bind_listener(addr: SocketAddr, config: &Config) -> io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
@@ -116,11 +134,9 @@ pub fn bind_listener(addr: SocketAddr, neighbors: &[NeighborConfig]) -> io::Resu
     };
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
-    for n in neighbors {
-        if let Some(key) = &n.password
-            && serves(addr, n.address)
-        {
-            tcp_auth::set_md5_key(socket.as_fd(), n.address, key.expose())
+    for ((peer, prefix_len), key) in md5_keys(config) {
+        if serves(addr, peer) {
+            tcp_auth::set_md5_prefix_key(socket.as_fd(), peer, prefix_len, key.expose())
                 .map_err(io::Error::other)?;
         }
     }
@@ -140,53 +156,49 @@ fn serves(listen: SocketAddr, peer: IpAddr) -> bool {
 }
 
 /// The keys installed on the listening sockets, kept in step with the
-/// configured neighbours across reloads.
+/// configured neighbours and listen ranges across reloads.
 pub struct ListenerKeys {
     /// A duplicate of each listener's descriptor (the same socket).
     listeners: Vec<(SocketAddr, OwnedFd)>,
-    installed: HashMap<IpAddr, Secret>,
+    installed: HashMap<KeyScope, Secret>,
 }
 
 impl ListenerKeys {
-    /// The listeners as [`bind_listener`] made them for `neighbors`.
-    pub fn new(listeners: &[TcpListener], neighbors: &[NeighborConfig]) -> io::Result<Self> {
+    /// The listeners as [`bind_listener`] made them for `config`.
+    pub fn new(listeners: &[TcpListener], config: &Config) -> io::Result<Self> {
         let listeners = listeners
             .iter()
             .map(|l| Ok((l.local_addr()?, l.as_fd().try_clone_to_owned()?)))
             .collect::<io::Result<Vec<_>>>()?;
-        let installed = neighbors
-            .iter()
-            .filter_map(|n| Some((n.address, n.password.clone()?)))
-            .collect();
         Ok(Self {
             listeners,
-            installed,
+            installed: md5_keys(config),
         })
     }
 
     /// Adds, replaces and removes keys so the listeners hold exactly the
-    /// passwords of `neighbors`. A failure is logged: that neighbour's
-    /// connections in are refused by the kernel until the next reload.
-    pub fn sync<'a>(&mut self, neighbors: impl IntoIterator<Item = &'a NeighborConfig>) {
-        let wanted: HashMap<IpAddr, Secret> = neighbors
-            .into_iter()
-            .filter_map(|n| Some((n.address, n.password.clone()?)))
-            .collect();
+    /// passwords of `config`'s neighbours and listen ranges. A failure is
+    /// logged: that peer's connections in are refused by the kernel until
+    /// the next reload.
+    pub fn sync(&mut self, config: &Config) {
+        let wanted = md5_keys(config);
         for (addr, fd) in &self.listeners {
-            for peer in self.installed.keys() {
-                if !wanted.contains_key(peer)
-                    && serves(*addr, *peer)
-                    && let Err(e) = tcp_auth::remove_md5_key(fd.as_fd(), *peer)
+            for &(peer, prefix_len) in self.installed.keys() {
+                if !wanted.contains_key(&(peer, prefix_len))
+                    && serves(*addr, peer)
+                    && let Err(e) = tcp_auth::remove_md5_prefix_key(fd.as_fd(), peer, prefix_len)
                 {
-                    warn!(listen = %addr, %peer, error = %e, "cannot remove the neighbor's TCP-MD5 key from the listener");
+                    warn!(listen = %addr, %peer, ?prefix_len, error = %e, "cannot remove the TCP-MD5 key from the listener");
                 }
             }
-            for (peer, key) in &wanted {
-                if self.installed.get(peer) != Some(key) && serves(*addr, *peer) {
-                    match tcp_auth::set_md5_key(fd.as_fd(), *peer, key.expose()) {
-                        Ok(()) => info!(listen = %addr, %peer, "TCP-MD5 key set on the listener"),
+            for (&(peer, prefix_len), key) in &wanted {
+                if self.installed.get(&(peer, prefix_len)) != Some(key) && serves(*addr, peer) {
+                    match tcp_auth::set_md5_prefix_key(fd.as_fd(), peer, prefix_len, key.expose()) {
+                        Ok(()) => {
+                            info!(listen = %addr, %peer, ?prefix_len, "TCP-MD5 key set on the listener")
+                        }
                         Err(e) => {
-                            warn!(listen = %addr, %peer, error = %e, "cannot set the neighbor's TCP-MD5 key on the listener")
+                            warn!(listen = %addr, %peer, ?prefix_len, error = %e, "cannot set the TCP-MD5 key on the listener")
                         }
                     }
                 }

@@ -8,17 +8,11 @@ mod counters;
 pub mod handover;
 pub mod peer;
 pub mod spec;
+pub mod status;
+pub mod supervise;
 
 use crate::config::{BgpConfig, NeighborConfig};
 use evpnd_core::session::{Backoff, FsmConfig};
-use std::time::Duration;
-
-/// First automatic restart after a failure; doubles per consecutive failure.
-const IDLE_HOLD_BASE: Duration = Duration::from_millis(250);
-/// Longest wait before restarting a peer that keeps failing.
-const IDLE_HOLD_CAP: Duration = Duration::from_secs(120);
-/// A session that stays Established this long is considered healthy again.
-const STABLE_AFTER: Duration = Duration::from_secs(60);
 
 /// FSM parameters for one configured neighbor.
 pub fn fsm_config(bgp: &BgpConfig, neighbor: &NeighborConfig) -> FsmConfig {
@@ -34,11 +28,12 @@ pub fn fsm_config(bgp: &BgpConfig, neighbor: &NeighborConfig) -> FsmConfig {
             base: bgp.connect_retry,
             cap: bgp.connect_retry,
         },
+        // RFC 4271 section 8.1.1 DampPeerOscillations, as configured.
         idle_backoff: Backoff {
-            base: IDLE_HOLD_BASE,
-            cap: IDLE_HOLD_CAP,
+            base: neighbor.peer_damping.initial,
+            cap: neighbor.peer_damping.max,
         },
-        stable_after: STABLE_AFTER,
+        stable_after: neighbor.peer_damping.stable,
     }
 }
 
@@ -46,6 +41,7 @@ pub fn fsm_config(bgp: &BgpConfig, neighbor: &NeighborConfig) -> FsmConfig {
 mod tests {
     use super::*;
     use crate::config::Config;
+    use std::time::Duration;
 
     #[test]
     fn fsm_config_from_neighbor() {

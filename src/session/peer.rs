@@ -11,9 +11,10 @@ use super::conn::{CLOSE_GRACE, Conn, READ_CHUNK};
 pub use super::counters::MessageCounters;
 use super::handover::{HandedOver, Resumed};
 use super::spec::PeerSpec;
+use super::status::{Damping, PeerControl, PeerInbox, PeerStatus};
 use crate::config::MaxPrefixAction;
-use crate::panic::CatchUnwind;
 
+mod connect;
 mod resume;
 use crate::rib_task::RibRequest;
 use bytes::Bytes;
@@ -26,13 +27,17 @@ use evpnd_core::session::collision::{self, Inbound, Initiator, Outbound};
 use evpnd_core::session::fsm::{Action, DownReason, Event, Fsm, State, Timer};
 use evpnd_core::session::graceful_restart;
 use evpnd_core::session::open_check::NegotiatedSession;
+use evpnd_core::session::rt_constraint;
+use evpnd_wire::Family;
 use evpnd_wire::capability::GracefulRestart;
 use evpnd_wire::header::{self, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN};
 use evpnd_wire::message::{DecodeOptions, EncodeOptions, Message, MessageError};
 use evpnd_wire::notification::{CeaseSubcode, Notification};
 use evpnd_wire::open::Open;
+use evpnd_wire::rfc7606::UpdateProblem;
 use evpnd_wire::rfc7606::{self, ErrorAction};
 use evpnd_wire::route_refresh::RouteRefresh;
+use evpnd_wire::rtc::RtMembership;
 use evpnd_wire::update::Update;
 use std::collections::BTreeMap;
 use std::io;
@@ -46,131 +51,6 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
-
-/// A peer's session as `show neighbors` reports it.
-#[derive(Debug, Clone)]
-pub struct PeerStatus {
-    pub state: State,
-    pub established_since: Option<SystemTime>,
-    pub negotiated: Option<NegotiatedSession>,
-    pub last_error: Option<String>,
-}
-
-impl Default for PeerStatus {
-    fn default() -> Self {
-        Self {
-            state: State::Idle,
-            established_since: None,
-            negotiated: None,
-            last_error: None,
-        }
-    }
-}
-
-/// The daemon's handle on a running peer task.
-pub struct PeerHandle {
-    pub spec: PeerSpec,
-    /// Accepted connections from this peer's address go here.
-    pub inbound: mpsc::Sender<TcpStream>,
-    /// Operator requests for the session (`evpnd clear neighbors`).
-    pub control: mpsc::Sender<PeerControl>,
-    pub status: watch::Receiver<PeerStatus>,
-    pub counters: Arc<MessageCounters>,
-    pub task: JoinHandle<()>,
-}
-
-/// Start a peer task. It runs until `shutdown` turns true, then sends a
-/// Cease / Administrative Shutdown (RFC 4486, RFC 9003) and ends (or closes
-/// without one for a graceful restart, or hands its connection over).
-/// `resumed`: a session the previous image handed over, to continue.
-pub fn spawn_peer(
-    spec: PeerSpec,
-    rib: mpsc::Sender<RibRequest>,
-    shutdown: watch::Receiver<bool>,
-    resumed: Option<Resumed>,
-) -> PeerHandle {
-    let (inbound_tx, inbound_rx) = mpsc::channel(4);
-    let (control_tx, control_rx) = mpsc::channel(4);
-    let (status_tx, status_rx) = watch::channel(PeerStatus::default());
-    let counters = Arc::new(MessageCounters::default());
-    let task = tokio::spawn(supervise(
-        spec.clone(),
-        rib,
-        status_tx,
-        counters.clone(),
-        PeerInbox {
-            connections: inbound_rx,
-            control: control_rx,
-        },
-        shutdown,
-        resumed,
-    ));
-    PeerHandle {
-        spec,
-        inbound: inbound_tx,
-        control: control_tx,
-        status: status_rx,
-        counters,
-        task,
-    }
-}
-
-/// First restart of a session whose task panicked; doubles per panic.
-const PANIC_RESTART_BASE: Duration = Duration::from_secs(1);
-/// Longest wait before restarting a session that keeps panicking.
-const PANIC_RESTART_CAP: Duration = Duration::from_secs(60);
-
-/// Runs the peer's session until shutdown. A panic in it (a bug, never peer
-/// input: decoding is total and RFC 7606 decides what a malformed message
-/// costs) resets that session only, as a NOTIFICATION would: its routes are
-/// withdrawn from the RIB, the connection closes, the panic is logged and
-/// counted (`evpnd_peer_task_panics_total`), and a fresh session starts
-/// after a back-off, with the same channels, so the daemon and the other
-/// sessions never notice.
-async fn supervise(
-    spec: PeerSpec,
-    rib: mpsc::Sender<RibRequest>,
-    status: watch::Sender<PeerStatus>,
-    counters: Arc<MessageCounters>,
-    mut inbox: PeerInbox,
-    mut shutdown: watch::Receiver<bool>,
-    mut resumed: Option<Resumed>,
-) {
-    let mut backoff = PANIC_RESTART_BASE;
-    loop {
-        let session = Session::new(spec.clone(), rib.clone(), status.clone(), counters.clone());
-        let run = session.run(&mut inbox, &mut shutdown, resumed.take());
-        let panic = match CatchUnwind(Box::pin(run)).await {
-            Ok(()) => return,
-            Err(panic) => panic,
-        };
-        let what = crate::panic::message(&*panic);
-        counters.panics.fetch_add(1, Ordering::Relaxed);
-        tracing::error!(
-            peer = %spec.neighbor.address,
-            panic = %what,
-            restart_in_ms = backoff.as_millis() as u64,
-            "the session task panicked (a bug): session reset, its routes withdrawn; restarting it"
-        );
-        // The RIB forgets the session (a no-op if it never came up).
-        let down = RibInput::PeerDown {
-            peer: spec.idx,
-            retain: false,
-        };
-        let _ = rib.send(RibRequest::Input(down)).await;
-        status.send_modify(|s| {
-            s.state = State::Idle;
-            s.established_since = None;
-            s.negotiated = None;
-            s.last_error = Some(format!("internal error, session reset: {what}"));
-        });
-        tokio::select! {
-            _ = tokio::time::sleep(backoff) => {}
-            _ = shutdown.wait_for(|stop| *stop) => return,
-        }
-        backoff = (backoff * 2).min(PANIC_RESTART_CAP);
-    }
-}
 
 /// Test-only fault injection: with `EVPND_FAULT_PEER_PANIC=<peer address>`
 /// in the environment, the first End-of-RIB received from that peer panics
@@ -218,24 +98,21 @@ enum Wake {
     PrefixLimit(PrefixAlert),
     /// The operator resets the session (`evpnd clear neighbors`).
     Reset,
+    /// The peer's RT membership End-of-RIB did not come in time (RFC 4684
+    /// section 6).
+    RtMembershipWait,
+    /// Our own RT membership changed (a reload changed the VNIs).
+    OurRtMembership,
 }
 
-/// What the operator may ask of a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PeerControl {
-    /// End it (Cease / Administrative Reset) and start again at once, its
-    /// failures and stops forgotten (`Event::ManualReset`).
-    Reset,
-}
+/// How long a peer with RT-Constrain may take to send its RT membership
+/// End-of-RIB before it gets its EVPN table by the membership received so
+/// far (RFC 4684 section 6 sets no figure). GoBGP sends that End-of-RIB
+/// only with Graceful Restart configured, so without it a GoBGP client
+/// waits this long.
+const RT_MEMBERSHIP_WAIT: Duration = Duration::from_secs(5);
 
-/// A session task's queues, which outlive a restart of the task: accepted
-/// connections from the peer's address, and operator requests.
-struct PeerInbox {
-    connections: mpsc::Receiver<TcpStream>,
-    control: mpsc::Receiver<PeerControl>,
-}
-
-struct Session {
+pub(super) struct Session {
     spec: PeerSpec,
     fsm: Fsm,
     rib: mpsc::Sender<RibRequest>,
@@ -261,6 +138,12 @@ struct Session {
     /// then: its restart time after the session ended, then our
     /// `stale_routes_time` once it is back (RFC 4724 section 4.2).
     stale_until: Option<Instant>,
+    /// The session negotiated RT-Constrain (RFC 4684).
+    rt_constraint: bool,
+    /// Until when its EVPN table waits for its RT membership End-of-RIB.
+    rt_membership_until: Option<Instant>,
+    /// The RT membership we announced on this session.
+    rt_announced: Arc<[RtMembership]>,
     /// The OPENs of the current connection, ours and the peer's: what a
     /// hand-over passes on (ADR 0010).
     sent_open: Option<Open>,
@@ -275,7 +158,7 @@ struct Session {
 }
 
 impl Session {
-    fn new(
+    pub(super) fn new(
         spec: PeerSpec,
         rib: mpsc::Sender<RibRequest>,
         status: watch::Sender<PeerStatus>,
@@ -303,6 +186,9 @@ impl Session {
             restarting: spec_restarting,
             peer_gr: None,
             stale_until: None,
+            rt_constraint: false,
+            rt_membership_until: None,
+            rt_announced: Arc::from([]),
             sent_open: None,
             received_open: None,
             resumed: false,
@@ -311,7 +197,7 @@ impl Session {
         }
     }
 
-    async fn run(
+    pub(super) async fn run(
         mut self,
         inbox: &mut PeerInbox,
         shutdown: &mut watch::Receiver<bool>,
@@ -349,6 +235,14 @@ impl Session {
                     };
                     self.event(stop).await;
                     return;
+                }
+                Wake::OurRtMembership => self.announce_rt_membership_change(),
+                Wake::RtMembershipWait => {
+                    self.rt_membership_until = None;
+                    let expired = RibInput::RtMembershipWaitExpired {
+                        peer: self.spec.idx,
+                    };
+                    let _ = self.rib.send(RibRequest::Input(expired)).await;
                 }
                 Wake::StaleTimer => {
                     self.stale_until = None;
@@ -439,8 +333,25 @@ impl Session {
                 None => std::future::pending().await,
             }
         };
+        let rt_membership_until = self.rt_membership_until;
+        let rt_membership_wait = async move {
+            match rt_membership_until {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        let mut ours = self.spec.rt_membership.clone();
+        let our_rt_membership = async move {
+            match ours.changed().await {
+                Ok(()) => (),
+                // The daemon is gone; nothing will change any more.
+                Err(_) => std::future::pending().await,
+            }
+        };
         tokio::select! {
             () = stale => Wake::StaleTimer,
+            () = our_rt_membership => Wake::OurRtMembership,
+            () = rt_membership_wait => Wake::RtMembershipWait,
             changed = shutdown.changed() => {
                 if changed.is_err() || *shutdown.borrow() { Wake::Shutdown } else { Wake::Nothing }
             }
@@ -528,6 +439,20 @@ impl Session {
             info!(peer = %self.peer(), from = before.name(), to = after.name(), event = name, "session state");
             self.status.send_modify(|s| s.state = after);
         }
+        let damping = Damping {
+            failures: self.fsm.failures(),
+            // A zero wait (`peer_damping = false`) is no damping.
+            restart_at: self
+                .timers
+                .get(&Timer::IdleHold)
+                .copied()
+                .filter(|at| *at > Instant::now()),
+        };
+        self.status.send_if_modified(|s| {
+            let changed = s.damping != damping;
+            s.damping = damping;
+            changed
+        });
     }
 
     async fn act(&mut self, action: Action) {
@@ -574,144 +499,6 @@ impl Session {
         match message.to_bytes(&self.tx_opts) {
             Ok(bytes) => conn.send(bytes),
             Err(e) => warn!(peer = %self.peer(), error = %e, "cannot encode message"),
-        }
-    }
-
-    fn connect(&mut self) {
-        let addr = SocketAddr::new(self.peer(), self.spec.neighbor.port);
-        let local = self.spec.neighbor.local_address;
-        let limit = self
-            .spec
-            .fsm
-            .connect_backoff
-            .base
-            .max(Duration::from_secs(1));
-        debug!(peer = %addr, "connecting");
-        let security = super::auth::SocketSecurity::of(&self.spec.neighbor);
-        self.connecting = Some(tokio::spawn(async move {
-            let socket = if addr.is_ipv4() {
-                TcpSocket::new_v4()?
-            } else {
-                TcpSocket::new_v6()?
-            };
-            // RFC 2385 key and RFC 5082 TTLs before the SYN leaves.
-            super::auth::prepare_connect(&socket, &security)?;
-            if let Some(local) = local {
-                socket.bind(SocketAddr::new(local, 0))?;
-            }
-            tokio::time::timeout(limit, socket.connect(addr))
-                .await
-                .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))?
-        }));
-    }
-
-    async fn connected(&mut self, result: io::Result<TcpStream>) {
-        self.connecting = None;
-        match result.and_then(|stream| {
-            Conn::new(
-                stream,
-                Initiator::Local,
-                self.counters.clone(),
-                self.spec.queue_bytes,
-            )
-        }) {
-            Ok(conn) => {
-                let existing = self.conn.as_ref().map(|c| c.initiator);
-                match collision::outbound(existing) {
-                    Outbound::Adopt => {
-                        self.conn = Some(conn);
-                        self.event(Event::TcpCrAcked).await;
-                    }
-                    Outbound::CloseNew => conn.close(None),
-                }
-            }
-            Err(e) => {
-                debug!(peer = %self.peer(), error = %e, "connect failed");
-                self.event(Event::TcpConnectionFails).await;
-            }
-        }
-    }
-
-    /// A connection from this peer's address was accepted (RFC 4271 8.2.2
-    /// TcpConnectionConfirmed). Whether it collides with the one we have is
-    /// decided by `collision::inbound` (RFC 4271 section 6.8); this carries
-    /// the decision out.
-    async fn inbound(&mut self, stream: TcpStream) {
-        if let Err(e) = super::auth::accepted(&stream, &self.spec.neighbor) {
-            warn!(peer = %self.peer(), error = %e, "refused connection");
-            return;
-        }
-        let state = self.fsm.state();
-        let existing = self.conn.as_ref().map(|c| c.initiator);
-        // The peer's identity, known once its OPEN was accepted (OpenConfirm on).
-        let remote = self.fsm.negotiated().map(|s| (s.peer_bgp_id, s.peer_asn));
-        let decision = collision::inbound(
-            state,
-            existing,
-            self.spec.local.router_id,
-            self.spec.local.asn,
-            remote,
-        );
-        match decision {
-            Inbound::Refuse => {
-                debug!(peer = %self.peer(), "refusing connection: session idle");
-            }
-            Inbound::Adopt => {
-                if let Some(handle) = self.connecting.take() {
-                    handle.abort();
-                }
-                match Conn::new(
-                    stream,
-                    Initiator::Remote,
-                    self.counters.clone(),
-                    self.spec.queue_bytes,
-                ) {
-                    Ok(conn) => {
-                        self.conn = Some(conn);
-                        self.event(Event::TcpConnectionConfirmed).await;
-                    }
-                    Err(e) => {
-                        warn!(peer = %self.peer(), error = %e, "accepted connection unusable")
-                    }
-                }
-            }
-            Inbound::RejectNew(notification) => {
-                info!(peer = %self.peer(), state = state.name(), "connection collision: closing the new inbound connection");
-                let bytes = Message::Notification(notification)
-                    .to_bytes(&EncodeOptions::default())
-                    .ok();
-                if let Ok(conn) = Conn::new(
-                    stream,
-                    Initiator::Remote,
-                    self.counters.clone(),
-                    self.spec.queue_bytes,
-                ) {
-                    conn.close(bytes);
-                }
-            }
-            Inbound::ReplaceExisting => {
-                info!(peer = %self.peer(), state = state.name(), "connection collision: the new inbound connection replaces the existing one");
-                self.event(Event::OpenCollisionDump).await;
-                // RFC 4271 6.8: the surviving connection runs its own FSM.
-                self.timers.clear();
-                self.fsm = Fsm::new(self.spec.fsm.clone(), self.seed.rotate_left(7));
-                self.event(Event::AutomaticStartWithPassiveTcpEstablishment)
-                    .await;
-                match Conn::new(
-                    stream,
-                    Initiator::Remote,
-                    self.counters.clone(),
-                    self.spec.queue_bytes,
-                ) {
-                    Ok(conn) => {
-                        self.conn = Some(conn);
-                        self.event(Event::TcpConnectionConfirmed).await;
-                    }
-                    Err(e) => {
-                        warn!(peer = %self.peer(), error = %e, "accepted connection unusable")
-                    }
-                }
-            }
         }
     }
 
@@ -796,12 +583,23 @@ impl Session {
                     warn!(peer = %self.peer(), problems = ?problems, "malformed UPDATE");
                     return self.event(Event::UpdateMsgErr(n)).await;
                 }
-                if !problems.is_empty() {
-                    warn!(peer = %self.peer(), problems = ?problems, action = ?action, "malformed UPDATE handled per RFC 7606");
+                // AS4_PATH / AS4_AGGREGATOR between 4-octet-AS speakers are
+                // not malformed, only never meant for us (RFC 6793 4.1).
+                let (as4, malformed): (Vec<_>, Vec<_>) = problems
+                    .iter()
+                    .partition(|p| matches!(p, UpdateProblem::As4FromNewSpeaker { .. }));
+                if !malformed.is_empty() {
+                    warn!(peer = %self.peer(), problems = ?malformed, action = ?action, "malformed UPDATE handled per RFC 7606");
+                }
+                if !as4.is_empty() {
+                    debug!(peer = %self.peer(), attributes = ?as4, "AS4_PATH / AS4_AGGREGATOR from a 4-octet-AS peer discarded (RFC 6793 section 4.1)");
                 }
                 self.event(Event::UpdateMsg).await;
                 if !self.established {
                     return;
+                }
+                if self.rt_constraint {
+                    self.rt_membership(&update, &action).await;
                 }
                 let external = self.spec.kind == PeerKind::Ebgp;
                 match ingress_update(
@@ -846,6 +644,65 @@ impl Session {
         }
     }
 
+    /// Our RT membership changed (a reload added or removed VNIs or import
+    /// RTs): announce what is new and withdraw what is gone, on a session
+    /// with RT-Constrain (RFC 4684 section 4).
+    fn announce_rt_membership_change(&mut self) {
+        let ours = self.spec.rt_membership.borrow_and_update().clone();
+        if !self.established || !self.rt_constraint {
+            return;
+        }
+        let (announce, withdraw) = rt_constraint::membership_change(&self.rt_announced, &ours);
+        let internal = self.spec.kind.is_ibgp();
+        let updates = rt_constraint::change_updates(
+            &announce,
+            &withdraw,
+            self.spec.local.router_id,
+            internal,
+            self.spec.local.asn,
+        );
+        info!(peer = %self.peer(), announced = announce.len(), withdrawn = withdraw.len(), "our RT membership changed");
+        for update in updates {
+            self.send(&Message::Update(update));
+        }
+        self.rt_announced = ours;
+    }
+
+    /// The RT membership NLRI of an UPDATE (AFI 1 / SAFI 132, RFC 4684
+    /// section 4), to the RIB; RFC 7606 treat-as-withdraw applies to them
+    /// as to every NLRI of the UPDATE (section 2).
+    async fn rt_membership(&mut self, update: &Update, action: &ErrorAction) {
+        let mut announced = Vec::new();
+        let mut withdrawn = Vec::new();
+        if let Some(reach) = update.mp_reach().filter(|r| r.family == Family::IPV4_RTC) {
+            // The syntax was checked when the UPDATE was decoded.
+            let nlri = RtMembership::decode_all(&reach.nlri).unwrap_or_default();
+            if matches!(action, ErrorAction::TreatAsWithdraw) {
+                withdrawn.extend(nlri);
+            } else {
+                announced.extend(nlri);
+            }
+        }
+        if let Some(unreach) = update.mp_unreach().filter(|u| u.family == Family::IPV4_RTC) {
+            withdrawn.extend(RtMembership::decode_all(&unreach.withdrawn).unwrap_or_default());
+        }
+        let end_of_rib = update.is_end_of_rib() == Some(Family::IPV4_RTC);
+        if announced.is_empty() && withdrawn.is_empty() && !end_of_rib {
+            return;
+        }
+        if end_of_rib {
+            self.rt_membership_until = None;
+        }
+        debug!(peer = %self.peer(), announced = ?announced, withdrawn = ?withdrawn, end_of_rib, "RT membership");
+        let input = RibInput::RtMembership {
+            peer: self.spec.idx,
+            announced,
+            withdrawn,
+            end_of_rib,
+        };
+        let _ = self.rib.send(RibRequest::Input(input)).await;
+    }
+
     async fn malformed(&mut self, error: MessageError) {
         warn!(peer = %self.peer(), error = %error, "malformed message");
         let event = match (&error, error.notification()) {
@@ -876,6 +733,32 @@ impl Session {
             warn!(peer = %self.peer(), "peer did not negotiate l2vpn-evpn: no routes exchanged");
             return;
         }
+        if negotiated.rt_constraint() {
+            // RFC 4684 section 3: the peer sends us only the EVPN routes of
+            // the route targets we announce; evpnd wants them all (as a
+            // reflector it must), so the default RT membership, then the
+            // family's End-of-RIB the peer waits for (section 6). First on
+            // the wire, before the RIB's table.
+            let ours = self.spec.rt_membership.borrow_and_update().clone();
+            let updates = rt_constraint::membership_updates(
+                &ours,
+                self.spec.local.router_id,
+                negotiated.internal,
+                self.spec.local.asn,
+            );
+            self.rt_announced = ours;
+            for update in updates {
+                self.send(&Message::Update(update));
+            }
+            // Its EVPN routes by its RT membership, its table after that
+            // membership's End-of-RIB (RFC 4684 sections 3 and 6).
+            let constrained = RibInput::RtConstrained {
+                peer: self.spec.idx,
+            };
+            let _ = self.rib.send(RibRequest::Input(constrained)).await;
+            self.rt_membership_until = Some(Instant::now() + RT_MEMBERSHIP_WAIT);
+        }
+        self.rt_constraint = negotiated.rt_constraint();
         self.established = true;
         self.restarting = false;
         self.peer_gr = negotiated.peer_graceful_restart.clone();
@@ -959,6 +842,8 @@ impl Session {
         // An UPDATE still waiting for the RIB belongs to the session that
         // just ended: its routes go with the PeerDown below.
         self.blocked = None;
+        self.rt_constraint = false;
+        self.rt_membership_until = None;
         let text = reason.to_string();
         if self.established {
             self.established = false;

@@ -189,6 +189,16 @@ impl Daemon {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// `evpnd --socket <this daemon's socket> ARGS...`, run to its end.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        evpnd()
+            .arg("--socket")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("run evpnd {}: {e}", args.join(" ")))
+    }
+
     /// The process the test started is still running (an upgrade keeps
     /// the PID: the new image replaces the old one in place).
     pub fn assert_running(&mut self) {

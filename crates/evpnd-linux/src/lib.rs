@@ -7,7 +7,8 @@
 //! - [`setup`]: observing, validating and fixing the VTEP topology (bridge,
 //!   vxlan device, VLAN->VNI map);
 //! - [`snoop`]: the AF_PACKET socket that learns local MAC/IP bindings;
-//! - [`tcp_auth`]: TCP-MD5 keys (RFC 2385) and GTSM (RFC 5082) on BGP sockets.
+//! - [`tcp_auth`]: TCP-MD5 keys (RFC 2385) and GTSM (RFC 5082) on BGP sockets;
+//! - [`peer_cred`]: the supplementary groups of a control socket client.
 //!
 //! This is the only evpnd crate with `unsafe` code (sockets, `libc`); what
 //! it carries out is decided in `evpnd-core` (docs/adr/0004-pure-core.md).
@@ -15,6 +16,7 @@
 pub mod inherit;
 pub mod interface;
 pub mod nl;
+pub mod peer_cred;
 pub mod setup;
 pub mod snoop;
 pub mod socket;

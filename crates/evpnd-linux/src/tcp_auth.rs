@@ -9,7 +9,9 @@
 //! expose none of these options. Everything else is `setsockopt(2)` /
 //! `getsockopt(2)` behind safe functions taking a borrowed descriptor.
 //!
-//! - [`set_md5_key`] / [`remove_md5_key`]: one key per peer address. On a
+//! - [`set_md5_key`] / [`remove_md5_key`]: one key per peer address (or,
+//!   with a prefix length, per prefix: `TCP_MD5SIG_EXT` with
+//!   `TCP_MD5SIG_FLAG_PREFIX`, Linux 4.13, for listen ranges). On a
 //!   listening socket the kernel keeps one entry per neighbour and copies
 //!   the peer's key to the socket it accepts; on a socket about to connect,
 //!   the one entry for the neighbour. A segment from that address without
@@ -53,7 +55,9 @@ pub enum TcpAuthError {
 
 /// `struct tcp_md5sig` (linux/include/uapi/linux/tcp.h), which libc lacks.
 /// With `TCP_MD5SIG` (not `_EXT`) the flags, prefix length and ifindex are
-/// ignored: the key is for exactly `tcpm_addr`.
+/// ignored: the key is for exactly `tcpm_addr`; with `TCP_MD5SIG_EXT` and
+/// `TCP_MD5SIG_FLAG_PREFIX` it covers `tcpm_addr/tcpm_prefixlen` (the most
+/// specific entry wins when several match).
 #[repr(C)]
 struct TcpMd5Sig {
     tcpm_addr: libc::sockaddr_storage,
@@ -149,25 +153,40 @@ fn setsockopt_raw<T>(
     Ok(())
 }
 
-fn md5sig(fd: BorrowedFd<'_>, peer: IpAddr, key: &[u8]) -> Result<(), TcpAuthError> {
+/// `TCP_MD5SIG_FLAG_PREFIX` (linux/tcp.h), which libc has only for Hurd.
+const TCP_MD5SIG_FLAG_PREFIX: u8 = 1;
+
+/// Sets (or, with an empty key, deletes) the key for `peer`, or for
+/// `peer/prefix_len` when a prefix length is given.
+fn md5sig(
+    fd: BorrowedFd<'_>,
+    peer: IpAddr,
+    prefix_len: Option<u8>,
+    key: &[u8],
+) -> Result<(), TcpAuthError> {
     let family = domain(fd)?;
+    // An IPv4 prefix on a dual-stack socket is keyed v4-mapped
+    // (::ffff:a.b.c.d): 96 more bits.
+    let mapped = family == libc::AF_INET6 && peer.is_ipv4();
+    let (option, name, flags, prefix) = match prefix_len {
+        None => (libc::TCP_MD5SIG, "TCP_MD5SIG", 0, 0),
+        Some(len) => (
+            libc::TCP_MD5SIG_EXT,
+            "TCP_MD5SIG_EXT",
+            TCP_MD5SIG_FLAG_PREFIX,
+            if mapped { len.saturating_add(96) } else { len },
+        ),
+    };
     let mut sig = TcpMd5Sig {
         tcpm_addr: sockaddr(family, peer),
-        tcpm_flags: 0,
-        tcpm_prefixlen: 0,
+        tcpm_flags: flags,
+        tcpm_prefixlen: prefix,
         tcpm_keylen: key.len() as u16,
         tcpm_ifindex: 0,
         tcpm_key: [0; MD5_MAX_KEY_LEN],
     };
     sig.tcpm_key[..key.len()].copy_from_slice(key);
-    let result = setsockopt(
-        fd,
-        libc::IPPROTO_TCP,
-        libc::TCP_MD5SIG,
-        &sig,
-        "TCP_MD5SIG",
-        peer,
-    );
+    let result = setsockopt(fd, libc::IPPROTO_TCP, option, &sig, name, peer);
     // The key does not linger in this stack frame.
     sig.tcpm_key.fill(0);
     result
@@ -177,16 +196,37 @@ fn md5sig(fd: BorrowedFd<'_>, peer: IpAddr, key: &[u8]) -> Result<(), TcpAuthErr
 /// listening socket (one entry per neighbour) or on a socket before it
 /// connects. Replaces a key set before for the same address.
 pub fn set_md5_key(fd: BorrowedFd<'_>, peer: IpAddr, key: &[u8]) -> Result<(), TcpAuthError> {
+    set_md5_prefix_key(fd, peer, None, key)
+}
+
+/// [`set_md5_key`] for every address of `network/prefix_len` (a listen
+/// range) when `prefix_len` is given; a neighbour's own key, more
+/// specific, wins over its range's.
+pub fn set_md5_prefix_key(
+    fd: BorrowedFd<'_>,
+    network: IpAddr,
+    prefix_len: Option<u8>,
+    key: &[u8],
+) -> Result<(), TcpAuthError> {
     if key.is_empty() || key.len() > MD5_MAX_KEY_LEN {
         return Err(TcpAuthError::KeyLength { len: key.len() });
     }
-    md5sig(fd, peer, key)
+    md5sig(fd, network, prefix_len, key)
 }
 
 /// Remove `peer`'s key (a key length of 0 deletes the entry); removing a
 /// key that is not there is not an error.
 pub fn remove_md5_key(fd: BorrowedFd<'_>, peer: IpAddr) -> Result<(), TcpAuthError> {
-    match md5sig(fd, peer, &[]) {
+    remove_md5_prefix_key(fd, peer, None)
+}
+
+/// [`remove_md5_key`] for the entry [`set_md5_prefix_key`] made.
+pub fn remove_md5_prefix_key(
+    fd: BorrowedFd<'_>,
+    network: IpAddr,
+    prefix_len: Option<u8>,
+) -> Result<(), TcpAuthError> {
+    match md5sig(fd, network, prefix_len, &[]) {
         Err(TcpAuthError::Sockopt { source, .. })
             if source.raw_os_error() == Some(libc::ENOENT) =>
         {
@@ -408,6 +448,34 @@ mod tests {
         remove_md5_key(l.as_fd(), LO).unwrap();
         remove_md5_key(l.as_fd(), LO).unwrap();
         assert!(talks(addr, &l, None).await, "key removed");
+    }
+
+    #[tokio::test]
+    async fn a_prefix_key_signs_every_address_of_the_range() {
+        let socket = TcpSocket::new_v4().unwrap();
+        set_md5_prefix_key(
+            socket.as_fd(),
+            "127.0.0.0".parse().unwrap(),
+            Some(8),
+            b"range",
+        )
+        .unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let l = socket.listen(16).unwrap();
+        let addr = l.local_addr().unwrap();
+        assert!(talks(addr, &l, Some(b"range")).await, "the range's key");
+        assert!(!talks(addr, &l, None).await, "no key");
+        // The exact key of one address wins over its range's.
+        set_md5_key(l.as_fd(), LO, b"own").unwrap();
+        assert!(talks(addr, &l, Some(b"own")).await, "own key");
+        assert!(
+            !talks(addr, &l, Some(b"range")).await,
+            "range key for that address"
+        );
+        remove_md5_key(l.as_fd(), LO).unwrap();
+        remove_md5_prefix_key(l.as_fd(), "127.0.0.0".parse().unwrap(), Some(8)).unwrap();
+        remove_md5_prefix_key(l.as_fd(), "127.0.0.0".parse().unwrap(), Some(8)).unwrap();
+        assert!(talks(addr, &l, None).await, "both removed");
     }
 
     #[test]

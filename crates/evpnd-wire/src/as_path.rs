@@ -239,10 +239,11 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn arb_as_path(four_octet: bool) -> impl Strategy<Value = AsPath> {
+        // Not AS 0, which makes an AS_PATH malformed (RFC 7607 section 2).
         let asn = if four_octet {
-            any::<u32>().boxed()
+            (1u32..).boxed()
         } else {
-            (0u32..=65535).boxed()
+            (1u32..=65535).boxed()
         };
         let seg = (1u8..=4, proptest::collection::vec(asn, 1..20)).prop_map(|(k, asns)| Segment {
             kind: SegmentType::from_u8(k).unwrap(),

@@ -16,6 +16,7 @@ use super::mac::serialize_hex;
 use super::pmsi::PmsiTunnel;
 use super::prefix::Prefix;
 use super::reader::Reader;
+use super::rtc::RtMembership;
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::{Serialize, Serializer};
 use std::fmt;
@@ -283,6 +284,9 @@ impl MpReach {
             Family::IPV4_UNICAST => &[4, 16, 32],
             Family::IPV6_UNICAST => &[16, 32],
             Family::L2VPN_EVPN => &[4, 16, 32],
+            // RFC 4684 section 4 leaves the next hop to RFC 4760: an IPv4
+            // or IPv6 address of the advertising speaker (GoBGP sends 4).
+            Family::IPV4_RTC => &[4, 16, 32],
             _ => &[],
         };
         if !allowed.is_empty() && !allowed.contains(&nh_len) {
@@ -358,7 +362,8 @@ impl MpUnreach {
 }
 
 /// RFC 7606 section 5.3: NLRI must be syntactically correct. Unicast
-/// prefixes are checked here; EVPN NLRI by `wire::evpn` when the RIB parses.
+/// prefixes and RT membership NLRI (RFC 4684 section 4) are checked here;
+/// EVPN NLRI by `wire::evpn` when the RIB parses.
 fn validate_unicast_nlri(
     family: Family,
     nlri: &[u8],
@@ -367,6 +372,8 @@ fn validate_unicast_nlri(
 ) -> DecodeResult<()> {
     if family == Family::IPV4_UNICAST || family == Family::IPV6_UNICAST {
         Prefix::validate_all(nlri, family.afi, opts.add_path_for(family), base)?;
+    } else if family == Family::IPV4_RTC {
+        RtMembership::validate_all(nlri, base)?;
     }
     Ok(())
 }
@@ -429,7 +436,35 @@ fn list<const N: usize, T>(
         .collect())
 }
 
+/// RFC 7607 section 2: AS number 0 in AS_PATH or AS4_PATH makes the
+/// attribute malformed (then RFC 7606 section 7.2: treat-as-withdraw; RFC
+/// 6793 section 6: AS4_PATH discarded).
+fn without_as_zero(path: AsPath, field: &'static str, base: usize) -> DecodeResult<AsPath> {
+    if path.segments.iter().any(|s| s.asns.contains(&0)) {
+        return Err(DecodeError::new(field, base, DecodeErrorKind::BadValue(0)));
+    }
+    Ok(path)
+}
+
+/// AGGREGATOR / AS4_AGGREGATOR; AS number 0 makes it malformed (RFC 7607
+/// section 2; then RFC 7606 section 7.7 or RFC 6793 section 6: discarded).
 fn decode_aggregator(value: &[u8], base: usize, four_octet: bool) -> DecodeResult<Aggregator> {
+    let aggregator = decode_aggregator_fields(value, base, four_octet)?;
+    if aggregator.asn == 0 {
+        return Err(DecodeError::new(
+            "AGGREGATOR AS",
+            base,
+            DecodeErrorKind::BadValue(0),
+        ));
+    }
+    Ok(aggregator)
+}
+
+fn decode_aggregator_fields(
+    value: &[u8],
+    base: usize,
+    four_octet: bool,
+) -> DecodeResult<Aggregator> {
     if four_octet {
         let b = fixed::<8>(value, base, "AGGREGATOR")?;
         Ok(Aggregator {
@@ -493,9 +528,13 @@ impl AttributeValue {
             },
             AS_PATH => {
                 let mut r = Reader::with_base(value, base);
-                Self::AsPath(AsPath::decode(&mut r, opts.four_octet_as)?)
+                let path = AsPath::decode(&mut r, opts.four_octet_as)?;
+                Self::AsPath(without_as_zero(path, "AS_PATH", base)?)
             }
-            AS4_PATH => Self::As4Path(AsPath::decode(&mut Reader::with_base(value, base), true)?),
+            AS4_PATH => {
+                let path = AsPath::decode(&mut Reader::with_base(value, base), true)?;
+                Self::As4Path(without_as_zero(path, "AS4_PATH", base)?)
+            }
             NEXT_HOP => Self::NextHop(ipv4(fixed(value, base, "NEXT_HOP")?)),
             MULTI_EXIT_DISC => {
                 Self::MultiExitDisc(u32::from_be_bytes(fixed(value, base, "MULTI_EXIT_DISC")?))
@@ -713,247 +752,4 @@ impl fmt::Display for PathAttribute {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-    use crate::as_path::tests::arb_as_path;
-    use crate::pmsi::PmsiTunnelId;
-    use proptest::prelude::*;
-
-    fn opts() -> DecodeOptions {
-        DecodeOptions {
-            four_octet_as: true,
-            ..DecodeOptions::default()
-        }
-    }
-
-    fn encode(attr: &PathAttribute) -> BytesMut {
-        let mut out = BytesMut::new();
-        attr.encode(&mut out, &opts());
-        out
-    }
-
-    #[test]
-    fn length_form_follows_the_extended_length_flag() {
-        let short = PathAttribute::new(AttributeValue::LocalPref(100));
-        assert_eq!(&encode(&short)[..], &[0x40, 5, 4, 0, 0, 0, 100]);
-        let long = PathAttribute {
-            flags: AttrFlags(0x90),
-            value: AttributeValue::OriginatorId(Ipv4Addr::new(198, 19, 0, 3)),
-        };
-        assert_eq!(&encode(&long)[..], &[0x90, 9, 0, 4, 198, 19, 0, 3]);
-        // Over 255 octets forces the 2-octet form.
-        let big = PathAttribute::new(AttributeValue::Communities(vec![Community(1); 100]));
-        let out = encode(&big);
-        assert_eq!(&out[..4], &[0xd0, 8, 1, 144]);
-        assert_eq!(out.len(), 404);
-    }
-
-    #[test]
-    fn rfc7606_length_checks() {
-        let o = opts();
-        use type_code::*;
-        for (code, value) in [
-            (ORIGIN, &[0u8, 0][..]),
-            (ORIGIN, &[3]),
-            (NEXT_HOP, &[1, 2, 3]),
-            (MULTI_EXIT_DISC, &[0; 5]),
-            (ATOMIC_AGGREGATE, &[0]),
-            (AGGREGATOR, &[0; 6]),
-            (COMMUNITIES, &[]),
-            (COMMUNITIES, &[0; 6]),
-            (CLUSTER_LIST, &[]),
-            (ORIGINATOR_ID, &[0; 8]),
-            (EXTENDED_COMMUNITIES, &[]),
-            (EXTENDED_COMMUNITIES, &[0; 12]),
-            (LARGE_COMMUNITIES, &[0; 8]),
-            (MP_UNREACH_NLRI, &[0, 25]),
-            // EVPN next hop of 5 octets (RFC 7606 7.11).
-            (MP_REACH_NLRI, &[0, 25, 70, 5, 1, 2, 3, 4, 5, 0]),
-            // IPv4 unicast NLRI with a /33 (RFC 7606 5.3).
-            (
-                MP_REACH_NLRI,
-                &[0, 1, 1, 4, 1, 2, 3, 4, 0, 33, 1, 2, 3, 4, 5],
-            ),
-        ] {
-            assert!(
-                AttributeValue::decode(code, &mut Reader::new(value), &o).is_err(),
-                "{code} {value:?}"
-            );
-        }
-        let two_octet = DecodeOptions::default();
-        assert!(AttributeValue::decode(AGGREGATOR, &mut Reader::new(&[0; 6]), &two_octet).is_ok());
-        assert!(AttributeValue::decode(AGGREGATOR, &mut Reader::new(&[0; 8]), &two_octet).is_err());
-    }
-
-    /// Every type code `AttributeValue::decode` interprets has a row in
-    /// `attribute_table.rs`, and every row is interpreted; a known code never
-    /// decodes to `Unknown` (the empty value is malformed or a value).
-    #[test]
-    fn every_decoded_code_has_a_table_row() {
-        for code in 0..=255u8 {
-            let known = !matches!(
-                AttributeValue::decode(code, &mut Reader::new(&[]), &opts()),
-                Ok(AttributeValue::Unknown { .. })
-            );
-            assert_eq!(
-                known,
-                attribute_table::lookup(code).is_some(),
-                "type code {code}"
-            );
-        }
-        for row in &attribute_table::TABLE {
-            let flags = AttrFlags(row.flags());
-            assert_eq!(expected_flags(row.code), Some((row.flags_mask(), flags.0)));
-        }
-    }
-
-    #[test]
-    fn unknown_optional_transitive_is_passed_on_partial() {
-        let a = PathAttribute {
-            flags: AttrFlags::OPTIONAL_TRANSITIVE,
-            value: AttributeValue::Unknown {
-                type_code: 99,
-                value: Bytes::from_static(&[1, 2]),
-            },
-        };
-        let p = a.propagated().unwrap();
-        assert!(p.flags.partial());
-        assert_eq!(&encode(&p)[..], &[0xe0, 99, 2, 1, 2]);
-        let non_transitive = PathAttribute {
-            flags: AttrFlags::OPTIONAL_NON_TRANSITIVE,
-            ..a
-        };
-        assert_eq!(non_transitive.propagated(), None);
-        let known = PathAttribute::new(AttributeValue::MultiExitDisc(0));
-        assert_eq!(known.propagated(), Some(known));
-    }
-
-    #[test]
-    fn mp_reach_next_hop_accessors() {
-        let m = MpReach::new(Family::L2VPN_EVPN, vec![198, 19, 0, 3], Bytes::new());
-        assert_eq!(m.next_hop_addr(), Some("198.19.0.3".parse().unwrap()));
-        let mut nh = vec![0u8; 32];
-        nh[0] = 0x20;
-        nh[16] = 0xfe;
-        nh[17] = 0x80;
-        let m = MpReach::new(Family::IPV6_UNICAST, nh, Bytes::new());
-        assert_eq!(m.next_hop_addr(), Some("2000::".parse().unwrap()));
-        assert_eq!(m.next_hop_link_local(), Some("fe80::".parse().unwrap()));
-    }
-
-    pub(crate) fn arb_attribute() -> impl Strategy<Value = PathAttribute> {
-        let ipv4 = any::<u32>().prop_map(Ipv4Addr::from);
-        let aggregator =
-            (any::<u32>(), ipv4.clone()).prop_map(|(asn, address)| Aggregator { asn, address });
-        let value = prop_oneof![
-            prop_oneof![
-                Just(Origin::Igp),
-                Just(Origin::Egp),
-                Just(Origin::Incomplete)
-            ]
-            .prop_map(AttributeValue::Origin),
-            arb_as_path(true).prop_map(AttributeValue::AsPath),
-            arb_as_path(true).prop_map(AttributeValue::As4Path),
-            ipv4.clone().prop_map(AttributeValue::NextHop),
-            any::<u32>().prop_map(AttributeValue::MultiExitDisc),
-            any::<u32>().prop_map(AttributeValue::LocalPref),
-            Just(AttributeValue::AtomicAggregate),
-            aggregator.clone().prop_map(AttributeValue::Aggregator),
-            aggregator.prop_map(AttributeValue::As4Aggregator),
-            proptest::collection::vec(any::<u32>().prop_map(Community), 1..80)
-                .prop_map(AttributeValue::Communities),
-            ipv4.clone().prop_map(AttributeValue::OriginatorId),
-            proptest::collection::vec(ipv4.clone(), 1..10).prop_map(AttributeValue::ClusterList),
-            (
-                prop_oneof![Just(4usize), Just(16)],
-                proptest::collection::vec(any::<u8>(), 0..300)
-            )
-                .prop_map(|(nh, nlri)| AttributeValue::MpReach(MpReach::new(
-                    Family::L2VPN_EVPN,
-                    vec![7u8; nh],
-                    nlri
-                ))),
-            proptest::collection::vec(any::<u8>(), 0..40).prop_map(|w| {
-                AttributeValue::MpUnreach(MpUnreach {
-                    family: Family::L2VPN_EVPN,
-                    withdrawn: w.into(),
-                })
-            }),
-            proptest::collection::vec(any::<[u8; 8]>(), 1..6).prop_map(|cs| {
-                AttributeValue::ExtendedCommunities(
-                    cs.into_iter().map(ExtendedCommunity::from_bytes).collect(),
-                )
-            }),
-            (any::<u8>(), 0u32..0x100_0000, ipv4.clone()).prop_map(|(flags, label, ep)| {
-                AttributeValue::PmsiTunnel(PmsiTunnel {
-                    flags,
-                    label,
-                    tunnel: PmsiTunnelId::IngressReplication {
-                        endpoint: IpAddr::V4(ep),
-                    },
-                })
-            }),
-            proptest::collection::vec(any::<(u32, u32, u32)>(), 1..5).prop_map(|cs| {
-                AttributeValue::LargeCommunities(
-                    cs.into_iter()
-                        .map(|(a, b, c)| LargeCommunity {
-                            global_admin: a,
-                            local_data_1: b,
-                            local_data_2: c,
-                        })
-                        .collect(),
-                )
-            }),
-            (100u8..=255, proptest::collection::vec(any::<u8>(), 0..300)).prop_map(
-                |(type_code, v)| AttributeValue::Unknown {
-                    type_code,
-                    value: v.into()
-                }
-            ),
-        ];
-        (value, any::<bool>(), any::<bool>()).prop_map(|(value, ext, partial)| {
-            let mut flags = value.default_flags();
-            if ext {
-                flags = flags.with(AttrFlags::EXTENDED_LENGTH);
-            }
-            if partial && flags.optional() && flags.transitive() {
-                flags = flags.with(AttrFlags::PARTIAL);
-            }
-            PathAttribute { flags, value }
-        })
-    }
-
-    /// Decode one whole attribute (header + value) for the round trip.
-    fn decode_one(buf: &[u8]) -> DecodeResult<PathAttribute> {
-        let mut r = Reader::new(buf);
-        let flags = AttrFlags(r.u8("flags")?);
-        let code = r.u8("type")?;
-        let len = if flags.extended_length() {
-            usize::from(r.u16("len")?)
-        } else {
-            usize::from(r.u8("len")?)
-        };
-        let base = r.offset();
-        let value = r.bytes(len, "value")?;
-        r.finish("attribute")?;
-        Ok(PathAttribute {
-            flags,
-            value: AttributeValue::decode(code, &mut Reader::with_base(value, base), &opts())?,
-        })
-    }
-
-    proptest! {
-        #[test]
-        fn round_trip(attr in arb_attribute()) {
-            let wire = encode(&attr);
-            let back = decode_one(&wire).unwrap();
-            // A value over 255 octets gains the Extended Length bit.
-            let mut expected = attr.clone();
-            if wire[0] & AttrFlags::EXTENDED_LENGTH != 0 {
-                expected.flags = expected.flags.with(AttrFlags::EXTENDED_LENGTH);
-            }
-            prop_assert_eq!(&back, &expected);
-            prop_assert_eq!(&encode(&back)[..], &wire[..]);
-        }
-    }
-}
+pub(crate) mod tests;

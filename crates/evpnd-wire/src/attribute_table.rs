@@ -39,8 +39,8 @@ pub mod flag_bits {
     pub const EXTENDED_LENGTH: u8 = 0x10;
 }
 
-/// How an UPDATE is handled when an attribute of this type is malformed,
-/// its flags conflict with the type, or it is repeated (RFC 7606 section 2),
+/// How an UPDATE is handled when an attribute of this type is malformed or
+/// repeated (RFC 7606 section 2),
 /// weakest first. `rfc7606::ErrorAction` is the per-UPDATE verdict built
 /// from these, with the NOTIFICATION a reset sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -90,8 +90,9 @@ pub struct AttrRow {
     /// The Transitive bit; well-known attributes are transitive (RFC 4271
     /// section 5).
     pub transitive: bool,
-    /// A malformed value or flags that conflict with the type (RFC 7606
-    /// sections 3 c and 7).
+    /// A malformed value (RFC 7606 section 7). Flags that conflict with the
+    /// type are treat-as-withdraw whatever this says, except where it says
+    /// session reset (RFC 7606 section 3 c; `rfc7606.rs`).
     pub on_malformed: Handling,
     /// The section prescribing `on_malformed`.
     pub rfc7606: &'static str,

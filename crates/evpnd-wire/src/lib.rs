@@ -29,6 +29,7 @@ pub mod rd;
 pub mod reader;
 pub mod rfc7606;
 pub mod route_refresh;
+pub mod rtc;
 pub mod update;
 pub mod update_packer;
 
@@ -62,6 +63,7 @@ mod no_import_cycles {
         ("reader", include_str!("reader.rs")),
         ("rfc7606", include_str!("rfc7606.rs")),
         ("route_refresh", include_str!("route_refresh.rs")),
+        ("rtc", include_str!("rtc.rs")),
         ("update", include_str!("update.rs")),
         ("update_packer", include_str!("update_packer.rs")),
     ];

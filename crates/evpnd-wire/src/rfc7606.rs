@@ -46,6 +46,11 @@ pub enum UpdateProblem {
     /// An unrecognized attribute without the Optional bit (RFC 4271 6.3).
     #[error("unrecognized well-known attribute {type_code}")]
     UnrecognizedWellKnown { type_code: u8, raw: Bytes },
+    /// AS4_PATH or AS4_AGGREGATOR from a speaker that announced the 4-octet
+    /// AS capability: never carried between NEW speakers, discarded (RFC
+    /// 6793 section 4.1). Not a malformation; left out of the UPDATE.
+    #[error("attribute {type_code} from a 4-octet-AS speaker: discarded")]
+    As4FromNewSpeaker { type_code: u8 },
     /// A well-known mandatory attribute is missing while NLRI are present
     /// (RFC 7606 section 3 d; RFC 4271 section 6.3).
     #[error("missing well-known attribute {type_code}")]
@@ -116,21 +121,29 @@ impl UpdateProblem {
             Self::LengthFields(_) => reset(MalformedAttributeList, Bytes::new()),
             Self::InvalidNetworkField(_) => reset(InvalidNetworkField, Bytes::new()),
             // Section 4 asks for treat-as-withdraw, which cannot withdraw
-            // MP_REACH_NLRI routes we never found: then only a reset is
-            // safe (section 3 h, the stronger action).
+            // MP_REACH_NLRI routes we never found: section 3 j, where the
+            // NLRI cannot be parsed the session reset of RFC 4271 / 4760
+            // applies.
             Self::AttributeListOverrun {
                 mp_parsed: true, ..
             } => ErrorAction::TreatAsWithdraw,
             Self::AttributeListOverrun {
                 mp_parsed: false, ..
             } => reset(MalformedAttributeList, Bytes::new()),
-            // RFC 7606 3 c: a flags conflict is handled as the attribute's
-            // malformation (7.x); for MP_REACH/MP_UNREACH (7.11/7.12) the
-            // routes cannot be withdrawn reliably, so a reset.
+            // RFC 7606 3 c: Optional/Transitive bits in conflict with the
+            // type make the attribute malformed and the UPDATE
+            // treat-as-withdraw, "unless the specification for the
+            // attribute mandates different handling for incorrect Attribute
+            // Flags". Only MP_REACH/MP_UNREACH have one (7.11/7.12 with
+            // 3 j: their routes cannot be withdrawn reliably): a reset. The
+            // discard of a malformed ATOMIC_AGGREGATE, AGGREGATOR (7.6,
+            // 7.7), AS4_PATH or AS4_AGGREGATOR (RFC 6793 6) is about their
+            // values, not their flags.
             Self::FlagsConflict { type_code, raw } => match on_malformed(*type_code) {
                 Handling::SessionReset => reset(AttributeFlagsError, raw.clone()),
-                Handling::AttributeDiscard => ErrorAction::AttributeDiscard,
-                Handling::TreatAsWithdraw => ErrorAction::TreatAsWithdraw,
+                Handling::AttributeDiscard | Handling::TreatAsWithdraw => {
+                    ErrorAction::TreatAsWithdraw
+                }
             },
             // ORIGIN, AS_PATH, NEXT_HOP, MED, LOCAL_PREF (3 e, 7.1-7.5),
             // COMMUNITIES (7.8), ORIGINATOR_ID (7.9), CLUSTER_LIST (7.10),
@@ -153,6 +166,9 @@ impl UpdateProblem {
                 reset(UnrecognizedWellKnownAttribute, raw.clone())
             }
             Self::MissingWellKnown { .. } => ErrorAction::TreatAsWithdraw,
+            // RFC 6793 section 4.1: "MUST discard the path attribute and
+            // continue processing the UPDATE message".
+            Self::As4FromNewSpeaker { .. } => ErrorAction::AttributeDiscard,
         }
     }
 }
@@ -321,12 +337,7 @@ mod tests {
     fn aggregator_and_atomic_aggregate_errors_discard() {
         let base = format!("{ORIGIN}{AS_PATH}{NEXT_HOP}");
         let nlri = [24, 198, 18, 1];
-        for extra in [
-            "40060101",
-            "c00706000100000000",
-            "c0070700010000000000",
-            "800700",
-        ] {
+        for extra in ["40060101", "c00706000100000000", "c0070700010000000000"] {
             let l = lenient(&format!("{base}{extra}"), &nlri).unwrap();
             assert_eq!(
                 classify(&l.problems),
@@ -340,6 +351,93 @@ mod tests {
             action(&format!("{base}c011020200"), &nlri),
             ErrorAction::AttributeDiscard
         );
+    }
+
+    #[test]
+    fn flags_conflicts_treat_as_withdraw_where_values_discard() {
+        // RFC 7606 3 c: ATOMIC_AGGREGATE flagged optional, AGGREGATOR
+        // flagged non-transitive (even of a wrong length too: the stronger
+        // action wins, 3 h), AS4_PATH from a 2-octet speaker flagged
+        // non-transitive: treat-as-withdraw, although a malformed value of
+        // each is discarded (7.6, 7.7, RFC 6793 6).
+        let base = format!("{ORIGIN}{AS_PATH}{NEXT_HOP}");
+        let nlri = [24, 198, 18, 1];
+        for extra in ["c00600", "800708 0000fde8 c6120002", "800700"] {
+            let l = lenient(&format!("{base}{extra}"), &nlri).unwrap();
+            assert!(
+                matches!(l.problems[..], [UpdateProblem::FlagsConflict { .. }]),
+                "{extra}: {:?}",
+                l.problems
+            );
+            assert_eq!(
+                classify(&l.problems),
+                ErrorAction::TreatAsWithdraw,
+                "{extra}"
+            );
+        }
+        let two_octet = DecodeOptions::default();
+        let attrs = hex("40010100 40020402010001 400304c6130001 80110402010001");
+        let l = Update::decode_lenient(&body(&attrs, &nlri), &two_octet).unwrap();
+        assert_eq!(classify(&l.problems), ErrorAction::TreatAsWithdraw);
+    }
+
+    #[test]
+    fn as_zero_is_malformed_rfc7607() {
+        // RFC 7607 section 2: AS 0 in AS_PATH or AGGREGATOR is malformed and
+        // handled per RFC 7606 (7.2 treat-as-withdraw, 7.7 discard), in
+        // AS4_PATH / AS4_AGGREGATOR per RFC 6793 (discard).
+        let nlri = [24, 198, 18, 1];
+        let zero_path = format!("{ORIGIN}4002060201 00000000{NEXT_HOP}");
+        assert_eq!(action(&zero_path, &nlri), ErrorAction::TreatAsWithdraw);
+        let base = format!("{ORIGIN}{AS_PATH}{NEXT_HOP}");
+        let zero_aggregator = format!("{base}c00708 00000000 c6120002");
+        assert_eq!(
+            action(&zero_aggregator, &nlri),
+            ErrorAction::AttributeDiscard
+        );
+        let two_octet = DecodeOptions::default();
+        for as4 in ["c0110602010000 0000", "c01208 00000000 c6120002"] {
+            let attrs = hex(&format!("40010100 40020402010001 400304c6130001 {as4}"));
+            let l = Update::decode_lenient(&body(&attrs, &nlri), &two_octet).unwrap();
+            assert_eq!(
+                classify(&l.problems),
+                ErrorAction::AttributeDiscard,
+                "{as4}"
+            );
+            assert_eq!(l.update.attributes.len(), 3, "{as4}");
+        }
+        // AS 1 is fine.
+        let one_path = format!("{ORIGIN}4002060201 00000001{NEXT_HOP}");
+        assert_eq!(action(&one_path, &nlri), ErrorAction::Accept);
+    }
+
+    #[test]
+    fn as4_attributes_between_new_speakers_are_discarded() {
+        // RFC 6793 section 4.1: well-formed AS4_PATH [65001] and
+        // AS4_AGGREGATOR 65000 198.18.0.2 from a 4-octet-AS speaker are
+        // discarded, the rest of the UPDATE kept.
+        let base = format!("{ORIGIN}{AS_PATH}{NEXT_HOP}");
+        let nlri = [24, 198, 18, 1];
+        let as4 = "c011060201 0000fde9 c01208 0000fde8 c6120002";
+        let l = lenient(&format!("{base}{as4}"), &nlri).unwrap();
+        assert_eq!(classify(&l.problems), ErrorAction::AttributeDiscard);
+        assert_eq!(
+            l.problems,
+            [
+                UpdateProblem::As4FromNewSpeaker { type_code: 17 },
+                UpdateProblem::As4FromNewSpeaker { type_code: 18 },
+            ]
+        );
+        assert_eq!(l.update.attributes.len(), 3);
+        // From a 2-octet speaker they are the real path (RFC 6793 4.2.3).
+        let old = DecodeOptions::default();
+        let body = body(
+            &hex(&format!("40010100 40020402010001 {NEXT_HOP}{as4}")),
+            &nlri,
+        );
+        let l = Update::decode_lenient(&body, &old).unwrap();
+        assert!(l.problems.is_empty(), "{:?}", l.problems);
+        assert_eq!(l.update.attributes.len(), 5);
     }
 
     #[test]

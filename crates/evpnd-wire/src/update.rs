@@ -354,6 +354,13 @@ fn decode_attributes(
             problems.push(UpdateProblem::Duplicate { type_code: code });
             continue;
         }
+        // RFC 6793 section 4.1: AS4_PATH and AS4_AGGREGATOR are never
+        // carried between NEW speakers; one received from a NEW speaker is
+        // discarded and the UPDATE processed on, whatever its flags.
+        if opts.four_octet_as && matches!(code, type_code::AS4_PATH | type_code::AS4_AGGREGATOR) {
+            problems.push(UpdateProblem::As4FromNewSpeaker { type_code: code });
+            continue;
+        }
         match expected_flags(code) {
             Some((mask, expected)) if flags.0 & mask != expected => {
                 problems.push(UpdateProblem::FlagsConflict {
@@ -459,10 +466,18 @@ pub(crate) mod tests {
             proptest::collection::vec((0u8..=32, any::<u32>()), 0..4),
         )
             .prop_map(|(attrs, withdrawn, nlri)| {
-                // One of each type, as a valid UPDATE has (RFC 7606 3 g).
+                // One of each type, as a valid UPDATE has (RFC 7606 3 g),
+                // and no AS4_PATH / AS4_AGGREGATOR, which a 4-octet-AS
+                // speaker never sends (RFC 6793 section 4.1).
                 let mut seen = [false; 256];
                 let attributes: Vec<PathAttribute> = attrs
                     .into_iter()
+                    .filter(|a| {
+                        !matches!(
+                            a.type_code(),
+                            type_code::AS4_PATH | type_code::AS4_AGGREGATOR
+                        )
+                    })
                     .filter(|a| !std::mem::replace(&mut seen[usize::from(a.type_code())], true))
                     .collect();
                 let prefixes = |ps: Vec<(u8, u32)>| {

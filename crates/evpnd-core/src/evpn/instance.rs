@@ -5,6 +5,7 @@
 use crate::dataplane::model::{MAX_VNI, Vni};
 use evpnd_wire::extcomm::RouteTarget;
 use evpnd_wire::rd::RouteDistinguisher;
+use evpnd_wire::rtc::RtMembership;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use thiserror::Error;
@@ -268,6 +269,18 @@ impl EvpnInstances {
         self.by_vni.values()
     }
 
+    /// The RT membership this VTEP announces (RFC 4684 section 4): one
+    /// whole route target per import RT of its instances, origin AS
+    /// `origin_as`, each once, in order.
+    pub fn rt_memberships(&self, origin_as: u32) -> Vec<RtMembership> {
+        let set: std::collections::BTreeSet<RtMembership> = self
+            .iter()
+            .flat_map(|i| i.import_rts.iter())
+            .map(|rt| RtMembership::exact(origin_as, *rt))
+            .collect();
+        set.into_iter().collect()
+    }
+
     pub fn len(&self) -> usize {
         self.by_vni.len()
     }
@@ -367,6 +380,23 @@ mod tests {
         assert!(set.by_vlan(12).is_none());
         let rt: RouteTarget = "65000:11".parse().unwrap();
         assert_eq!(set.importing(&rt).map(|i| i.vni).collect::<Vec<_>>(), [11]);
+    }
+
+    /// RFC 4684: one whole-RT membership per import RT, shared RTs once.
+    #[test]
+    fn rt_memberships_are_the_import_rts_once_each() {
+        let mut a = vni(10, 10);
+        a.import_rts = vec!["65000:1".parse().unwrap(), "65000:2".parse().unwrap()];
+        let mut b = vni(20, 20);
+        b.import_rts = vec!["65000:1".parse().unwrap()];
+        let set = EvpnInstances::from_spec(&spec(vec![a, b, vni(30, 30)], 65000)).unwrap();
+        let shown: Vec<String> = set
+            .rt_memberships(65000)
+            .iter()
+            .map(|m| m.to_string())
+            .collect();
+        assert_eq!(shown, ["65000:65000:1", "65000:65000:2", "65000:65000:30"]);
+        assert!(EvpnInstances::default().rt_memberships(65000).is_empty());
     }
 
     #[test]

@@ -5,11 +5,14 @@
 //! path's source). So a best-path change maps to a few *outbound batches*,
 //! each "these NLRI, under this attribute set, to this group of peers (but
 //! one)", which are encoded once and shared by every member of the group.
-//! Peers with the same kind and capabilities form one group.
+//! Peers with the same kind and capabilities, and the same RT membership
+//! when they negotiated RT-Constrain (RFC 4684, `rt_filter.rs`), form one
+//! group.
 
 use super::attrs::AttrSet;
 use super::loc_rib::{BestChange, LocRib, NlriBytes, Path};
 use super::peer::{PeerIdx, PeerKind, PeerTable, may_advertise};
+use super::rt_filter::{RtFilterId, RtFilters};
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
@@ -60,28 +63,43 @@ pub struct OutBatch {
 /// The established peers that receive routes, by group.
 #[derive(Debug, Default)]
 pub struct OutPeers {
-    groups: Vec<(OutGroupKey, Vec<PeerIdx>)>,
+    groups: Vec<(OutGroupKey, RtFilterId, Vec<PeerIdx>)>,
 }
 
 impl OutPeers {
-    /// Add an established peer; returns its group.
+    /// Add an established peer that gets every route; returns its group.
     pub fn join(&mut self, peer: PeerIdx, key: OutGroupKey) -> GroupId {
+        self.join_filtered(peer, key, RtFilterId::UNCONSTRAINED)
+    }
+
+    /// Add (or move) an established peer whose routes pass `filter` (its
+    /// RT membership, RFC 4684); returns its group.
+    pub fn join_filtered(
+        &mut self,
+        peer: PeerIdx,
+        key: OutGroupKey,
+        filter: RtFilterId,
+    ) -> GroupId {
         self.leave(peer);
-        let pos = match self.groups.iter().position(|(k, _)| *k == key) {
+        let pos = match self
+            .groups
+            .iter()
+            .position(|(k, f, _)| *k == key && *f == filter)
+        {
             Some(pos) => pos,
             None => {
-                self.groups.push((key, Vec::new()));
+                self.groups.push((key, filter, Vec::new()));
                 self.groups.len() - 1
             }
         };
-        self.groups[pos].1.push(peer);
+        self.groups[pos].2.push(peer);
         GroupId(pos as u16)
     }
 
     /// Remove a peer (its session went down). Empty groups stay, so group ids
     /// stay stable.
     pub fn leave(&mut self, peer: PeerIdx) {
-        for (_, members) in &mut self.groups {
+        for (_, _, members) in &mut self.groups {
             members.retain(|p| *p != peer);
         }
     }
@@ -89,12 +107,19 @@ impl OutPeers {
     pub fn group_of(&self, peer: PeerIdx) -> Option<GroupId> {
         self.groups
             .iter()
-            .position(|(_, members)| members.contains(&peer))
+            .position(|(_, _, members)| members.contains(&peer))
             .map(|g| GroupId(g as u16))
     }
 
     pub fn key(&self, group: GroupId) -> Option<OutGroupKey> {
-        self.groups.get(usize::from(group.0)).map(|(k, _)| *k)
+        self.groups.get(usize::from(group.0)).map(|(k, _, _)| *k)
+    }
+
+    /// The RT membership filter of a group.
+    pub fn filter(&self, group: GroupId) -> RtFilterId {
+        self.groups
+            .get(usize::from(group.0))
+            .map_or(RtFilterId::UNCONSTRAINED, |(_, f, _)| *f)
     }
 
     /// The peers a batch is delivered to.
@@ -112,15 +137,17 @@ impl OutPeers {
     fn members_of(&self, group: GroupId) -> &[PeerIdx] {
         self.groups
             .get(usize::from(group.0))
-            .map_or(&[], |(_, members)| members.as_slice())
+            .map_or(&[], |(_, _, members)| members.as_slice())
     }
 
-    fn active_groups(&self) -> impl Iterator<Item = (GroupId, &OutGroupKey, &[PeerIdx])> {
+    fn active_groups(
+        &self,
+    ) -> impl Iterator<Item = (GroupId, &OutGroupKey, RtFilterId, &[PeerIdx])> {
         self.groups
             .iter()
             .enumerate()
-            .filter(|(_, (_, members))| !members.is_empty())
-            .map(|(i, (k, m))| (GroupId(i as u16), k, m.as_slice()))
+            .filter(|(_, (_, _, members))| !members.is_empty())
+            .map(|(i, (k, f, m))| (GroupId(i as u16), k, *f, m.as_slice()))
     }
 }
 
@@ -180,7 +207,7 @@ impl<K: Eq + Hash> ChangeSet<K> {
     }
 
     /// The outbound batches for everything that changed.
-    pub fn plan(self, peers: &PeerTable, out: &OutPeers) -> Vec<OutBatch> {
+    pub fn plan(self, peers: &PeerTable, out: &OutPeers, filters: &RtFilters) -> Vec<OutBatch> {
         let mut plan = Planner::default();
         for (_, (old, new)) in self.net {
             if let (Some(o), Some(n)) = (&old, &new)
@@ -188,8 +215,10 @@ impl<K: Eq + Hash> ChangeSet<K> {
             {
                 continue;
             }
-            for (group, key, members) in out.active_groups() {
-                plan.change(group, key.kind, members, old.as_ref(), new.as_ref(), peers);
+            for (group, key, filter, members) in out.active_groups() {
+                let allowed =
+                    |p: &Path| advertisable(p, key.kind, peers) && filters.allows(filter, p);
+                plan.change(group, members, old.as_ref(), new.as_ref(), allowed);
             }
         }
         plan.finish()
@@ -203,15 +232,52 @@ pub fn full_table<K: Eq + Hash + Clone>(
     peer: PeerIdx,
     peers: &PeerTable,
     out: &OutPeers,
+    filters: &RtFilters,
 ) -> Vec<OutBatch> {
     let (Some(group), Some(info)) = (out.group_of(peer), peers.get(peer)) else {
         return Vec::new();
     };
+    let filter = out.filter(group);
     let mut plan = Planner::default();
     for paths in rib.iter() {
         let best = &paths[0];
-        if advertisable(best, info.kind, peers) && best.source() != peer {
+        if advertisable(best, info.kind, peers)
+            && best.source() != peer
+            && filters.allows(filter, best)
+        {
             plan.announce(Recipients::Peer { group, peer }, best);
+        }
+    }
+    plan.finish()
+}
+
+/// What `peer` must be sent now that its RT membership filter changed
+/// from `before` to the one of the group it has just joined (RFC 4684
+/// section 3): the routes the new membership lets through and the old
+/// did not, announced; the ones the old let through and the new does not,
+/// withdrawn.
+pub fn refilter<K: Eq + Hash + Clone>(
+    rib: &LocRib<K>,
+    peer: PeerIdx,
+    peers: &PeerTable,
+    out: &OutPeers,
+    filters: &RtFilters,
+    before: RtFilterId,
+) -> Vec<OutBatch> {
+    let (Some(group), Some(info)) = (out.group_of(peer), peers.get(peer)) else {
+        return Vec::new();
+    };
+    let now = out.filter(group);
+    let mut plan = Planner::default();
+    for paths in rib.iter() {
+        let best = &paths[0];
+        if !advertisable(best, info.kind, peers) || best.source() == peer {
+            continue;
+        }
+        match (filters.allows(before, best), filters.allows(now, best)) {
+            (false, true) => plan.announce(Recipients::Peer { group, peer }, best),
+            (true, false) => plan.withdraw(Recipients::Peer { group, peer }, best),
+            _ => {}
         }
     }
     plan.finish()
@@ -247,18 +313,19 @@ impl Planner {
         self.withdraw.entry(to).or_default().push(path.nlri.clone());
     }
 
-    /// One group's share of a best-path change from `old` to `new`.
+    /// One group's share of a best-path change from `old` to `new`;
+    /// `allowed` says which paths the group may be sent at all (RFC 4456
+    /// section 6, RFC 4684 section 3).
     fn change(
         &mut self,
         group: GroupId,
-        kind: PeerKind,
         members: &[PeerIdx],
         old: Option<&Path>,
         new: Option<&Path>,
-        peers: &PeerTable,
+        allowed: impl Fn(&Path) -> bool,
     ) {
-        let old = old.filter(|p| advertisable(p, kind, peers));
-        let new = new.filter(|p| advertisable(p, kind, peers));
+        let old = old.filter(|p| allowed(p));
+        let new = new.filter(|p| allowed(p));
         match (old, new) {
             (old, Some(new)) => {
                 let source = new.source();
@@ -431,7 +498,7 @@ mod tests {
                     // (it re-announces later in the sequence).
                     Op::PeerDown { peer } => pending.extend(rib.withdraw_peer(PeerIdx(peer), &peers)),
                     Op::Flush => {
-                        let batches = std::mem::take(&mut pending).plan(&peers, &out);
+                        let batches = std::mem::take(&mut pending).plan(&peers, &out, &RtFilters::default());
                         deliver(batches, &out, &mut received);
                         for (idx, _) in peers.iter().skip(1) {
                             let got = received.get(&idx).cloned().unwrap_or_default();
@@ -442,7 +509,7 @@ mod tests {
             }
             for (idx, _) in peers.iter().skip(1) {
                 let mut fresh = Received::new();
-                deliver(full_table(&rib, idx, &peers, &out), &out, &mut fresh);
+                deliver(full_table(&rib, idx, &peers, &out, &RtFilters::default()), &out, &mut fresh);
                 let got = fresh.remove(&idx).unwrap_or_default();
                 prop_assert_eq!(got, expected(&rib, &peers, idx));
             }
@@ -466,7 +533,7 @@ mod tests {
                 &peers,
             ));
         }
-        let batches = changes.plan(&peers, &out);
+        let batches = changes.plan(&peers, &out, &RtFilters::default());
         // Two groups (clients, non-clients): one batch each, 100 NLRI each.
         assert_eq!(batches.len(), 2);
         assert!(batches.iter().all(|b| b.nlri.len() == 100));

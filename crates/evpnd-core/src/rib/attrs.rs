@@ -59,6 +59,9 @@ pub struct AttrSet {
     pub reflected: OnceLock<Bytes>,
     /// The attributes as sent to eBGP peers, computed on first use.
     pub external: OnceLock<Bytes>,
+    /// The route targets among its extended communities, as their 8 wire
+    /// octets, for RT-Constrain (RFC 4684 section 3); read on first use.
+    pub route_targets: OnceLock<Box<[[u8; 8]]>>,
 }
 
 /// The form every attribute set is stored in, whatever its source peer
@@ -119,6 +122,19 @@ impl AttrSet {
     pub fn decode(&self) -> Update {
         decode_stored(&self.encoded)
     }
+
+    /// The route targets (RFC 4360 section 4, RFC 5668) this set carries,
+    /// decoded once per set, not per route or per peer.
+    pub fn route_targets(&self) -> &[[u8; 8]] {
+        self.route_targets.get_or_init(|| {
+            self.decode()
+                .extended_communities()
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|c| c.route_target().map(|rt| rt.to_bytes()))
+                .collect()
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -160,6 +176,7 @@ impl AttrInterner {
                     summary: summarize(),
                     reflected: OnceLock::new(),
                     external: OnceLock::new(),
+                    route_targets: OnceLock::new(),
                 })
             })
             .clone()

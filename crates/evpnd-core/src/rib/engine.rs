@@ -11,15 +11,17 @@
 //! UPDATEs leave in few large ones, and a route that flaps within a batch
 //! costs its peers nothing.
 
-use super::adj_out::{ChangeSet, OutBatch, OutGroupKey, OutPeers, full_table};
+use super::adj_out::{ChangeSet, OutBatch, OutGroupKey, OutPeers, full_table, refilter};
 use super::attrs::AttrInterner;
 use super::encode::{OutboundEncoder, end_of_rib};
 pub use super::ingress::{IngressUpdate, Reach};
 use super::loc_rib::{BestChange, LocRib, NlriBytes, Path};
 use super::peer::{PeerIdx, PeerInfo, PeerKind, PeerTable, may_advertise};
 use super::prefix_limit::{PrefixAlert, PrefixLimit, PrefixLimits};
+use super::rt_filter::{RtFilterId, RtFilters};
 use bytes::Bytes;
 use evpnd_wire::evpn::{EvpnRouteKey, evpn_route_key, split_evpn_nlri};
+use evpnd_wire::rtc::RtMembership;
 use hashbrown::HashMap;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -47,6 +49,9 @@ pub struct PeerCounters {
     pub sent: u64,
     /// Routes kept from the peer's last session, not yet refreshed (RFC 4724).
     pub stale: u64,
+    /// The RT membership NLRI it announced, when it negotiated
+    /// RT-Constrain (RFC 4684).
+    pub rt_memberships: Option<u64>,
 }
 
 /// What a new session tells the RIB about Graceful Restart (RFC 4724),
@@ -105,6 +110,23 @@ pub enum RibInput {
     /// local routes an upgraded process inherited, until its VTEP has
     /// originated its own).
     MarkStale { peer: PeerIdx },
+    /// The peer negotiated RT-Constrain (RFC 4684): sent before its
+    /// [`RibInput::PeerUp`], so that it gets EVPN routes only by its RT
+    /// membership, and its table only after its RT membership End-of-RIB
+    /// (section 6) or [`RibInput::RtMembershipWaitExpired`].
+    RtConstrained { peer: PeerIdx },
+    /// RT membership NLRI the peer announced and withdrew (AFI 1 / SAFI
+    /// 132, RFC 4684 section 4); `end_of_rib` when the UPDATE was the
+    /// family's End-of-RIB.
+    RtMembership {
+        peer: PeerIdx,
+        announced: Vec<RtMembership>,
+        withdrawn: Vec<RtMembership>,
+        end_of_rib: bool,
+    },
+    /// The bound on the wait for a peer's RT membership End-of-RIB ran
+    /// out: it gets its table by the membership received so far.
+    RtMembershipWaitExpired { peer: PeerIdx },
     /// The observer (a VTEP whose VNIs or route targets were reconfigured)
     /// asks for every best path again: it gets them as one
     /// [`RibEvent::Table`], after every change it was sent before and
@@ -280,6 +302,21 @@ pub struct Rib {
     deferral: Option<Deferral>,
     /// The peers' maximum prefixes.
     limits: PrefixLimits,
+    /// The RT membership sets peers announced, interned.
+    filters: RtFilters,
+    /// The peers that negotiated RT-Constrain (RFC 4684), while up.
+    constrained: HashMap<PeerIdx, ConstrainedPeer>,
+}
+
+/// A peer with RT-Constrain: what it asked for, and whether its table
+/// still waits for its RT membership End-of-RIB (RFC 4684 section 6).
+#[derive(Debug, Default)]
+struct ConstrainedPeer {
+    memberships: BTreeSet<RtMembership>,
+    /// Its group key while it waits out of the groups.
+    waiting: Option<OutGroupKey>,
+    /// Its End-of-RIB arrived (or the wait ran out).
+    ready: bool,
 }
 
 /// Routes kept, per peer, after its session ended gracefully (RFC 4724
@@ -343,6 +380,8 @@ impl Rib {
             stale: StaleRoutes::default(),
             deferral: None,
             limits: PrefixLimits::default(),
+            filters: RtFilters::default(),
+            constrained: HashMap::new(),
         }
     }
 
@@ -394,12 +433,30 @@ impl Rib {
                 // them first so the dump below is the peer's whole truth.
                 self.flush(out);
                 self.peers.set(peer, info);
-                self.out.join(peer, group);
                 let slot = usize::from(peer.0);
                 if self.up.len() <= slot {
                     self.up.resize(slot + 1, false);
                 }
                 self.up[slot] = true;
+                if let Some(c) = self.constrained.get_mut(&peer) {
+                    if !c.ready {
+                        // RFC 4684 section 6: no EVPN route before its RT
+                        // membership is in; it stays out of the groups.
+                        c.waiting = Some(group);
+                        if let Some(deferral) = &mut self.deferral {
+                            if !graceful.awaited {
+                                deferral.not_awaited.insert(peer);
+                            }
+                            // It may have been the last one waited for.
+                            self.end_deferral_if_ready(out);
+                        }
+                        return;
+                    }
+                    let filter = self.filters.intern(&c.memberships);
+                    self.out.join_filtered(peer, group, filter);
+                } else {
+                    self.out.join(peer, group);
+                }
                 if let Some(deferral) = &mut self.deferral {
                     if !graceful.awaited {
                         deferral.not_awaited.insert(peer);
@@ -411,6 +468,7 @@ impl Rib {
             }
             RibInput::PeerDown { peer, retain } => {
                 self.out.leave(peer);
+                self.constrained.remove(&peer);
                 if let Some(up) = self.up.get_mut(usize::from(peer.0)) {
                     *up = false;
                 }
@@ -470,6 +528,24 @@ impl Rib {
                 out.put(RibOutput::Event(RibEvent::Table(self.best_paths())));
             }
             RibInput::ReplayToObserver => {}
+            RibInput::RtConstrained { peer } => {
+                self.constrained.insert(peer, ConstrainedPeer::default());
+            }
+            RibInput::RtMembership {
+                peer,
+                announced,
+                withdrawn,
+                end_of_rib,
+            } => self.rt_membership(peer, announced, withdrawn, end_of_rib, out),
+            RibInput::RtMembershipWaitExpired { peer } => {
+                if self.constrained.get(&peer).is_some_and(|c| !c.ready) {
+                    warn!(
+                        ?peer,
+                        "no RT membership End-of-RIB in time: sending the table by the membership received so far (RFC 4684 section 6)"
+                    );
+                    self.rt_membership_ready(peer, out);
+                }
+            }
         }
     }
 
@@ -518,11 +594,17 @@ impl Rib {
             received: self.rib.received_from(peer),
             sent: self.advertised_to(peer),
             stale: self.stale.count(peer) as u64,
+            rt_memberships: self.rt_memberships(peer).map(|n| n as u64),
         }
     }
 
     /// Sizes by route type and type-2 VNI: read off counters kept as routes
     /// change, O(route types + VNIs), never a walk of the table.
+    /// The Loc-RIB table's size, slots used or not.
+    pub fn loc_rib_footprint(&self) -> super::loc_rib::TableFootprint {
+        self.rib.footprint()
+    }
+
     pub fn stats(&self) -> RibStats {
         RibStats {
             routes_by_type: (0..=u8::MAX)
@@ -595,6 +677,22 @@ impl Rib {
         let Some(kind) = self.out_kind(peer) else {
             return 0;
         };
+        if let Some(group) = self.out.group_of(peer)
+            && self.out.filter(group) != RtFilterId::UNCONSTRAINED
+        {
+            // What passes its RT membership (RFC 4684) has no running
+            // count: a walk, for these peers only and only when asked.
+            let filter = self.out.filter(group);
+            return self
+                .rib
+                .iter()
+                .filter(|paths| {
+                    paths[0].source() != peer
+                        && super::adj_out::advertisable(&paths[0], kind, &self.peers)
+                        && self.filters.allows(filter, &paths[0])
+                })
+                .count() as u64;
+        }
         self.peers
             .iter()
             .filter(|(source, info)| *source != peer && may_advertise(info.kind, kind))
@@ -763,7 +861,7 @@ impl Rib {
             self.interner.sweep();
             return;
         }
-        let batches = std::mem::take(&mut self.pending).plan(&self.peers, &self.out);
+        let batches = std::mem::take(&mut self.pending).plan(&self.peers, &self.out, &self.filters);
         self.deliver(batches, out);
         self.interner.sweep();
     }
@@ -781,7 +879,7 @@ impl Rib {
             return;
         };
         let mut messages = Vec::new();
-        for batch in full_table(&self.rib, peer, &self.peers, &self.out) {
+        for batch in full_table(&self.rib, peer, &self.peers, &self.out, &self.filters) {
             match self.encoder.encode(&batch, &key, &self.peers) {
                 Ok(encoded) => messages.extend(encoded),
                 Err(e) => warn!(?peer, error = %e, "cannot encode part of the table; skipped"),
@@ -824,5 +922,8 @@ impl Rib {
     }
 }
 
+mod rt_constraint;
+#[cfg(test)]
+mod rtc_tests;
 #[cfg(test)]
 mod tests;

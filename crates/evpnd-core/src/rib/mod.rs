@@ -11,3 +11,4 @@ pub mod loc_rib;
 pub mod peer;
 pub mod prefix_limit;
 pub mod reflect;
+pub mod rt_filter;

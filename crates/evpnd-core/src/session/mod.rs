@@ -8,6 +8,7 @@ pub mod config;
 pub mod fsm;
 pub mod graceful_restart;
 pub mod open_check;
+pub mod rt_constraint;
 
 pub use collision::{CollisionDecision, Inbound, Initiator, Outbound};
 pub use config::FsmConfig;

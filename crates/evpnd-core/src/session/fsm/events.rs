@@ -163,7 +163,7 @@ impl Event {
     }
 
     /// The timer whose expiry this event reports, if any.
-    pub(super) fn timer(&self) -> Option<Timer> {
+    pub fn timer(&self) -> Option<Timer> {
         match self {
             Event::ConnectRetryTimerExpires => Some(Timer::ConnectRetry),
             Event::HoldTimerExpires => Some(Timer::Hold),
