@@ -13,7 +13,7 @@ use super::attrs::AttrSet;
 use super::loc_rib::{BestChange, LocRib, NlriBytes, Path};
 use super::peer::{PeerIdx, PeerKind, PeerTable, may_advertise};
 use super::rt_filter::{RtFilterId, RtFilters};
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
 

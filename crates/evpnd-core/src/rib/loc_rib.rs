@@ -204,15 +204,16 @@ impl<K: Eq + Hash + Clone> LocRib<K> {
         self.hasher.hash_one(key) as u32
     }
 
-    /// The slot of `key`'s route.
-    fn find(&self, key: &K) -> Option<u32> {
+    /// The slot of `key`'s route, and the key's hash (so that removing the
+    /// route from the index does not hash the key again).
+    fn find(&self, key: &K) -> Option<(u32, u32)> {
         let (slots, key_of) = (&self.slots, self.key_of);
         let hash = self.hash_of(key);
         self.index
             .find(Slot::full_hash(hash), |e| {
                 e.hash == hash && holds(slots, key_of, e.slot, key)
             })
-            .map(|e| e.slot)
+            .map(|e| (e.slot, hash))
     }
 
     /// Takes a slot for a new route (a free one first).
@@ -290,13 +291,12 @@ impl<K: Eq + Hash + Clone> LocRib<K> {
         source: PeerIdx,
         peers: &PeerTable,
     ) -> Option<BestChange<K>> {
-        let slot = self.find(key)?;
+        let (slot, hash) = self.find(key)?;
         let paths = &mut self.slots[slot as usize];
         let pos = paths.iter().position(|p| p.source() == source)?;
         let old_best = paths.first().cloned();
         paths.remove(pos);
         let change = if paths.is_empty() {
-            let hash = self.hash_of(key);
             if let Ok(entry) = self
                 .index
                 .find_entry(Slot::full_hash(hash), |e| e.slot == slot)
@@ -369,7 +369,7 @@ impl<K: Eq + Hash + Clone> LocRib<K> {
 
     /// The best path for `key`.
     pub fn best(&self, key: &K) -> Option<&Path> {
-        let slot = self.find(key)?;
+        let (slot, _) = self.find(key)?;
         self.slots[slot as usize].first()
     }
 
