@@ -1,20 +1,21 @@
 //! One TCP connection of a peer's session: the read half and its buffer,
 //! and the writer task that drains the connection's [`PeerSink`] queue,
-//! coalescing UPDATEs into large writes and writing a last NOTIFICATION
+//! gathering UPDATEs into large vectored writes and writing a last NOTIFICATION
 //! before it closes, or handing the connection back whole for another
 //! process to take over (`evpnd upgrade`, ADR 0010).
 
 use super::counters::MessageCounters;
 use crate::rib_task::{PeerQueue, PeerSink};
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use evpnd_core::rib::engine::OutChunk;
 use evpnd_core::session::collision::Initiator;
-use std::io;
+use std::collections::VecDeque;
+use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use tokio::io::{AsyncWriteExt, BufWriter};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::oneshot;
@@ -24,8 +25,6 @@ use tokio::task::JoinHandle;
 pub(super) const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// Read buffer growth step: large, so a burst of UPDATEs costs few reads.
 pub(super) const READ_CHUNK: usize = 256 * 1024;
-/// Write buffer: UPDATEs are coalesced into writes of this size.
-const WRITE_BUFFER: usize = 256 * 1024;
 
 /// How the writer task ends.
 pub(super) enum Closing {
@@ -110,34 +109,96 @@ impl Conn {
     }
 }
 
-/// Writes whole messages, so a write that fails or a hand-over never leaves
-/// part of one behind.
-async fn write_chunk(
-    out: &mut BufWriter<OwnedWriteHalf>,
-    chunk: &OutChunk,
-    counters: &MessageCounters,
-) -> io::Result<()> {
-    for message in chunk.iter() {
-        out.write_all(message).await?;
+/// What one vectored write (`writev`) hands the kernel at most: messages
+/// (below the kernel's IOV_MAX of 1024) and octets.
+const GATHER_MESSAGES: usize = 512;
+const GATHER_OCTETS: usize = 1024 * 1024;
+
+/// Messages taken from the queue and not yet written. The queue's chunks
+/// are shared by every peer of an outbound group, so the writer hands
+/// their buffers to the kernel as they are (one `writev` per gather)
+/// instead of copying each message into a per-peer buffer first.
+#[derive(Default)]
+struct Pending {
+    messages: VecDeque<Bytes>,
+    octets: usize,
+}
+
+impl Pending {
+    fn push(&mut self, message: Bytes, counters: &MessageCounters) {
         counters.messages_out.fetch_add(1, Ordering::Relaxed);
+        // Octet 18 is the message type (RFC 4271 section 4.1); 2 = UPDATE.
         if message.get(18) == Some(&2) {
             counters.updates_out.fetch_add(1, Ordering::Relaxed);
         }
+        self.octets += message.len();
+        self.messages.push_back(message);
     }
-    Ok(())
+
+    fn push_chunk(&mut self, chunk: &OutChunk, counters: &MessageCounters) {
+        for message in chunk.iter() {
+            self.push(message.clone(), counters);
+        }
+    }
+
+    /// Takes what else is queued now, up to [`GATHER_OCTETS`].
+    fn gather(&mut self, queue: &mut PeerQueue, counters: &MessageCounters) {
+        while self.octets < GATHER_OCTETS {
+            let Some(chunk) = queue.try_recv() else {
+                break;
+            };
+            self.push_chunk(&chunk, counters);
+        }
+    }
+
+    /// Drops the first `written` octets: whole messages, then the written
+    /// part of the next one.
+    fn advance(&mut self, mut written: usize) {
+        self.octets -= written;
+        while written > 0 {
+            let Some(first) = self.messages.front_mut() else {
+                return;
+            };
+            if written < first.len() {
+                first.advance(written);
+                return;
+            }
+            written -= first.len();
+            self.messages.pop_front();
+        }
+    }
+
+    /// Writes every pending message whole, so that a failed write or a
+    /// hand-over never leaves part of one behind.
+    async fn write_all(&mut self, out: &mut OwnedWriteHalf) -> io::Result<()> {
+        while !self.messages.is_empty() {
+            let slices: Vec<IoSlice<'_>> = self
+                .messages
+                .iter()
+                .take(GATHER_MESSAGES)
+                .map(|message| IoSlice::new(message))
+                .collect();
+            let written = out.write_vectored(&slices).await?;
+            if written == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            self.advance(written);
+        }
+        Ok(())
+    }
 }
 
-/// Writes queued messages, coalescing them into large writes, until told to
-/// close (the last message, a NOTIFICATION, goes out first) or to detach
-/// (what is queued goes out, and the write half is returned), or the queue
-/// closes.
+/// Writes queued messages, gathering what is queued into large vectored
+/// writes, until told to close (the last message, a NOTIFICATION, goes out
+/// first) or to detach (what is queued goes out, and the write half is
+/// returned), or the queue closes.
 async fn write_loop(
-    write: OwnedWriteHalf,
+    mut out: OwnedWriteHalf,
     mut queue: PeerQueue,
     mut close: oneshot::Receiver<Closing>,
     counters: Arc<MessageCounters>,
 ) -> Option<OwnedWriteHalf> {
-    let mut out = BufWriter::with_capacity(WRITE_BUFFER, write);
+    let mut pending = Pending::default();
     loop {
         tokio::select! {
             biased;
@@ -145,31 +206,100 @@ async fn write_loop(
                 match how {
                     Ok(Closing::Detach) => {
                         while let Some(chunk) = queue.try_recv() {
-                            write_chunk(&mut out, &chunk, &counters).await.ok()?;
+                            pending.push_chunk(&chunk, &counters);
                         }
-                        out.flush().await.ok()?;
-                        return Some(out.into_inner());
+                        pending.write_all(&mut out).await.ok()?;
+                        return Some(out);
                     }
                     Ok(Closing::Close(Some(last))) => {
-                        let _ = out.write_all(&last).await;
-                        counters.messages_out.fetch_add(1, Ordering::Relaxed);
+                        pending.push(last, &counters);
+                        let _ = pending.write_all(&mut out).await;
                     }
                     Ok(Closing::Close(None)) | Err(_) => {}
                 }
-                let _ = out.flush().await;
                 let _ = out.shutdown().await;
                 return None;
             }
             chunk = queue.recv() => {
-                let Some(chunk) = chunk else {
-                    let _ = out.flush().await;
-                    return None;
-                };
-                write_chunk(&mut out, &chunk, &counters).await.ok()?;
-                if queue.is_empty() && out.flush().await.is_err() {
-                    return None;
-                }
+                let chunk = chunk?;
+                pending.push_chunk(&chunk, &counters);
+                pending.gather(&mut queue, &counters);
+                pending.write_all(&mut out).await.ok()?;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+    use tokio::net::TcpListener;
+
+    fn message(kind: u8, len: usize, fill: u8) -> Bytes {
+        let mut m = vec![fill; len];
+        m[..16].fill(0xff);
+        m[16..18].copy_from_slice(&(len as u16).to_be_bytes());
+        m[18] = kind;
+        Bytes::from(m)
+    }
+
+    #[test]
+    fn advance_drops_whole_messages_then_part_of_the_next() {
+        let counters = MessageCounters::default();
+        let mut pending = Pending::default();
+        for (i, len) in [19, 100, 4096].into_iter().enumerate() {
+            pending.push(message(if i == 0 { 4 } else { 2 }, len, i as u8), &counters);
+        }
+        assert_eq!(counters.messages_out.load(Ordering::Relaxed), 3);
+        assert_eq!(counters.updates_out.load(Ordering::Relaxed), 2);
+        pending.advance(19 + 40);
+        assert_eq!(pending.messages.len(), 2);
+        assert_eq!(pending.messages[0].len(), 60);
+        assert_eq!(pending.octets, 60 + 4096);
+        pending.advance(60 + 4095);
+        assert_eq!(pending.messages.len(), 1);
+        assert_eq!(pending.messages[0].len(), 1);
+        pending.advance(1);
+        assert!(pending.messages.is_empty());
+        assert_eq!(pending.octets, 0);
+    }
+
+    /// Many chunks shared with other peers reach the peer whole and in
+    /// order, although the kernel takes each `writev` only in part while
+    /// the reader lags.
+    #[tokio::test]
+    async fn queued_chunks_arrive_whole_and_in_order() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = TcpStream::connect(addr).await.unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        let (_read, write) = client.into_split();
+        let (sink, queue) = PeerSink::channel(usize::MAX);
+        let (close, close_rx) = oneshot::channel();
+        let counters = Arc::new(MessageCounters::default());
+        let writer = tokio::spawn(write_loop(write, queue, close_rx, counters.clone()));
+        let mut expected = Vec::new();
+        for c in 0..200u32 {
+            let chunk: OutChunk = (0..20u32)
+                .map(|i| message(2, 19 + ((c * 20 + i) % 4000) as usize, (c + i) as u8))
+                .collect();
+            for m in chunk.iter() {
+                expected.extend_from_slice(m);
+            }
+            sink.try_send(chunk).unwrap();
+        }
+        let mut received = vec![0; expected.len()];
+        server.read_exact(&mut received).await.unwrap();
+        assert!(
+            received == expected,
+            "the bytes differ from what was queued"
+        );
+        close.send(Closing::Close(None)).ok().unwrap();
+        assert!(writer.await.unwrap().is_none());
+        assert_eq!(counters.updates_out.load(Ordering::Relaxed), 4000);
+        let mut rest = Vec::new();
+        server.read_to_end(&mut rest).await.unwrap();
+        assert!(rest.is_empty());
     }
 }
