@@ -18,7 +18,7 @@ pub use super::ingress::{IngressUpdate, Reach};
 use super::loc_rib::{BestChange, LocRib, NlriBytes, Path};
 use super::peer::{PeerIdx, PeerInfo, PeerKind, PeerTable, may_advertise};
 use super::prefix_limit::{PrefixAlert, PrefixLimit, PrefixLimits};
-use super::rt_filter::{RtFilterId, RtFilters};
+use super::rt_filter::{PeerRtMembership, RtFilterId, RtFilters};
 use bytes::Bytes;
 use evpnd_wire::evpn::{EvpnRouteKey, evpn_route_key, split_evpn_nlri};
 use evpnd_wire::rtc::RtMembership;
@@ -115,6 +115,17 @@ pub enum RibInput {
     /// membership, and its table only after its RT membership End-of-RIB
     /// (section 6) or [`RibInput::RtMembershipWaitExpired`].
     RtConstrained { peer: PeerIdx },
+    /// A session `evpnd upgrade` handed over (ADR 0010) that negotiated
+    /// RT-Constrain: instead of [`RibInput::RtConstrained`], before its
+    /// [`RibInput::PeerUp`], its RT membership as the previous image had
+    /// it. Complete, the peer joins the group of that membership at its
+    /// PeerUp and is sent its table by it at once (RFC 4684 section 3; it
+    /// sent its End-of-RIB to the previous image, section 6, and sends no
+    /// other); incomplete, it waits as a new one does.
+    RtResumed {
+        peer: PeerIdx,
+        membership: PeerRtMembership,
+    },
     /// RT membership NLRI the peer announced and withdrew (AFI 1 / SAFI
     /// 132, RFC 4684 section 4); `end_of_rib` when the UPDATE was the
     /// family's End-of-RIB.
@@ -312,11 +323,11 @@ pub struct Rib {
 /// still waits for its RT membership End-of-RIB (RFC 4684 section 6).
 #[derive(Debug, Default)]
 struct ConstrainedPeer {
-    memberships: BTreeSet<RtMembership>,
+    /// Its memberships; complete once its End-of-RIB arrived (or the wait
+    /// ran out).
+    membership: PeerRtMembership,
     /// Its group key while it waits out of the groups.
     waiting: Option<OutGroupKey>,
-    /// Its End-of-RIB arrived (or the wait ran out).
-    ready: bool,
 }
 
 /// Routes kept, per peer, after its session ended gracefully (RFC 4724
@@ -439,7 +450,7 @@ impl Rib {
                 }
                 self.up[slot] = true;
                 if let Some(c) = self.constrained.get_mut(&peer) {
-                    if !c.ready {
+                    if !c.membership.complete {
                         // RFC 4684 section 6: no EVPN route before its RT
                         // membership is in; it stays out of the groups.
                         c.waiting = Some(group);
@@ -452,7 +463,7 @@ impl Rib {
                         }
                         return;
                     }
-                    let filter = self.filters.intern(&c.memberships);
+                    let filter = self.filters.intern(&c.membership.memberships);
                     self.out.join_filtered(peer, group, filter);
                 } else {
                     self.out.join(peer, group);
@@ -531,6 +542,13 @@ impl Rib {
             RibInput::RtConstrained { peer } => {
                 self.constrained.insert(peer, ConstrainedPeer::default());
             }
+            RibInput::RtResumed { peer, membership } => {
+                let c = ConstrainedPeer {
+                    membership,
+                    waiting: None,
+                };
+                self.constrained.insert(peer, c);
+            }
             RibInput::RtMembership {
                 peer,
                 announced,
@@ -538,7 +556,11 @@ impl Rib {
                 end_of_rib,
             } => self.rt_membership(peer, announced, withdrawn, end_of_rib, out),
             RibInput::RtMembershipWaitExpired { peer } => {
-                if self.constrained.get(&peer).is_some_and(|c| !c.ready) {
+                if self
+                    .constrained
+                    .get(&peer)
+                    .is_some_and(|c| !c.membership.complete)
+                {
                     warn!(
                         ?peer,
                         "no RT membership End-of-RIB in time: sending the table by the membership received so far (RFC 4684 section 6)"

@@ -70,6 +70,38 @@ impl RtFilters {
     }
 }
 
+/// What a peer with RT-Constrain has told us so far (RFC 4684): the RT
+/// membership NLRI it announced and not withdrawn (section 4), and whether
+/// that set is complete, that is its RT membership End-of-RIB arrived or
+/// the wait for it ran out (section 6). The RIB keeps one per constrained
+/// peer; the session task keeps its own, to hand it over at `evpnd
+/// upgrade` (ADR 0010), so that the next image filters the resumed
+/// session at once, exactly as before.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PeerRtMembership {
+    pub memberships: BTreeSet<RtMembership>,
+    pub complete: bool,
+}
+
+impl PeerRtMembership {
+    /// One UPDATE's RT membership NLRI: the withdrawn go, then the
+    /// announced come (an NLRI in both stays, as the UPDATE's reachable
+    /// NLRI are the later word, RFC 4760 section 3); an End-of-RIB
+    /// completes the set.
+    pub fn apply(
+        &mut self,
+        announced: &[RtMembership],
+        withdrawn: &[RtMembership],
+        end_of_rib: bool,
+    ) {
+        for m in withdrawn {
+            self.memberships.remove(m);
+        }
+        self.memberships.extend(announced.iter().copied());
+        self.complete |= end_of_rib;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +151,27 @@ mod tests {
             assert!(filters.allows(RtFilterId::UNCONSTRAINED, p));
         }
         assert!(!filters.allows(f10, &none));
+    }
+
+    #[test]
+    fn a_peers_membership_follows_its_updates() {
+        let m = |r: &str| RtMembership::exact(65000, rt(r));
+        let mut p = PeerRtMembership::default();
+        p.apply(&[m("65000:10"), m("65000:11")], &[], false);
+        assert_eq!(p.memberships.len(), 2);
+        assert!(!p.complete);
+        // Announced again: the same set; End-of-RIB completes it.
+        p.apply(&[m("65000:10")], &[], true);
+        assert_eq!(p.memberships.len(), 2);
+        assert!(p.complete);
+        p.apply(&[], &[m("65000:11")], false);
+        assert_eq!(p.memberships, BTreeSet::from([m("65000:10")]));
+        // Withdrawn and announced in one UPDATE: it stays.
+        p.apply(&[m("65000:10")], &[m("65000:10")], false);
+        // A withdrawal of what it never announced changes nothing.
+        p.apply(&[], &[m("65000:99")], false);
+        assert_eq!(p.memberships, BTreeSet::from([m("65000:10")]));
+        assert!(p.complete, "a later UPDATE does not undo End-of-RIB");
     }
 
     #[test]

@@ -20,11 +20,9 @@ impl Rib {
         let Some(c) = self.constrained.get_mut(&peer) else {
             return;
         };
-        for m in &withdrawn {
-            c.memberships.remove(m);
-        }
-        c.memberships.extend(announced);
-        let ready = c.ready;
+        // End-of-RIB is acted on below, when it completes the set.
+        let ready = c.membership.complete;
+        c.membership.apply(&announced, &withdrawn, false);
         if ready {
             // Changes queued so far were planned with its old membership.
             self.flush(out);
@@ -42,7 +40,7 @@ impl Rib {
             return;
         };
         let before = self.out.filter(group);
-        let now = self.filters.intern(&c.memberships);
+        let now = self.filters.intern(&c.membership.memberships);
         let Some(key) = self.out.key(group) else {
             return;
         };
@@ -70,12 +68,12 @@ impl Rib {
         let Some(c) = self.constrained.get_mut(&peer) else {
             return;
         };
-        c.ready = true;
+        c.membership.complete = true;
         let Some(key) = c.waiting.take() else {
             // Not up yet: it joins at its PeerUp.
             return;
         };
-        let filter = self.filters.intern(&c.memberships);
+        let filter = self.filters.intern(&c.membership.memberships);
         self.flush(out);
         self.out.join_filtered(peer, key, filter);
         if self.deferral.is_none() {
@@ -86,6 +84,8 @@ impl Rib {
     /// The number of RT membership NLRI `peer` announced, when it
     /// negotiated RT-Constrain; for `show neighbors`.
     pub fn rt_memberships(&self, peer: PeerIdx) -> Option<usize> {
-        self.constrained.get(&peer).map(|c| c.memberships.len())
+        self.constrained
+            .get(&peer)
+            .map(|c| c.membership.memberships.len())
     }
 }

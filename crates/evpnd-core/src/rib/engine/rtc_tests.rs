@@ -4,6 +4,7 @@
 use super::*;
 use crate::rib::attrs::{PathSummary, encode_stored};
 use crate::rib::peer::PeerKind;
+use crate::rib::rt_filter::PeerRtMembership;
 use evpnd_wire::Family;
 use evpnd_wire::as_path::AsPath;
 use evpnd_wire::attribute::{AttributeValue, Origin, PathAttribute};
@@ -308,4 +309,56 @@ fn a_constrained_peer_not_waited_for_ends_the_deferral_and_waits_for_its_members
     assert_eq!(take(&mut sent, RTC), (vec![], vec![], 0));
     membership(&mut rib, &[10], &[], true, &mut sent);
     assert_eq!(take(&mut sent, RTC), (vec![1], vec![], 1));
+}
+
+/// ADR 0010 beside RFC 4684 sections 3 and 6: a session `evpnd upgrade`
+/// handed over comes into the new RIB with the membership the previous
+/// image had. Complete, it is filtered from its PeerUp on, its table by
+/// that membership at once; incomplete, it still waits for its End-of-RIB.
+#[test]
+fn a_resumed_peer_is_filtered_by_the_membership_it_was_handed() {
+    let encoder = OutboundEncoder {
+        family: Family::L2VPN_EVPN,
+        local_asn: 65000,
+        cluster_id: Ipv4Addr::new(198, 19, 0, 4),
+    };
+    let member = |rt: u32| RtMembership::exact(65000, format!("65000:{rt}").parse().unwrap());
+    for complete in [true, false] {
+        let mut rib = Rib::new(info(4), encoder);
+        for last in 1..=3 {
+            rib.add_peer(info(last));
+        }
+        let mut sent = Vec::new();
+        up(&mut rib, SOURCE, &mut sent);
+        announce(&mut rib, 1, 10, &mut sent);
+        announce(&mut rib, 2, 20, &mut sent);
+        sent.clear();
+        let handed = PeerRtMembership {
+            memberships: BTreeSet::from([member(10)]),
+            complete,
+        };
+        let resumed = RibInput::RtResumed {
+            peer: RTC,
+            membership: handed,
+        };
+        rib.handle(resumed, &mut sent);
+        up(&mut rib, RTC, &mut sent);
+        assert_eq!(rib.rt_memberships(RTC), Some(1));
+        if !complete {
+            // Handed over while it waited: it still waits.
+            assert_eq!(take(&mut sent, RTC), (vec![], vec![], 0));
+            membership(&mut rib, &[], &[], true, &mut sent);
+        }
+        assert_eq!(
+            take(&mut sent, RTC),
+            (vec![1], vec![], 1),
+            "complete: {complete}"
+        );
+        // What comes next passes the filter as before the upgrade.
+        announce(&mut rib, 3, 20, &mut sent);
+        announce(&mut rib, 4, 10, &mut sent);
+        assert_eq!(take(&mut sent, RTC), (vec![4], vec![], 0));
+        membership(&mut rib, &[20], &[], false, &mut sent);
+        assert_eq!(take(&mut sent, RTC), (vec![2, 3], vec![], 0));
+    }
 }
