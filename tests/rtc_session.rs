@@ -197,3 +197,108 @@ fn a_client_with_rtc_gets_only_the_routes_of_its_route_targets() {
     assert_eq!(daemon.neighbor(PLAIN_PEER).rt_memberships, None);
     assert_eq!(daemon.neighbor(PLAIN_PEER).prefixes_sent, 2);
 }
+
+/// ADR 0010 beside RFC 4684 section 3: a session `evpnd upgrade` hands
+/// over keeps the RT-Constrain state the previous image had. A client with
+/// the membership 65000:10 only, then an upgrade: a route of 65000:20 that
+/// another client announces afterwards is not sent to it, one of 65000:10
+/// is, at once (no wait for a membership End-of-RIB the client sent to the
+/// previous image), and nothing is asked of it again.
+#[test]
+fn an_upgrade_keeps_a_clients_rt_membership() {
+    use evpnd_core::session::rt_constraint::membership_updates;
+    let mut daemon = Daemon::start_with("rtc-upgrade", |port, socket| {
+        rr_config(port, &[RTC_PEER, SOURCE_PEER], socket).replace(
+            "families = [\"l2vpn-evpn\"]",
+            "families = [\"l2vpn-evpn\", \"rtc\"]",
+        )
+    });
+    let mut rtc = Speaker::connect(RTC_PEER, RTC_PEER, daemon.port);
+    establish_with(&mut rtc, &[Family::L2VPN_EVPN, Family::IPV4_RTC]);
+    let mut source = Speaker::connect(SOURCE_PEER, SOURCE_PEER, daemon.port);
+    establish_with(&mut source, &[Family::L2VPN_EVPN]);
+    for u in membership_updates(&[member(10)], RTC_PEER, true, ASN) {
+        rtc.send(&Message::Update(u));
+    }
+    let announce = |source: &mut Speaker, vni: u32, number: u16| {
+        source.announce(
+            SOURCE_PEER,
+            &vtep_attributes(true, &[rt(vni)], None),
+            &[type3(rd(SOURCE_PEER, number), SOURCE_PEER)],
+        );
+    };
+    announce(&mut source, 10, 10);
+    announce(&mut source, 20, 20);
+    let got = evpn_received(&mut rtc);
+    assert_eq!((got.announced, got.end_of_rib), (vec![10], 1));
+    assert_eq!(daemon.neighbor(RTC_PEER).rt_memberships, Some(1));
+
+    let out = daemon.cli(&["upgrade"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("upgraded: the new image runs, 2 of 2 session(s) established"),
+        "{text}{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        daemon.log()
+    );
+    // The new image's first words to the client: a KEEPALIVE, then its
+    // table by the membership it was handed (an implicit replace of what
+    // the client has), no RT membership of ours again (unchanged), no
+    // ROUTE-REFRESH.
+    let mut after = Evpn::default();
+    let deadline = std::time::Instant::now() + STEP;
+    loop {
+        match rtc.recv(QUIET) {
+            Ok(Message::Update(u)) => {
+                assert!(
+                    u.mp_reach().is_none_or(|r| r.family != Family::IPV4_RTC)
+                        && u.is_end_of_rib() != Some(Family::IPV4_RTC),
+                    "our RT membership again: {u:?}"
+                );
+                if u.is_end_of_rib() == Some(Family::L2VPN_EVPN) {
+                    after.end_of_rib += 1;
+                }
+                if let Some(r) = u.mp_reach().filter(|r| r.family == Family::L2VPN_EVPN) {
+                    after.announced.extend(
+                        evpnd_wire::evpn::EvpnRoute::decode_all(&r.nlri, 0)
+                            .unwrap()
+                            .iter()
+                            .map(rd_number),
+                    );
+                }
+            }
+            Ok(Message::Keepalive) => {}
+            Ok(other) => panic!("after the upgrade: {other:?}"),
+            Err(RecvError::Timeout) if after.end_of_rib > 0 => break,
+            Err(RecvError::Timeout) => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "no table after the upgrade: {after:?}\n{}",
+                    daemon.log()
+                );
+            }
+            Err(e) => panic!("{e}\n{}", daemon.log()),
+        }
+    }
+    assert_eq!(after.announced, [10], "{after:?}");
+    assert_eq!(daemon.neighbor(RTC_PEER).rt_memberships, Some(1));
+    assert!(
+        daemon
+            .log()
+            .contains("RT-Constrain state handed over by the previous process"),
+        "{}",
+        daemon.log()
+    );
+
+    // New routes from the other client: only 65000:10's reaches it.
+    announce(&mut source, 20, 21);
+    announce(&mut source, 10, 11);
+    let got = evpn_received(&mut rtc);
+    assert_eq!(
+        (&got.announced[..], got.end_of_rib),
+        (&[11][..], 0),
+        "{got:?}"
+    );
+    assert_eq!(daemon.neighbor(RTC_PEER).prefixes_sent, 2);
+    daemon.assert_running();
+}

@@ -25,8 +25,10 @@
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use evpnd_core::rib::engine::RibPath;
 use evpnd_core::rib::peer::PeerIdx;
+use evpnd_core::rib::rt_filter::PeerRtMembership;
 use evpnd_wire::message::{DecodeOptions, EncodeOptions, Message};
 use evpnd_wire::open::Open;
+use evpnd_wire::rtc::RtMembership;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -81,6 +83,22 @@ pub struct HandedOver {
     /// Bytes read and not yet taken as a message: the start of the next one.
     pub unread: Vec<u8>,
     pub established_since: Option<SystemTime>,
+    /// Its RT-Constrain state, when it negotiated RT-Constrain.
+    pub rt_constraint: Option<HandedRtc>,
+}
+
+/// A session's RT-Constrain state (RFC 4684), handed over so that the next
+/// image goes on filtering what it sends the peer exactly as before: the
+/// peer sent its RT membership and its End-of-RIB to the previous image
+/// and sends neither again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandedRtc {
+    /// The RT membership we announced on the session (section 4): the next
+    /// image sends only what differs from it.
+    pub announced: Vec<RtMembership>,
+    /// What the peer announced, and whether its End-of-RIB had arrived
+    /// (or the wait for it had run out; section 6).
+    pub received: PeerRtMembership,
 }
 
 /// A session the next process resumes.
@@ -94,6 +112,9 @@ pub struct Resumed {
     /// The paths the previous image held from this peer; `None` when they
     /// could not be read (the session then asks the peer for them).
     pub paths: Option<Vec<HandedPaths>>,
+    /// Its RT-Constrain state; `None` also when the previous image did
+    /// not write it (an image before it did) or it does not decode.
+    pub rt_constraint: Option<HandedRtc>,
 }
 
 /// Paths that share one attribute set, from one source, as the RIB held
@@ -160,6 +181,13 @@ pub enum HandoverError {
         address: IpAddr,
         which: &'static str,
     },
+    #[error(
+        "session with {address}: its RT membership does not decode ({source}); the session resumes without it"
+    )]
+    RtMembership {
+        address: IpAddr,
+        source: evpnd_wire::error::DecodeError,
+    },
 }
 
 /// The file the next process reads: the descriptors stay open across exec,
@@ -180,6 +208,46 @@ struct SessionRecord {
     unread: Vec<u8>,
     /// Unix time in milliseconds.
     established_since_ms: Option<u64>,
+    /// Added within version 1, optional both ways: an image that does not
+    /// know the field ignores it (serde skips unknown fields) and resumes
+    /// the session as it always did; a file without it, from such an
+    /// image, resumes the session's RT-Constrain as a new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rt_constraint: Option<RtcRecord>,
+}
+
+/// [`HandedRtc`] in the file: RT membership NLRI one after the other, as
+/// on the wire (RFC 4684 section 4).
+#[derive(Debug, Serialize, Deserialize)]
+struct RtcRecord {
+    announced: Vec<u8>,
+    received: Vec<u8>,
+    received_complete: bool,
+}
+
+impl RtcRecord {
+    fn of(rtc: &HandedRtc) -> Self {
+        let nlri = |set: &mut dyn Iterator<Item = &RtMembership>| {
+            set.flat_map(|m| m.to_bytes()).collect::<Vec<u8>>()
+        };
+        RtcRecord {
+            announced: nlri(&mut rtc.announced.iter()),
+            received: nlri(&mut rtc.received.memberships.iter()),
+            received_complete: rtc.received.complete,
+        }
+    }
+
+    fn read(&self) -> Result<HandedRtc, evpnd_wire::error::DecodeError> {
+        Ok(HandedRtc {
+            announced: RtMembership::decode_all(&self.announced)?,
+            received: PeerRtMembership {
+                memberships: RtMembership::decode_all(&self.received)?
+                    .into_iter()
+                    .collect(),
+                complete: self.received_complete,
+            },
+        })
+    }
 }
 
 const FORMAT_VERSION: u32 = 1;
@@ -327,6 +395,7 @@ pub fn write(
                     .ok()
                     .map(|d| d.as_millis() as u64)
             }),
+            rt_constraint: s.rt_constraint.as_ref().map(RtcRecord::of),
         });
         sockets.push(s.socket);
     }
@@ -436,6 +505,17 @@ pub fn load(path: &Path) -> Result<Loaded, HandoverError> {
             });
             continue;
         };
+        let rt_constraint = match r.rt_constraint.as_ref().map(RtcRecord::read) {
+            None => None,
+            Some(Ok(rtc)) => Some(rtc),
+            Some(Err(source)) => {
+                errors.push(HandoverError::RtMembership {
+                    address: r.address,
+                    source,
+                });
+                None
+            }
+        };
         resumed.push((
             r.address,
             Resumed {
@@ -449,6 +529,7 @@ pub fn load(path: &Path) -> Result<Loaded, HandoverError> {
                 paths: by_source
                     .as_mut()
                     .map(|m| m.remove(&Some(r.address)).unwrap_or_default()),
+                rt_constraint,
             },
         ));
     }
@@ -489,6 +570,19 @@ mod tests {
         )
     }
 
+    /// We announced the default membership; the peer two route targets,
+    /// and its End-of-RIB.
+    fn rtc() -> HandedRtc {
+        let member = |rt: &str| RtMembership::exact(65000, rt.parse().unwrap());
+        HandedRtc {
+            announced: vec![RtMembership::Default],
+            received: PeerRtMembership {
+                memberships: [member("65000:10"), member("65000:11")].into(),
+                complete: true,
+            },
+        }
+    }
+
     #[test]
     fn a_session_written_is_read_back_with_its_socket() {
         let dir = std::env::temp_dir().join(format!("evpnd-handover-test-{}", std::process::id()));
@@ -505,6 +599,7 @@ mod tests {
             received_open: open(2),
             unread: vec![0xff; 5],
             established_since: Some(since),
+            rt_constraint: Some(rtc()),
         };
         let paths = vec![
             HandedPaths {
@@ -541,6 +636,7 @@ mod tests {
         assert_eq!(session.unread, vec![0xff; 5]);
         assert_eq!(session.established_since, Some(since));
         assert_eq!(session.paths, Some(vec![paths[1].clone()]));
+        assert_eq!(session.rt_constraint, Some(rtc()));
         let back = std::net::TcpListener::from(session.socket);
         assert_eq!(back.local_addr().unwrap().port(), port);
         std::fs::remove_dir_all(&dir).unwrap();
@@ -556,6 +652,38 @@ mod tests {
         let e = load(&path).unwrap_err().to_string();
         assert!(e.contains("not a hand-over file"), "{e}");
         assert!(load(&path).is_err(), "removed after the first read");
+    }
+
+    /// The RT-Constrain record came within version 1: a file without it (an
+    /// older image's) still loads, its sessions without RT-Constrain state,
+    /// and a field an image does not know is skipped, as an older image
+    /// skips this one.
+    #[test]
+    fn the_rt_constraint_record_is_optional_both_ways() {
+        let record = |extra: &str| {
+            format!(
+                r#"{{"version": 1, "sessions": [{{"address": "198.19.0.2", "fd": 7,
+                "sent_open": [], "received_open": [], "unread": [],
+                "established_since_ms": null{extra}}}]}}"#
+            )
+        };
+        let old: HandoverFile = serde_json::from_str(&record("")).unwrap();
+        assert!(old.sessions[0].rt_constraint.is_none());
+        let newer: HandoverFile = serde_json::from_str(&record(r#", "later": [1]"#)).unwrap();
+        assert_eq!(newer.sessions[0].fd, 7);
+        // Written only for a session with RT-Constrain, and read back.
+        let with = serde_json::to_string(&RtcRecord::of(&rtc())).unwrap();
+        let file: HandoverFile =
+            serde_json::from_str(&record(&format!(r#", "rt_constraint": {with}"#))).unwrap();
+        let got = file.sessions[0].rt_constraint.as_ref().unwrap().read();
+        assert_eq!(got.unwrap(), rtc());
+        // An NLRI cut short is refused (the session resumes without it).
+        let cut = RtcRecord {
+            announced: vec![],
+            received: vec![96, 0, 0],
+            received_complete: true,
+        };
+        assert!(cut.read().is_err());
     }
 
     #[test]

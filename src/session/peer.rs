@@ -9,13 +9,14 @@
 
 use super::conn::{CLOSE_GRACE, Conn, READ_CHUNK};
 pub use super::counters::MessageCounters;
-use super::handover::{HandedOver, Resumed};
+use super::handover::{HandedOver, HandedRtc, Resumed};
 use super::spec::PeerSpec;
 use super::status::{Damping, PeerControl, PeerInbox, PeerStatus};
 use crate::config::MaxPrefixAction;
 
 mod connect;
 mod resume;
+mod rtc;
 use crate::rib_task::RibRequest;
 use bytes::Bytes;
 use evpnd_core::rib::adj_out::OutGroupKey;
@@ -23,6 +24,7 @@ use evpnd_core::rib::engine::{GracefulPeer, RibInput};
 use evpnd_core::rib::ingress::{Ignored, ingress_update, restored};
 use evpnd_core::rib::peer::{PeerInfo, PeerKind};
 use evpnd_core::rib::prefix_limit::{PrefixAlert, PrefixLimit};
+use evpnd_core::rib::rt_filter::PeerRtMembership;
 use evpnd_core::session::collision::{self, Inbound, Initiator, Outbound};
 use evpnd_core::session::fsm::{Action, DownReason, Event, Fsm, State, Timer};
 use evpnd_core::session::graceful_restart;
@@ -144,6 +146,13 @@ pub(super) struct Session {
     rt_membership_until: Option<Instant>,
     /// The RT membership we announced on this session.
     rt_announced: Arc<[RtMembership]>,
+    /// The peer's RT membership on this session, as the RIB has it: kept
+    /// here too, to be handed over (ADR 0010).
+    rt_received: PeerRtMembership,
+    /// Set by a resume until its Established takes it: the RT-Constrain
+    /// state the previous image handed over (`Some(None)`: none, an older
+    /// image's file).
+    rt_handed: Option<Option<HandedRtc>>,
     /// The OPENs of the current connection, ours and the peer's: what a
     /// hand-over passes on (ADR 0010).
     sent_open: Option<Open>,
@@ -189,6 +198,8 @@ impl Session {
             rt_constraint: false,
             rt_membership_until: None,
             rt_announced: Arc::from([]),
+            rt_received: PeerRtMembership::default(),
+            rt_handed: None,
             sent_open: None,
             received_open: None,
             resumed: false,
@@ -239,6 +250,7 @@ impl Session {
                 Wake::OurRtMembership => self.announce_rt_membership_change(),
                 Wake::RtMembershipWait => {
                     self.rt_membership_until = None;
+                    self.rt_received.complete = true;
                     let expired = RibInput::RtMembershipWaitExpired {
                         peer: self.spec.idx,
                     };
@@ -644,65 +656,6 @@ impl Session {
         }
     }
 
-    /// Our RT membership changed (a reload added or removed VNIs or import
-    /// RTs): announce what is new and withdraw what is gone, on a session
-    /// with RT-Constrain (RFC 4684 section 4).
-    fn announce_rt_membership_change(&mut self) {
-        let ours = self.spec.rt_membership.borrow_and_update().clone();
-        if !self.established || !self.rt_constraint {
-            return;
-        }
-        let (announce, withdraw) = rt_constraint::membership_change(&self.rt_announced, &ours);
-        let internal = self.spec.kind.is_ibgp();
-        let updates = rt_constraint::change_updates(
-            &announce,
-            &withdraw,
-            self.spec.local.router_id,
-            internal,
-            self.spec.local.asn,
-        );
-        info!(peer = %self.peer(), announced = announce.len(), withdrawn = withdraw.len(), "our RT membership changed");
-        for update in updates {
-            self.send(&Message::Update(update));
-        }
-        self.rt_announced = ours;
-    }
-
-    /// The RT membership NLRI of an UPDATE (AFI 1 / SAFI 132, RFC 4684
-    /// section 4), to the RIB; RFC 7606 treat-as-withdraw applies to them
-    /// as to every NLRI of the UPDATE (section 2).
-    async fn rt_membership(&mut self, update: &Update, action: &ErrorAction) {
-        let mut announced = Vec::new();
-        let mut withdrawn = Vec::new();
-        if let Some(reach) = update.mp_reach().filter(|r| r.family == Family::IPV4_RTC) {
-            // The syntax was checked when the UPDATE was decoded.
-            let nlri = RtMembership::decode_all(&reach.nlri).unwrap_or_default();
-            if matches!(action, ErrorAction::TreatAsWithdraw) {
-                withdrawn.extend(nlri);
-            } else {
-                announced.extend(nlri);
-            }
-        }
-        if let Some(unreach) = update.mp_unreach().filter(|u| u.family == Family::IPV4_RTC) {
-            withdrawn.extend(RtMembership::decode_all(&unreach.withdrawn).unwrap_or_default());
-        }
-        let end_of_rib = update.is_end_of_rib() == Some(Family::IPV4_RTC);
-        if announced.is_empty() && withdrawn.is_empty() && !end_of_rib {
-            return;
-        }
-        if end_of_rib {
-            self.rt_membership_until = None;
-        }
-        debug!(peer = %self.peer(), announced = ?announced, withdrawn = ?withdrawn, end_of_rib, "RT membership");
-        let input = RibInput::RtMembership {
-            peer: self.spec.idx,
-            announced,
-            withdrawn,
-            end_of_rib,
-        };
-        let _ = self.rib.send(RibRequest::Input(input)).await;
-    }
-
     async fn malformed(&mut self, error: MessageError) {
         warn!(peer = %self.peer(), error = %error, "malformed message");
         let event = match (&error, error.notification()) {
@@ -716,10 +669,12 @@ impl Session {
     }
 
     async fn established(&mut self, negotiated: NegotiatedSession) {
-        let Some(conn) = &self.conn else { return };
+        let Some((sink, remote)) = self.conn.as_ref().map(|c| (c.sink.clone(), c.peer_addr)) else {
+            return;
+        };
         info!(
             peer = %self.peer(),
-            remote = %conn.peer_addr,
+            remote = %remote,
             id = %negotiated.peer_bgp_id,
             hold = negotiated.hold_time,
             families = ?negotiated.families,
@@ -734,29 +689,7 @@ impl Session {
             return;
         }
         if negotiated.rt_constraint() {
-            // RFC 4684 section 3: the peer sends us only the EVPN routes of
-            // the route targets we announce; evpnd wants them all (as a
-            // reflector it must), so the default RT membership, then the
-            // family's End-of-RIB the peer waits for (section 6). First on
-            // the wire, before the RIB's table.
-            let ours = self.spec.rt_membership.borrow_and_update().clone();
-            let updates = rt_constraint::membership_updates(
-                &ours,
-                self.spec.local.router_id,
-                negotiated.internal,
-                self.spec.local.asn,
-            );
-            self.rt_announced = ours;
-            for update in updates {
-                self.send(&Message::Update(update));
-            }
-            // Its EVPN routes by its RT membership, its table after that
-            // membership's End-of-RIB (RFC 4684 sections 3 and 6).
-            let constrained = RibInput::RtConstrained {
-                peer: self.spec.idx,
-            };
-            let _ = self.rib.send(RibRequest::Input(constrained)).await;
-            self.rt_membership_until = Some(Instant::now() + RT_MEMBERSHIP_WAIT);
+            self.rt_constraint_up(&negotiated).await;
         }
         self.rt_constraint = negotiated.rt_constraint();
         self.established = true;
@@ -794,7 +727,7 @@ impl Session {
                 .neighbor
                 .max_prefixes
                 .map(|m| PrefixLimit::new(m.limit, m.warning_percent)),
-            sink: conn.sink.clone(),
+            sink,
             alerts: self.alerts_tx.clone(),
         };
         let _ = self.rib.send(input).await;
@@ -844,6 +777,9 @@ impl Session {
         self.blocked = None;
         self.rt_constraint = false;
         self.rt_membership_until = None;
+        self.rt_received = PeerRtMembership::default();
+        // The next session is a new one.
+        self.resumed = false;
         let text = reason.to_string();
         if self.established {
             self.established = false;

@@ -54,6 +54,8 @@ impl Session {
         self.resumed = true;
         self.sent_open = Some(r.sent_open);
         self.received_open = Some(r.received_open);
+        // Taken up by Established, among the actions below.
+        self.rt_handed = Some(r.rt_constraint);
         if let Some(session) = self.fsm.negotiated() {
             self.rx_opts = session.receive.clone();
             self.tx_opts = session.send.clone();
@@ -132,6 +134,10 @@ impl Session {
             received_open,
             unread: unread.to_vec(),
             established_since: self.status.borrow().established_since,
+            rt_constraint: self.rt_constraint.then(|| HandedRtc {
+                announced: self.rt_announced.to_vec(),
+                received: self.rt_received.clone(),
+            }),
         });
     }
 }
