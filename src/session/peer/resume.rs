@@ -105,6 +105,12 @@ impl Session {
     /// nothing; the RIB is not told (this process is about to be replaced).
     pub(super) async fn hand_over(&mut self) {
         let peer = self.peer();
+        // An UPDATE decoded but still waiting for room in the RIB's queue
+        // is in neither the unread bytes nor the RIB: it goes to the RIB
+        // now, whose paths are dumped once every session has stopped.
+        if let Some(input) = self.blocked.take() {
+            let _ = self.rib.send(input).await;
+        }
         // Last in the queue: the peer's hold timer starts over just before
         // the gap in which nobody sends KEEPALIVEs (RFC 4271 section 4.4).
         self.send(&Message::Keepalive);
