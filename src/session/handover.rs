@@ -11,7 +11,9 @@
 //! OPENs that were exchanged (`Fsm::resume`), sends a KEEPALIVE, restores
 //! the peer's paths exactly as they were (so a withdrawal that arrives next
 //! finds its route, and nothing is asked of the peer) and sends it its own
-//! table (an implicit replace of what it already has). The local paths it
+//! table (an implicit replace of what it already has), filtered by the
+//! peer's RT membership as before when the session has RT-Constrain (the
+//! memberships both ways are handed over too, ADR 0014). The local paths it
 //! inherits stay until its VTEP has originated its own, then those not
 //! originated again are withdrawn. The kernel's rows are adopted as after
 //! any restart. Without the paths (an unreadable file) a session asks its

@@ -780,6 +780,7 @@ impl Session {
         self.rt_received = PeerRtMembership::default();
         // The next session is a new one.
         self.resumed = false;
+        self.rt_handed = None;
         let text = reason.to_string();
         if self.established {
             self.established = false;
