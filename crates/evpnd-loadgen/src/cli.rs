@@ -15,7 +15,7 @@ use crate::workload::Spec;
     version,
     about = "Route-reflector benchmark load: evpn-blast.py's run/selftest/encode, compiled, same workload byte for byte"
 )]
-pub struct Cli {
+pub struct LoadgenCli {
     #[command(subcommand)]
     pub cmd: Cmd,
 }
@@ -196,7 +196,7 @@ mod tests {
     #[test]
     fn rr_bench_command_line() {
         // as rr-bench.sh calls evpn-blast.py run (after the script path)
-        let cli = Cli::try_parse_from([
+        let cli = LoadgenCli::try_parse_from([
             "x",
             "run",
             "--speaker",
@@ -243,7 +243,7 @@ mod tests {
         assert_eq!(a.labels.len(), 4);
         assert_eq!(a.sink_addr_base, Some(Ipv4Addr::new(198, 18, 16, 2)));
         // direct, as rr-bench.sh direct calls it; '' = any address
-        let cli = Cli::try_parse_from([
+        let cli = LoadgenCli::try_parse_from([
             "x",
             "run",
             "--direct",
@@ -266,6 +266,6 @@ mod tests {
         let a = r.to_run().unwrap();
         assert!(a.direct && !a.eor && a.injector_addr.is_none());
         assert_eq!(a.spec.max_nlri, 1);
-        assert!(Cli::try_parse_from(["x", "encode", "-n", "5", "--mac-ip"]).is_ok());
+        assert!(LoadgenCli::try_parse_from(["x", "encode", "-n", "5", "--mac-ip"]).is_ok());
     }
 }

@@ -175,7 +175,7 @@ pub fn count_update(
 
 /// What the session has to act on, besides UPDATEs (counted here).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
+pub enum StreamEvent {
     Open(PeerOpen),
     Keepalive,
 }
@@ -221,7 +221,11 @@ impl StreamCounter {
 
     /// Takes the next bytes read from the socket; OPEN and KEEPALIVE
     /// messages are pushed on `events` for the session to act on.
-    pub fn feed(&mut self, mut data: &[u8], events: &mut Vec<Event>) -> Result<(), StreamError> {
+    pub fn feed(
+        &mut self,
+        mut data: &[u8],
+        events: &mut Vec<StreamEvent>,
+    ) -> Result<(), StreamError> {
         self.bytes += data.len() as u64;
         if !self.carry.is_empty() {
             // complete the message split over the previous read
@@ -265,7 +269,7 @@ impl StreamCounter {
         Ok(())
     }
 
-    fn message(&mut self, msg: &[u8], events: &mut Vec<Event>) -> Result<(), StreamError> {
+    fn message(&mut self, msg: &[u8], events: &mut Vec<StreamEvent>) -> Result<(), StreamError> {
         match msg[18] {
             UPDATE => {
                 let before = self.counts;
@@ -273,8 +277,8 @@ impl StreamCounter {
                 self.updates += 1;
                 self.progress(before);
             }
-            KEEPALIVE => events.push(Event::Keepalive),
-            OPEN => events.push(Event::Open(
+            KEEPALIVE => events.push(StreamEvent::Keepalive),
+            OPEN => events.push(StreamEvent::Open(
                 PeerOpen::parse(msg).ok_or(StreamError::BadOpen)?,
             )),
             NOTIFICATION => {

@@ -20,7 +20,7 @@ fn recorded_stream() -> Vec<u8> {
     out
 }
 
-fn feed_in_chunks(c: &mut StreamCounter, stream: &[u8], chunk: usize) -> Vec<Event> {
+fn feed_in_chunks(c: &mut StreamCounter, stream: &[u8], chunk: usize) -> Vec<StreamEvent> {
     let mut events = Vec::new();
     for part in stream.chunks(chunk) {
         c.feed(part, &mut events).unwrap();
@@ -57,11 +57,17 @@ fn recorded_gobgp_stream() {
         assert_eq!(
             events
                 .iter()
-                .filter(|e| matches!(e, Event::Open(_)))
+                .filter(|e| matches!(e, StreamEvent::Open(_)))
                 .count(),
             2
         );
-        assert_eq!(events.iter().filter(|e| **e == Event::Keepalive).count(), 9);
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| **e == StreamEvent::Keepalive)
+                .count(),
+            9
+        );
     }
 }
 
@@ -158,7 +164,7 @@ fn session_messages_and_errors() {
     c.feed(&open[..10], &mut ev).unwrap();
     assert!(ev.is_empty());
     c.feed(&open[10..], &mut ev).unwrap();
-    assert!(matches!(&ev[0], Event::Open(p) if p.hold == 90));
+    assert!(matches!(&ev[0], StreamEvent::Open(p) if p.hold == 90));
     let mut bad = KEEPALIVE_MSG;
     bad[17] = 18;
     assert_eq!(c.feed(&bad, &mut ev), Err(StreamError::BadLength(18)));

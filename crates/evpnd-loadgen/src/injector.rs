@@ -2,7 +2,7 @@
 //! as the socket takes it (evpn-blast.py's injector process).
 //!
 //! Two plain threads on one blocking socket: the writer encodes the
-//! workload, brings the session up and then obeys [`Command`]s (a blocking
+//! workload, brings the session up and then obeys [`InjectorCommand`]s (a blocking
 //! `write_all` of the whole stream is as fast as a socket can be fed); the
 //! reader drains whatever the speaker sends meanwhile, so a peer that
 //! writes to us while we blast never stalls, and reports a NOTIFICATION or
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use nix::sys::resource::{UsageWho, getrusage};
 use thiserror::Error;
 
-use crate::count::{Event, StreamCounter, StreamError};
+use crate::count::{StreamCounter, StreamError, StreamEvent};
 use crate::json::Obj;
 use crate::net;
 use crate::procstat::{current_tid, thread_cpu};
@@ -27,7 +27,7 @@ use crate::wire::{KEEPALIVE_MSG, PeerOpen, open_message};
 use crate::workload::{Spec, Workload, WorkloadError};
 
 #[derive(Debug, Clone)]
-pub struct Config {
+pub struct InjectorConfig {
     pub speaker: SocketAddr,
     pub local: Option<IpAddr>,
     pub asn: u32,
@@ -54,14 +54,14 @@ impl Phase {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Command {
+pub enum InjectorCommand {
     Send(Phase),
     /// Cease / Administrative Shutdown, close, report the CPU used.
     Close,
 }
 
 #[derive(Debug)]
-pub enum Report {
+pub enum InjectorReport {
     Workload {
         info: Obj,
         total: u64,
@@ -109,15 +109,15 @@ impl From<io::Error> for InjectorError {
 
 /// The running injector, seen from the run.
 pub struct Injector {
-    pub commands: Sender<Command>,
-    pub reports: Receiver<Report>,
+    pub commands: Sender<InjectorCommand>,
+    pub reports: Receiver<InjectorReport>,
     /// The injector's live threads, for its CPU while the run samples.
     tids: Arc<Mutex<Vec<u32>>>,
     handle: JoinHandle<()>,
 }
 
 impl Injector {
-    pub fn spawn(cfg: Config, spec: Spec) -> io::Result<Injector> {
+    pub fn spawn(cfg: InjectorConfig, spec: Spec) -> io::Result<Injector> {
         let (ctx, crx) = channel();
         let (rtx, rrx) = channel();
         let tids = Arc::new(Mutex::new(Vec::new()));
@@ -126,7 +126,7 @@ impl Injector {
             .name("injector".into())
             .spawn(move || {
                 if let Err(e) = writer(&cfg, &spec, &crx, &rtx, &t) {
-                    let _ = rtx.send(Report::Error(e.to_string()));
+                    let _ = rtx.send(InjectorReport::Error(e.to_string()));
                 }
             })?;
         Ok(Injector {
@@ -167,7 +167,7 @@ fn thread_cpu_self() -> f64 {
         .unwrap_or(0.0)
 }
 
-fn connect(cfg: &Config) -> Result<TcpStream, InjectorError> {
+fn connect(cfg: &InjectorConfig) -> Result<TcpStream, InjectorError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -187,7 +187,7 @@ fn connect(cfg: &Config) -> Result<TcpStream, InjectorError> {
 /// within 30 s. Returns the peer's OPEN and the negotiated hold time.
 fn handshake(
     s: &mut TcpStream,
-    cfg: &Config,
+    cfg: &InjectorConfig,
     counter: &mut StreamCounter,
 ) -> Result<(PeerOpen, u16), InjectorError> {
     s.write_all(&open_message(cfg.asn, cfg.hold, cfg.router_id, cfg.ext_msg))?;
@@ -219,13 +219,13 @@ fn handshake(
             .map_err(|e| InjectorError::NotEstablished(e.to_string()))?;
         for ev in events.drain(..) {
             match ev {
-                Event::Open(p) => {
+                StreamEvent::Open(p) => {
                     s.write_all(&KEEPALIVE_MSG)?;
                     peer = Some(p);
                     state = "openconfirm";
                 }
-                Event::Keepalive if state == "openconfirm" => state = "established",
-                Event::Keepalive => {}
+                StreamEvent::Keepalive if state == "openconfirm" => state = "established",
+                StreamEvent::Keepalive => {}
             }
         }
         if state == "established" {
@@ -238,17 +238,17 @@ fn handshake(
 }
 
 fn writer(
-    cfg: &Config,
+    cfg: &InjectorConfig,
     spec: &Spec,
-    commands: &Receiver<Command>,
-    reports: &Sender<Report>,
+    commands: &Receiver<InjectorCommand>,
+    reports: &Sender<InjectorReport>,
     tids: &Arc<Mutex<Vec<u32>>>,
 ) -> Result<(), InjectorError> {
     if let (Some(t), Ok(mut v)) = (current_tid(), tids.lock()) {
         v.push(t);
     }
     let wl = Workload::encode(spec)?;
-    let _ = reports.send(Report::Workload {
+    let _ = reports.send(InjectorReport::Workload {
         info: wl.info(),
         total: wl.total(),
     });
@@ -290,13 +290,14 @@ fn writer(
                     if let Ok(mut d) = died.lock() {
                         *d = Some(why.clone());
                     }
-                    let _ = reports.send(Report::Error(InjectorError::Died(why).to_string()));
+                    let _ =
+                        reports.send(InjectorReport::Error(InjectorError::Died(why).to_string()));
                     let _ = r.shutdown(Shutdown::Both);
                 }
                 thread_cpu_self()
             })?
     };
-    let _ = reports.send(Report::Ready { peer_open: peer });
+    let _ = reports.send(InjectorReport::Ready { peer_open: peer });
     let died_err = |e: io::Error| {
         let why = died
             .lock()
@@ -316,7 +317,7 @@ fn writer(
                 s.write_all(&KEEPALIVE_MSG).map_err(died_err)?;
                 last_tx = Instant::now();
             }
-            Ok(Command::Send(phase)) => {
+            Ok(InjectorCommand::Send(phase)) => {
                 let stream = if phase == Phase::Announce {
                     &wl.announce
                 } else {
@@ -329,9 +330,9 @@ fn writer(
                     s.write_all(&wl.eor).map_err(died_err)?;
                 }
                 last_tx = Instant::now();
-                let _ = reports.send(Report::Sent { phase, t0, t1 });
+                let _ = reports.send(InjectorReport::Sent { phase, t0, t1 });
             }
-            Ok(Command::Close) | Err(RecvTimeoutError::Disconnected) => {
+            Ok(InjectorCommand::Close) | Err(RecvTimeoutError::Disconnected) => {
                 closing.store(true, Ordering::SeqCst);
                 let _ = s.write_all(&crate::wire::notification(6, 2)); // Cease / Administrative Shutdown
                 let _ = s.shutdown(Shutdown::Both);
@@ -339,7 +340,7 @@ fn writer(
                 if let Ok(mut v) = tids.lock() {
                     v.clear();
                 }
-                let _ = reports.send(Report::Closed {
+                let _ = reports.send(InjectorReport::Closed {
                     cpu_s: thread_cpu_self() + rx_cpu,
                 });
                 return Ok(());

@@ -5,12 +5,12 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use evpnd_loadgen::cli::{Cli, Cmd};
+use evpnd_loadgen::cli::{Cmd, LoadgenCli};
 use evpnd_loadgen::selftest::send_to_discard;
 use evpnd_loadgen::workload::Workload;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = LoadgenCli::parse();
     match cli.cmd {
         Cmd::Run(r) => {
             let args = match r.to_run() {

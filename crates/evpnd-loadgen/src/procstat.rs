@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::sync::OnceLock;
 
-use nix::sys::resource::{UsageWho, getrusage};
+use nix::sys::resource::{Resource, UsageWho, getrlimit, getrusage, setrlimit};
 use nix::unistd::{SysconfVar, sysconf};
 
 use crate::json::{Node, Obj};
@@ -151,6 +151,22 @@ pub fn self_cpu() -> f64 {
             t(u.user_time()) + t(u.system_time())
         }
         Err(_) => 0.0,
+    }
+}
+
+/// Raises the soft limit of open files to the hard one (1,000 sinks need
+/// more than the usual 1,024); the limit in force.
+pub fn raise_nofile_limit() -> u64 {
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) if soft < hard => {
+            if setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+                hard
+            } else {
+                soft
+            }
+        }
+        Ok((soft, _)) => soft,
+        Err(_) => 0,
     }
 }
 

@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::injector::{self, Command, Injector, Phase, Report};
+use crate::injector::{self, Injector, InjectorCommand, InjectorReport, Phase};
 use crate::json::{Node, Obj, round};
 use crate::net::{self, ip_add};
 use crate::procstat::{self, ProcSample};
-use crate::sink::{self, Sink, State};
+use crate::sink::{self, SinkSession, SinkState};
 use crate::wire::PeerOpen;
 use crate::workload::Spec;
 
@@ -95,11 +95,11 @@ pub fn pct<T: Copy + Ord>(vals: &[T], q: f64) -> Option<T> {
 struct Ctx<'a> {
     a: &'a Args,
     rt: &'a tokio::runtime::Runtime,
-    sinks: Vec<Arc<Sink>>,
+    sinks: Vec<Arc<SinkSession>>,
     board: Arc<AtomicU64>,
     seen: u64,
     injector: Option<Injector>,
-    inj_msgs: Vec<Report>,
+    inj_msgs: Vec<InjectorReport>,
 }
 
 impl Ctx<'_> {
@@ -110,7 +110,7 @@ impl Ctx<'_> {
     /// Waits up to `dt` for the injector, then checks the sinks if any changed.
     fn pump(&mut self, dt: Duration) -> Result<(), RunError> {
         match self.injector().reports.recv_timeout(dt) {
-            Ok(Report::Error(e)) => return Err(RunError::Injector(e)),
+            Ok(InjectorReport::Error(e)) => return Err(RunError::Injector(e)),
             Ok(m) => self.inj_msgs.push(m),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {
@@ -171,6 +171,7 @@ pub fn run(mut a: Args) -> (Obj, bool) {
         a.sinks = 1;
         res.set("sinks", 1);
     }
+    procstat::raise_nofile_limit();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(a.sink_threads.max(1))
         .thread_name("sinks")
@@ -190,7 +191,7 @@ pub fn run(mut a: Args) -> (Obj, bool) {
             };
             let r = body(&mut cx, settle, &mut res);
             if let Some(inj) = cx.injector.take() {
-                let _ = inj.commands.send(Command::Close);
+                let _ = inj.commands.send(InjectorCommand::Close);
                 inj.join(Duration::from_secs(5));
             }
             rt.shutdown_timeout(Duration::from_secs(2));
@@ -209,7 +210,7 @@ pub fn run(mut a: Args) -> (Obj, bool) {
 fn start_sinks(cx: &mut Ctx<'_>, listener: Option<std::net::TcpListener>) -> Result<(), RunError> {
     let a = cx.a;
     let remote = SocketAddr::new(a.speaker, a.port);
-    let cfg = |i: usize, active| sink::Config {
+    let cfg = |i: usize, active| sink::SinkConfig {
         asn: a.spec.asn,
         hold: a.hold,
         router_id: ip_add(a.sink_id_base, 1 + i as u64).unwrap_or(a.sink_id_base),
@@ -229,7 +230,7 @@ fn start_sinks(cx: &mut Ctx<'_>, listener: Option<std::net::TcpListener>) -> Res
             .map_err(|_| RunError::Accept("timed out".into()))?
             .map_err(|e| RunError::Accept(e.to_string()))?;
         let _ = stream.set_nodelay(true);
-        let s = Sink::new("direct-sink".into(), a.verify, cx.board.clone());
+        let s = SinkSession::new("direct-sink".into(), a.verify, cx.board.clone());
         cx.sinks.push(s.clone());
         cx.rt.spawn(sink::session(stream, cfg(0, false), s));
         return Ok(());
@@ -243,7 +244,7 @@ fn start_sinks(cx: &mut Ctx<'_>, listener: Option<std::net::TcpListener>) -> Res
             .rt
             .block_on(net::connect(local, remote, Duration::from_secs(10)))
             .map_err(|e| RunError::SinkConnect(i, remote, e))?;
-        let s = Sink::new(format!("sink{i}"), a.verify, cx.board.clone());
+        let s = SinkSession::new(format!("sink{i}"), a.verify, cx.board.clone());
         cx.sinks.push(s.clone());
         cx.rt.spawn(sink::session(stream, cfg(i, true), s));
     }
@@ -271,7 +272,7 @@ fn body(cx: &mut Ctx<'_>, settle: f64, res: &mut Obj) -> Result<(), RunError> {
         speaker = l.local_addr().map_err(|e| RunError::Listen(speaker, e))?;
         listener = Some(l);
     }
-    let icfg = injector::Config {
+    let icfg = injector::InjectorConfig {
         speaker,
         local: a.injector_addr,
         asn: a.spec.asn,
@@ -284,11 +285,11 @@ fn body(cx: &mut Ctx<'_>, settle: f64, res: &mut Obj) -> Result<(), RunError> {
         Some(Injector::spawn(icfg, a.spec.clone()).map_err(|e| RunError::Injector(e.to_string()))?);
     // workload info first (the injector encodes it)
     let target = match cx.injector().reports.recv_timeout(Duration::from_secs(600)) {
-        Ok(Report::Workload { info, total }) => {
+        Ok(InjectorReport::Workload { info, total }) => {
             res.update(info);
             total
         }
-        Ok(Report::Error(e)) => return Err(RunError::Injector(e)),
+        Ok(InjectorReport::Error(e)) => return Err(RunError::Injector(e)),
         _ => return Err(RunError::NoWorkload),
     };
     start_sinks(cx, listener)?;
@@ -296,14 +297,14 @@ fn body(cx: &mut Ctx<'_>, settle: f64, res: &mut Obj) -> Result<(), RunError> {
     let peer_open = loop {
         cx.pump(Duration::from_millis(20))?;
         let ready = cx.inj_msgs.iter().find_map(|m| match m {
-            Report::Ready { peer_open } => Some(peer_open.clone()),
+            InjectorReport::Ready { peer_open } => Some(peer_open.clone()),
             _ => None,
         });
         if let Some(p) = &ready
             && cx
                 .sinks
                 .iter()
-                .all(|s| s.lock().state == State::Established)
+                .all(|s| s.lock().state == SinkState::Established)
         {
             break p.clone();
         }
@@ -415,14 +416,14 @@ fn body(cx: &mut Ctx<'_>, settle: f64, res: &mut Obj) -> Result<(), RunError> {
     }
     res.set("harness_sink_cpu_s", round(cx.sink_cpu() - cpu0, 3));
     if let Some(inj) = cx.injector.take() {
-        let _ = inj.commands.send(Command::Close);
+        let _ = inj.commands.send(InjectorCommand::Close);
         let end = Instant::now() + Duration::from_secs(10);
         while Instant::now() < end {
             match inj
                 .reports
                 .recv_timeout(end.saturating_duration_since(Instant::now()))
             {
-                Ok(Report::Closed { cpu_s }) => {
+                Ok(InjectorReport::Closed { cpu_s }) => {
                     res.set("harness_injector_cpu_s", round(cpu_s, 3));
                     break;
                 }
@@ -449,9 +450,9 @@ fn body(cx: &mut Ctx<'_>, settle: f64, res: &mut Obj) -> Result<(), RunError> {
 fn measure_phase(cx: &mut Ctx<'_>, phase: Phase, target: u64) -> Result<(Obj, Instant), RunError> {
     let a = cx.a;
     cx.inj_msgs.clear();
-    let _ = cx.injector().commands.send(Command::Send(phase));
+    let _ = cx.injector().commands.send(InjectorCommand::Send(phase));
     let t_ph = Instant::now();
-    let done_of = |s: &Sink| {
+    let done_of = |s: &SinkSession| {
         let g = s.lock();
         if phase == Phase::Announce {
             g.counter.t_announced
@@ -459,9 +460,9 @@ fn measure_phase(cx: &mut Ctx<'_>, phase: Phase, target: u64) -> Result<(Obj, In
             g.counter.t_withdrawn
         }
     };
-    let sent = |msgs: &[Report]| {
+    let sent = |msgs: &[InjectorReport]| {
         msgs.iter().find_map(|m| match m {
-            Report::Sent { t0, t1, .. } => Some((*t0, *t1)),
+            InjectorReport::Sent { t0, t1, .. } => Some((*t0, *t1)),
             _ => None,
         })
     };

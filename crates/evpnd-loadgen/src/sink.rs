@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use crate::count::{Event, StreamCounter};
+use crate::count::{StreamCounter, StreamEvent};
 use crate::wire::{KEEPALIVE_MSG, open_message};
 
 const READ_BUF: usize = 1 << 20;
@@ -27,7 +27,7 @@ thread_local! {
 }
 
 #[derive(Debug, Clone)]
-pub struct Config {
+pub struct SinkConfig {
     pub asn: u32,
     pub hold: u16,
     pub router_id: Ipv4Addr,
@@ -38,20 +38,20 @@ pub struct Config {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
+pub enum SinkState {
     Connect,
     OpenSent,
     OpenConfirm,
     Established,
 }
 
-impl State {
+impl SinkState {
     pub fn name(self) -> &'static str {
         match self {
-            State::Connect => "connect",
-            State::OpenSent => "opensent",
-            State::OpenConfirm => "openconfirm",
-            State::Established => "established",
+            SinkState::Connect => "connect",
+            SinkState::OpenSent => "opensent",
+            SinkState::OpenConfirm => "openconfirm",
+            SinkState::Established => "established",
         }
     }
 }
@@ -59,14 +59,14 @@ impl State {
 #[derive(Debug)]
 pub struct Inner {
     pub counter: StreamCounter,
-    pub state: State,
+    pub state: SinkState,
     /// Why the session ended; a sink never ends on its own during a run.
     pub error: Option<String>,
 }
 
 /// One sink, shared between its task and the run.
 #[derive(Debug)]
-pub struct Sink {
+pub struct SinkSession {
     pub name: String,
     inner: Mutex<Inner>,
     /// Bumped by every sink when something the run waits for changed (a
@@ -74,13 +74,13 @@ pub struct Sink {
     board: Arc<AtomicU64>,
 }
 
-impl Sink {
-    pub fn new(name: String, verify: bool, board: Arc<AtomicU64>) -> Arc<Sink> {
-        Arc::new(Sink {
+impl SinkSession {
+    pub fn new(name: String, verify: bool, board: Arc<AtomicU64>) -> Arc<SinkSession> {
+        Arc::new(SinkSession {
             name,
             inner: Mutex::new(Inner {
                 counter: StreamCounter::new(verify),
-                state: State::Connect,
+                state: SinkState::Connect,
                 error: None,
             }),
             board,
@@ -95,7 +95,7 @@ impl Sink {
         self.board.fetch_add(1, Ordering::Release);
     }
 
-    fn set_state(&self, s: State) {
+    fn set_state(&self, s: SinkState) {
         self.lock().state = s;
         self.changed();
     }
@@ -128,7 +128,11 @@ enum Read {
 }
 
 /// One read into the thread's buffer, counted under the sink's lock.
-fn read_once(stream: &TcpStream, sink: &Sink, events: &mut Vec<Event>) -> Result<Read, String> {
+fn read_once(
+    stream: &TcpStream,
+    sink: &SinkSession,
+    events: &mut Vec<StreamEvent>,
+) -> Result<Read, String> {
     SCRATCH.with(|buf| {
         let mut buf = buf.borrow_mut();
         match stream.try_read(&mut buf[..]) {
@@ -158,22 +162,26 @@ fn read_once(stream: &TcpStream, sink: &Sink, events: &mut Vec<Event>) -> Result
 }
 
 /// Runs one sink session until it fails or the runtime is shut down.
-pub async fn session(stream: TcpStream, cfg: Config, sink: Arc<Sink>) {
+pub async fn session(stream: TcpStream, cfg: SinkConfig, sink: Arc<SinkSession>) {
     if let Err(e) = session_inner(&stream, &cfg, &sink).await {
         sink.fail(e);
     }
 }
 
-async fn session_inner(stream: &TcpStream, cfg: &Config, sink: &Sink) -> Result<(), String> {
+async fn session_inner(
+    stream: &TcpStream,
+    cfg: &SinkConfig,
+    sink: &SinkSession,
+) -> Result<(), String> {
     let open = open_message(cfg.asn, cfg.hold, cfg.router_id, cfg.ext_msg);
     let mut sent_open = false;
-    let mut state = State::Connect;
+    let mut state = SinkState::Connect;
     if cfg.active {
         send(stream, &open)
             .await
             .map_err(|e| format!("send: {e}"))?;
         sent_open = true;
-        state = State::OpenSent;
+        state = SinkState::OpenSent;
         sink.set_state(state);
     }
     let mut ka: Option<Duration> = None;
@@ -182,7 +190,7 @@ async fn session_inner(stream: &TcpStream, cfg: &Config, sink: &Sink) -> Result<
     let far = Duration::from_secs(86400 * 365);
     loop {
         let deadline = match (state, ka) {
-            (State::Established, Some(k)) => last_tx + k,
+            (SinkState::Established, Some(k)) => last_tx + k,
             _ => Instant::now() + far,
         };
         tokio::select! {
@@ -204,7 +212,7 @@ async fn session_inner(stream: &TcpStream, cfg: &Config, sink: &Sink) -> Result<
         }
         for ev in events.drain(..) {
             match ev {
-                Event::Open(p) => {
+                StreamEvent::Open(p) => {
                     let hold = cfg.hold.min(p.hold);
                     ka = (hold > 0).then(|| Duration::from_secs_f64(f64::from(hold) / 3.0));
                     if !sent_open {
@@ -217,14 +225,14 @@ async fn session_inner(stream: &TcpStream, cfg: &Config, sink: &Sink) -> Result<
                         .await
                         .map_err(|e| format!("send: {e}"))?;
                     last_tx = Instant::now();
-                    state = State::OpenConfirm;
+                    state = SinkState::OpenConfirm;
                     sink.set_state(state);
                 }
-                Event::Keepalive if state == State::OpenConfirm => {
-                    state = State::Established;
+                StreamEvent::Keepalive if state == SinkState::OpenConfirm => {
+                    state = SinkState::Established;
                     sink.set_state(state);
                 }
-                Event::Keepalive => {}
+                StreamEvent::Keepalive => {}
             }
         }
     }

@@ -90,7 +90,7 @@ pub struct Workload {
 
 /// Offsets of the length fields of an UPDATE being written, patched when
 /// it is finished.
-struct Open {
+struct OpenUpdate {
     msg: usize,
     attrs: usize,
     mp: usize,
@@ -106,7 +106,7 @@ fn begin_update(out: &mut Vec<u8>) -> (usize, usize) {
 /// An UPDATE with `attrs` and an MP_REACH_NLRI (RFC 4760 section 3) for
 /// L2VPN/EVPN with next hop `nh` (4 octets) and a zero reserved octet; NLRI
 /// are appended after it. MP_REACH always has the extended-length flag (0x90).
-fn begin_reach(out: &mut Vec<u8>, attrs: &[u8], nh: Ipv4Addr) -> Open {
+fn begin_reach(out: &mut Vec<u8>, attrs: &[u8], nh: Ipv4Addr) -> OpenUpdate {
     let (msg, a) = begin_update(out);
     out.extend_from_slice(attrs);
     let mp = out.len();
@@ -115,20 +115,20 @@ fn begin_reach(out: &mut Vec<u8>, attrs: &[u8], nh: Ipv4Addr) -> Open {
     out.extend_from_slice(&[SAFI_EVPN, 4]);
     out.extend_from_slice(&nh.octets());
     out.push(0);
-    Open { msg, attrs: a, mp }
+    OpenUpdate { msg, attrs: a, mp }
 }
 
 /// An UPDATE holding only an MP_UNREACH_NLRI (RFC 4760 section 4).
-fn begin_unreach(out: &mut Vec<u8>) -> Open {
+fn begin_unreach(out: &mut Vec<u8>) -> OpenUpdate {
     let (msg, a) = begin_update(out);
     let mp = out.len();
     out.extend_from_slice(&[0x90, ATTR_MP_UNREACH, 0, 0]);
     out.extend_from_slice(&AFI_L2VPN.to_be_bytes());
     out.push(SAFI_EVPN);
-    Open { msg, attrs: a, mp }
+    OpenUpdate { msg, attrs: a, mp }
 }
 
-fn finish(out: &mut [u8], o: Open) {
+fn finish(out: &mut [u8], o: OpenUpdate) {
     let end = out.len();
     let put = |out: &mut [u8], at: usize, v: usize| {
         out[at..at + 2].copy_from_slice(&(v as u16).to_be_bytes())
@@ -232,7 +232,7 @@ impl Workload {
             let mut attrs = common.clone();
             push_attr(&mut attrs, 0xc0, ATTR_EXT_COMM, &ext_comms(spec.asn, vni));
             let room = maxlen - HEADER_LEN - 4 - attrs.len() - mpr_fixed;
-            let mut open: Option<Open> = None;
+            let mut open: Option<OpenUpdate> = None;
             let (mut count, mut size) = (0u64, 0usize);
             let mut r = grp;
             while r < spec.routes {
@@ -314,7 +314,7 @@ impl Workload {
         let room = maxlen - HEADER_LEN - 4 - 4 - 3;
         let mut out: Vec<u8> = Vec::with_capacity(all_nlri.len() + all_nlri.len() / 64 + 64);
         let mut msgs = 0u64;
-        let mut open: Option<Open> = None;
+        let mut open: Option<OpenUpdate> = None;
         let (mut count, mut size) = (0u64, 0usize);
         let mut p = 0;
         while p < all_nlri.len() {
