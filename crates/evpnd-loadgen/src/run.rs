@@ -466,10 +466,17 @@ fn measure_phase(cx: &mut Ctx<'_>, phase: Phase, target: u64) -> Result<(Obj, In
             _ => None,
         })
     };
+    let mut checked = u64::MAX;
     loop {
         cx.pump(Duration::from_millis(10))?;
-        if sent(&cx.inj_msgs).is_some() && cx.sinks.iter().all(|s| done_of(s).is_some()) {
-            break;
+        // the sinks are scanned once the stream is sent, then only when one
+        // of them says something changed (a done time among others)
+        let g = cx.board.load(Ordering::Acquire);
+        if sent(&cx.inj_msgs).is_some() && g != checked {
+            checked = g;
+            if cx.sinks.iter().all(|s| done_of(s).is_some()) {
+                break;
+            }
         }
         if secs(t_ph.elapsed()) > a.timeout {
             break;
