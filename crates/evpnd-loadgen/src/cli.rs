@@ -28,6 +28,8 @@ pub enum Cmd {
     Selftest(WorkloadArgs),
     /// Build the workload and print its summary.
     Encode(WorkloadArgs),
+    /// The injector alone: announce / withdraw / close on stdin lines (or --auto S), send times as JSON lines.
+    Inject(crate::inject::InjectArgs),
 }
 
 /// The workload (must be identical across speakers).

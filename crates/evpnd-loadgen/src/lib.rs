@@ -11,6 +11,7 @@
 
 pub mod cli;
 pub mod count;
+pub mod inject;
 pub mod injector;
 pub mod json;
 pub mod net;

@@ -35,6 +35,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Cmd::Inject(a) => ExitCode::from(evpnd_loadgen::inject::main(a)),
         Cmd::Selftest(w) => {
             let wl = match Workload::encode(&w.spec()) {
                 Ok(wl) => wl,
