@@ -50,9 +50,9 @@ declare -A CMD_PKG=(
 	[tail]=coreutils [tee]=coreutils [timeout]=coreutils [touch]=coreutils [tr]=coreutils
 	[uniq]=coreutils [wc]=coreutils [comm]=coreutils [mv]=coreutils [ln]=coreutils
 	[stat]=coreutils [mktemp]=coreutils [realpath]=coreutils [nproc]=coreutils
-	[du]=coreutils [chroot]=coreutils [readlink]=coreutils ["/usr/bin/env"]=coreutils ["/bin/bash"]=bash
+	[du]=coreutils [chroot]=coreutils [readlink]=coreutils [mkfifo]=coreutils [uname]=coreutils ["/usr/bin/env"]=coreutils ["/bin/bash"]=bash
 	[bash]=bash [sh]=dash [grep]=grep [sed]=sed [awk]=mawk [cmp]=diffutils [diff]=diffutils
-	[hostname]=hostname [getent]=libc-bin ["apt-get"]=apt ["dpkg-query"]=dpkg
+	[hostname]=hostname [getent]=libc-bin [getconf]=libc-bin ["apt-get"]=apt ["dpkg-query"]=dpkg
 	[find]=findutils [xargs]=findutils [tar]=tar [gzip]=gzip
 	[unshare]=util-linux [findmnt]=util-linux [nsenter]=util-linux [setsid]=util-linux [flock]=util-linux [mount]=mount [umount]=mount
 	[sysctl]=procps [kill]=procps [pgrep]=procps [pkill]=procps [ps]=procps
@@ -68,6 +68,7 @@ declare -A CMD_PKG=(
 	# the VM: vng boots qemu (RUNTIME_PKG) with busybox in its initramfs
 	[vng]=pip:virtme-ng ["qemu-system-x86_64"]=qemu-system-x86
 	[cargo]=rustup [rustup]=rustup
+	[cc]=gcc                                   # scripts/bench-vtep-ingest.sh builds its counter
 	# proto-tests/systemd-vm: nspawn in the VM (the host's /), the rest inside its container
 	["systemd-nspawn"]=systemd-container
 	[systemctl]=in-root [journalctl]=in-root ["systemd-analyze"]=in-root ["systemd-sysusers"]=in-root
