@@ -29,7 +29,7 @@ pub enum Cmd {
     /// Build the workload and print its summary.
     Encode(WorkloadArgs),
     /// The injector alone: announce / withdraw / close on stdin lines (or --auto S), send times as JSON lines.
-    Inject(crate::inject::InjectArgs),
+    Inject(InjectArgs),
 }
 
 /// The workload (must be identical across speakers).
@@ -84,6 +84,37 @@ impl WorkloadArgs {
             asn: self.asn,
         }
     }
+}
+
+/// `inject`: the injector alone (see [`crate::inject`]).
+#[derive(Debug, Clone, Args)]
+pub struct InjectArgs {
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+    /// Speaker address.
+    #[arg(long)]
+    pub speaker: IpAddr,
+    #[arg(long, default_value_t = 179)]
+    pub port: u16,
+    /// Local address of the session ('' = any).
+    #[arg(long, default_value = "")]
+    pub injector_addr: String,
+    /// BGP identifier.
+    #[arg(long, default_value = "198.18.1.1")]
+    pub router_id: Ipv4Addr,
+    #[arg(long, default_value_t = 180)]
+    pub hold: u16,
+    /// Seconds to keep trying to establish the session (connection refused
+    /// or closed: try again every 0.5 s).
+    #[arg(long, default_value_t = 60.0)]
+    pub establish_timeout: f64,
+    /// No stdin: announce, withdraw this many seconds after the announce
+    /// stream is sent, close as long after the withdraw.
+    #[arg(long)]
+    pub auto: Option<f64>,
+    /// k=v copied into every JSON line.
+    #[arg(long, action = clap::ArgAction::Append)]
+    pub label: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]

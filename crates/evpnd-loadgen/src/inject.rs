@@ -20,47 +20,15 @@
 //! session is kept alive with KEEPALIVEs (RFC 4271 section 4.4) meanwhile.
 
 use std::io::{self, BufRead, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use clap::Args;
-
-use crate::cli::WorkloadArgs;
+use crate::cli::InjectArgs;
 use crate::injector::{Injector, InjectorCommand, InjectorConfig, InjectorReport, Phase};
 use crate::json::{Obj, round};
 use crate::net::parse_opt_addr;
-
-#[derive(Debug, Clone, Args)]
-pub struct InjectArgs {
-    #[command(flatten)]
-    pub workload: WorkloadArgs,
-    /// Speaker address.
-    #[arg(long)]
-    pub speaker: IpAddr,
-    #[arg(long, default_value_t = 179)]
-    pub port: u16,
-    /// Local address of the session ('' = any).
-    #[arg(long, default_value = "")]
-    pub injector_addr: String,
-    /// BGP identifier.
-    #[arg(long, default_value = "198.18.1.1")]
-    pub router_id: Ipv4Addr,
-    #[arg(long, default_value_t = 180)]
-    pub hold: u16,
-    /// Seconds to keep trying to establish the session (connection refused
-    /// or closed: try again every 0.5 s).
-    #[arg(long, default_value_t = 60.0)]
-    pub establish_timeout: f64,
-    /// No stdin: announce, withdraw this many seconds after the announce
-    /// stream is sent, close as long after the withdraw.
-    #[arg(long)]
-    pub auto: Option<f64>,
-    /// k=v copied into every JSON line.
-    #[arg(long, action = clap::ArgAction::Append)]
-    pub label: Vec<String>,
-}
 
 /// Instants as wall-clock seconds since the epoch, from one reading of both
 /// clocks.
@@ -90,18 +58,18 @@ impl WallClock {
 
 /// What the caller asks for, from stdin or `--auto`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Command {
+pub enum StdinCommand {
     Send(Phase),
     Close,
 }
 
 /// One line of input; `None` for a blank line, `Err` for anything unknown.
-pub fn parse_command(line: &str) -> Result<Option<Command>, String> {
+pub fn parse_command(line: &str) -> Result<Option<StdinCommand>, String> {
     match line.trim() {
         "" => Ok(None),
-        "announce" => Ok(Some(Command::Send(Phase::Announce))),
-        "withdraw" => Ok(Some(Command::Send(Phase::Withdraw))),
-        "close" => Ok(Some(Command::Close)),
+        "announce" => Ok(Some(StdinCommand::Send(Phase::Announce))),
+        "withdraw" => Ok(Some(StdinCommand::Send(Phase::Withdraw))),
+        "close" => Ok(Some(StdinCommand::Close)),
         other => Err(format!(
             "unknown command '{other}' (announce, withdraw, close)"
         )),
@@ -135,7 +103,7 @@ impl Out<'_> {
 }
 
 /// stdin, one command per line, on a thread of its own; EOF is `close`.
-fn stdin_commands() -> Receiver<Result<Command, String>> {
+fn stdin_commands() -> Receiver<Result<StdinCommand, String>> {
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
         for line in io::stdin().lock().lines() {
@@ -152,7 +120,7 @@ fn stdin_commands() -> Receiver<Result<Command, String>> {
                 }
             }
         }
-        let _ = tx.send(Ok(Command::Close));
+        let _ = tx.send(Ok(StdinCommand::Close));
     });
     rx
 }
@@ -205,7 +173,7 @@ pub fn main(a: InjectArgs) -> u8 {
     let commands = if a.auto.is_some() {
         let (tx, rx) = mpsc::channel();
         // the rest is timed from each `sent` (see `drive`)
-        let _ = tx.send(Ok(Command::Send(Phase::Announce)));
+        let _ = tx.send(Ok(StdinCommand::Send(Phase::Announce)));
         rx
     } else {
         stdin_commands()
@@ -217,7 +185,11 @@ pub fn main(a: InjectArgs) -> u8 {
 
 /// `inject` with its commands from `commands` (ended: `close`, unless
 /// `--auto`), events written to `w`; the exit status.
-pub fn run(a: &InjectArgs, commands: &Receiver<Result<Command, String>>, w: &mut dyn Write) -> u8 {
+pub fn run(
+    a: &InjectArgs,
+    commands: &Receiver<Result<StdinCommand, String>>,
+    w: &mut dyn Write,
+) -> u8 {
     let mut out = Out {
         w,
         clock: WallClock::now(),
@@ -282,11 +254,11 @@ pub fn run(a: &InjectArgs, commands: &Receiver<Result<Command, String>>, w: &mut
 fn drive(
     a: &InjectArgs,
     inj: &Injector,
-    commands: &Receiver<Result<Command, String>>,
+    commands: &Receiver<Result<StdinCommand, String>>,
     out: &mut Out<'_>,
 ) -> Result<(), String> {
     // --auto: the next command and when it is due
-    let mut due: Option<(Instant, Command)> = None;
+    let mut due: Option<(Instant, StdinCommand)> = None;
     let mut input_done = false;
     loop {
         match inj.reports.recv_timeout(Duration::from_millis(10)) {
@@ -299,8 +271,8 @@ fn drive(
                 out.event("sent", o);
                 if let Some(s) = a.auto {
                     let next = match phase {
-                        Phase::Announce => Command::Send(Phase::Withdraw),
-                        Phase::Withdraw => Command::Close,
+                        Phase::Announce => StdinCommand::Send(Phase::Withdraw),
+                        Phase::Withdraw => StdinCommand::Close,
                     };
                     due = Some((t1 + Duration::from_secs_f64(s.max(0.0)), next));
                 }
@@ -329,10 +301,10 @@ fn drive(
             }
         }
         match next {
-            Some(Command::Send(p)) => {
+            Some(StdinCommand::Send(p)) => {
                 let _ = inj.commands.send(InjectorCommand::Send(p));
             }
-            Some(Command::Close) => return Ok(()),
+            Some(StdinCommand::Close) => return Ok(()),
             None => {}
         }
     }
@@ -341,18 +313,19 @@ fn drive(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
 
     #[test]
     fn commands() {
         assert_eq!(
             parse_command(" announce\n"),
-            Ok(Some(Command::Send(Phase::Announce)))
+            Ok(Some(StdinCommand::Send(Phase::Announce)))
         );
         assert_eq!(
             parse_command("withdraw"),
-            Ok(Some(Command::Send(Phase::Withdraw)))
+            Ok(Some(StdinCommand::Send(Phase::Withdraw)))
         );
-        assert_eq!(parse_command("close"), Ok(Some(Command::Close)));
+        assert_eq!(parse_command("close"), Ok(Some(StdinCommand::Close)));
         assert_eq!(parse_command("  "), Ok(None));
         assert!(parse_command("go").is_err());
     }
@@ -417,7 +390,7 @@ mod tests {
             panic!("inject")
         };
         let (tx, rx) = mpsc::channel();
-        tx.send(Ok(Command::Send(Phase::Announce))).unwrap();
+        tx.send(Ok(StdinCommand::Send(Phase::Announce))).unwrap();
         let mut buf = Vec::new();
         assert_eq!(run(&a, &rx, &mut buf), 0);
         server.join().unwrap();
