@@ -32,6 +32,15 @@
 #                  master row to h2m itself; the self row must go too)
 #   drift-repair   a flood row of n1's deleted by hand: evpnd puts it back, and its
 #                  metrics endpoint counts one more evpnd_drift_repairs_total
+#   rtc-*          RT-Constrain (RFC 4684): every evpnd has `rtc` beside l2vpn-evpn from
+#                  the start (so every check above runs constrained). The RR's show
+#                  neighbors --json: rt_memberships 2 per VTEP (65000:10/11); `evpnd reload`
+#                  adds VNI 12 (VLAN 12, RT 65000:12) to n1 and n2 only: 3 for them, 2 for
+#                  n3; `evpnd upgrade` of the RR (ADR 0010): sessions kept
+#                  (established_at_ms), memberships handed over, no wait for an End-of-RIB;
+#                  hosts h1c/h2c on VLAN 12 ping; n2 holds n1's VNI 12 routes (show routes,
+#                  flood and MAC rows), n3 none (show routes, kernel fdb) while the RR holds
+#                  them all
 #   logs           no panic, no ERROR, all four evpnd still running
 set -uo pipefail
 source "$(dirname "$0")/../lib/harness.sh"
@@ -102,7 +111,7 @@ rr_conf() {
 	hold_time = 9
 	keepalive = 3
 	connect_retry = 2
-	families = ["l2vpn-evpn"]
+	families = ["l2vpn-evpn", "rtc"]
 	EOF
 	for n in $VTEPS; do
 		printf '\n[[neighbors]]\naddress = "%s"\nremote_as = 65000\ndescription = "%s"\nroute_reflector_client = true\npassive = true\n' "$(vtep_ip $n)" $n
@@ -118,7 +127,7 @@ vtep_conf() {
 	hold_time = 9
 	keepalive = 3
 	connect_retry = 2
-	families = ["l2vpn-evpn"]
+	families = ["l2vpn-evpn", "rtc"]
 
 	[[neighbors]]
 	address = "$RR"
@@ -142,16 +151,22 @@ vtep_conf() {
 	vlan = 11
 	vni = 11
 	EOF
+	for v in ${EXTRA_VNIS[$n]:-}; do printf '\n[[vtep.vnis]]\nvlan = %s\nvni = %s\n' "$v" "$v"; done
+}
+declare -A EXTRA_VNIS=() # node -> VNIs beyond 10/11 (VLAN = VNI), added by phase 9
+write_conf() { # N: lab-N's evpnd.toml
+	local n=$1
+	{ if [ $n = rr ]; then rr_conf; else vtep_conf $n; fi
+	  printf '\n[control]\nsocket = "%s"\nmode = "0600"\n\n[log]\nlevel = "debug"\nformat = "text"\n' "$PT_RUN/lab-$n/evpnd.sock"
+	  printf '\n[metrics]\nlisten = "127.0.0.1:9100"\n'
+	} >"$PT_RUN/lab-$n/evpnd.toml"
 }
 t=$(now)
 # The RR first, so the VTEPs' first connect finds it listening (no retry back-off)
 for n in $ALL; do
 	[ $n = n1 ] && { wait_until 30 ev rr show neighbors || { fail evpnd-start "rr: control socket not answering after 30 s: $(tail -3 "$PT_RUN/lab-rr/evpnd.log")"; pt_finish; }; }
 	mkdir -p "$PT_RUN/lab-$n"
-	{ if [ $n = rr ]; then rr_conf; else vtep_conf $n; fi
-	  printf '\n[control]\nsocket = "%s"\nmode = "0600"\n\n[log]\nlevel = "debug"\nformat = "text"\n' "$PT_RUN/lab-$n/evpnd.sock"
-	  printf '\n[metrics]\nlisten = "127.0.0.1:9100"\n'
-	} >"$PT_RUN/lab-$n/evpnd.toml"
+	write_conf $n
 	pt_bg ip netns exec lab-$n env NO_COLOR=1 "$EVPND" run --config "$PT_RUN/lab-$n/evpnd.toml" >"$PT_RUN/lab-$n/evpnd.log" 2>&1
 	eval "PID_$n=$PT_LAST_PID"
 done
@@ -508,7 +523,90 @@ if [[ $repairs =~ ^[0-9]+$ ]] && wait_until 10 flood_back && wait_until 5 repair
 else
 	fail drift-repair "n1: after 'bridge fdb del $FLOOD_ROW': row back: $(flood_back && echo yes || echo no); evpnd_drift_repairs_total '$repairs' -> '$(metric n1 evpnd_drift_repairs_total)'; evpnd_duplicate_macs{vni=\"10\"} '$dups' (want 0); metrics: $(scrape n1 | grep -c '^evpnd_') samples"
 fi
-# ================================================================ 9. logs
+# ================================================================ 9. RT-Constrain
+# RFC 4684: each VTEP announced its import RTs as RT membership (section 4), the RR the
+# default one; the RR sends a VTEP only the routes of its memberships (section 3). VNI 12
+# comes to n1 and n2 by `evpnd reload` (their memberships change live; the old RR image
+# sends n2 n1's type-3); then the RR is upgraded in place (ADR 0010) and hosts on VLAN
+# 12 give new MAC routes, which the new image sends n2 and not n3. n3 does not import
+# 65000:12 and must get none of its routes, with or without a kernel row to show.
+members() { ev_json rr neighbors | jq -r '[.[] | "\(.address)=\(.rt_memberships // "none")"] | sort | join(" ")'; }
+families() { ev_json rr neighbors | jq -r '[.[] | "\(.address):\(.families | join("+"))"] | sort | join(" ")'; }
+want_members() { echo "198.19.0.1=$1 198.19.0.2=$2 198.19.0.3=$3"; }
+members_are() { [ "$(members)" = "$(want_members "$@")" ]; }
+if members_are 2 2 2; then
+	pass rtc-memberships "RR show neighbors --json rt_memberships: $(members) (65000:10 and 65000:11 each); families $(families)"
+else
+	fail rtc-memberships "RR rt_memberships: $(members), want $(want_members 2 2 2); families $(families)"
+fi
+t=$(now)
+for n in n1 n2; do
+	EXTRA_VNIS[$n]=12
+	write_conf $n
+	ev $n reload >"$PT_OUT/rtc-reload-$n.out" 2>&1 &
+	eval "RL_$n=$!"
+done
+rc=0
+wait "$RL_n1" || rc=$?
+wait "$RL_n2" || rc=$?
+if [ $rc = 0 ] && grep -q "VNI 12 (VLAN 12) added" "$PT_OUT/rtc-reload-n1.out" && grep -q "VNI 12 (VLAN 12) added" "$PT_OUT/rtc-reload-n2.out" && wait_until 20 members_are 3 3 2; then
+	pass rtc-reload "n1 and n2 reloaded with VNI 12 (VLAN 12, RT 65000:12), RR rt_memberships $(members) after $(since "$t")s; n1: $(head -3 "$PT_OUT/rtc-reload-n1.out" | tr '\n' ' ')"
+else
+	fail rtc-reload "exit $rc after $(since "$t")s: RR rt_memberships $(members), want $(want_members 3 3 2); n1: $(tr '\n' ' ' <"$PT_OUT/rtc-reload-n1.out") n2: $(tr '\n' ' ' <"$PT_OUT/rtc-reload-n2.out")"
+fi
+# routes of RT 65000:12 a speaker holds, "type next-hop mac" sorted
+rt12() { ev_json $1 routes | jq -r '.[] | select(any(.route_targets[]; . == "65000:12")) | "\(.route_type) \(.next_hop // .originator_ip) \(.mac // "-")"' | sort; }
+rows12() { bridge -n lab-$1 fdb show | grep -E " (src_vni|vlan) 12( |$)"; }
+
+# The RR upgraded in place: the new image filters each VTEP at once by the membership
+# the old one had; no End-of-RIB comes again, and none is waited for (section 6).
+up_at() { ev_json rr neighbors | jq -r '[.[] | "\(.address)@\(.established_at_ms // "none")"] | sort | join(" ")'; }
+handed() { grep -c "RT-Constrain state handed over by the previous process" "$PT_RUN/lab-rr/evpnd.log"; }
+waited() { grep -c "no RT membership End-of-RIB in time" "$PT_RUN/lab-rr/evpnd.log"; }
+# The upgrade's answer counts the sessions resumed by the time the new image first
+# answers (in this VM some come a moment later): the check waits for all three.
+resumed() { [ "$(up_at)" = "$before_up" ] && [ "$(handed)" = 3 ] && members_are 3 3 2; }
+before_up=$(up_at)
+t=$(now)
+ev rr upgrade >"$PT_OUT/rtc-upgrade.out" 2>&1
+rc=$?
+if [ $rc = 0 ] && grep -q "handing 3 session(s) over" "$PT_OUT/rtc-upgrade.out" && wait_until 20 resumed && [ "$(waited)" = 0 ]; then
+	pass rtc-upgrade "RR upgraded, all resumed in $(since "$t")s ($(head -2 "$PT_OUT/rtc-upgrade.out" | tr '\n' ' ')); RT-Constrain state handed over for $(handed) sessions, no membership wait, rt_memberships $(members), sessions unchanged ($before_up)"
+else
+	fail rtc-upgrade "exit $rc: $(tr '\n' ' ' <"$PT_OUT/rtc-upgrade.out"); handed over: $(handed)/3; membership waits run out: $(waited); rt_memberships $(members); sessions before: $before_up, now: $(up_at)"
+fi
+
+for i in 1 2; do
+	ip netns add lab-h${i}c && PT_NS+=(lab-h${i}c)
+	printf 'link set lo up\n' | ip -n lab-h${i}c -batch -
+	printf 'link add h%sc type veth peer name eth0 netns lab-h%sc\nlink set h%sc master br0 up\n' $i $i $i | ip -n lab-n$i -batch -
+	bridge -n lab-n$i vlan add dev h${i}c vid 12 pvid untagged
+	printf 'link set eth0 address %s\naddr add %s/24 dev eth0\nlink set eth0 up\n' "$(host_mac 12 $i)" "$(host_ip 12 $i)" | ip -n lab-h${i}c -batch -
+done
+M1C=$(host_mac 12 1)
+n2_has_12() {
+	local r f
+	r=$(rt12 n2) f=$(bridge -n lab-n2 fdb show dev vxlan0)
+	grep -qx "3 198.19.0.1 -" <<<"$r" && grep -qx "2 198.19.0.1 $M1C" <<<"$r" &&
+		grep -q "^00:00:00:00:00:00 dst 198.19.0.1 src_vni 12 self" <<<"$f" && grep -q "^$M1C dst 198.19.0.1 src_vni 12 self" <<<"$f"
+}
+t=$(now)
+if wait_until 30 nsx lab-h1c ping -c 1 -W 1 "$(host_ip 12 2)" && wait_until 20 n2_has_12; then
+	pass rtc-vni12-n2 "h1c pings h2c in VNI 12; n2 holds n1's VNI 12 routes (its type-3, and h1c's MAC, announced after the upgrade; $(rt12 n2 | grep -c ' 198.19.0.1 ') of RT 65000:12: $(rt12 n2 | grep ' 198.19.0.1 ' | paste -sd, -)), its flood row and h1c's MAC row ($(since "$t")s)"
+else
+	fail rtc-vni12-n2 "after $(since "$t")s: n2's routes of RT 65000:12: $(rt12 n2 | paste -sd, -); n2's VNI 12 rows: $(rows12 n2 | strip | paste -sd';' -)"
+fi
+ev_json rr routes >"$PT_OUT/rr-routes-rtc.json"
+ev_json n3 routes >"$PT_OUT/n3-routes-rtc.json"
+sent_to() { ev_json rr neighbors | jq -r --arg a "$1" '.[] | select(.address == $a) | .prefixes_sent'; }
+rr12=$(rt12 rr | wc -l) n3_12=$(rt12 n3 | wc -l) n3_rows=$(rows12 n3 | wc -l)
+if [ "$rr12" -ge 4 ] && [ "$n3_12" = 0 ] && [ "$n3_rows" = 0 ]; then
+	pass rtc-vni12-n3-none "the RR holds $rr12 routes of RT 65000:12 (n1's and n2's type-3 and MACs), n3 none in show routes and no VNI/VLAN 12 row in its kernel fdb; RR prefixes_sent n2 $(sent_to 198.19.0.2), n3 $(sent_to 198.19.0.3)"
+else
+	fail rtc-vni12-n3-none "RR routes of RT 65000:12: $rr12 (want >= 4); n3's: $n3_12 ($(rt12 n3 | paste -sd, -)); n3's VNI/VLAN 12 fdb rows: $n3_rows ($(rows12 n3 | strip | paste -sd';' -)); RR prefixes_sent n2 $(sent_to 198.19.0.2), n3 $(sent_to 198.19.0.3)"
+fi
+pt_log "RT-Constrain done"
+# ================================================================ 10. logs
 for n in $ALL; do
 	ev $n show neighbors >"$PT_OUT/$n-show-neighbors.txt" 2>&1
 	ev $n show routes >"$PT_OUT/$n-show-routes.txt" 2>&1
