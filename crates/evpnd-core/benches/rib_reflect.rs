@@ -7,11 +7,8 @@
 //! `cargo bench -p evpnd-core --bench rib_reflect`
 //! Throughput is in routes (announced plus withdrawn) per second.
 
-#[path = "support/reflector.rs"]
-mod reflector;
-
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use reflector::Reflector;
+use evpnd_core::rib::workload::Reflector;
 use std::time::Duration;
 
 const ROUTES: u32 = 100_000;

@@ -13,10 +13,7 @@
 //! usage: cargo run --release -p evpnd-core --example rib_memory [N] [K]
 //!        (defaults 1000000 and 10)
 
-#[path = "../benches/support/reflector.rs"]
-mod reflector;
-
-use reflector::Reflector;
+use evpnd_core::rib::workload::Reflector;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -12,3 +12,4 @@ pub mod peer;
 pub mod prefix_limit;
 pub mod reflect;
 pub mod rt_filter;
+pub mod workload;

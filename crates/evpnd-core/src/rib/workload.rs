@@ -1,17 +1,18 @@
-//! A route reflector's pure RIB fed the workload of
-//! `../shared/bench/evpn-blast.py` (MAC-only type-2 routes from one client,
-//! 100 per UPDATE under one attribute set), shared by the `rib_memory`
-//! example (where the memory goes) and the `rib_reflect` bench (how fast).
+//! A route reflector's pure RIB fed the workload of the external
+//! reflector benchmark (`evpn-blast.py`, `evpnd-loadgen`: MAC-only type-2
+//! routes from one client, 100 per UPDATE under one attribute set), for
+//! the `rib_memory` example (where the memory goes) and the `rib_reflect`
+//! bench (how fast). Not used by the daemon.
 //! The UPDATEs the RIB produces for the other clients are counted and
 //! dropped, as a socket would take them.
 
+use crate::rib::adj_out::OutGroupKey;
+use crate::rib::attrs::PathSummary;
+use crate::rib::encode::OutboundEncoder;
+use crate::rib::engine::{GracefulPeer, Rib, RibInput, RibOutlet, RibOutput};
+use crate::rib::ingress::{IngressUpdate, Reach};
+use crate::rib::peer::{PeerIdx, PeerInfo, PeerKind};
 use bytes::{BufMut, Bytes, BytesMut};
-use evpnd_core::rib::adj_out::OutGroupKey;
-use evpnd_core::rib::attrs::PathSummary;
-use evpnd_core::rib::encode::OutboundEncoder;
-use evpnd_core::rib::engine::{GracefulPeer, Rib, RibInput, RibOutlet, RibOutput};
-use evpnd_core::rib::ingress::{IngressUpdate, Reach};
-use evpnd_core::rib::peer::{PeerIdx, PeerInfo, PeerKind};
 use evpnd_wire::Family;
 use std::net::{IpAddr, Ipv4Addr};
 
