@@ -229,24 +229,11 @@ pub fn run(
     if let Err(e) = &ok {
         out.error(e);
     }
-    let _ = inj.commands.send(InjectorCommand::Close);
-    let end = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < end {
-        match inj
-            .reports
-            .recv_timeout(end.saturating_duration_since(Instant::now()))
-        {
-            Ok(InjectorReport::Closed { cpu_s }) => {
-                let mut o = Obj::new();
-                o.set("harness_injector_cpu_s", round(cpu_s, 3));
-                out.event("closed", o);
-                break;
-            }
-            Ok(_) => {}
-            Err(_) => break,
-        }
+    if let Some(cpu_s) = inj.close() {
+        let mut o = Obj::new();
+        o.set("harness_injector_cpu_s", round(cpu_s, 3));
+        out.event("closed", o);
     }
-    inj.join(Duration::from_secs(5));
     u8::from(ok.is_err())
 }
 

@@ -145,6 +145,26 @@ impl Injector {
             .unwrap_or(0.0)
     }
 
+    /// Tells the injector to close its session and waits up to 10 s for
+    /// its last report, then up to 5 s for its threads: the CPU seconds its
+    /// threads used in all, if it said so in time.
+    pub fn close(self) -> Option<f64> {
+        let _ = self.commands.send(InjectorCommand::Close);
+        let end = Instant::now() + Duration::from_secs(10);
+        let mut cpu = None;
+        while let Ok(report) = self
+            .reports
+            .recv_timeout(end.saturating_duration_since(Instant::now()))
+        {
+            if let InjectorReport::Closed { cpu_s } = report {
+                cpu = Some(cpu_s);
+                break;
+            }
+        }
+        self.join(Duration::from_secs(5));
+        cpu
+    }
+
     /// Waits up to `timeout` for the threads to end; a writer stuck on a peer
     /// that reads nothing is left to the process's exit.
     pub fn join(self, timeout: Duration) {

@@ -415,23 +415,8 @@ fn body(cx: &mut Ctx<'_>, settle: f64, res: &mut Obj) -> Result<(), RunError> {
         res.set("verify_distinct_withdrawn", n(|k| k.withdrawn.len()));
     }
     res.set("harness_sink_cpu_s", round(cx.sink_cpu() - cpu0, 3));
-    if let Some(inj) = cx.injector.take() {
-        let _ = inj.commands.send(InjectorCommand::Close);
-        let end = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < end {
-            match inj
-                .reports
-                .recv_timeout(end.saturating_duration_since(Instant::now()))
-            {
-                Ok(InjectorReport::Closed { cpu_s }) => {
-                    res.set("harness_injector_cpu_s", round(cpu_s, 3));
-                    break;
-                }
-                Ok(_) => {}
-                Err(_) => break,
-            }
-        }
-        inj.join(Duration::from_secs(5));
+    if let Some(cpu_s) = cx.injector.take().and_then(Injector::close) {
+        res.set("harness_injector_cpu_s", round(cpu_s, 3));
     }
     if !pids.is_empty() {
         res.set("speaker_procs", speaker_procs(pids, &snaps));
