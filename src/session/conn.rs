@@ -53,6 +53,11 @@ impl Conn {
         queue_bytes: usize,
     ) -> io::Result<Self> {
         let peer_addr = stream.peer_addr()?;
+        // No Nagle: the writer already gathers what is queued into one
+        // write, so waiting for the peer's ACK before sending a small
+        // UPDATE only delays it, by the peer's delayed ACK (up to 200 ms
+        // on Linux) at every hop (issue 15, event convergence).
+        stream.set_nodelay(true)?;
         let (read, write) = stream.into_split();
         // Bounded, never waited on: a full queue ends the session (PeerSink).
         let (sink, queue) = PeerSink::channel(queue_bytes);
@@ -242,6 +247,29 @@ mod tests {
         m[16..18].copy_from_slice(&(len as u16).to_be_bytes());
         m[18] = kind;
         Bytes::from(m)
+    }
+
+    /// Every connection of a session sends without Nagle's delay, inbound
+    /// and outbound alike (both come through `Conn::new`).
+    #[tokio::test]
+    async fn a_connection_sends_without_nagle() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        for (stream, initiator) in [(client, Initiator::Local), (server, Initiator::Remote)] {
+            assert!(!stream.nodelay().unwrap(), "Nagle is on by default");
+            let conn = Conn::new(
+                stream,
+                initiator,
+                Arc::new(MessageCounters::default()),
+                usize::MAX,
+            )
+            .unwrap();
+            assert!(conn.read.as_ref().nodelay().unwrap());
+            conn.close(None);
+        }
     }
 
     #[test]
