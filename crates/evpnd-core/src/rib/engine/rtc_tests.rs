@@ -29,21 +29,23 @@ fn info(last: u8) -> PeerInfo {
     }
 }
 
-fn up(rib: &mut Rib, peer: PeerIdx, sent: &mut Vec<RibOutput>) {
-    rib.handle(
-        RibInput::PeerUp {
-            peer,
-            info: info(peer.0 as u8),
-            group: OutGroupKey {
-                kind: PeerKind::IbgpClient,
-                four_octet_as: true,
-                max_message_len: 4096,
-            },
-            graceful: GracefulPeer::default(),
-            prefix_limit: None,
+/// `peer` (an iBGP client) comes up with `graceful`.
+fn peer_up(peer: PeerIdx, graceful: GracefulPeer) -> RibInput {
+    RibInput::PeerUp {
+        peer,
+        info: info(peer.0 as u8),
+        group: OutGroupKey {
+            kind: PeerKind::IbgpClient,
+            four_octet_as: true,
+            max_message_len: 4096,
         },
-        sent,
-    );
+        graceful,
+        prefix_limit: None,
+    }
+}
+
+fn up(rib: &mut Rib, peer: PeerIdx, sent: &mut Vec<RibOutput>) {
+    rib.handle(peer_up(peer, GracefulPeer::default()), sent);
 }
 
 /// A reflector (198.19.0.4) with three clients up; RTC negotiated RTC
@@ -275,20 +277,13 @@ fn a_constrained_peer_not_waited_for_ends_the_deferral_and_waits_for_its_members
     // PLAIN and SOURCE are up and have sent End-of-RIB.
     for peer in [PLAIN, SOURCE] {
         rib.handle(
-            RibInput::PeerUp {
+            peer_up(
                 peer,
-                info: info(peer.0 as u8),
-                group: OutGroupKey {
-                    kind: PeerKind::IbgpClient,
-                    four_octet_as: true,
-                    max_message_len: 4096,
-                },
-                graceful: GracefulPeer {
+                GracefulPeer {
                     keeps_stale: false,
                     awaited: true,
                 },
-                prefix_limit: None,
-            },
+            ),
             &mut sent,
         );
     }
